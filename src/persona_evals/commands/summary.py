@@ -1,0 +1,73 @@
+"""`persona-evals summary`: a one-screen summary of an eval log (default: the newest in a dir)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import textwrap
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("summary", help="one-screen summary of an eval log")
+    p.add_argument("log", nargs="?", help="log file (default: newest in --log-dir)")
+    p.add_argument(
+        "--log-dir",
+        default=os.environ.get("INSPECT_LOG_DIR", "logs"),
+        help="where to look for the newest log (default: $INSPECT_LOG_DIR or ./logs)",
+    )
+    p.add_argument("--samples", type=int, default=3, help="how many samples to show (default 3)")
+    p.set_defaults(func=run)
+
+
+def newest_log(log_dir: str | Path) -> str:
+    """Path of the newest eval log in `log_dir`; a CommandError when there is none."""
+    from inspect_ai.log import list_eval_logs
+
+    from persona_evals.cli import CommandError
+
+    if not Path(log_dir).exists():
+        raise CommandError(f"--log-dir {log_dir} does not exist")
+    logs = list_eval_logs(str(log_dir))
+    if not logs:
+        raise CommandError(f"no eval logs in --log-dir {log_dir}")
+    return logs[0].name
+
+
+def run(args: argparse.Namespace) -> int:
+    path = args.log or newest_log(args.log_dir)
+    print(summarize(path, samples=args.samples))
+    return 0
+
+
+def summarize(path: str, samples: int = 3) -> str:
+    """Task, model and steering args, status, every metric, and the first few samples."""
+    from inspect_ai.log import read_eval_log
+
+    log = read_eval_log(path)
+    ev = log.eval
+    lines = [
+        f"log:    {path}",
+        f"task:   {ev.task}  {ev.task_args or ''}".rstrip(),
+        f"model:  {ev.model}  {ev.model_args or ''}".rstrip(),
+        f"status: {log.status}" + (f"  ({log.error.message})" if log.error else ""),
+    ]
+    if ev.model_roles:
+        roles = ", ".join(f"{k}={v.model}" for k, v in ev.model_roles.items())
+        lines.append(f"roles:  {roles}")
+    if log.results:
+        lines.append(f"samples: {log.results.completed_samples}/{log.results.total_samples}")
+        for score in log.results.scores:
+            metrics = "  ".join(f"{k}={m.value:.3f}" for k, m in score.metrics.items())
+            lines.append(f"  {score.name}: {metrics}")
+    for sample in (log.samples or [])[:samples]:
+        question = sample.input if isinstance(sample.input, str) else sample.input[-1].text
+        answer = sample.output.completion if sample.output else ""
+        scores = ", ".join(f"{k}={v.value}" for k, v in (sample.scores or {}).items())
+        lines.append(f"- [{sample.id}] {_clip(question)}")
+        lines.append(f"  -> {_clip(answer)}  ({scores})")
+    return "\n".join(lines)
+
+
+def _clip(text: str, width: int = 110) -> str:
+    return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" ...")

@@ -1,0 +1,3 @@
+"""Scorers and metrics shared by the persona-evals tasks."""
+
+__all__: list[str] = []

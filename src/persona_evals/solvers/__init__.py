@@ -1,0 +1,3 @@
+"""Solvers shared by the persona-evals tasks."""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""Plots read from eval logs (``persona-evals viz ...``). matplotlib/seaborn load lazily."""

@@ -1,0 +1,19 @@
+import subprocess
+import sys
+
+
+def test_registry_imports_no_heavy_libraries():
+    code = (
+        "import sys, persona_evals._registry\n"
+        "heavy = [m for m in ('torch', 'transformers', 'pandas', 'matplotlib') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_steer_provider_is_registered_through_the_entry_point():
+    from importlib.metadata import entry_points
+
+    eps = {ep.name: ep.value for ep in entry_points(group="inspect_ai")}
+    assert eps.get("persona_evals") == "persona_evals._registry"
