@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS: tuple[str, ...] = ("summary",)
+COMMANDS: tuple[str, ...] = ("summary", "viz")
 
 
 class CommandError(Exception):
