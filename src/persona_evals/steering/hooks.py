@@ -1,0 +1,102 @@
+"""Forward hooks as context manager: add directions to the residual stream, or record it.
+
+Hooks are attached on entry and always removed on exit, even on error. Which positions are
+steered is not inferred from tensor shapes (the anchor's defect: padding steered, breaks without
+a KV cache): the caller sets `PositionMask.mask` to a ``[batch, seq]`` float mask before each
+forward, so the same hooks serve prefill, decode steps and plain forwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from persona_evals.steering.layers import decoder_blocks
+
+
+@dataclass
+class PositionMask:
+    """Which positions of the current forward get steered (1.0) or not (0.0); None = all."""
+
+    mask: torch.Tensor | None = None
+
+
+@dataclass
+class Recording:
+    """Residual-stream outputs of hooked blocks, one tensor per forward, keyed by layer."""
+
+    outputs: dict[int, list[torch.Tensor]] = field(default_factory=dict)
+
+
+def _hidden(output: Any) -> torch.Tensor:
+    # transformers 5 blocks return a tensor; 4.x returned a tuple whose first item is the stream
+    return output[0] if isinstance(output, tuple) else output
+
+
+def _replace(output: Any, hidden: torch.Tensor) -> Any:
+    return (hidden, *output[1:]) if isinstance(output, tuple) else hidden
+
+
+@contextmanager
+def steer_residual(
+    model: Any, deltas: Mapping[int, torch.Tensor], positions: PositionMask
+) -> Iterator[None]:
+    """Add ``deltas[L]`` (a [hidden] tensor) to the output of block L at the masked positions."""
+    blocks = decoder_blocks(model)
+    handles = []
+    cast: dict[tuple[int, torch.dtype, torch.device], torch.Tensor] = {}
+
+    def make_hook(layer: int, delta: torch.Tensor):
+        def hook(_module: Any, _args: Any, output: Any) -> Any:
+            h = _hidden(output)
+            key = (layer, h.dtype, h.device)
+            d = cast.get(key)
+            if d is None:
+                d = cast[key] = delta.to(device=h.device, dtype=h.dtype)
+            m = positions.mask
+            if m is None:
+                h = h + d
+            else:
+                h = h + m.to(device=h.device, dtype=h.dtype).unsqueeze(-1) * d
+            return _replace(output, h)
+
+        return hook
+
+    try:
+        for layer, delta in deltas.items():
+            handles.append(blocks[layer - 1].register_forward_hook(make_hook(layer, delta)))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextmanager
+def record_residual(model: Any, layers: list[int]) -> Iterator[Recording]:
+    """Record the output of block L (= hidden_states[L] for L < num_layers) for each forward."""
+    blocks = decoder_blocks(model)
+    rec = Recording({layer: [] for layer in layers})
+    handles = []
+
+    def make_hook(layer: int):
+        def hook(_module: Any, _args: Any, output: Any) -> None:
+            rec.outputs[layer].append(_hidden(output).detach())
+
+        return hook
+
+    try:
+        for layer in layers:
+            handles.append(blocks[layer - 1].register_forward_hook(make_hook(layer)))
+        yield rec
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def active_hook_count(model: Any) -> int:
+    """How many forward hooks are attached to the decoder blocks (0 outside a steering block)."""
+    return sum(len(b._forward_hooks) for b in decoder_blocks(model))

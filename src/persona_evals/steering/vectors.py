@@ -1,0 +1,138 @@
+"""Persona-vector files: safetensors with metadata (ours), and `.pt` read only with weights_only.
+
+Layer convention (``layer_index=hidden_states``): row L of a ``[num_layers + 1, hidden]`` tensor
+is a direction in ``hidden_states[L]`` of ``output_hidden_states``, i.e. the residual stream after
+decoder block L (row 0 is the embeddings). A ``[hidden]`` tensor is one direction for any layer.
+The anchor (persona_vectors) stored pickled tensors with no metadata; we store safetensors whose
+header says which model, layer convention, trait and method made them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from persona_evals.steering.spec import SteeringConfigError
+
+FORMAT = "persona-evals/vector-v1"
+LAYER_CONVENTION = "hidden_states"  # row L = hidden_states[L] = output of decoder block L
+PREFERRED_KEYS = ("vector", "response_avg")
+
+
+@dataclass(frozen=True)
+class LoadedVector:
+    """A tensor read from a vector file, its metadata and the file's SHA-256."""
+
+    tensor: torch.Tensor  # float32, [hidden] or [num_layers + 1, hidden]
+    metadata: dict[str, str]
+    sha256: str
+    path: str
+    key: str
+
+    def row(self, layer: int) -> torch.Tensor:
+        """The direction for `layer` (a [hidden] tensor)."""
+        return self.tensor if self.tensor.dim() == 1 else self.tensor[layer]
+
+
+def save_vectors(
+    path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any] | None = None
+) -> Path:
+    """Write named float32 tensors with our metadata header (values JSON-encoded if not str)."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"format": FORMAT, "layer_index": LAYER_CONVENTION}
+    for k, v in (metadata or {}).items():
+        meta[k] = v if isinstance(v, str) else json.dumps(v)
+    save_file({k: t.detach().to(torch.float32).contiguous().cpu() for k, t in tensors.items()}, str(path), meta)
+    return path
+
+
+def load_vector(path: str, key: str | None = None, arg: str = "vector") -> LoadedVector:
+    """Read one tensor from a `.safetensors` or `.pt` file; errors name `arg` and the problem."""
+    p = Path(path)
+    if not p.is_file():
+        raise SteeringConfigError(f"{arg}: file {path} does not exist or is not a file")
+    raw = p.read_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    metadata: dict[str, str] = {}
+    if p.suffix == ".safetensors":
+        from safetensors import SafetensorError
+        from safetensors.torch import load as load_safetensors
+
+        try:
+            tensors = load_safetensors(raw)
+            metadata = _safetensors_metadata(raw)
+        except (SafetensorError, ValueError) as ex:
+            raise SteeringConfigError(f"{arg}: {path} is not a readable safetensors file ({ex})") from None
+    elif p.suffix in (".pt", ".pth"):
+        try:
+            obj = torch.load(p, map_location="cpu", weights_only=True)
+        except Exception as ex:  # pickled code, corrupt file ...
+            raise SteeringConfigError(
+                f"{arg}: {path} cannot be read with torch.load(weights_only=True) "
+                f"(files that need pickled code are refused): {str(ex).splitlines()[0]}"
+            ) from None
+        if isinstance(obj, torch.Tensor):
+            tensors = {"vector": obj}
+        elif isinstance(obj, dict) and all(isinstance(v, torch.Tensor) for v in obj.values()):
+            tensors = {str(k): v for k, v in obj.items()}
+        else:
+            raise SteeringConfigError(f"{arg}: {path} holds a {type(obj).__name__}, not a tensor")
+    else:
+        raise SteeringConfigError(f"{arg}: {path} must be a .safetensors or .pt file")
+    if not tensors:
+        raise SteeringConfigError(f"{arg}: {path} holds no tensor")
+    name = _pick_key(tensors, key, path, arg)
+    tensor = tensors[name]
+    if not torch.is_floating_point(tensor):
+        raise SteeringConfigError(f"{arg}: tensor {name!r} in {path} is {tensor.dtype}, not floating point")
+    if tensor.dim() not in (1, 2):
+        raise SteeringConfigError(
+            f"{arg}: tensor {name!r} in {path} has shape {list(tensor.shape)}; "
+            "expected [hidden] or [num_layers + 1, hidden]"
+        )
+    tensor = tensor.to(torch.float32)
+    if not torch.isfinite(tensor).all():
+        raise SteeringConfigError(f"{arg}: tensor {name!r} in {path} contains NaN or inf")
+    return LoadedVector(tensor=tensor, metadata=metadata, sha256=sha, path=str(p), key=name)
+
+
+def check_fits(vec: LoadedVector, layer: int, hidden_size: int, num_layers: int, arg: str) -> None:
+    """Check the vector's hidden size and layer rows against the model; error names `arg`."""
+    if vec.tensor.shape[-1] != hidden_size:
+        raise SteeringConfigError(
+            f"{arg}: {vec.path} has hidden size {vec.tensor.shape[-1]} but the model's is {hidden_size}"
+        )
+    if vec.tensor.dim() == 2 and vec.tensor.shape[0] != num_layers + 1:
+        raise SteeringConfigError(
+            f"{arg}: {vec.path} has {vec.tensor.shape[0]} rows; a per-layer file for this model "
+            f"has num_layers + 1 = {num_layers + 1} (row L = hidden_states[L])"
+        )
+
+
+def _pick_key(tensors: dict[str, torch.Tensor], key: str | None, path: str, arg: str) -> str:
+    if key is not None:
+        if key not in tensors:
+            raise SteeringConfigError(f"{arg}: {path} has no tensor {key!r}; it has {sorted(tensors)}")
+        return key
+    if len(tensors) == 1:
+        return next(iter(tensors))
+    for preferred in PREFERRED_KEYS:
+        if preferred in tensors:
+            return preferred
+    raise SteeringConfigError(
+        f"{arg}: {path} holds several tensors {sorted(tensors)}; pick one with {path}#NAME"
+    )
+
+
+def _safetensors_metadata(raw: bytes) -> dict[str, str]:
+    header_len = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + header_len])
+    return dict(header.get("__metadata__") or {})
