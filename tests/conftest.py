@@ -9,3 +9,34 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("INSPECT_DISPLAY", "none")
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory) -> str:
+    """A tiny random Llama (4 layers, hidden 64) with a trained BPE tokenizer and ChatML template."""
+    from persona_evals.testing.tiny_models import build_tiny_model
+
+    return str(build_tiny_model(tmp_path_factory.mktemp("tiny-llama"), "llama"))
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2(tmp_path_factory) -> str:
+    from persona_evals.testing.tiny_models import build_tiny_model
+
+    return str(build_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"), "qwen2"))
+
+
+@pytest.fixture(params=["llama", "qwen2"])
+def tiny_model(request) -> str:
+    """Each tiny architecture in turn."""
+    return request.getfixturevalue(f"tiny_{request.param}")
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> str:
+    """The embedded SmolLM2 (converted once into the user cache dir, then reused)."""
+    from persona_evals.steering.embedded import embedded_dir
+
+    return str(embedded_dir("smollm2"))

@@ -64,11 +64,14 @@ def steer_residual(
                 h = h + m.to(device=h.device, dtype=h.dtype).unsqueeze(-1) * d
             return _replace(output, h)
 
+        hook._persona_evals = True  # type: ignore[attr-defined]
         return hook
 
     try:
         for layer, delta in deltas.items():
-            handles.append(blocks[layer - 1].register_forward_hook(make_hook(layer, delta)))
+            # prepend: run before any other forward hook, e.g. the ones transformers 5 installs to
+            # collect output_hidden_states, so those report the steered stream
+            handles.append(blocks[layer - 1].register_forward_hook(make_hook(layer, delta), prepend=True))
         yield
     finally:
         for handle in handles:
@@ -86,6 +89,7 @@ def record_residual(model: Any, layers: list[int]) -> Iterator[Recording]:
         def hook(_module: Any, _args: Any, output: Any) -> None:
             rec.outputs[layer].append(_hidden(output).detach())
 
+        hook._persona_evals = True  # type: ignore[attr-defined]
         return hook
 
     try:
@@ -98,5 +102,10 @@ def record_residual(model: Any, layers: list[int]) -> Iterator[Recording]:
 
 
 def active_hook_count(model: Any) -> int:
-    """How many forward hooks are attached to the decoder blocks (0 outside a steering block)."""
-    return sum(len(b._forward_hooks) for b in decoder_blocks(model))
+    """How many of our hooks are attached to the decoder blocks (0 outside a steering block).
+
+    transformers 5 attaches hooks of its own (to collect output_hidden_states); those are not counted.
+    """
+    return sum(
+        getattr(h, "_persona_evals", False) for b in decoder_blocks(model) for h in b._forward_hooks.values()
+    )
