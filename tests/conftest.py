@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
+# tests write logs and inspect's cache into a temporary folder, never the working tree
+_scratch = tempfile.mkdtemp(prefix="persona-evals-tests-")
+os.environ["INSPECT_LOG_DIR"] = os.path.join(_scratch, "logs")
+os.environ["INSPECT_CACHE_DIR"] = os.path.join(_scratch, "cache")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

@@ -1,0 +1,130 @@
+"""The `steer` provider through inspect: validation before generation, batching, weight sharing,
+cache isolation and what lands in the log."""
+
+import pytest
+import torch
+from inspect_ai import Task, eval
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.model import GenerateConfig, get_model
+from inspect_ai.scorer import includes
+from inspect_ai.solver import generate
+
+from persona_evals.steering.hooks import active_hook_count
+from persona_evals.steering.spec import SteeringConfigError
+from persona_evals.steering.vectors import save_vectors
+
+QUESTIONS = [f"Question number {i}: what is the capital of France?" for i in range(6)]
+
+
+def _task(n=6, **config):
+    samples = [Sample(id=f"q{i}", input=q, target="Paris") for i, q in enumerate(QUESTIONS[:n])]
+    return Task(
+        dataset=MemoryDataset(samples),
+        solver=generate(),
+        scorer=includes(),
+        config=GenerateConfig(temperature=0, max_tokens=6, **config),
+    )
+
+
+@pytest.fixture
+def vec(tiny_llama, tmp_path):
+    torch.manual_seed(3)
+    return str(save_vectors(tmp_path / "v.safetensors", {"vector": torch.randn(5, 64) * 4}, {"trait": "test"}))
+
+
+def _outputs(log):
+    return {s.id: s.output.completion for s in log.samples}
+
+
+def test_two_coefs_in_one_eval_equal_each_run_alone_and_share_weights(tiny_llama, vec):
+    args = [dict(vector=vec, layer=2, coef=0.0), dict(vector=vec, layer=2, coef=4.0)]
+    models = [get_model(f"steer/{tiny_llama}", memoize=False, **a) for a in args]
+    assert models[0].api.shared is models[1].api.shared  # one copy of the weights
+    together = eval(_task(), model=models, display="none")
+    alone = [eval(_task(), model=get_model(f"steer/{tiny_llama}", memoize=False, **a), display="none")[0] for a in args]
+    assert all(log.status == "success" for log in together + alone)
+    by_coef = {log.eval.model_args["coef"]: _outputs(log) for log in together}
+    assert by_coef[0.0] == _outputs(alone[0])
+    assert by_coef[4.0] == _outputs(alone[1])
+    assert by_coef[0.0] != by_coef[4.0]  # the steering did something
+    assert active_hook_count(models[0].api.shared.model) == 0
+
+
+def test_steering_config_is_recorded_in_the_log(tiny_llama, vec):
+    model = get_model(f"steer/{tiny_llama}", memoize=False, vector=vec, layer=2, coef=1.5, positions="all")
+    log = eval(_task(n=2), model=model, display="none")[0]
+    assert log.eval.model_args == {"vector": vec, "layer": 2, "coef": 1.5, "positions": "all"}
+    sample = log.samples[0]
+    assert sample.output.metadata["steering"] == model.api.signature
+    call = next(e for e in sample.events if e.event == "model").call
+    assert call.request["steering"]["vectors"][0]["coef"] == 1.5
+    assert call.request["vector_files"][0]["metadata"]["trait"] == "test"
+    assert sample.output.usage.input_tokens > 0
+
+
+def test_concurrent_samples_are_batched(tiny_llama):
+    model = get_model(f"steer/{tiny_llama}", memoize=False, batch_size=4)
+    log = eval(_task(n=6), model=model, display="none")[0]
+    sizes = sorted(s.output.metadata["batch_size"] for s in log.samples)
+    assert max(sizes) > 1 and max(sizes) <= 4
+
+
+def test_cache_never_returns_another_configs_answer(tiny_llama, vec, tmp_path, monkeypatch):
+    monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "cache"))
+    plain = get_model(f"steer/{tiny_llama}", memoize=False, vector=vec, layer=2, coef=0.0)
+    steered = get_model(f"steer/{tiny_llama}", memoize=False, vector=vec, layer=2, coef=4.0)
+    first = eval(_task(cache=True), model=plain, display="none")[0]
+    second = eval(_task(cache=True), model=steered, display="none")[0]
+    uncached = eval(_task(), model=get_model(f"steer/{tiny_llama}", memoize=False, vector=vec, layer=2, coef=4.0), display="none")[0]
+    assert _outputs(second) == _outputs(uncached) != _outputs(first)
+    assert plain.api.base_url != steered.api.base_url
+
+
+def test_temperature_zero_is_greedy_and_logprobs_are_returned(tiny_llama):
+    model = get_model(f"steer/{tiny_llama}", memoize=False)
+    log = eval(_task(n=2, logprobs=True, top_logprobs=5), model=model, display="none")[0]
+    lp = log.samples[0].output.choices[0].logprobs.content
+    assert len(lp) == log.samples[0].output.usage.output_tokens
+    assert len(lp[0].top_logprobs) == 5 and lp[0].token == lp[0].top_logprobs[0].token
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (dict(vector="missing.safetensors", layer=2), ["vector:", "does not exist"]),
+        (dict(vector="{vec}", layer=5), ["layer=5", "outside 1..4"]),
+        (dict(vector="{vec}", layer=0), ["layer=0", "outside 1..4"]),
+        (dict(vector="{wide}", layer=2), ["hidden size 32", "model's is 64"]),
+        (dict(vector=["{vec}", "{vec}"], layer=[1, 2], coef=[1, 2, 3]), ["do not match"]),
+        (dict(positions="prefix"), ["positions must be one of"]),
+    ],
+)
+def test_bad_args_fail_before_any_generation(tiny_llama, vec, tmp_path, args, words):
+    wide = str(save_vectors(tmp_path / "wide.safetensors", {"vector": torch.ones(32)}))
+    args = {k: ([x.format(vec=vec, wide=wide) for x in v] if isinstance(v, list) and isinstance(v[0], str) else v.format(vec=vec, wide=wide) if isinstance(v, str) else v) for k, v in args.items()}
+    with pytest.raises(SteeringConfigError) as info:
+        get_model(f"steer/{tiny_llama}", memoize=False, **args)
+    for word in words:
+        assert word in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [("smollm3", ["unknown embedded model 'smollm3'", "smollm2"]), ("./nowhere", ["does not exist"])],
+)
+def test_unknown_model_names(name, words):
+    with pytest.raises(SteeringConfigError) as info:
+        get_model(f"steer/{name}", memoize=False)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_tools_are_refused_not_dropped(tiny_llama):
+    from inspect_ai.tool import ToolInfo, ToolParams
+
+    model = get_model(f"steer/{tiny_llama}", memoize=False)
+    tool = ToolInfo(name="f", description="d", parameters=ToolParams())
+    import asyncio
+
+    with pytest.raises(ValueError, match="does not support tool"):
+        asyncio.run(model.api.generate([], [tool], "auto", GenerateConfig()))
