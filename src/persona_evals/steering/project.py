@@ -1,0 +1,119 @@
+"""Projections of a log's answers onto persona vectors, and the finetuning shift of a model.
+
+`proj` is the mean response activation projected on the unit vector (a·v/‖v‖), `prompt_avg_proj`
+the mean prompt activation, `prompt_last_proj` the last prompt token (the anchor's monitor), and
+`cos` the cosine of the mean response activation with v. The anchor documented prompt_avg_proj
+but never computed it; here all four are computed in the same batched pass.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from persona_evals.steering.activations import encode_pair, pooled_activations
+from persona_evals.steering.chat import render_prompt
+from persona_evals.steering.layers import check_layer
+from persona_evals.steering.loading import SharedModel, load_shared
+from persona_evals.steering.vectors import LoadedVector, check_fits, load_vector
+
+
+def log_pairs(path: str) -> tuple[Any, list[tuple[str, int, list[Any], str, dict[str, Any]]]]:
+    """(log, [(sample id, epoch, chat input, answer, flat scores)]) for every sample of a log."""
+    from inspect_ai.log import read_eval_log
+
+    log = read_eval_log(path)
+    rows = []
+    for s in log.samples or []:
+        messages = s.input if not isinstance(s.input, str) else [_user(s.input)]
+        scores: dict[str, Any] = {}
+        for name, score in (s.scores or {}).items():
+            if isinstance(score.value, dict):
+                scores.update({k: v for k, v in score.value.items()})
+            else:
+                scores[name] = score.value
+        rows.append((str(s.id), s.epoch, list(messages), s.output.completion if s.output else "", scores))
+    return log, rows
+
+
+def _user(text: str) -> Any:
+    from inspect_ai.model import ChatMessageUser
+
+    return ChatMessageUser(content=text)
+
+
+def project_rows(
+    shared: SharedModel,
+    rows: list[tuple[str, int, list[Any], str, dict[str, Any]]],
+    vector: LoadedVector,
+    layers: list[int],
+    batch_size: int = 8,
+) -> list[dict[str, Any]]:
+    """One dict per row: id, epoch, scores, and the four projections per layer (NaN if no answer)."""
+    for layer in layers:
+        check_layer(layer, shared.num_layers)
+        check_fits(vector, layer, shared.hidden_size, shared.num_layers, "vector")
+    stem = Path(vector.path).stem
+    pairs = [encode_pair(shared, render_prompt(shared.tokenizer, r[2]), r[3]) for r in rows]
+    acts = pooled_activations(shared, pairs, batch_size)
+    out = []
+    for j, (sid, epoch, _, answer, scores) in enumerate(rows):
+        rec: dict[str, Any] = {"id": sid, "epoch": epoch, "answer_tokens": len(pairs[j].answer_ids), **scores}
+        for layer in layers:
+            v = vector.row(layer)
+            unit = v / v.norm()
+            resp = acts["response_avg"][j, layer]  # NaN for an empty answer
+            rec[f"{stem}_proj_layer{layer}"] = float(resp @ unit)
+            rec[f"{stem}_prompt_avg_proj_layer{layer}"] = float(acts["prompt_avg"][j, layer] @ unit)
+            rec[f"{stem}_prompt_last_proj_layer{layer}"] = float(acts["prompt_last"][j, layer] @ unit)
+            rec[f"{stem}_cos_layer{layer}"] = float(torch.nn.functional.cosine_similarity(resp, v, dim=0))
+        out.append(rec)
+    return out
+
+
+def finetuning_shift(
+    finetuned: SharedModel,
+    base: SharedModel,
+    prompts: list[list[Any]],
+    vector: LoadedVector,
+    layers: list[int],
+    batch_size: int = 8,
+) -> dict[int, dict[str, float]]:
+    """Per layer: mean last-prompt-token activation (finetuned - base) projected on v̂, its norm and
+    cosine with v. The prompt is followed by no answer, so we pool the prompt's last token only."""
+    result = {}
+    means = []
+    for shared in (finetuned, base):
+        pairs = [encode_pair(shared, render_prompt(shared.tokenizer, m), "") for m in prompts]
+        means.append(pooled_activations(shared, pairs, batch_size)["prompt_last"].mean(dim=0))
+    delta = means[0] - means[1]
+    for layer in layers:
+        v = vector.row(layer)
+        d = delta[layer]
+        result[layer] = {
+            "shift_proj": float(d @ (v / v.norm())),
+            "shift_norm": float(d.norm()),
+            "shift_cos": float(torch.nn.functional.cosine_similarity(d, v, dim=0)),
+        }
+    return result
+
+
+def write_csv(rows: list[dict[str, Any]], out: str | Path) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fields: list[str] = []
+    for r in rows:
+        fields.extend(k for k in r if k not in fields)
+    with out.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return out
+
+
+def load_for_projection(model: str, vector_path: str) -> tuple[SharedModel, LoadedVector]:
+    path, _, key = vector_path.partition("#")
+    return load_shared(model), load_vector(path, key or None, arg="--vector")
