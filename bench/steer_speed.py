@@ -47,6 +47,8 @@ def alternate(a, b, repeats: int) -> tuple[float, float]:
 
 
 def main() -> None:
+    import functools, builtins
+    builtins.print = functools.partial(builtins.print, flush=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=8)

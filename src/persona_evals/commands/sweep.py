@@ -1,0 +1,81 @@
+"""`persona-evals sweep`: one task over layers x coefficients, against one loaded copy of the model.
+
+Every cell is its own `steer` model (its own log, with `layer` and `coef` in its model args), and
+all cells share the weights: they run in one inspect `eval` and take turns on the model batch by
+batch. The unsteered baseline is the cell with coef 0 (include 0 in --coefs).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="run a task over layers x coefficients with one loaded model")
+    p.add_argument("task", help="task file or file@task, e.g. tasks/trait_expression.py")
+    p.add_argument("--model", default="smollm2", help="embedded name, local dir or HF id (default smollm2)")
+    p.add_argument("--vector", required=True, help="vector file (file.safetensors or file.safetensors#name)")
+    p.add_argument("--layers", type=int, nargs="+", required=True, help="layers, e.g. --layers 10 15 20")
+    p.add_argument("--coefs", type=float, nargs="+", required=True, help="coefficients, e.g. --coefs 0 1 2")
+    p.add_argument("--positions", default="response", choices=["response", "prompt", "all"])
+    p.add_argument("-M", dest="model_args", action="append", default=[], metavar="K=V", help="other steer model args")
+    p.add_argument("-T", dest="task_args", action="append", default=[], metavar="K=V", help="task args")
+    p.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL", help="e.g. grader=steer/smollm2")
+    p.add_argument("--limit", type=int, help="samples per cell")
+    p.add_argument("--log-dir", default="logs/sweep", help="where the cells' logs go (default logs/sweep)")
+    p.add_argument("--display", default=None, help="inspect display (full, rich, plain, none)")
+    p.set_defaults(func=run)
+
+
+def parse_pairs(items: list[str], arg: str) -> dict[str, object]:
+    """`k=v` items, values parsed as YAML like inspect's own `-T`/`-M`."""
+    import yaml
+
+    from persona_evals.cli import CommandError
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CommandError(f"{arg} expects K=V, got {item!r}")
+        out[key.replace("-", "_")] = yaml.safe_load(value)
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from inspect_ai import eval
+    from inspect_ai.model import get_model
+
+    from persona_evals.cli import CommandError
+    from persona_evals.steering.spec import SteeringConfigError
+
+    extra = parse_pairs(args.model_args, "-M")
+    clash = {"vector", "layer", "coef", "positions"} & set(extra)
+    if clash:
+        raise CommandError(f"-M {sorted(clash)} are set by the sweep's own options")
+    roles = {k: str(v) for k, v in parse_pairs(args.model_role, "--model-role").items()}
+    try:
+        models = [
+            get_model(
+                f"steer/{args.model}", memoize=False, vector=args.vector, layer=layer, coef=coef,
+                positions=args.positions, **extra,
+            )
+            for layer in args.layers
+            for coef in args.coefs
+        ]
+    except SteeringConfigError as ex:
+        raise CommandError(str(ex)) from None
+    logs = eval(
+        args.task,
+        model=models,
+        task_args=parse_pairs(args.task_args, "-T"),
+        model_roles=roles or None,
+        limit=args.limit,
+        log_dir=args.log_dir,
+        display=args.display,
+    )
+    failed = [log.location for log in logs if log.status != "success"]
+    print(f"{len(logs)} cells ({len(args.layers)} layers x {len(args.coefs)} coefs) in {args.log_dir}")
+    for log in failed:
+        print(f"failed: {log}")
+    return 1 if failed else 0
