@@ -5,6 +5,7 @@ Used by ``tasks/trait_expression.py`` and ``persona-evals traits``. Shipped arti
 """
 
 from persona_evals.traits._dataset import POLARITIES, Polarity, article, system_prompt, trait_samples
+from persona_evals.traits._draft import TraitDraft, draft_trait, draft_trait_artifacts
 from persona_evals.traits._judge import (
     MIN_NUMERIC_MASS,
     JudgeVerdict,
@@ -34,12 +35,15 @@ __all__ = [
     "Polarity",
     "TraitArtifact",
     "TraitArtifactError",
+    "TraitDraft",
     "aggregate_top_logprobs",
     "article",
     "artifact_path",
     "check_rubric",
     "coherence_score",
     "count",
+    "draft_trait",
+    "draft_trait_artifacts",
     "judge",
     "load_trait",
     "normalise_token",
