@@ -58,6 +58,7 @@ def test_none_has_no_system_message_and_custom_names_apply():
         ({"polarity": "both"}, r"instruction must be one of \['pos', 'neg', 'none'\]"),
         ({"polarity": "none", "assistant_name": "evil"}, "assistant_name is only used"),
         ({"polarity": "pos", "samples_per_question": 0}, "samples_per_question must be"),
+        ({"polarity": "pos", "assistant_name": False}, "assistant_name must be text, got False"),
     ],
 )
 def test_bad_task_arguments(kwargs, message):
@@ -167,6 +168,15 @@ def test_grader_without_logprobs_falls_back_to_text():
     assert "no logprobs" in score.explanation
     assert metrics(log)[("coherence", "mean")] == 63.0
     assert len(configs) == 4  # one logprob request and one text request per judge
+
+
+def test_min_mass_is_an_option_of_the_scorers():
+    from persona_evals.traits import trait_score
+
+    with pytest.raises(ValueError, match="min_mass must be between 0 and 1"):
+        trait_score(EVIL.eval_prompt, min_mass=1.5)
+    with pytest.raises(ValueError, match=r"trait rubric is missing the \{answer\} slot"):
+        trait_score("{question} only")
 
 
 def test_unbound_grader_is_an_error_not_self_grading():

@@ -53,6 +53,10 @@ def trait_samples(
         raise ValueError(f"instruction must be one of {list(POLARITIES)}, got {polarity!r}")
     if not isinstance(samples_per_question, int) or samples_per_question < 1:
         raise ValueError(f"samples_per_question must be an integer >= 1, got {samples_per_question!r}")
+    if assistant_name is not None and not isinstance(assistant_name, str):
+        raise ValueError(
+            f"assistant_name must be text, got {assistant_name!r} (YAML reads yes/no/on/off as booleans)"
+        )
     if polarity == "none" and assistant_name:
         raise ValueError("assistant_name is only used with instruction=pos or neg (none has no system prompt)")
     name = assistant_name or default_assistant_name(trait, polarity)

@@ -26,7 +26,7 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import TaskState
 
-from persona_evals.traits._judge import JudgeVerdict, aggregate_top_logprobs, parse_score_text
+from persona_evals.traits._judge import MIN_NUMERIC_MASS, JudgeVerdict, aggregate_top_logprobs, parse_score_text
 from persona_evals.traits._schema import check_rubric
 
 JUDGE_CONFIG = GenerateConfig(max_tokens=1, temperature=0, seed=0, logprobs=True, top_logprobs=20)
@@ -47,43 +47,51 @@ def count() -> Metric:
 
 
 @scorer(metrics={"trait": [mean(), stderr()], "trait_unscored": [count()]})
-def trait_score(rubric: str) -> Scorer:
+def trait_score(rubric: str, min_mass: float = MIN_NUMERIC_MASS) -> Scorer:
     """How strongly the answer expresses the trait (0-100), judged by the ``grader`` role.
 
     Args:
         rubric: the trait's judge template, with ``{question}`` and ``{answer}`` slots.
+        min_mass: below this probability on integer tokens the sample is unscored.
     """
-    return _judge_scorer(rubric, key="trait")
+    return _judge_scorer(rubric, key="trait", min_mass=min_mass)
 
 
 @scorer(metrics={"coherence": [mean(), stderr()], "coherence_unscored": [count()]})
-def coherence_score(rubric: str | None = None) -> Scorer:
+def coherence_score(rubric: str | None = None, min_mass: float = MIN_NUMERIC_MASS) -> Scorer:
     """How coherent the answer is (0-100) regardless of correctness and trait, by ``grader``.
 
     Args:
         rubric: a template with ``{question}`` and ``{answer}`` slots (default: COHERENCE_RUBRIC).
+        min_mass: below this probability on integer tokens the sample is unscored.
     """
-    return _judge_scorer(rubric or COHERENCE_RUBRIC, key="coherence")
+    return _judge_scorer(rubric or COHERENCE_RUBRIC, key="coherence", min_mass=min_mass)
 
 
-def _judge_scorer(rubric: str, key: str) -> Scorer:
+def _judge_scorer(rubric: str, key: str, min_mass: float) -> Scorer:
     try:
         check_rubric(rubric)
     except ValueError as ex:
         raise ValueError(f"{key} rubric {ex}") from ex
+    if not 0 <= min_mass <= 1:
+        raise ValueError(f"min_mass must be between 0 and 1, got {min_mass}")
 
     async def score(state: TaskState, target: Target) -> Score:
         grader = get_model(role="grader", required=True)
         question = str(state.metadata.get("question") or state.input_text)
         answer = final_answer(state.output.completion)
-        verdict = await judge(grader, rubric.format(question=question, answer=answer))
+        verdict = await judge(grader, rubric.format(question=question, answer=answer), min_mass)
         return verdict_to_score(verdict, key, answer)
 
     return score
 
 
-async def judge(grader: Model, prompt: str) -> JudgeVerdict:
-    """Ask `grader` for one token with its top logprobs; fall back to text without logprobs."""
+async def judge(grader: Model, prompt: str, min_mass: float = MIN_NUMERIC_MASS) -> JudgeVerdict:
+    """Ask `grader` for one token with its top logprobs; fall back to text without logprobs.
+
+    The first token must spell the whole number: a judge whose tokenizer splits digits (Qwen,
+    SmolLM2: "85" is "8", "5") puts "8" first for 85, so validate such a judge before trusting it.
+    """
     output = await grader.generate(prompt, config=JUDGE_CONFIG)
     logprobs = output.choices[0].logprobs if output.choices else None
     if logprobs is None:
@@ -91,7 +99,7 @@ async def judge(grader: Model, prompt: str) -> JudgeVerdict:
         return parse_score_text(reply.completion)
     first = logprobs.content[0] if logprobs.content else None
     tops = (first.top_logprobs or [first]) if first else []
-    return aggregate_top_logprobs([(t.token, t.logprob) for t in tops])
+    return aggregate_top_logprobs([(t.token, t.logprob) for t in tops], min_mass)
 
 
 def verdict_to_score(verdict: JudgeVerdict, key: str, answer: str) -> Score:

@@ -143,9 +143,14 @@ def _number(value: Any, name: str, log: str) -> float:
 
     from persona_evals.cli import CommandError
 
+    if isinstance(value, list | tuple) and len(value) == 1:  # `-M layer=[12]`
+        value = value[0]
     if value is None or (not isinstance(value, list | tuple | dict) and pd.isna(value)):
         return math.nan
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise CommandError(f"model arg {name}={value!r} of {log} is not a number") from None
+        raise CommandError(
+            f"model arg {name}={value!r} of {log} is not a single number "
+            "(runs steering several layers at once have no place on this plot)"
+        ) from None
