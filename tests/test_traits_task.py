@@ -170,6 +170,16 @@ def test_grader_without_logprobs_falls_back_to_text():
     assert len(configs) == 4  # one logprob request and one text request per judge
 
 
+def test_task_takes_an_artifact_path(tmp_path):
+    path = tmp_path / "grumpy_extract.json"
+    path.write_text(load_trait("impolite", "extract").model_dump_json())
+    task = trait_expression(trait=str(path), version="extract", instruction="pos")
+    first = task.dataset[0]
+    assert first.id == "grumpy_0_0_pos_0" and first.input[0].text.startswith("You are a grumpy assistant. ")
+    with pytest.raises(ValueError, match="'extract' split but version='eval'"):
+        trait_expression(trait=str(path), version="eval")
+
+
 def test_min_mass_is_an_option_of_the_scorers():
     from persona_evals.traits import trait_score
 

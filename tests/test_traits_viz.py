@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from inspect_ai import eval, task_with
+from inspect_ai import Task, eval, task_with
+from inspect_ai.dataset import Sample
 from inspect_ai.log import write_eval_log
 
 from persona_evals.cli import main
@@ -33,10 +34,10 @@ def grader(trait_value, coherence_value):
     return scripted_model(reply)
 
 
-def run(log_dir, trait_value, coherence_value, model_args=None, trait="evil"):
+def run(log_dir, trait_value, coherence_value, model_args=None, trait="evil", model="mockllm/model"):
     log = eval(
         trait_expression(trait=trait, instruction="none"),
-        model=scripted_model(lambda m, c: "an answer"),
+        model=scripted_model(lambda m, c: "an answer", name=model),
         model_roles={"grader": grader(trait_value, coherence_value)},
         limit=2,
         log_dir=str(log_dir),
@@ -113,6 +114,7 @@ def test_logs_of_another_trait_need_a_filter(sweep_dir, tmp_path, capsys):
 
 
 def test_duplicate_cells_and_other_tasks_are_errors(sweep_dir, tmp_path, capsys):
+    from persona_evals.cli import CommandError
     from persona_evals.viz.trait_steering import steering_frame
 
     dupe_dir = tmp_path / "dupe"
@@ -121,11 +123,15 @@ def test_duplicate_cells_and_other_tasks_are_errors(sweep_dir, tmp_path, capsys)
     assert main(["viz", "trait-steering", "--log-dir", str(dupe_dir), "--out", str(tmp_path / "d.png")]) == 2
     assert "layer 4 coef 0.5" in capsys.readouterr().err
 
-    other = eval(
-        __import__("inspect_ai").Task(dataset=[__import__("inspect_ai.dataset", fromlist=["Sample"]).Sample(input="hi")], name="other_task"),
-        model=scripted_model(["hello"]), log_dir=str(tmp_path / "other"), display="none",
-    )[0]
-    from persona_evals.cli import CommandError
+    other_model = run(tmp_path / "models", 1, 1, model_args={"coef": 3.0, "layer": 4}, model="mockllm/other")
+    with pytest.raises(CommandError, match="several models"):
+        steering_frame([str(sweep_dir), other_model])
 
+    other = eval(
+        Task(dataset=[Sample(input="hi")], name="other_task"),
+        model=scripted_model(["hello"]),
+        log_dir=str(tmp_path / "other"),
+        display="none",
+    )[0]
     with pytest.raises(CommandError, match="expected trait_expression logs.*other_task"):
         steering_frame([other.location])

@@ -72,10 +72,13 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
         df = df[df["task_arg_instruction"] == instruction]
     if df.empty:
         raise CommandError(f"no {TASK} log matches trait={trait} instruction={instruction}")
+    models = sorted(df["model"].unique())
+    if len(models) > 1:
+        raise CommandError(f"the logs are of several models {models}; pass the logs of one model")
     combos = df[["task_arg_trait", "task_arg_instruction", "task_arg_version"]].drop_duplicates()
     if len(combos) > 1:
         found = "; ".join(f"trait={t} instruction={i} version={v}" for t, i, v in combos.itertuples(index=False))
-        raise CommandError(f"the logs mix several runs ({found}); choose one with --trait/--instruction")
+        raise CommandError(f"the logs mix several runs ({found}); choose with --trait/--instruction or pass the logs")
     frame = df.assign(
         trait=df["task_arg_trait"],
         instruction=df["task_arg_instruction"],
