@@ -47,7 +47,9 @@ def trait_expression(
     artifact = load_trait(trait, version)
     name = trait_name_of(trait)
     return Task(
-        dataset=trait_samples(name, artifact, instruction, version, assistant_name, samples_per_question),  # type: ignore[arg-type]
+        dataset=trait_samples(
+            name, artifact, instruction, version, assistant_name, samples_per_question  # type: ignore[arg-type]
+        ),
         solver=generate(),
         scorer=[trait_score(artifact.eval_prompt), coherence_score()],
         config=GenerateConfig(temperature=1.0 if samples_per_question > 1 else 0.0, max_tokens=1000),

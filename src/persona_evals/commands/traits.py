@@ -51,7 +51,9 @@ def run_draft(args: argparse.Namespace) -> int:
     from persona_evals.traits._draft import draft_trait_artifacts
 
     if not NAME.match(args.name):
-        raise CommandError(f"NAME {args.name!r} must be lower case letters, digits and underscores, starting with a letter")
+        raise CommandError(
+            f"NAME {args.name!r} must be lower case letters, digits and underscores, starting with a letter"
+        )
     if not args.description.strip():
         raise CommandError("--description must not be empty")
     if args.max_retries < 0:

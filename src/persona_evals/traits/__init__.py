@@ -14,7 +14,14 @@ from persona_evals.traits._judge import (
     parse_score_text,
     score_of_token,
 )
-from persona_evals.traits._load import VERSIONS, artifact_path, load_trait, trait_name_of, trait_names, write_artifact
+from persona_evals.traits._load import (
+    VERSIONS,
+    artifact_path,
+    load_trait,
+    trait_name_of,
+    trait_names,
+    write_artifact,
+)
 from persona_evals.traits._schema import (
     InstructionPair,
     TraitArtifact,
@@ -22,7 +29,14 @@ from persona_evals.traits._schema import (
     check_rubric,
     parse_artifact,
 )
-from persona_evals.traits._scorers import COHERENCE_RUBRIC, JUDGE_CONFIG, coherence_score, count, judge, trait_score
+from persona_evals.traits._scorers import (
+    COHERENCE_RUBRIC,
+    JUDGE_CONFIG,
+    coherence_score,
+    count,
+    judge,
+    trait_score,
+)
 
 __all__ = [
     "COHERENCE_RUBRIC",

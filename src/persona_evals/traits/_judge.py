@@ -109,4 +109,5 @@ def parse_score_text(text: str) -> JudgeVerdict:
         value = int(match.group(1))
         if 0 <= value <= 100:
             return JudgeVerdict(float(value), 1.0, 0.0, "text", f"{value} ({note})")
-    return JudgeVerdict(None, 0.0, 0.0, "text", f"unscored: {note}, and it holds no integer 0-100: {stripped[:80]!r}")
+    why = f"unscored: {note}, and it holds no integer 0-100: {stripped[:80]!r}"
+    return JudgeVerdict(None, 0.0, 0.0, "text", why)

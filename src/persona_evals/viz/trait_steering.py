@@ -54,7 +54,8 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
     from persona_evals.cli import CommandError
 
     model_args = EvalColumn("model_arg_*", path="eval.model_args")
-    df = evals_df(paths, columns=EvalInfo + EvalTask + EvalModel + EvalResults + EvalScores + [model_args], quiet=True)
+    columns = EvalInfo + EvalTask + EvalModel + EvalResults + EvalScores + [model_args]
+    df = evals_df(paths, columns=columns, quiet=True)
     other = df[df["task_name"] != TASK]
     if len(other):
         listed = ", ".join(f"{loc} ({task})" for loc, task in zip(other["log"], other["task_name"]))
@@ -78,7 +79,9 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
     combos = df[["task_arg_trait", "task_arg_instruction", "task_arg_version"]].drop_duplicates()
     if len(combos) > 1:
         found = "; ".join(f"trait={t} instruction={i} version={v}" for t, i, v in combos.itertuples(index=False))
-        raise CommandError(f"the logs mix several runs ({found}); choose with --trait/--instruction or pass the logs")
+        raise CommandError(
+            f"the logs mix several runs ({found}); choose with --trait/--instruction or pass the logs"
+        )
     frame = df.assign(
         trait=df["task_arg_trait"],
         instruction=df["task_arg_instruction"],
