@@ -135,3 +135,15 @@ def test_duplicate_cells_and_other_tasks_are_errors(sweep_dir, tmp_path, capsys)
     )[0]
     with pytest.raises(CommandError, match="expected trait_expression logs.*other_task"):
         steering_frame([other.location])
+
+
+def test_coef_defaults_to_the_providers_one(sweep_dir, tmp_path):
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    from persona_evals.viz.trait_steering import steering_frame
+
+    log = read_eval_log(list_eval_logs(str(sweep_dir))[0].name)
+    log.eval.model_args = {"vector": "evil.safetensors", "layer": [6]}  # `-M layer=[6]`, no coef
+    write_eval_log(log, str(tmp_path / "one.eval"))
+    frame = steering_frame([str(tmp_path / "one.eval")])
+    assert (frame["layer"].item(), frame["coef"].item()) == (6.0, 1.0)

@@ -1,9 +1,10 @@
 """`persona-evals viz trait-steering`: trait and coherence vs steering coefficient, one line per layer.
 
 Reads trait_expression logs with ``inspect_ai.analysis.evals_df``. The steering knobs are the
-``coef`` and ``layer`` model args of ``--model steer/...`` runs; logs without ``coef`` are the
-unsteered baseline, drawn as a dashed line. ``evals_df``'s own ``model_args`` column reads the
-wrong path in inspect-ai 0.3.285, so we read ``eval.model_args`` into ``model_arg_*`` columns.
+``coef`` and ``layer`` model args of ``--model steer/...`` runs (``coef`` defaults to 1.0, as in
+the provider); logs without ``layer`` are the unsteered baseline, drawn as a dashed line.
+``evals_df``'s own ``model_args`` column reads the wrong path in inspect-ai 0.3.285, so we read
+``eval.model_args`` into ``model_arg_*`` columns (and add ``EvalScores`` for the metrics).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 from typing import Any
 
 TASK = "trait_expression"
+DEFAULT_COEF = 1.0
 PANELS = (("trait", "trait expression (0-100)"), ("coherence", "coherence (0-100)"))
 
 
@@ -88,9 +90,11 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
         coef=[_number(v, "coef", loc) for v, loc in zip(_col(df, "model_arg_coef"), df["log"])],
         layer=[_number(v, "layer", loc) for v, loc in zip(_col(df, "model_arg_layer"), df["log"])],
     )
-    bad = frame[frame["coef"].notna() != frame["layer"].notna()]
+    # the steer provider's coefficient defaults to 1.0 when only vector and layer are given
+    frame.loc[frame["layer"].notna() & frame["coef"].isna(), "coef"] = DEFAULT_COEF
+    bad = frame[frame["coef"].notna() & frame["layer"].isna()]
     if len(bad):
-        raise CommandError(f"logs with only one of coef/layer as model args: {', '.join(bad['log'])}")
+        raise CommandError(f"logs with a coef but no layer model arg: {', '.join(bad['log'])}")
     steered = frame[frame["layer"].notna()]
     dupes = steered[steered.duplicated(["layer", "coef"], keep=False)]
     if len(dupes):
