@@ -10,6 +10,7 @@ the provider); logs without ``layer`` are the unsteered baseline, drawn as a das
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from typing import Any
 
@@ -153,6 +154,11 @@ def _number(value: Any, name: str, log: str) -> float:
 
     from persona_evals.cli import CommandError
 
+    if isinstance(value, str) and value.startswith("["):  # evals_df flattens lists to JSON text
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            pass
     if isinstance(value, list | tuple) and len(value) == 1:  # `-M layer=[12]`
         value = value[0]
     if value is None or (not isinstance(value, list | tuple | dict) and pd.isna(value)):
