@@ -92,3 +92,11 @@ def test_text_fallback_refusal_and_garbage_are_unscored():
     refused = parse_score_text("REFUSAL")
     assert refused.score is None and refused.refusal_mass == 1.0
     assert parse_score_text("no idea").score is None
+
+
+def test_judge_sees_only_the_text_after_the_last_think_block():
+    from persona_evals.traits._scorers import final_answer
+
+    assert final_answer("<think>plan</think>\n Hello") == "Hello"
+    assert final_answer("<think>a</think>b</think> c") == "c"
+    assert final_answer("plain answer ") == "plain answer "
