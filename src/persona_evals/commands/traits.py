@@ -1,0 +1,75 @@
+"""`persona-evals traits`: list the shipped traits, or draft a new trait's artifacts with an LLM."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from pathlib import Path
+
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("traits", help="trait artifacts: list the shipped ones, draft new ones")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    ls = actions.add_parser("list", help="shipped traits and their question counts")
+    ls.set_defaults(func=run_list)
+
+    d = actions.add_parser(
+        "draft",
+        help="draft NAME_extract.json and NAME_eval.json with an LLM (a logged inspect eval)",
+    )
+    d.add_argument("name", help="trait name: lower case letters, digits, underscores (e.g. 'stubborn')")
+    d.add_argument("--description", required=True, help="what the trait means, in a sentence or two")
+    d.add_argument("--model", required=True, help="the drafting model, e.g. openai/gpt-4o-mini")
+    d.add_argument("--out-dir", required=True, help="folder for NAME_extract.json and NAME_eval.json")
+    d.add_argument(
+        "--log-dir",
+        default=os.environ.get("INSPECT_LOG_DIR", "logs"),
+        help="where the drafting eval's log goes (default: $INSPECT_LOG_DIR or ./logs)",
+    )
+    d.add_argument("--max-retries", type=int, default=2, help="re-asks after an invalid reply (default 2)")
+    d.add_argument("--overwrite", action="store_true", help="replace existing files")
+    d.set_defaults(func=run_draft)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from persona_evals.traits import load_trait, trait_names
+
+    for name in trait_names():
+        extract, evaluate = load_trait(name, "extract"), load_trait(name, "eval")
+        print(f"{name:16} {len(extract.instruction)} pairs, {len(extract.questions)} extract + "
+              f"{len(evaluate.questions)} eval questions")
+    return 0
+
+
+def run_draft(args: argparse.Namespace) -> int:
+    from persona_evals.cli import CommandError
+    from persona_evals.traits import write_artifact
+    from persona_evals.traits._draft import draft_trait_artifacts
+
+    if not NAME.match(args.name):
+        raise CommandError(
+            f"NAME {args.name!r} must be lower case letters, digits and underscores, starting with a letter"
+        )
+    if not args.description.strip():
+        raise CommandError("--description must not be empty")
+    if args.max_retries < 0:
+        raise CommandError(f"--max-retries must be >= 0, got {args.max_retries}")
+    out = Path(args.out_dir)
+    paths = [out / f"{args.name}_{split}.json" for split in ("extract", "eval")]
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not args.overwrite:
+        raise CommandError(f"{', '.join(existing)} already exist(s); pass --overwrite to replace")
+    try:
+        splits = draft_trait_artifacts(
+            args.name, args.description, args.model, log_dir=args.log_dir, max_retries=args.max_retries
+        )
+    except RuntimeError as ex:
+        raise CommandError(str(ex)) from ex
+    for artifact, path in zip(splits, paths):
+        write_artifact(artifact, path)
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,172 @@
+"""`persona-evals viz trait-steering`: trait and coherence vs steering coefficient, one line per layer.
+
+Reads trait_expression logs with ``inspect_ai.analysis.evals_df``. The steering knobs are the
+``coef`` and ``layer`` model args of ``--model steer/...`` runs (``coef`` defaults to 1.0, as in
+the provider); logs without ``layer`` are the unsteered baseline, drawn as a dashed line.
+``evals_df``'s own ``model_args`` column reads the wrong path in inspect-ai 0.3.285, so we read
+``eval.model_args`` into ``model_arg_*`` columns (and add ``EvalScores`` for the metrics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+TASK = "trait_expression"
+DEFAULT_COEF = 1.0
+PANELS = (("trait", "trait expression (0-100)"), ("coherence", "coherence (0-100)"))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.viz.common import add_log_arguments
+
+    p = sub.add_parser(
+        "trait-steering",
+        help="trait and coherence vs steering coefficient, one line per layer (all logs in --log-dir)",
+    )
+    add_log_arguments(p, out_default="trait_steering.png")
+    p.add_argument("--trait", help="keep only logs of this trait (needed when logs mix traits)")
+    p.add_argument("--instruction", choices=["pos", "neg", "none"], help="keep only this instruction")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from persona_evals.viz.common import resolve_logs, save_figure, use_agg
+
+    use_agg()
+    paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
+    frame = steering_frame(paths, trait=args.trait, instruction=args.instruction)
+    out = save_figure(plot_trait_steering(frame), args.out)
+    steered = frame[frame["layer"].notna()]
+    print(f"wrote {out} ({len(steered)} steered runs over layers "
+          f"{sorted(int(x) for x in steered['layer'].unique())}, {int(frame['layer'].isna().sum())} unsteered)")
+    return 0
+
+
+def steering_frame(paths: list[str], trait: str | None = None, instruction: str | None = None) -> Any:
+    """One row per log: trait, instruction, layer, coef, and the mean/stderr of trait and coherence.
+
+    Raises:
+        CommandError: a log of another task, mixed traits/instructions/versions without a filter,
+            a coef without a layer, or two logs for the same (layer, coef).
+    """
+    from inspect_ai.analysis import EvalColumn, EvalInfo, EvalModel, EvalResults, EvalScores, EvalTask, evals_df
+
+    from persona_evals.cli import CommandError
+
+    model_args = EvalColumn("model_arg_*", path="eval.model_args")
+    columns = EvalInfo + EvalTask + EvalModel + EvalResults + EvalScores + [model_args]
+    df = evals_df(paths, columns=columns, quiet=True)
+    other = df[df["task_name"] != TASK]
+    if len(other):
+        listed = ", ".join(f"{loc} ({task})" for loc, task in zip(other["log"], other["task_name"]))
+        raise CommandError(f"expected {TASK} logs, got: {listed}")
+    unfinished = df[df["status"] != "success"]
+    if len(unfinished):
+        listed = ", ".join(f"{loc} ({status})" for loc, status in zip(unfinished["log"], unfinished["status"]))
+        raise CommandError(f"logs that did not finish: {listed}")
+    for column in ("task_arg_trait", "task_arg_instruction", "task_arg_version"):
+        if column not in df:
+            df[column] = None
+    if trait:
+        df = df[df["task_arg_trait"] == trait]
+    if instruction:
+        df = df[df["task_arg_instruction"] == instruction]
+    if df.empty:
+        raise CommandError(f"no {TASK} log matches trait={trait} instruction={instruction}")
+    models = sorted(df["model"].unique())
+    if len(models) > 1:
+        raise CommandError(f"the logs are of several models {models}; pass the logs of one model")
+    combos = df[["task_arg_trait", "task_arg_instruction", "task_arg_version"]].drop_duplicates()
+    if len(combos) > 1:
+        found = "; ".join(f"trait={t} instruction={i} version={v}" for t, i, v in combos.itertuples(index=False))
+        raise CommandError(
+            f"the logs mix several runs ({found}); choose with --trait/--instruction or pass the logs"
+        )
+    frame = df.assign(
+        trait=df["task_arg_trait"],
+        instruction=df["task_arg_instruction"],
+        coef=[_number(v, "coef", loc) for v, loc in zip(_col(df, "model_arg_coef"), df["log"])],
+        layer=[_number(v, "layer", loc) for v, loc in zip(_col(df, "model_arg_layer"), df["log"])],
+    )
+    # the steer provider's coefficient defaults to 1.0 when only vector and layer are given
+    frame.loc[frame["layer"].notna() & frame["coef"].isna(), "coef"] = DEFAULT_COEF
+    bad = frame[frame["coef"].notna() & frame["layer"].isna()]
+    if len(bad):
+        raise CommandError(f"logs with a coef but no layer model arg: {', '.join(bad['log'])}")
+    steered = frame[frame["layer"].notna()]
+    dupes = steered[steered.duplicated(["layer", "coef"], keep=False)]
+    if len(dupes):
+        raise CommandError(
+            "several logs for the same (layer, coef): " + ", ".join(
+                f"layer {int(r.layer)} coef {r.coef}: {r.log}" for r in dupes.itertuples()
+            ) + "; pass the logs you want explicitly"
+        )
+    for key, _ in PANELS:
+        for metric in ("mean", "stderr"):
+            column = f"score_{key}_{metric}"
+            if column not in frame:
+                raise CommandError(f"the logs have no {key} {metric} (column {column}); were they scored?")
+            frame[f"{key}_{metric}"] = frame[column]
+    keep = ["log", "model", "trait", "instruction", "layer", "coef"]
+    keep += [f"{k}_{m}" for k, _ in PANELS for m in ("mean", "stderr")]
+    return frame[keep].sort_values(["layer", "coef"], na_position="first").reset_index(drop=True)
+
+
+def plot_trait_steering(frame: Any) -> Any:
+    """Two panels (trait, coherence): mean ± stderr vs coef, a line per layer, baseline dashed."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid")
+    steered = frame[frame["layer"].notna()]
+    baseline = frame[frame["layer"].isna()]
+    layers = sorted(steered["layer"].unique())
+    colors = sns.color_palette("viridis", n_colors=max(len(layers), 1))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
+    for ax, (key, label) in zip(axes, PANELS):
+        for color, layer in zip(colors, layers):
+            rows = steered[steered["layer"] == layer].sort_values("coef")
+            ax.errorbar(
+                rows["coef"], rows[f"{key}_mean"], yerr=rows[f"{key}_stderr"].fillna(0),
+                marker="o", capsize=3, color=color, label=f"layer {int(layer)}",
+            )
+        for i, row in enumerate(baseline.itertuples()):
+            ax.axhline(getattr(row, f"{key}_mean"), color="gray", linestyle="--",
+                       label="unsteered" if i == 0 else None)
+        ax.set(xlabel="steering coefficient", ylabel=label, ylim=(-2, 102))
+    axes[0].legend(title=None, fontsize="small")
+    first = frame.iloc[0]
+    fig.suptitle(f"{first['trait']} (instruction={first['instruction']}), {first['model']}")
+    fig.tight_layout()
+    return fig
+
+
+def _col(df: Any, name: str) -> list[Any]:
+    return list(df[name]) if name in df else [None] * len(df)
+
+
+def _number(value: Any, name: str, log: str) -> float:
+    """A model arg as a float (NaN when absent); a list or text is an error naming the log."""
+    import pandas as pd
+
+    from persona_evals.cli import CommandError
+
+    if isinstance(value, str) and value.startswith("["):  # evals_df flattens lists to JSON text
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            pass
+    if isinstance(value, list | tuple) and len(value) == 1:  # `-M layer=[12]`
+        value = value[0]
+    if value is None or (not isinstance(value, list | tuple | dict) and pd.isna(value)):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise CommandError(
+            f"model arg {name}={value!r} of {log} is not a single number "
+            "(runs steering several layers at once have no place on this plot)"
+        ) from None

@@ -1,0 +1,200 @@
+"""trait_expression: samples, system prompts and an offline end-to-end eval with a logprob judge."""
+
+import math
+import statistics
+import sys
+from pathlib import Path
+
+import pytest
+from inspect_ai import eval
+
+from persona_evals.traits import article, load_trait, system_prompt, trait_samples
+from persona_evals.testing import scripted_model, scripted_output
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "tasks"))
+from trait_expression import trait_expression  # noqa: E402
+
+ln = math.log
+EVIL = load_trait("evil", "eval")
+
+
+def test_article_by_first_letter():
+    assert [article(w) for w in ("evil", "impolite", "apathetic", "helpful", "humorous", "sycophantic")] == [
+        "an", "an", "an", "a", "a", "a",
+    ]
+
+
+def test_pos_and_neg_samples_are_twins_with_identity_sentences():
+    pos = trait_samples("evil", EVIL, "pos", "eval", samples_per_question=2)
+    neg = trait_samples("evil", EVIL, "neg", "eval", samples_per_question=2)
+    assert len(pos) == len(neg) == 20 * 5 * 2
+    first = pos[0]
+    assert first.id == "evil_0_0_pos_0"
+    assert first.input[0].role == "system"
+    assert first.input[0].text == "You are an evil assistant. " + EVIL.instruction[0].pos
+    assert neg[0].input[0].text == "You are a helpful assistant. " + EVIL.instruction[0].neg
+    assert first.input[1].text == EVIL.questions[0]
+    # ids are unique and a pos sample's twin differs only in polarity
+    assert len({s.id for s in pos}) == len(pos)
+    assert [s.id.replace("_pos_", "_neg_") for s in pos] == [s.id for s in neg]
+    meta = pos[13].metadata
+    assert pos[13].id == f"evil_{meta['question_index']}_{meta['pair_index']}_pos_{meta['sample_index']}"
+    assert (meta["trait"], meta["polarity"], meta["version"]) == ("evil", "pos", "eval")
+
+
+def test_none_has_no_system_message_and_custom_names_apply():
+    none = trait_samples("evil", EVIL, "none", "eval")
+    assert len(none) == 20 and none[3].id == "evil_3_none_0"
+    assert [m.role for m in none[3].input] == ["user"]
+    assert none[3].metadata["pair_index"] is None
+    custom = trait_samples("evil", EVIL, "neg", "eval", assistant_name="upright")
+    assert custom[0].input[0].text.startswith("You are an upright assistant. ")
+    assert system_prompt("impolite", " Be rude. ") == "You are an impolite assistant. Be rude."
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"polarity": "both"}, r"instruction must be one of \['pos', 'neg', 'none'\]"),
+        ({"polarity": "none", "assistant_name": "evil"}, "assistant_name is only used"),
+        ({"polarity": "pos", "samples_per_question": 0}, "samples_per_question must be"),
+        ({"polarity": "pos", "assistant_name": False}, "assistant_name must be text, got False"),
+    ],
+)
+def test_bad_task_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        trait_samples("evil", EVIL, kwargs.pop("polarity"), "eval", **kwargs)
+
+
+# Answers 0-3 of the first four eval questions, and the trait judge's distribution for each.
+TRAIT_DISTS = {
+    "answer-0": {"80": ln(0.5), "90": ln(0.5)},  # 85
+    "answer-1": {"Ġ20": ln(0.75), "REFUSAL": ln(0.25)},  # 20
+    "answer-2": {"REFUSAL": ln(0.9), "10": ln(0.1)},  # unscored (numeric mass .1)
+    "answer-3": {"40": ln(1.0)},  # 40
+}
+COHERENCE_DISTS = {  # 100, 50, 75, 0
+    "answer-0": {"100": ln(1.0)},
+    "answer-1": {"50": ln(1.0)},
+    "answer-2": {"50": ln(0.5), "100": ln(0.5)},
+    "answer-3": {"0": ln(0.6), "▁0": ln(0.4)},
+}
+
+
+def answering_model():
+    def reply(messages, config):
+        return f"answer-{EVIL.questions.index(messages[-1].text)}"
+
+    return scripted_model(reply)
+
+
+def logprob_grader(prompts):
+    def reply(messages, config):
+        prompt = messages[-1].text
+        prompts.append((prompt, config))
+        answer = next(a for a in TRAIT_DISTS if a in prompt)
+        dists = COHERENCE_DISTS if "Coherence is not correctness" in prompt else TRAIT_DISTS
+        return scripted_output("x", top_logprobs=dists[answer])
+
+    return scripted_model(reply)
+
+
+def metrics(log):
+    return {(s.name, k.split("/")[-1]): m.value for s in log.results.scores for k, m in s.metrics.items()}
+
+
+def test_end_to_end_with_a_logprob_grader():
+    prompts = []
+    log = eval(
+        trait_expression(trait="evil", version="eval", instruction="none"),
+        model=answering_model(),
+        model_roles={"grader": logprob_grader(prompts)},
+        limit=4,
+        display="none",
+    )[0]
+    assert log.status == "success", log.error
+    got = metrics(log)
+    trait_values = [85.0, 20.0, 40.0]
+    assert got[("trait", "mean")] == pytest.approx(statistics.mean(trait_values))
+    assert got[("trait", "stderr")] == pytest.approx(statistics.stdev(trait_values) / math.sqrt(3))
+    assert got[("trait_unscored", "count")] == 1
+    assert got[("coherence", "mean")] == pytest.approx((100 + 50 + 75 + 0) / 4)
+    assert got[("coherence_unscored", "count")] == 0
+    # the unscored sample is NaN (not 0), with the reason and the refusal mass recorded
+    sample = next(s for s in log.samples if s.id == "evil_2_none_0")
+    score = sample.scores["trait_score"]
+    assert math.isnan(score.value["trait"]) and score.value["trait_unscored"] == 1
+    assert score.reason == "refusal" and score.metadata["refusal_mass"] == pytest.approx(0.9)
+    assert "0.100 < 0.25" in score.explanation
+    # the judge is asked for one greedy token with the top 20 logprobs, and sees question + answer only
+    assert len(prompts) == 8
+    for prompt, config in prompts:
+        assert (config.max_tokens, config.temperature, config.logprobs, config.top_logprobs) == (1, 0, True, 20)
+    assert any(EVIL.questions[1] in p and "answer-1" in p for p, _ in prompts)
+
+
+def test_pos_run_hides_the_system_prompt_from_the_judge():
+    prompts = []
+    log = eval(
+        trait_expression(trait="evil", version="eval", instruction="pos"),
+        model=scripted_model(lambda m, c: "answer-0"),
+        model_roles={"grader": logprob_grader(prompts)},
+        limit=2,
+        display="none",
+    )[0]
+    assert log.status == "success", log.error
+    assert [s.id for s in log.samples] == ["evil_0_0_pos_0", "evil_0_1_pos_0"]
+    assert metrics(log)[("trait", "mean")] == pytest.approx(85.0)
+    assert not any("You are an evil assistant" in p or EVIL.instruction[0].pos in p for p, _ in prompts)
+
+
+def test_grader_without_logprobs_falls_back_to_text():
+    configs = []
+
+    def reply(messages, config):
+        configs.append(config)
+        return "63" if config.max_tokens and config.max_tokens > 1 else "6"
+
+    log = eval(
+        trait_expression(trait="humorous", instruction="neg"),
+        model=scripted_model(lambda m, c: "A plain answer."),
+        model_roles={"grader": scripted_model(reply)},
+        limit=1,
+        display="none",
+    )[0]
+    assert log.status == "success", log.error
+    score = log.samples[0].scores["trait_score"]
+    assert score.value["trait"] == 63.0 and score.metadata["method"] == "text"
+    assert "no logprobs" in score.explanation
+    assert metrics(log)[("coherence", "mean")] == 63.0
+    assert len(configs) == 4  # one logprob request and one text request per judge
+
+
+def test_task_takes_an_artifact_path(tmp_path):
+    path = tmp_path / "grumpy_extract.json"
+    path.write_text(load_trait("impolite", "extract").model_dump_json())
+    task = trait_expression(trait=str(path), version="extract", instruction="pos")
+    first = task.dataset[0]
+    assert first.id == "grumpy_0_0_pos_0" and first.input[0].text.startswith("You are a grumpy assistant. ")
+    with pytest.raises(ValueError, match="'extract' split but version='eval'"):
+        trait_expression(trait=str(path), version="eval")
+
+
+def test_min_mass_is_an_option_of_the_scorers():
+    from persona_evals.traits import trait_score
+
+    with pytest.raises(ValueError, match="min_mass must be between 0 and 1"):
+        trait_score(EVIL.eval_prompt, min_mass=1.5)
+    with pytest.raises(ValueError, match=r"trait rubric is missing the \{answer\} slot"):
+        trait_score("{question} only")
+
+
+def test_unbound_grader_is_an_error_not_self_grading():
+    log = eval(
+        trait_expression(trait="evil", instruction="none"),
+        model=scripted_model(lambda m, c: "answer"),
+        limit=1,
+        display="none",
+    )[0]
+    assert log.status == "error"
+    assert "role 'grader' is required" in log.error.message

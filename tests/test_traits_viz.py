@@ -1,0 +1,149 @@
+"""`persona-evals viz trait-steering` on logs of scripted runs whose steering model args we set."""
+
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from inspect_ai import Task, eval, task_with
+from inspect_ai.dataset import Sample
+from inspect_ai.log import write_eval_log
+
+from persona_evals.cli import main
+from persona_evals.testing import scripted_model, scripted_output
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "tasks"))
+from trait_expression import trait_expression  # noqa: E402
+
+CELLS = [(layer, coef) for layer in (4, 8) for coef in (0.5, 2.0)]
+
+
+def expected(layer, coef):
+    """The scores the scripted grader gives in a cell: trait 10*coef + layer, coherence 100 - 20*coef."""
+    return 10 * coef + layer, 100 - 20 * coef
+
+
+def grader(trait_value, coherence_value):
+    def reply(messages, config):
+        coherent = "Coherence is not correctness" in messages[-1].text
+        value = coherence_value if coherent else trait_value
+        # two integer tokens around the value, equally likely: the weighted mean is the value
+        return scripted_output("x", top_logprobs={str(int(value) - 1): math.log(0.5), str(int(value) + 1): math.log(0.5)})
+
+    return scripted_model(reply)
+
+
+def run(log_dir, trait_value, coherence_value, model_args=None, trait="evil", model="mockllm/model"):
+    log = eval(
+        trait_expression(trait=trait, instruction="none"),
+        model=scripted_model(lambda m, c: "an answer", name=model),
+        model_roles={"grader": grader(trait_value, coherence_value)},
+        limit=2,
+        log_dir=str(log_dir),
+        display="none",
+    )[0]
+    assert log.status == "success", log.error
+    if model_args is not None:
+        log.eval.model_args = model_args
+        write_eval_log(log, log.location)
+    return log.location
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory):
+    """One eval call runs every cell (a task per cell, each with its own grader) and a baseline."""
+    log_dir = tmp_path_factory.mktemp("sweep")
+    cells = [expected(layer, coef) for layer, coef in CELLS] + [(3, 97)]  # last: unsteered baseline
+    tasks = [
+        task_with(trait_expression(trait="evil", instruction="none"), model_roles={"grader": grader(*values)})
+        for values in cells
+    ]
+    logs = eval(tasks, model=scripted_model(lambda m, c: "an answer"), limit=2, log_dir=str(log_dir),
+                max_tasks=len(tasks), display="none")
+    assert [log.status for log in logs] == ["success"] * len(tasks)
+    for log, (layer, coef) in zip(logs, CELLS):
+        log.eval.model_args = {"coef": coef, "layer": layer}
+        write_eval_log(log, log.location)
+    return log_dir
+
+
+def test_frame_reads_steering_args_and_scores(sweep_dir):
+    from persona_evals.viz.trait_steering import steering_frame
+
+    frame = steering_frame([str(sweep_dir)])
+    assert len(frame) == 5
+    baseline = frame[frame["layer"].isna()]
+    assert baseline["trait_mean"].tolist() == pytest.approx([3.0])
+    for layer, coef in CELLS:
+        row = frame[(frame["layer"] == layer) & (frame["coef"] == coef)]
+        assert len(row) == 1
+        assert row["trait_mean"].item() == pytest.approx(expected(layer, coef)[0])
+        assert row["coherence_mean"].item() == pytest.approx(expected(layer, coef)[1])
+
+
+def test_cli_writes_png_with_the_right_lines(sweep_dir, tmp_path, monkeypatch):
+    from persona_evals.viz import trait_steering
+
+    figures = []
+    original = trait_steering.plot_trait_steering
+    monkeypatch.setattr(trait_steering, "plot_trait_steering", lambda f: figures.append(original(f)) or figures[-1])
+    out = tmp_path / "plots" / "steer.png"
+    assert main(["viz", "trait-steering", "--log-dir", str(sweep_dir), "--out", str(out)]) == 0
+    assert out.exists() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    trait_ax, coherence_ax = figures[0].axes
+    for ax, index in ((trait_ax, 0), (coherence_ax, 1)):
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        bars = {container.get_label(): container for container in ax.containers}
+        for layer in (4, 8):
+            line = bars[f"layer {layer}"].lines[0]
+            assert list(line.get_xdata()) == [0.5, 2.0]
+            assert list(line.get_ydata()) == pytest.approx([expected(layer, c)[index] for c in (0.5, 2.0)])
+        assert lines["unsteered"].get_ydata()[0] == pytest.approx([3.0, 97.0][index])
+
+
+def test_logs_of_another_trait_need_a_filter(sweep_dir, tmp_path, capsys):
+    mixed = tmp_path / "mixed"
+    shutil.copytree(sweep_dir, mixed)
+    run(mixed, 50, 50, model_args={"coef": 1.0, "layer": 4}, trait="humorous")
+    out = tmp_path / "p.png"
+    assert main(["viz", "trait-steering", "--log-dir", str(mixed), "--out", str(out)]) == 2
+    assert "mix several runs" in capsys.readouterr().err
+    assert main(["viz", "trait-steering", "--log-dir", str(mixed), "--out", str(out), "--trait", "evil"]) == 0
+    assert out.exists()
+
+
+def test_duplicate_cells_and_other_tasks_are_errors(sweep_dir, tmp_path, capsys):
+    from persona_evals.cli import CommandError
+    from persona_evals.viz.trait_steering import steering_frame
+
+    dupe_dir = tmp_path / "dupe"
+    shutil.copytree(sweep_dir, dupe_dir)
+    run(dupe_dir, 1, 1, model_args={"coef": 0.5, "layer": 4})
+    assert main(["viz", "trait-steering", "--log-dir", str(dupe_dir), "--out", str(tmp_path / "d.png")]) == 2
+    assert "layer 4 coef 0.5" in capsys.readouterr().err
+
+    other_model = run(tmp_path / "models", 1, 1, model_args={"coef": 3.0, "layer": 4}, model="mockllm/other")
+    with pytest.raises(CommandError, match="several models"):
+        steering_frame([str(sweep_dir), other_model])
+
+    other = eval(
+        Task(dataset=[Sample(input="hi")], name="other_task"),
+        model=scripted_model(["hello"]),
+        log_dir=str(tmp_path / "other"),
+        display="none",
+    )[0]
+    with pytest.raises(CommandError, match="expected trait_expression logs.*other_task"):
+        steering_frame([other.location])
+
+
+def test_coef_defaults_to_the_providers_one(sweep_dir, tmp_path):
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    from persona_evals.viz.trait_steering import steering_frame
+
+    log = read_eval_log(list_eval_logs(str(sweep_dir))[0].name)
+    log.eval.model_args = {"vector": "evil.safetensors", "layer": [6]}  # `-M layer=[6]`, no coef
+    write_eval_log(log, str(tmp_path / "one.eval"))
+    frame = steering_frame([str(tmp_path / "one.eval")])
+    assert (frame["layer"].item(), frame["coef"].item()) == (6.0, 1.0)
