@@ -1,0 +1,324 @@
+"""Census-grounded meta personas: a seeded per-state sampler over ACS 2023 marginals.
+
+Each adult is drawn attribute by attribute from the state's ACS marginals (vectorised with a
+``numpy.random.Generator``; the same seed always gives the same personas). Fixes over the
+anchor sampler (``LeonLixyz/LLM_Simulation``):
+
+- shares are renormalised from counts (the anchor used DP05 percentages whose "18 to 19" bin is
+  over the whole population, so adult shares summed to ~99.2 %);
+- Hispanic origin is its own axis (``hispanic_origin``) drawn beside race; the anchor put
+  "Hispanic or Latino" among the races and double-counted Hispanics;
+- education and marital status depend on age (see `SAMPLER_ASSUMPTIONS`): nobody is 19 with a
+  graduate degree, and the adult marginals still match the ACS;
+- every draw is seeded, and the assumptions behind each conditional are recorded.
+
+Attributes with no value for a person (occupation of someone not employed, household type of a
+non-householder) are left out of the persona rather than set to "Not Applicable".
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from persona_evals.personas.census_data import (
+    ACS_VINTAGE,
+    AGE_BINS,
+    EDUCATION,
+    MARITAL,
+    available_states,
+    load_marginals,
+)
+from persona_evals.personas.persona import Persona
+from persona_evals.personas.states import normalize_states
+
+SAMPLER_VERSION = "census-marginals/1"
+ANCHOR_ATTRIBUTES = ("state", "state_name", "age", "age_group", "sex", "race", "hispanic_origin")
+
+SAMPLER_ASSUMPTIONS = (
+    "age, sex, race and Hispanic origin are drawn independently (no joint table ships)",
+    "exact age is uniform within its ACS bin; 85+ is spread over 85-94",
+    "marital status: adults under 25 are never married; the 15-17 year olds in DP02 are removed "
+    "from 'Never married' and the 25+ shares are solved so the adult marginal by sex matches DP02",
+    "education: 25+ from DP02; 18-19 capped at 'Some college, no degree' and 20-24 at "
+    "\"Bachelor's degree\", each with the state's shares renormalised over the allowed levels",
+    "household relationship: DP02 counts with the under-18 population removed from 'Child', "
+    "plus group quarters (population minus household population)",
+    "household type and children only for householders, by the householder's sex",
+    "employment by age band from S2301 (25-34 pools 25-29 and 30-34; 75+ one band)",
+    "occupation (S2401, by sex) only for the employed",
+    "health insurance for 18-64 from DP03 (19-64, by employment status; private/public overlap "
+    "split into private only, public only, both); 65+ assumed covered by Medicare",
+    "household income (a household distribution) assigned to people living in households",
+    "language at home, English ability, place of birth, citizenship and veteran status "
+    "drawn independently of the rest",
+)
+
+_EDU_CAP = {"18 to 19 years": "Some college, no degree", "20 to 24 years": "Bachelor's degree"}
+_YOUNG = ("18 to 19 years", "20 to 24 years")
+_S2301_BAND = {
+    "18 to 19 years": ["16 to 19 years"],
+    "20 to 24 years": ["20 to 24 years"],
+    "25 to 34 years": ["25 to 29 years", "30 to 34 years"],
+    "35 to 44 years": ["35 to 44 years"],
+    "45 to 54 years": ["45 to 54 years"],
+    "55 to 59 years": ["55 to 59 years"],
+    "60 to 64 years": ["60 to 64 years"],
+    "65 to 74 years": ["65 to 74 years"],
+    "75 to 84 years": ["75 years and over"],
+    "85 years and over": ["75 years and over"],
+}
+_AGE_RANGE = {
+    "18 to 19 years": (18, 19), "20 to 24 years": (20, 24), "25 to 34 years": (25, 34),
+    "35 to 44 years": (35, 44), "45 to 54 years": (45, 54), "55 to 59 years": (55, 59),
+    "60 to 64 years": (60, 64), "65 to 74 years": (65, 74), "75 to 84 years": (75, 84),
+    "85 years and over": (85, 94),
+}  # fmt: skip
+GROUP_QUARTERS = "Lives in group quarters"
+EMPLOYMENT = ("Employed", "Unemployed", "Not in labor force")
+
+
+def shares(counts: Mapping[str, float]) -> dict[str, float]:
+    """Counts -> shares summing to 1 (the renormalisation the anchor skipped)."""
+    total = float(sum(counts.values()))
+    if total <= 0:
+        raise ValueError(f"no positive counts in {dict(counts)}")
+    return {k: float(v) / total for k, v in counts.items()}
+
+
+def _choice(rng: np.random.Generator, dist: Mapping[str, float], n: int) -> np.ndarray:
+    labels = list(dist)
+    p = np.array([dist[k] for k in labels], dtype=float)
+    p = np.clip(p, 0.0, None)
+    return np.array(labels, dtype=object)[rng.choice(len(labels), size=n, p=p / p.sum())]
+
+
+def state_rng(seed: int, state: str) -> np.random.Generator:
+    """One generator per (seed, state): adding a state never changes another state's personas."""
+    return np.random.default_rng([int(seed), zlib.crc32(state.encode())])
+
+
+class CensusSampler:
+    """Draws adult meta personas for a state from shipped (or refreshed) ACS marginals."""
+
+    def __init__(self, marginals: dict[str, Any] | None = None) -> None:
+        self.marginals = marginals or load_marginals()
+        self.states = available_states(self.marginals)
+        self._occupations = [tuple(x) for x in self.marginals["occupation_labels"]]
+
+    def state(self, code: str) -> dict[str, Any]:
+        return self.marginals["states"][normalize_states(code, self.states, arg="state")[0]]
+
+    # -- conditional distributions -------------------------------------------------------------
+
+    def marital_distributions(self, code: str) -> dict[tuple[str, str], dict[str, float]]:
+        """P(marital | sex, under 25 or 25+) such that the adult marginal by sex matches DP02."""
+        m = self.state(code)
+        age = shares(m["age"])
+        w_young = sum(age[b] for b in _YOUNG)
+        out = {}
+        for sex in ("Male", "Female"):
+            counts = dict(m["marital"][sex])
+            teens = max(0, sum(counts.values()) - m["sex"][sex])  # the 15-17 year olds in DP02
+            counts["Never married"] = max(0, counts["Never married"] - teens)
+            adult = shares(counts)
+            old = {k: (adult[k] - (w_young if k == "Never married" else 0.0)) / (1 - w_young) for k in MARITAL}
+            out[(sex, "young")] = {k: float(k == "Never married") for k in MARITAL}
+            out[(sex, "old")] = shares({k: max(v, 0.0) for k, v in old.items()})
+        return out
+
+    def adult_marital_shares(self, code: str, sex: str) -> dict[str, float]:
+        """The DP02 marital shares by sex with the 15-17 year olds removed (the sampler's target)."""
+        m = self.state(code)
+        counts = dict(m["marital"][sex])
+        counts["Never married"] -= max(0, sum(counts.values()) - m["sex"][sex])
+        return shares(counts)
+
+    def education_distribution(self, code: str, age_group: str) -> dict[str, float]:
+        base = shares(self.state(code)["education_25plus"])
+        cap = _EDU_CAP.get(age_group)
+        if cap is None:
+            return base
+        allowed = EDUCATION[: EDUCATION.index(cap) + 1]
+        return shares({k: base[k] for k in allowed})
+
+    def relationship_distribution(self, code: str) -> dict[str, float]:
+        m = self.state(code)
+        counts = dict(m["relationship"])
+        counts["Child"] = max(0, counts["Child"] - (m["population"] - m["adults"]))
+        counts[GROUP_QUARTERS] = max(0, m["population"] - m["household_population"])
+        return shares(counts)
+
+    def employment_distribution(self, code: str, age_group: str) -> dict[str, float]:
+        rows = [self.state(code)["employment_by_age"][b] for b in _S2301_BAND[age_group]]
+        total = sum(r["total"] for r in rows)
+        lfp = sum(r["participation_pct"] * r["total"] for r in rows) / total / 100
+        emp = sum(r["employment_pct"] * r["total"] for r in rows) / total / 100
+        return {"Employed": emp, "Unemployed": max(lfp - emp, 0.0), "Not in labor force": 1 - lfp}
+
+    def insurance_distribution(self, code: str, employment: str) -> dict[str, float]:
+        row = self.state(code)["insurance_19_64"][employment]
+        both = max(0, row["private"] + row["public"] - row["insured"])
+        return shares(
+            {
+                "Private health insurance": max(row["private"] - both, 0),
+                "Public health coverage": max(row["public"] - both, 0),
+                "Private and public coverage": both,
+                "No health insurance": row["uninsured"],
+            }
+        )
+
+    # -- sampling ------------------------------------------------------------------------------
+
+    def sample_columns(
+        self, code: str, n: int, rng: np.random.Generator, fixed: Mapping[str, np.ndarray] | None = None
+    ) -> dict[str, np.ndarray]:
+        """`n` people as columns (object arrays; ``None`` = not applicable).
+
+        `fixed` supplies columns to keep instead of drawing (calibration keeps the anchors).
+        """
+        m = self.state(code)
+        fixed = dict(fixed or {})
+        col: dict[str, np.ndarray] = {}
+
+        def draw(name: str, dist: Mapping[str, float], size: int | None = None) -> np.ndarray:
+            return fixed[name] if name in fixed else _choice(rng, dist, size or n)
+
+        col["age_group"] = draw("age_group", shares(m["age"]))
+        if "age" in fixed:
+            col["age"] = fixed["age"]
+        else:
+            lo = np.array([_AGE_RANGE[g][0] for g in col["age_group"]])
+            hi = np.array([_AGE_RANGE[g][1] for g in col["age_group"]])
+            col["age"] = (lo + rng.integers(0, hi - lo + 1)).astype(object)
+        col["sex"] = draw("sex", shares(m["sex"]))
+        col["race"] = draw("race", shares(m["race"]))
+        col["hispanic_origin"] = draw("hispanic_origin", shares(m["hispanic"]))
+
+        marital = self.marital_distributions(code)
+        col["marital_status"] = self._by_group(
+            rng, n, [(s, "young" if g in _YOUNG else "old") for s, g in zip(col["sex"], col["age_group"])], marital
+        )
+        col["education"] = self._by_group(
+            rng, n, list(col["age_group"]), {g: self.education_distribution(code, g) for g in AGE_BINS}
+        )
+        col["household_relationship"] = _choice(rng, self.relationship_distribution(code), n)
+        col["household_type"] = self._household_type(m, rng, col["sex"], col["household_relationship"])
+
+        lang = m["language"]
+        col["language_at_home"] = _choice(rng, shares({k: v["total"] for k, v in lang.items()}), n)
+        limited = np.array([lang[g]["limited_english"] / max(lang[g]["total"], 1) for g in col["language_at_home"]])
+        is_limited = rng.random(n) < limited
+        col["english_ability"] = np.array(
+            [
+                None if g == "English only" else ("Speaks English less than very well" if lim else "Speaks English very well")
+                for g, lim in zip(col["language_at_home"], is_limited)
+            ],
+            dtype=object,
+        )
+        col.update(self._birth(m, rng, n))
+        col["veteran_status"] = _choice(rng, shares(m["veteran"]), n)
+
+        col["employment_status"] = self._by_group(
+            rng, n, list(col["age_group"]), {g: self.employment_distribution(code, g) for g in AGE_BINS}
+        )
+        col["occupation_group"], col["occupation"] = self._occupation(m, rng, col["sex"], col["employment_status"])
+        ins_groups = ["65+" if int(a) >= 65 else e for a, e in zip(col["age"], col["employment_status"])]
+        ins_dists = {e: self.insurance_distribution(code, e) for e in EMPLOYMENT}
+        ins_dists["65+"] = {"Medicare (public coverage)": 1.0}
+        col["health_insurance"] = self._by_group(rng, n, ins_groups, ins_dists)
+        income = _choice(rng, shares(m["household_income"]), n)
+        in_gq = col["household_relationship"] == GROUP_QUARTERS
+        col["household_income"] = np.where(in_gq, None, income)
+        return col
+
+    def _by_group(self, rng: np.random.Generator, n: int, groups: list[Any], dists: Mapping[Any, Mapping[str, float]]) -> np.ndarray:
+        out = np.empty(n, dtype=object)
+        keys = np.empty(n, dtype=object)
+        keys[:] = groups
+        for g in dict.fromkeys(groups):
+            idx = np.flatnonzero(np.array([k == g for k in keys]))
+            out[idx] = _choice(rng, dists[g], len(idx))
+        return out
+
+    def _household_type(self, m: dict[str, Any], rng: np.random.Generator, sex: np.ndarray, rel: np.ndarray) -> np.ndarray:
+        types = m["household_types"]
+        own = {"Male": "Male householder, no spouse or partner", "Female": "Female householder, no spouse or partner"}
+        dists = {
+            s: shares({k: v["total"] for k, v in types.items() if k in ("Married-couple household", "Cohabiting-couple household", own[s])})
+            for s in own
+        }
+        kind = self._by_group(rng, len(sex), list(sex), dists)
+        kids = rng.random(len(sex)) < np.array([types[k]["with_children"] / max(types[k]["total"], 1) for k in kind])
+        labels = [f"{k}, with children under 18" if c else f"{k}, no children under 18" for k, c in zip(kind, kids)]
+        return np.where(rel == "Householder", np.array(labels, dtype=object), None)
+
+    def _birth(self, m: dict[str, Any], rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+        b = m["birth"]
+        native_total = sum(b["native"].values())
+        foreign_total = sum(b["foreign_citizenship"].values())
+        native = rng.random(n) < native_total / (native_total + foreign_total)
+        where = _choice(rng, shares(b["native"]), n)
+        cit = _choice(rng, shares(b["foreign_citizenship"]), n)
+        region = _choice(rng, shares(b["foreign_region"]), n)
+        return {
+            "place_of_birth": np.where(native, where, "Born outside the U.S. (foreign born)"),
+            "citizenship": np.where(native, "U.S. citizen by birth", cit),
+            "birth_region": np.where(native, None, region),
+        }
+
+    def _occupation(self, m: dict[str, Any], rng: np.random.Generator, sex: np.ndarray, employment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        labels = [f"{major}|{leaf}" for major, leaf in self._occupations]
+        dists = {s: shares(dict(zip(labels, m["occupation"][s]))) for s in ("Male", "Female")}
+        picked = self._by_group(rng, len(sex), list(sex), dists)
+        employed = employment == "Employed"
+        group = np.array([p.split("|")[0] for p in picked], dtype=object)
+        leaf = np.array([p.split("|")[1] for p in picked], dtype=object)
+        return np.where(employed, group, None), np.where(employed, leaf, None)
+
+    def sample(self, code: str, n: int, seed: int = 0) -> list[Persona]:
+        """`n` adult meta personas of state `code`; the same (seed, state, n) gives the same list."""
+        code = normalize_states(code, self.states, arg="state")[0]
+        if n < 1:
+            raise ValueError(f"n: expected a positive number of personas per state, got {n}")
+        cols = self.sample_columns(code, n, state_rng(seed, code))
+        return [self._persona(code, cols, i, f"{code}-s{seed}-{i:05d}") for i in range(n)]
+
+    def resample_non_anchor(self, persona: Persona, rng: np.random.Generator) -> Persona:
+        """Redraw every attribute except the anchors (state, age, sex, race, Hispanic origin)."""
+        code = str(persona["state"])
+        fixed = {k: np.array([persona[k]], dtype=object) for k in ANCHOR_ATTRIBUTES if k in persona and k not in ("state", "state_name")}
+        cols = self.sample_columns(code, 1, rng, fixed=fixed)
+        return self._persona(code, cols, 0, persona.id)
+
+    def _persona(self, code: str, cols: dict[str, np.ndarray], i: int, pid: str | None) -> Persona:
+        attrs: dict[str, Any] = {"state": code, "state_name": self.state(code)["name"]}
+        for name in PERSONA_ORDER:
+            value = cols[name][i]
+            attrs[name] = int(value) if name == "age" else value
+        return Persona(id=pid, attributes=attrs)
+
+
+PERSONA_ORDER = (
+    "age", "age_group", "sex", "race", "hispanic_origin", "marital_status", "education",
+    "household_relationship", "household_type", "language_at_home", "english_ability",
+    "place_of_birth", "citizenship", "birth_region", "veteran_status", "employment_status",
+    "occupation_group", "occupation", "health_insurance", "household_income",
+)  # fmt: skip
+
+
+def sample_meta_personas(
+    states: str | list[str], n_per_state: int, seed: int = 0, marginals: dict[str, Any] | None = None
+) -> list[Persona]:
+    """Meta personas for several states (``"NY,WY"``, a list, or ``"all"``), `n_per_state` each."""
+    sampler = CensusSampler(marginals)
+    codes = normalize_states(states, sampler.states)
+    return [p for code in codes for p in sampler.sample(code, n_per_state, seed)]
+
+
+def sampler_provenance(seed: int) -> dict[str, Any]:
+    """What every sampled record carries: data vintage, sampler version, seed and assumptions."""
+    return {"source": ACS_VINTAGE, "sampler": SAMPLER_VERSION, "seed": seed, "assumptions": list(SAMPLER_ASSUMPTIONS)}
