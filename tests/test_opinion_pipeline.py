@@ -12,7 +12,7 @@ from inspect_ai import eval
 from persona_evals.cli import main
 from persona_evals.commands.personas import calibrate_personas, generate_personas
 from persona_evals.opinion.elections import election_results
-from persona_evals.opinion.logs import read_run, run_report
+from persona_evals.opinion.logs import load_truth, read_run, run_report
 from persona_evals.opinion.records import read_personas, write_personas
 from persona_evals.testing import scripted_model
 
@@ -129,3 +129,50 @@ def test_table_that_never_validates_is_kept_as_null_and_refused_by_simulation(tm
         opinion_simulation(personas=str(path), tier="objective")
     with pytest.raises(ValueError, match="lack the 'descriptive' tier"):
         opinion_simulation(personas=str(path), tier="descriptive")
+
+
+def test_multi_turn_reads_peers_from_a_reasoning_log(tmp_path):
+    def reasoner(messages, config):
+        return "Reasoning: I weigh prices most.\nAnswer: A"
+
+    first = eval(opinion_simulation(states="WY", n_per_state=3, mode="reasoning"), model=scripted_model(reasoner), display="none", log_dir=str(tmp_path))[0]
+    assert first.status == "success"
+    seen = []
+
+    def listener(messages, config):
+        seen.append(messages[-1].text)
+        return "Answer: B"
+
+    task = opinion_simulation(states="WY", n_per_state=3, mode="multi_turn", peers_log=first.location, n_peers=5)
+    log = eval(task, model=scripted_model(listener), display="none", log_dir=str(tmp_path))[0]
+    assert log.status == "success"
+    assert all(text.count("- I weigh prices most.") == 2 for text in seen)  # the 2 other personas, not self
+    assert all(len(s.metadata["peers"]) == 2 for s in log.samples)
+    with pytest.raises(ValueError, match="needs peers_log"):
+        opinion_simulation(states="WY", n_per_state=1, mode="multi_turn")
+    with pytest.raises(ValueError, match="mode: expected one of fast, reasoning, multi_turn"):
+        opinion_simulation(states="WY", n_per_state=1, mode="slow")
+    with pytest.raises(ValueError, match="needs a personas file"):
+        opinion_simulation(states="WY", tier="objective")
+    with pytest.raises(ValueError, match="unknown state code"):
+        opinion_simulation(states="NY,QQ")
+
+
+def test_custom_topics_with_user_truth(tmp_path):
+    def agreeable(messages, config):
+        user = messages[-1].text
+        for line in user.splitlines():
+            if line.endswith(": Strongly agree") or line.endswith(": Very worried"):
+                return f"Answer: {line[0]}"
+        return "Answer: A"
+
+    log = eval(opinion_simulation(context="custom", states="NY,TX", n_per_state=2), model=scripted_model(agreeable), display="none", log_dir=str(tmp_path))[0]
+    assert log.status == "success" and len(log.samples) == 4 * 12
+    truth = tmp_path / "truth.json"
+    # carbon tax: A = Strongly agree (ordinal 5) ... E = Strongly disagree (ordinal 1)
+    truth.write_text(json.dumps({"climate_carbon_tax": {"US": {"A": 0.0, "B": 0.0, "C": 0.0, "D": 0.0, "E": 1.0}, "NY": {"A": 1.0}}}))
+    report = run_report(read_run(log.location), truth=load_truth(truth))
+    align = report["questions"]["climate_carbon_tax"]["alignment"]
+    assert align["NY"] == pytest.approx(1.0)  # everyone strongly agrees, as in the truth
+    assert align["US"] == pytest.approx(0.0)  # opposite end of the scale
+    assert main(["opinion", "metrics", log.location, "--truth", str(tmp_path / "nope.json")]) == 2
