@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from persona_evals.opinion.records import CalibrationVerdict, PersonaRecord
 from persona_evals.personas.census import CensusSampler
+from persona_evals.personas.census_data import load_marginals
 from persona_evals.personas.persona import Persona
 from persona_evals.structured import StructuredOutputError, generate_structured
 
@@ -48,7 +49,11 @@ VERIFIER_PROMPT = (
 
 def calibration_samples(records: list[PersonaRecord]) -> list[Sample]:
     return [
-        Sample(id=r.id, input=VERIFIER_PROMPT.format(record=r.render("meta")), metadata={"index": i, "meta": r.meta})
+        Sample(
+            id=r.id,
+            input=VERIFIER_PROMPT.format(record=r.render("meta")),
+            metadata={"index": i, "meta": r.meta, "marginals": r.provenance.get("marginals")},
+        )
         for i, r in enumerate(records)
     ]
 
@@ -63,7 +68,9 @@ def verify_and_resample(max_rounds: int = 5, max_retries: int = 1) -> Solver:
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         model = get_model()
-        sampler = CensusSampler()
+        # redraw from the marginals the persona was sampled from (a refreshed file, or the shipped one)
+        path = state.metadata.get("marginals")
+        sampler = CensusSampler(load_marginals(path) if path else None)
         index = int(state.metadata["index"])
         persona = Persona(id=str(state.sample_id), attributes=state.metadata["meta"])
         issues: list[str] = []
