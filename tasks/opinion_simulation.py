@@ -25,7 +25,7 @@ SIMULATOR_CONFIG = GenerateConfig(temperature=0.95, top_p=0.9, max_tokens=512)
 
 @task
 def opinion_simulation(
-    context: str = DEFAULT_CONTEXT,
+    context: str | int = DEFAULT_CONTEXT,
     tier: str = "meta",
     mode: str = "fast",
     personas: str | None = None,
@@ -38,8 +38,8 @@ def opinion_simulation(
     """Simulated answers of census-grounded personas to election or opinion questions.
 
     Args:
-        context: ``election_2016``, ``election_2020``, ``election_2024``, ``custom``, or a path to a
-            question file in the same schema.
+        context: ``election_2016``, ``election_2020``, ``election_2024`` (or just the year),
+            ``custom``, or a path to a question file in the same schema.
         tier: persona tier shown to the simulator: ``meta`` (census record), ``objective``,
             ``subjective`` or ``descriptive`` (LLM-written; need `personas`).
         mode: ``fast`` (answer only), ``reasoning`` (2-3 sentences then the answer) or

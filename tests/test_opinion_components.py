@@ -102,6 +102,9 @@ def test_duplicate_question_ids_and_unknown_context(tmp_path):
         parse_context(json.dumps({"t1": _topic(), "t2": _topic()}))
     with pytest.raises(QuestionFileError, match="election_2016, election_2020"):
         load_context("election_2012")
+    assert load_context(2020)[0].year == 2020 and load_context("2016")[0].year == 2016
+    with pytest.raises(ValueError, match=r"year: no election data for 2012; expected one of \(2016, 2020, 2024\)"):
+        load_context(2012)
     user = tmp_path / "mine.json"
     user.write_text(json.dumps({"t1": _topic()}))
     assert load_context(str(user))[0].question_id == "q1"

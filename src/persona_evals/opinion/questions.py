@@ -134,8 +134,13 @@ def parse_context(text: str, source: str = "<context>") -> list[Question]:
     return questions
 
 
-def load_context(context: str) -> list[Question]:
-    """A shipped context by name (see `SHIPPED_CONTEXTS`) or a user file path."""
+def load_context(context: str | int) -> list[Question]:
+    """A shipped context by name (see `SHIPPED_CONTEXTS`), an election year, or a user file path.
+
+    ``-T context=2020`` arrives as an int: it means the shipped ``election_2020``.
+    """
+    if isinstance(context, int) or (isinstance(context, str) and context.isdigit()):
+        context = election_context(int(context))
     if context in SHIPPED_CONTEXTS:
         path = resources.files("persona_evals.opinion") / "data" / "contexts" / f"{context}.json"
         return parse_context(path.read_text(), source=context)
