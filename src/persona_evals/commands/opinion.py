@@ -60,7 +60,7 @@ def format_report(report: dict[str, Any], per_state: bool = False) -> str:
         dists = entry["distributions"]
         n_valid = sum(d["n_valid"] for d in dists.values())
         n_invalid = sum(d["n_invalid"] for d in dists.values())
-        national = ", ".join(f"{k}={v:.2f}" for k, v in entry["national_shares"].items())
+        national = ", ".join(f"{entry['options'].get(k, k)}={v:.2f}" for k, v in entry["national_shares"].items())
         lines.append(f"  [{qid}] {len(dists)} states, {n_valid} valid, {n_invalid} invalid; national shares {national}")
         if "election" in entry:
             s = entry["election"]["summary"]

@@ -97,6 +97,7 @@ def run_report(run: SimulationRun, truth: dict[str, dict[str, dict[str, float]]]
     for qid, q in run.questions.items():
         tallies = run.tallies[qid]
         entry: dict[str, Any] = {
+            "options": {k: o["stance"] for k, o in q["options"].items()},
             "distributions": {s: {"shares": run.shares(qid, s), "n_valid": t.n_valid, "n_invalid": t.invalid} for s, t in sorted(tallies.items())},
             "national_shares": run.national_shares(qid),
         }

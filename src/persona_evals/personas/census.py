@@ -8,7 +8,7 @@ anchor sampler (``LeonLixyz/LLM_Simulation``):
   over the whole population, so adult shares summed to ~99.2 %);
 - Hispanic origin is its own axis (``hispanic_origin``) drawn beside race; the anchor put
   "Hispanic or Latino" among the races and double-counted Hispanics;
-- education and marital status depend on age (see `SAMPLER_ASSUMPTIONS`): nobody is 19 with a
+- education and marital status depend on age (see `census_rules.SAMPLER_ASSUMPTIONS`): nobody is 19 with a
   graduate degree, and the adult marginals still match the ACS;
 - every draw is seeded, and the assumptions behind each conditional are recorded.
 
@@ -32,53 +32,20 @@ from persona_evals.personas.census_data import (
     available_states,
     load_marginals,
 )
+from persona_evals.personas.census_rules import (
+    AGE_RANGE,
+    ANCHOR_ATTRIBUTES,
+    EDU_CAP,
+    EMPLOYMENT,
+    GROUP_QUARTERS,
+    PERSONA_ORDER,
+    S2301_BAND,
+    SAMPLER_ASSUMPTIONS,
+    SAMPLER_VERSION,
+    YOUNG,
+)
 from persona_evals.personas.persona import Persona
 from persona_evals.personas.states import normalize_states
-
-SAMPLER_VERSION = "census-marginals/1"
-ANCHOR_ATTRIBUTES = ("state", "state_name", "age", "age_group", "sex", "race", "hispanic_origin")
-
-SAMPLER_ASSUMPTIONS = (
-    "age, sex, race and Hispanic origin are drawn independently (no joint table ships)",
-    "exact age is uniform within its ACS bin; 85+ is spread over 85-94",
-    "marital status: adults under 25 are never married; the 15-17 year olds in DP02 are removed "
-    "from 'Never married' and the 25+ shares are solved so the adult marginal by sex matches DP02",
-    "education: 25+ from DP02; 18-19 capped at 'Some college, no degree' and 20-24 at "
-    "\"Bachelor's degree\", each with the state's shares renormalised over the allowed levels",
-    "household relationship: DP02 counts with the under-18 population removed from 'Child', "
-    "plus group quarters (population minus household population)",
-    "household type and children only for householders, by the householder's sex",
-    "employment by age band from S2301 (25-34 pools 25-29 and 30-34; 75+ one band)",
-    "occupation (S2401, by sex) only for the employed",
-    "health insurance for 18-64 from DP03 (19-64, by employment status; private/public overlap "
-    "split into private only, public only, both); 65+ assumed covered by Medicare",
-    "household income (a household distribution) assigned to people living in households",
-    "language at home, English ability, place of birth, citizenship and veteran status "
-    "drawn independently of the rest",
-)
-
-_EDU_CAP = {"18 to 19 years": "Some college, no degree", "20 to 24 years": "Bachelor's degree"}
-_YOUNG = ("18 to 19 years", "20 to 24 years")
-_S2301_BAND = {
-    "18 to 19 years": ["16 to 19 years"],
-    "20 to 24 years": ["20 to 24 years"],
-    "25 to 34 years": ["25 to 29 years", "30 to 34 years"],
-    "35 to 44 years": ["35 to 44 years"],
-    "45 to 54 years": ["45 to 54 years"],
-    "55 to 59 years": ["55 to 59 years"],
-    "60 to 64 years": ["60 to 64 years"],
-    "65 to 74 years": ["65 to 74 years"],
-    "75 to 84 years": ["75 years and over"],
-    "85 years and over": ["75 years and over"],
-}
-_AGE_RANGE = {
-    "18 to 19 years": (18, 19), "20 to 24 years": (20, 24), "25 to 34 years": (25, 34),
-    "35 to 44 years": (35, 44), "45 to 54 years": (45, 54), "55 to 59 years": (55, 59),
-    "60 to 64 years": (60, 64), "65 to 74 years": (65, 74), "75 to 84 years": (75, 84),
-    "85 years and over": (85, 94),
-}  # fmt: skip
-GROUP_QUARTERS = "Lives in group quarters"
-EMPLOYMENT = ("Employed", "Unemployed", "Not in labor force")
 
 
 def shares(counts: Mapping[str, float]) -> dict[str, float]:
@@ -118,7 +85,7 @@ class CensusSampler:
         """P(marital | sex, under 25 or 25+) such that the adult marginal by sex matches DP02."""
         m = self.state(code)
         age = shares(m["age"])
-        w_young = sum(age[b] for b in _YOUNG)
+        w_young = sum(age[b] for b in YOUNG)
         out = {}
         for sex in ("Male", "Female"):
             counts = dict(m["marital"][sex])
@@ -139,7 +106,7 @@ class CensusSampler:
 
     def education_distribution(self, code: str, age_group: str) -> dict[str, float]:
         base = shares(self.state(code)["education_25plus"])
-        cap = _EDU_CAP.get(age_group)
+        cap = EDU_CAP.get(age_group)
         if cap is None:
             return base
         allowed = EDUCATION[: EDUCATION.index(cap) + 1]
@@ -153,7 +120,7 @@ class CensusSampler:
         return shares(counts)
 
     def employment_distribution(self, code: str, age_group: str) -> dict[str, float]:
-        rows = [self.state(code)["employment_by_age"][b] for b in _S2301_BAND[age_group]]
+        rows = [self.state(code)["employment_by_age"][b] for b in S2301_BAND[age_group]]
         total = sum(r["total"] for r in rows)
         lfp = sum(r["participation_pct"] * r["total"] for r in rows) / total / 100
         emp = sum(r["employment_pct"] * r["total"] for r in rows) / total / 100
@@ -191,8 +158,8 @@ class CensusSampler:
         if "age" in fixed:
             col["age"] = fixed["age"]
         else:
-            lo = np.array([_AGE_RANGE[g][0] for g in col["age_group"]])
-            hi = np.array([_AGE_RANGE[g][1] for g in col["age_group"]])
+            lo = np.array([AGE_RANGE[g][0] for g in col["age_group"]])
+            hi = np.array([AGE_RANGE[g][1] for g in col["age_group"]])
             col["age"] = (lo + rng.integers(0, hi - lo + 1)).astype(object)
         col["sex"] = draw("sex", shares(m["sex"]))
         col["race"] = draw("race", shares(m["race"]))
@@ -200,7 +167,7 @@ class CensusSampler:
 
         marital = self.marital_distributions(code)
         col["marital_status"] = self._by_group(
-            rng, n, [(s, "young" if g in _YOUNG else "old") for s, g in zip(col["sex"], col["age_group"])], marital
+            rng, n, [(s, "young" if g in YOUNG else "old") for s, g in zip(col["sex"], col["age_group"])], marital
         )
         col["education"] = self._by_group(
             rng, n, list(col["age_group"]), {g: self.education_distribution(code, g) for g in AGE_BINS}
@@ -300,14 +267,6 @@ class CensusSampler:
             value = cols[name][i]
             attrs[name] = int(value) if name == "age" else value
         return Persona(id=pid, attributes=attrs)
-
-
-PERSONA_ORDER = (
-    "age", "age_group", "sex", "race", "hispanic_origin", "marital_status", "education",
-    "household_relationship", "household_type", "language_at_home", "english_ability",
-    "place_of_birth", "citizenship", "birth_region", "veteran_status", "employment_status",
-    "occupation_group", "occupation", "health_insurance", "household_income",
-)  # fmt: skip
 
 
 def sample_meta_personas(
