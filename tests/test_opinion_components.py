@@ -8,7 +8,13 @@ from collections import Counter
 import pytest
 from inspect_ai.scorer import SampleScore, Score
 
-from persona_evals.opinion.alignment import Tally, election_alignment, nominal_alignment, ordinal_alignment
+from persona_evals.opinion.alignment import (
+    Tally,
+    election_alignment,
+    nominal_alignment,
+    ordinal_alignment,
+    wilson_interval,
+)
 from persona_evals.opinion.dataset import opinion_samples, option_order
 from persona_evals.opinion.elections import election_results
 from persona_evals.opinion.parsing import extract_reasoning, parse_answer
@@ -184,6 +190,9 @@ def test_election_alignment_weights_and_winners():
     assert s["national_sim_rep_share_population"] == pytest.approx((0.25 * 300 + 0.75 * 100) / 400)
     ny = election_results(2024)["NY"]
     assert rep["states"][0]["error"] == pytest.approx(0.25 - ny.rep_two_party_share)
+    lo, hi = rep["states"][0]["sim_rep_share_ci95"]
+    assert lo < 0.25 < hi and hi - lo > 0.4  # four answers say little
+    assert wilson_interval(500, 1000)[1] - wilson_interval(500, 1000)[0] == pytest.approx(0.062, abs=0.002)
     # a state with no valid two-party answer is reported, not scored
     tallies["WY"] = Tally(Counter(), invalid=4)
     assert election_alignment(tallies, parties, 2024, adults)["summary"]["states_without_answers"] == ["WY"]
@@ -204,3 +213,17 @@ def test_pick_peers_excludes_self_and_is_seeded():
     assert len(a) == 5 and "reason 3" not in a
     assert a == pick_peers(index, "NY", "q", "p3", 5, seed=1)
     assert pick_peers(index, "WY", "q", "p3", 5, seed=1) == []
+
+
+def test_cli_bad_input_is_reported_with_exit_code_2(tmp_path, capsys):
+    from persona_evals.cli import main
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "state": "NY", "meta": {}}\n{"id": "y"}\n')
+    assert main(["personas", "generate", str(bad), "--model", "mockllm/model", "--out", str(tmp_path / "o.jsonl")]) == 2
+    assert "bad.jsonl:2: state: Field required" in capsys.readouterr().err
+    assert main(["personas", "sample", "--states", "NY,PR", "--out", str(tmp_path / "m.jsonl")]) == 2
+    assert "unknown state code(s) PR" in capsys.readouterr().err
+    assert main(["personas", "sample", "--states", "NY", "--n", "0", "--out", str(tmp_path / "m.jsonl")]) == 2
+    assert "n: expected a positive number" in capsys.readouterr().err
+    assert main(["opinion", "metrics", str(tmp_path / "none")]) == 2

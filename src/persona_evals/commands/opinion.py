@@ -82,7 +82,8 @@ def format_report(report: dict[str, Any], per_state: bool = False) -> str:
             if per_state:
                 for row in entry["election"]["states"]:
                     lines.append(
-                        f"      {row['state']}: sim {row['sim_rep_share']:.2f} real {row['real_rep_share']:.2f} "
+                        f"      {row['state']}: sim {row['sim_rep_share']:.2f} "
+                        f"[{row['sim_rep_share_ci95'][0]:.2f}, {row['sim_rep_share_ci95'][1]:.2f}] real {row['real_rep_share']:.2f} "
                         f"({row['sim_winner']}/{row['real_winner']}) n={row['n_two_party']} invalid={row['n_invalid']}"
                     )
         if "alignment" in entry:

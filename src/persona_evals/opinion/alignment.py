@@ -79,6 +79,16 @@ def question_alignment(options: Mapping[str, Mapping[str, Any]], scale: str, p_s
     return nominal_alignment(p_sim, p_real, keys)
 
 
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a share: honest about how few personas a state has."""
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
 def weighted_mean(values: Mapping[str, float], weights: Mapping[str, float]) -> float:
     total = sum(weights[s] for s in values)
     return sum(values[s] * weights[s] for s in values) / total
@@ -112,7 +122,8 @@ def election_alignment(
         rows.append(
             {
                 "state": state, "n_valid": tally.n_valid, "n_invalid": tally.invalid, "n_two_party": r + d,
-                "sim_rep_share": sim_share, "real_rep_share": real.rep_two_party_share,
+                "sim_rep_share": sim_share, "sim_rep_share_ci95": wilson_interval(r, r + d),
+                "real_rep_share": real.rep_two_party_share,
                 "error": sim_share - real.rep_two_party_share,
                 "sim_margin": 2 * sim_share - 1, "real_margin": 2 * real.rep_two_party_share - 1,
                 "sim_winner": sim_winner, "real_winner": real.winner, "agree": sim_winner == real.winner,
