@@ -66,7 +66,11 @@ def test_marital_status_by_sex_matches_adult_acs_and_depends_on_age(sampler, dra
     for state in ("NY", "TX"):
         ps = draws[state]
         for sex in ("Male", "Female"):
-            _close(_freq(ps, "marital_status", lambda p: p["sex"] == sex), sampler.adult_marital_shares(state, sex), 0.012)
+            _close(
+                _freq(ps, "marital_status", lambda p: p["sex"] == sex),
+                sampler.adult_marital_shares(state, sex),
+                0.012,
+            )
         assert {p["marital_status"] for p in ps if p["age"] < 25} == {"Never married"}
 
 

@@ -15,10 +15,15 @@ RAW = Path(__file__).parent / "fixtures" / "opinion" / "acs2023"
 
 def _labels_for_ny() -> dict[str, dict[str, float]]:
     """group -> {label: estimate}, labels in the style the Census API publishes."""
+
     def raw(table, name):
         return json.loads((RAW / table / f"ny_{name}.json").read_text())
 
-    dp05, dp02, dp03 = raw("DP05", "structured_data"), raw("DP02", "dp02_structured"), raw("DP03", "dp03_structured")
+    dp05, dp02, dp03 = (
+        raw("DP05", "structured_data"),
+        raw("DP02", "dp02_structured"),
+        raw("DP03", "dp03_structured"),
+    )
     s2301, s2401 = raw("s2301", "s2301_structured"), raw("s2401", "s2401_structured")
     out: dict[str, dict[str, float]] = {g: {} for g in ("DP02", "DP03", "DP05", "S2301", "S2401")}
     sa = dp05["SEX AND AGE"]
@@ -48,7 +53,9 @@ def _labels_for_ny() -> dict[str, dict[str, float]]:
         for k, v in hh[section].items():
             base = f"Estimate!!HOUSEHOLDS BY TYPE!!Total households!!{names[k]}"
             d[base] = v["count"]
-            d[f"{base}!!With children of the householder under 18 years"] = v["With children under 18"]["count"]
+            d[f"{base}!!With children of the householder under 18 years"] = v["With children under 18"][
+                "count"
+            ]
     rel = dp02["RELATIONSHIP"]
     d["Estimate!!RELATIONSHIP!!Population in households"] = rel["Total"]
     for k, v in rel.items():
@@ -65,44 +72,76 @@ def _labels_for_ny() -> dict[str, dict[str, float]]:
     for k, v in dp02["LANGUAGE SPOKEN AT HOME"].items():
         if k == "Total":
             continue
-        base = "Estimate!!LANGUAGE SPOKEN AT HOME!!Population 5 years and over!!" + ("" if k == "English only" else "Language other than English!!") + k
+        base = (
+            "Estimate!!LANGUAGE SPOKEN AT HOME!!Population 5 years and over!!"
+            + ("" if k == "English only" else "Language other than English!!")
+            + k
+        )
         d[base] = v["count"]
         if "Speak English less than very well" in v:
-            d[base + '!!Speak English less than "very well"'] = v["Speak English less than very well"]["count"]
+            d[base + '!!Speak English less than "very well"'] = v["Speak English less than very well"][
+                "count"
+            ]
     vet = dp02["VETERAN STATUS"]
     d["Estimate!!VETERAN STATUS!!Civilian population 18 years and over"] = vet["Total"]
-    d["Estimate!!VETERAN STATUS!!Civilian population 18 years and over!!Civilian veterans"] = vet["Veteran"]["count"]
+    d["Estimate!!VETERAN STATUS!!Civilian population 18 years and over!!Civilian veterans"] = vet["Veteran"][
+        "count"
+    ]
     pob = dp02["PLACE OF BIRTH"]
     for k, v in pob["Native"].items():
         if k not in ("count", "percentage"):
-            d[f"Estimate!!PLACE OF BIRTH!!Total population!!Native!!Born in United States!!{k.strip()}"] = v["count"]
+            d[f"Estimate!!PLACE OF BIRTH!!Total population!!Native!!Born in United States!!{k.strip()}"] = v[
+                "count"
+            ]
     fb = pob["Foreign born"]
-    d["Estimate!!U.S. CITIZENSHIP STATUS!!Foreign-born population!!Naturalized U.S. citizen"] = fb["US Citizen"]["count"]
-    d["Estimate!!U.S. CITIZENSHIP STATUS!!Foreign-born population!!Not a U.S. citizen"] = fb["Not a U.S. citizen"]["count"]
+    d["Estimate!!U.S. CITIZENSHIP STATUS!!Foreign-born population!!Naturalized U.S. citizen"] = fb[
+        "US Citizen"
+    ]["count"]
+    d["Estimate!!U.S. CITIZENSHIP STATUS!!Foreign-born population!!Not a U.S. citizen"] = fb[
+        "Not a U.S. citizen"
+    ]["count"]
     for r in ("Europe", "Asia", "Africa", "Oceania", "Latin America", "Northern America"):
-        d[f"Estimate!!WORLD REGION OF BIRTH OF FOREIGN BORN!!Foreign-born population, excluding population born at sea!!{r}"] = fb[r]["count"]
+        d[
+            f"Estimate!!WORLD REGION OF BIRTH OF FOREIGN BORN!!Foreign-born population, excluding population born at sea!!{r}"
+        ] = fb[r]["count"]
     ins = dp03["HEALTH INSURANCE COVERAGE"]["Civilian noninstitutionalized population 19 to 64 years"]
     base = "Estimate!!HEALTH INSURANCE COVERAGE!!Civilian noninstitutionalized population 19 to 64 years"
     for status in ("Employed", "Unemployed", "Not in labor force"):
-        path = f"{base}!!In labor force:!!{status}:" if status != "Not in labor force" else f"{base}!!{status}:"
+        path = (
+            f"{base}!!In labor force:!!{status}:" if status != "Not in labor force" else f"{base}!!{status}:"
+        )
         w = ins["With health insurance coverage"][status]
         out["DP03"][f"{path}!!With health insurance coverage"] = w["count"]
-        out["DP03"][f"{path}!!With health insurance coverage!!With private health insurance"] = w["Private health insurance"]["count"]
-        out["DP03"][f"{path}!!With health insurance coverage!!With public coverage"] = w["Public coverage"]["count"]
-        out["DP03"][f"{path}!!No health insurance coverage"] = ins["No health insurance coverage"][status]["count"]
+        out["DP03"][f"{path}!!With health insurance coverage!!With private health insurance"] = w[
+            "Private health insurance"
+        ]["count"]
+        out["DP03"][f"{path}!!With health insurance coverage!!With public coverage"] = w["Public coverage"][
+            "count"
+        ]
+        out["DP03"][f"{path}!!No health insurance coverage"] = ins["No health insurance coverage"][status][
+            "count"
+        ]
     inc = dp03["INCOME AND BENEFITS"]
     ib = "Estimate!!INCOME AND BENEFITS (IN 2023 INFLATION-ADJUSTED DOLLARS)"
     for k, v in inc.items():
         if isinstance(v, dict):
             out["DP03"][f"{ib}!!Total households!!{k}"] = v["count"]
             out["DP03"][f"{ib}!!Families!!{k}"] = 7  # same bracket for families: a decoy
-    out["DP03"][f"{ib}!!Total households!!Median household income (dollars)"] = inc["Median household income (dollars)"]
+    out["DP03"][f"{ib}!!Total households!!Median household income (dollars)"] = inc[
+        "Median household income (dollars)"
+    ]
     emp = s2301["EMPLOYMENT STATISTICS"]
-    out["S2301"]["Estimate!!Unemployment rate!!Population 16 years and over"] = emp["Population 16 years and over"]["Unemployment rate"]
+    out["S2301"]["Estimate!!Unemployment rate!!Population 16 years and over"] = emp[
+        "Population 16 years and over"
+    ]["Unemployment rate"]
     for band, row in emp["AGE"].items():
         out["S2301"][f"Estimate!!Total!!Population 16 years and over!!AGE!!{band}"] = row["Total"]
-        out["S2301"][f"Estimate!!Labor Force Participation Rate!!Population 16 years and over!!AGE!!{band}"] = row["Labor Force Participation Rate"]
-        out["S2301"][f"Estimate!!Employment/Population Ratio!!Population 16 years and over!!AGE!!{band}"] = row["Employment/Population Ratio"]
+        out["S2301"][
+            f"Estimate!!Labor Force Participation Rate!!Population 16 years and over!!AGE!!{band}"
+        ] = row["Labor Force Participation Rate"]
+        out["S2301"][f"Estimate!!Employment/Population Ratio!!Population 16 years and over!!AGE!!{band}"] = (
+            row["Employment/Population Ratio"]
+        )
     for sex in ("Male", "Female"):
         for major, group in s2401[sex].items():
             if major == "Total":
@@ -110,7 +149,9 @@ def _labels_for_ny() -> dict[str, dict[str, float]]:
             for sub, node in group["Subcategories"].items():
                 leaves = node["Subcategories"] or {sub: node["Total"]}
                 for leaf, n in leaves.items():
-                    path = f"Estimate!!{sex}!!Civilian employed population 16 years and over!!{major}:!!" + (f"{sub}:!!{leaf}" if leaf != sub else sub)
+                    path = f"Estimate!!{sex}!!Civilian employed population 16 years and over!!{major}:!!" + (
+                        f"{sub}:!!{leaf}" if leaf != sub else sub
+                    )
                     out["S2401"][path] = n
     return out
 
@@ -121,10 +162,17 @@ def test_refresh_from_api_rebuilds_the_shipped_marginals():
 
     def fetch(url):
         calls.append(url)
-        group = next(g for g in tables if f"{g}.json" in url or f"group({g})" in url.replace("%28", "(").replace("%29", ")"))
+        group = next(
+            g
+            for g in tables
+            if f"{g}.json" in url or f"group({g})" in url.replace("%28", "(").replace("%29", ")")
+        )
         codes = {f"{group}_{i:04d}E": label for i, label in enumerate(tables[group])}
         if url.endswith(".json"):
-            return {"variables": {c: {"label": lab} for c, lab in codes.items()} | {"NAME": {"label": "Geographic Area Name"}}}
+            return {
+                "variables": {c: {"label": lab} for c, lab in codes.items()}
+                | {"NAME": {"label": "Geographic Area Name"}}
+            }
         header = [*codes, "NAME", "state"]
         ny = [str(tables[group][lab]) for lab in codes.values()] + ["New York", "36"]
         ca = ["0"] * len(codes) + ["California", "06"]
@@ -136,7 +184,9 @@ def test_refresh_from_api_rebuilds_the_shipped_marginals():
     assert built["occupation_labels"] == shipped["occupation_labels"]
     ny, ref = built["states"]["NY"], shipped["states"]["NY"]
     for key in ref:
-        assert ny[key] == pytest.approx(ref[key]) if not isinstance(ref[key], dict) else ny[key] == ref[key], key
+        assert (
+            ny[key] == pytest.approx(ref[key]) if not isinstance(ref[key], dict) else ny[key] == ref[key]
+        ), key
 
 
 def test_missing_label_fails_loudly():
@@ -150,5 +200,7 @@ def test_missing_label_fails_loudly():
             return {"variables": {c: {"label": lab} for c, lab in codes.items()}}
         return [[*codes, "state"], [*[str(tables[group][lab]) for lab in codes.values()], "36"]]
 
-    with pytest.raises(ValueError, match=r"DP02: no estimate labelled veteran status!!...!!civilian veterans"):
+    with pytest.raises(
+        ValueError, match=r"DP02: no estimate labelled veteran status!!...!!civilian veterans"
+    ):
         fetch_marginals(2023, ["NY"], fetch=fetch)

@@ -89,7 +89,10 @@ def test_duplicate_option_letters_rejected():
 @pytest.mark.parametrize(
     "item,message",
     [
-        (_topic(candidates={"A": {"party": "DEM"}, "B": {"stance": "No"}}), r"topic 't1': candidates.A.stance: Field required"),
+        (
+            _topic(candidates={"A": {"party": "DEM"}, "B": {"stance": "No"}}),
+            r"topic 't1': candidates.A.stance: Field required",
+        ),
         (_topic(candidates={"A": {"stance": "Yes"}}), "at least 2 options"),
         (_topic(candidates={"a": {"stance": "Yes"}, "B": {"stance": "No"}}), "single capitals"),
         (_topic(scale="ordinal"), "needs an 'ordinal' value"),
@@ -109,7 +112,9 @@ def test_duplicate_question_ids_and_unknown_context(tmp_path):
     with pytest.raises(QuestionFileError, match="election_2016, election_2020"):
         load_context("election_2012")
     assert load_context(2020)[0].year == 2020 and load_context("2016")[0].year == 2016
-    with pytest.raises(ValueError, match=r"year: no election data for 2012; expected one of \(2016, 2020, 2024\)"):
+    with pytest.raises(
+        ValueError, match=r"year: no election data for 2012; expected one of \(2016, 2020, 2024\)"
+    ):
         load_context(2012)
     user = tmp_path / "mine.json"
     user.write_text(json.dumps({"t1": _topic()}))
@@ -162,7 +167,9 @@ def test_ordinal_and_nominal_alignment():
     # refusal mass is dropped and the rest renormalised
     assert ordinal_alignment({"A": 0.4, "B": 0.4, "R": 0.2}, {"A": 0.5, "B": 0.5}, ords) == pytest.approx(1.0)
     # two options: 1 - |pA - pA'|
-    assert ordinal_alignment({"A": 0.7, "B": 0.3}, {"A": 0.4, "B": 0.6}, {"A": 1, "B": 2}) == pytest.approx(0.7)
+    assert ordinal_alignment({"A": 0.7, "B": 0.3}, {"A": 0.4, "B": 0.6}, {"A": 1, "B": 2}) == pytest.approx(
+        0.7
+    )
     assert nominal_alignment({"X": 0.6, "Y": 0.4}, {"X": 0.3, "Y": 0.7}, ["X", "Y"]) == pytest.approx(0.7)
 
 
@@ -220,7 +227,12 @@ def test_cli_bad_input_is_reported_with_exit_code_2(tmp_path, capsys):
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x", "state": "NY", "meta": {}}\n{"id": "y"}\n')
-    assert main(["personas", "generate", str(bad), "--model", "mockllm/model", "--out", str(tmp_path / "o.jsonl")]) == 2
+    assert (
+        main(
+            ["personas", "generate", str(bad), "--model", "mockllm/model", "--out", str(tmp_path / "o.jsonl")]
+        )
+        == 2
+    )
     assert "bad.jsonl:2: state: Field required" in capsys.readouterr().err
     assert main(["personas", "sample", "--states", "NY,PR", "--out", str(tmp_path / "m.jsonl")]) == 2
     assert "unknown state code(s) PR" in capsys.readouterr().err

@@ -68,7 +68,9 @@ def voter(messages, config):
 
 def test_sample_calibrate_generate_simulate_metrics(tmp_path):
     meta = tmp_path / "meta.jsonl"
-    assert main(["personas", "sample", "--states", "NY,WY", "--n", "4", "--seed", "1", "--out", str(meta)]) == 0
+    assert (
+        main(["personas", "sample", "--states", "NY,WY", "--n", "4", "--seed", "1", "--out", str(meta)]) == 0
+    )
     records = read_personas(meta)
     assert len(records) == 8 and records[0].provenance["seed"] == 1
 
@@ -82,7 +84,9 @@ def test_sample_calibrate_generate_simulate_metrics(tmp_path):
             assert after.meta[anchor] == before.meta[anchor]
         assert (v.original_meta is not None) == (after.meta != before.meta)
 
-    written = generate_personas(calibrated, ["objective", "subjective", "descriptive"], scripted_model(writer), str(tmp_path / "logs"))
+    written = generate_personas(
+        calibrated, ["objective", "subjective", "descriptive"], scripted_model(writer), str(tmp_path / "logs")
+    )
     for r in written:
         assert r.tiers["objective"]["income"] == 72000
         assert r.tiers["subjective"]["ideology"] == "Moderate"
@@ -93,8 +97,15 @@ def test_sample_calibrate_generate_simulate_metrics(tmp_path):
     write_personas(personas, written)
 
     for tier in ("meta", "descriptive"):
-        task = opinion_simulation(personas=str(personas), tier=tier, mode="reasoning", context="election_2024")
-        log = eval(task, model=scripted_model(voter if tier == "meta" else lambda m, c: "Answer: Z"), display="none", log_dir=str(tmp_path / "sim"))[0]
+        task = opinion_simulation(
+            personas=str(personas), tier=tier, mode="reasoning", context="election_2024"
+        )
+        log = eval(
+            task,
+            model=scripted_model(voter if tier == "meta" else lambda m, c: "Answer: Z"),
+            display="none",
+            log_dir=str(tmp_path / "sim"),
+        )[0]
         assert log.status == "success"
         metrics = {k: v.value for k, v in log.results.scores[0].metrics.items()}
         if tier == "meta":
@@ -104,7 +115,9 @@ def test_sample_calibrate_generate_simulate_metrics(tmp_path):
             summary = report["questions"]["president_2024"]["election"]["summary"]
             assert summary["winners_agree"] == 2 and summary["n_states"] == 2
             truth = election_results(2024)
-            expected = (truth["NY"].rep_two_party_share + (1 - truth["WY"].rep_two_party_share)) / 2  # NY all D, WY all R
+            expected = (
+                truth["NY"].rep_two_party_share + (1 - truth["WY"].rep_two_party_share)
+            ) / 2  # NY all D, WY all R
             assert summary["mean_abs_error"] == pytest.approx(expected)
             assert summary["sim_electoral_votes"] == {"REP": 3, "DEM": 28}
         else:
@@ -120,7 +133,13 @@ def test_sample_calibrate_generate_simulate_metrics(tmp_path):
 def test_table_that_never_validates_is_kept_as_null_and_refused_by_simulation(tmp_path):
     meta = tmp_path / "meta.jsonl"
     main(["personas", "sample", "--states", "WY", "--n", "2", "--out", str(meta)])
-    written = generate_personas(read_personas(meta), ["objective"], scripted_model(lambda m, c: "{}"), str(tmp_path / "logs"), max_retries=1)
+    written = generate_personas(
+        read_personas(meta),
+        ["objective"],
+        scripted_model(lambda m, c: "{}"),
+        str(tmp_path / "logs"),
+        max_retries=1,
+    )
     assert all(r.tiers["objective"] is None for r in written)
     assert all("no valid ObjectiveTable" in r.provenance["tiers"]["objective"]["error"] for r in written)
     path = tmp_path / "p.jsonl"
@@ -135,7 +154,12 @@ def test_multi_turn_reads_peers_from_a_reasoning_log(tmp_path):
     def reasoner(messages, config):
         return "Reasoning: I weigh prices most.\nAnswer: A"
 
-    first = eval(opinion_simulation(states="WY", n_per_state=3, mode="reasoning"), model=scripted_model(reasoner), display="none", log_dir=str(tmp_path))[0]
+    first = eval(
+        opinion_simulation(states="WY", n_per_state=3, mode="reasoning"),
+        model=scripted_model(reasoner),
+        display="none",
+        log_dir=str(tmp_path),
+    )[0]
     assert first.status == "success"
     seen = []
 
@@ -143,7 +167,9 @@ def test_multi_turn_reads_peers_from_a_reasoning_log(tmp_path):
         seen.append(messages[-1].text)
         return "Answer: B"
 
-    task = opinion_simulation(states="WY", n_per_state=3, mode="multi_turn", peers_log=first.location, n_peers=5)
+    task = opinion_simulation(
+        states="WY", n_per_state=3, mode="multi_turn", peers_log=first.location, n_peers=5
+    )
     log = eval(task, model=scripted_model(listener), display="none", log_dir=str(tmp_path))[0]
     assert log.status == "success"
     assert all(text.count("- I weigh prices most.") == 2 for text in seen)  # the 2 other personas, not self
@@ -166,11 +192,25 @@ def test_custom_topics_with_user_truth(tmp_path):
                 return f"Answer: {line[0]}"
         return "Answer: A"
 
-    log = eval(opinion_simulation(context="custom", states="NY,TX", n_per_state=2), model=scripted_model(agreeable), display="none", log_dir=str(tmp_path))[0]
+    log = eval(
+        opinion_simulation(context="custom", states="NY,TX", n_per_state=2),
+        model=scripted_model(agreeable),
+        display="none",
+        log_dir=str(tmp_path),
+    )[0]
     assert log.status == "success" and len(log.samples) == 4 * 12
     truth = tmp_path / "truth.json"
     # carbon tax: A = Strongly agree (ordinal 5) ... E = Strongly disagree (ordinal 1)
-    truth.write_text(json.dumps({"climate_carbon_tax": {"US": {"A": 0.0, "B": 0.0, "C": 0.0, "D": 0.0, "E": 1.0}, "NY": {"A": 1.0}}}))
+    truth.write_text(
+        json.dumps(
+            {
+                "climate_carbon_tax": {
+                    "US": {"A": 0.0, "B": 0.0, "C": 0.0, "D": 0.0, "E": 1.0},
+                    "NY": {"A": 1.0},
+                }
+            }
+        )
+    )
     report = run_report(read_run(log.location), truth=load_truth(truth))
     align = report["questions"]["climate_carbon_tax"]["alignment"]
     assert align["NY"] == pytest.approx(1.0)  # everyone strongly agrees, as in the truth

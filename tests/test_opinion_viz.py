@@ -20,12 +20,24 @@ from opinion_simulation import opinion_simulation  # noqa: E402
 def logs(tmp_path_factory):
     root = tmp_path_factory.mktemp("opinion_logs")
     first = lambda m, c: "Answer: A"  # noqa: E731
-    eval(opinion_simulation(states="NY,WY,CA", n_per_state=3), model=scripted_model(first), display="none", log_dir=str(root / "el"))
-    eval(opinion_simulation(context="custom", states="NY", n_per_state=2), model=scripted_model(first), display="none", log_dir=str(root / "custom"))
+    eval(
+        opinion_simulation(states="NY,WY,CA", n_per_state=3),
+        model=scripted_model(first),
+        display="none",
+        log_dir=str(root / "el"),
+    )
+    eval(
+        opinion_simulation(context="custom", states="NY", n_per_state=2),
+        model=scripted_model(first),
+        display="none",
+        log_dir=str(root / "custom"),
+    )
     return root
 
 
-@pytest.mark.parametrize("plot,sub", [("opinion-tiers", "el"), ("opinion-states", "el"), ("opinion-topics", "custom")])
+@pytest.mark.parametrize(
+    "plot,sub", [("opinion-tiers", "el"), ("opinion-states", "el"), ("opinion-topics", "custom")]
+)
 def test_plots_write_pngs(logs, tmp_path, plot, sub):
     out = tmp_path / f"{plot}.png"
     assert main(["viz", plot, str(logs / sub), "--out", str(out)]) == 0

@@ -55,13 +55,20 @@ def _nan_to_none(x: Any) -> Any:
 
 
 def format_report(report: dict[str, Any], per_state: bool = False) -> str:
-    lines = [f"{report['log']}", f"  model {report['model']}  tier {report['tier']}  mode {report['mode']}  context {report['context']}"]
+    lines = [
+        f"{report['log']}",
+        f"  model {report['model']}  tier {report['tier']}  mode {report['mode']}  context {report['context']}",
+    ]
     for qid, entry in report["questions"].items():
         dists = entry["distributions"]
         n_valid = sum(d["n_valid"] for d in dists.values())
         n_invalid = sum(d["n_invalid"] for d in dists.values())
-        national = ", ".join(f"{entry['options'].get(k, k)}={v:.2f}" for k, v in entry["national_shares"].items())
-        lines.append(f"  [{qid}] {len(dists)} states, {n_valid} valid, {n_invalid} invalid; national shares {national}")
+        national = ", ".join(
+            f"{entry['options'].get(k, k)}={v:.2f}" for k, v in entry["national_shares"].items()
+        )
+        lines.append(
+            f"  [{qid}] {len(dists)} states, {n_valid} valid, {n_invalid} invalid; national shares {national}"
+        )
         if "election" in entry:
             s = entry["election"]["summary"]
             if s["n_states"]:

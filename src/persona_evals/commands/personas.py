@@ -15,14 +15,18 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("personas", help="census-grounded personas: sample, generate, calibrate, refresh-census")
+    p = sub.add_parser(
+        "personas", help="census-grounded personas: sample, generate, calibrate, refresh-census"
+    )
     cmds = p.add_subparsers(dest="personas_command", required=True, metavar="ACTION")
 
     s = cmds.add_parser("sample", help="sample meta personas per state from ACS marginals")
     s.add_argument("--states", default="all", help="postal codes, comma-separated, or 'all' (default)")
     s.add_argument("--n", type=int, default=100, help="personas per state (default 100)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--marginals", help="marginals JSON from refresh-census (default: the shipped ACS 2023 file)")
+    s.add_argument(
+        "--marginals", help="marginals JSON from refresh-census (default: the shipped ACS 2023 file)"
+    )
     s.add_argument("--out", required=True, help="personas JSONL to write")
     s.set_defaults(func=run_sample)
 
@@ -50,7 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _model_arguments(p: argparse.ArgumentParser, log_dir: str) -> None:
     p.add_argument("--model", required=True, help="inspect model, e.g. openai/gpt-4o-mini or steer/smollm2")
-    p.add_argument("-M", dest="model_args", action="append", default=[], metavar="KEY=VALUE", help="model args")
+    p.add_argument(
+        "-M", dest="model_args", action="append", default=[], metavar="KEY=VALUE", help="model args"
+    )
     p.add_argument("--out", required=True, help="personas JSONL to write")
     p.add_argument("--log-dir", default=log_dir, help=f"where the eval log goes (default {log_dir})")
     p.add_argument("--limit", type=int, help="only the first N personas")
@@ -84,7 +90,9 @@ def run_sample(args: argparse.Namespace) -> int:
         sampler = CensusSampler(load_marginals(args.marginals) if args.marginals else None)
         codes = normalize_states(args.states, sampler.states)
         prov = sampler_provenance(args.seed) | ({"marginals": args.marginals} if args.marginals else {})
-        records = [PersonaRecord.from_persona(p, prov) for c in codes for p in sampler.sample(c, args.n, args.seed)]
+        records = [
+            PersonaRecord.from_persona(p, prov) for c in codes for p in sampler.sample(c, args.n, args.seed)
+        ]
     except (ValueError, OSError) as ex:
         raise _error(ex) from None
     path = write_personas(args.out, records)
@@ -108,7 +116,9 @@ def run_generate(args: argparse.Namespace) -> int:
     records = _read(args.personas, args.limit)
     tiers = [t.strip() for t in args.tiers.split(",") if t.strip()]
     try:
-        out = generate_personas(records, tiers, args.model, args.log_dir, _model_args(args.model_args), args.max_retries)
+        out = generate_personas(
+            records, tiers, args.model, args.log_dir, _model_args(args.model_args), args.max_retries
+        )
     except ValueError as ex:
         raise _error(ex) from None
     write_personas(args.out, out)
@@ -145,13 +155,17 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
     records = _read(args.personas, args.limit)
     try:
-        out = calibrate_personas(records, args.model, args.log_dir, args.max_rounds, _model_args(args.model_args))
+        out = calibrate_personas(
+            records, args.model, args.log_dir, args.max_rounds, _model_args(args.model_args)
+        )
     except ValueError as ex:
         raise _error(ex) from None
     write_personas(args.out, out)
     accepted = sum(1 for r in out if r.calibration and r.calibration.accepted)
     changed = sum(1 for r in out if r.calibration and r.calibration.original_meta)
-    print(f"accepted {accepted}/{len(out)}; resampled {changed}; never accepted {len(out) - accepted} (kept, flagged)")
+    print(
+        f"accepted {accepted}/{len(out)}; resampled {changed}; never accepted {len(out) - accepted} (kept, flagged)"
+    )
     for attr in ("marital_status", "education", "employment_status"):
         print(f"  {attr}: {_shift(records, out, attr):.3f} total-variation shift from calibration")
     print(f"-> {args.out}")
@@ -184,5 +198,7 @@ def run_refresh(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(marginals, separators=(",", ":")))
-    print(f"marginals for {len(marginals['states'])} states -> {out} (use: personas sample --marginals {out})")
+    print(
+        f"marginals for {len(marginals['states'])} states -> {out} (use: personas sample --marginals {out})"
+    )
     return 0

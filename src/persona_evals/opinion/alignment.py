@@ -45,7 +45,9 @@ def _renormalise(p: Mapping[str, float], keys: list[str]) -> dict[str, float]:
     return {k: p.get(k, 0.0) / total for k in keys}
 
 
-def ordinal_alignment(p_sim: Mapping[str, float], p_real: Mapping[str, float], ordinals: Mapping[str, float]) -> float:
+def ordinal_alignment(
+    p_sim: Mapping[str, float], p_real: Mapping[str, float], ordinals: Mapping[str, float]
+) -> float:
     """``1 - W1 / range`` over the options in `ordinals` (others, e.g. refusals, are dropped).
 
     Example:
@@ -71,7 +73,12 @@ def nominal_alignment(p_sim: Mapping[str, float], p_real: Mapping[str, float], k
     return 1.0 - 0.5 * sum(abs(ps[k] - pr[k]) for k in keys)
 
 
-def question_alignment(options: Mapping[str, Mapping[str, Any]], scale: str, p_sim: Mapping[str, float], p_real: Mapping[str, float]) -> float:
+def question_alignment(
+    options: Mapping[str, Mapping[str, Any]],
+    scale: str,
+    p_sim: Mapping[str, float],
+    p_real: Mapping[str, float],
+) -> float:
     """Alignment for one question, from its options' metadata (``ordinal``, ``refusal``)."""
     keys = [k for k, o in options.items() if not o.get("refusal")]
     if scale == "ordinal":

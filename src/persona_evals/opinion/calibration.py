@@ -33,7 +33,9 @@ from persona_evals.structured import StructuredOutputError, generate_structured
 
 
 class ConsistencyVerdict(BaseModel):
-    consistent: bool = Field(description="true if a real person could plausibly have all these attributes at once")
+    consistent: bool = Field(
+        description="true if a real person could plausibly have all these attributes at once"
+    )
     issues: list[str] = Field(default_factory=list, description="each implausible combination, briefly")
 
 
@@ -80,7 +82,11 @@ def verify_and_resample(max_rounds: int = 5, max_retries: int = 1) -> Solver:
             prompt = VERIFIER_PROMPT.format(record=persona.render())
             try:
                 verdict = await generate_structured(
-                    model, prompt, ConsistencyVerdict, max_retries=max_retries, config=GenerateConfig(seed=index * 1000 + round_)
+                    model,
+                    prompt,
+                    ConsistencyVerdict,
+                    max_retries=max_retries,
+                    config=GenerateConfig(seed=index * 1000 + round_),
                 )
                 accepted, issues = verdict.consistent, list(verdict.issues)
             except StructuredOutputError as ex:
@@ -130,9 +136,17 @@ def merge_calibration_log(records: list[PersonaRecord], log: EvalLog) -> list[Pe
     for r in records:
         sample = by_id[r.id]
         meta = sample.store.get("calibrated_meta")
-        verdict = CalibrationVerdict(**sample.store.get("verdict"), original_meta=r.meta if meta != r.meta else None)
-        provenance = dict(r.provenance, calibration={"model": log.eval.model, "log": log.location, "sample_id": r.id})
+        verdict = CalibrationVerdict(
+            **sample.store.get("verdict"), original_meta=r.meta if meta != r.meta else None
+        )
+        provenance = dict(
+            r.provenance, calibration={"model": log.eval.model, "log": log.location, "sample_id": r.id}
+        )
         # tiers written from the old draw no longer describe the person: drop them when it changed
         tiers = r.tiers if meta == r.meta else {}
-        out.append(r.model_copy(update={"meta": meta, "calibration": verdict, "provenance": provenance, "tiers": tiers}))
+        out.append(
+            r.model_copy(
+                update={"meta": meta, "calibration": verdict, "provenance": provenance, "tiers": tiers}
+            )
+        )
     return out

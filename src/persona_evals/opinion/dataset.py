@@ -25,7 +25,9 @@ def option_order(question: Question, persona_id: str, seed: int) -> dict[str, st
     return {chr(ord("A") + i): key for i, key in enumerate(perm)}
 
 
-def opinion_samples(records: list[PersonaRecord], questions: list[Question], tier: str, seed: int = 0) -> list[Sample]:
+def opinion_samples(
+    records: list[PersonaRecord], questions: list[Question], tier: str, seed: int = 0
+) -> list[Sample]:
     """Samples for every persona x question; raises when a persona lacks `tier`."""
     require_tier(records, tier)
     samples = []
@@ -49,7 +51,13 @@ def opinion_samples(records: list[PersonaRecord], questions: list[Question], tie
                 "options": {k: o.model_dump() for k, o in q.candidates.items()},
                 "persona": persona_text,
             }
-            samples.append(Sample(id=f"{record.id}|{q.question_id}", input=question_text(q.topic, q.question, shown), metadata=metadata))
+            samples.append(
+                Sample(
+                    id=f"{record.id}|{q.question_id}",
+                    input=question_text(q.topic, q.question, shown),
+                    metadata=metadata,
+                )
+            )
     return samples
 
 
@@ -78,5 +86,7 @@ def simulation_records(
     wanted = normalize_states(states, list(STATE_NAMES))
     absent = [s for s in wanted if s not in in_file]
     if absent:
-        raise ValueError(f"states: {personas} has no personas for {', '.join(absent)}; it has {', '.join(in_file)}")
+        raise ValueError(
+            f"states: {personas} has no personas for {', '.join(absent)}; it has {', '.join(in_file)}"
+        )
     return [r for r in records if r.state in wanted]

@@ -37,7 +37,10 @@ def generation_samples(records: list[PersonaRecord], tiers: list[str]) -> list[S
             samples.append(
                 Sample(
                     id=f"{record.id}:{tier}",
-                    input=[ChatMessageSystem(content=WRITER_SYSTEM), ChatMessageUser(content=TIER_PROMPTS[tier].format(meta=meta))],
+                    input=[
+                        ChatMessageSystem(content=WRITER_SYSTEM),
+                        ChatMessageUser(content=TIER_PROMPTS[tier].format(meta=meta)),
+                    ],
                     metadata={"persona_id": record.id, "tier": tier, "state": record.state, "seed": index},
                 )
             )
@@ -56,7 +59,9 @@ def write_persona_tier(max_retries: int = 2) -> Solver:
         error: str | None = None
         if tier in TABLE_MODELS:
             try:
-                table = await generate_structured(model, state.messages, TABLE_MODELS[tier], max_retries=max_retries, config=config)
+                table = await generate_structured(
+                    model, state.messages, TABLE_MODELS[tier], max_retries=max_retries, config=config
+                )
                 value = table.model_dump()
             except StructuredOutputError as ex:
                 error = ex.reason

@@ -60,9 +60,7 @@ def read_run(path: str | Path) -> SimulationRun:
         if "question_id" not in md or "order" not in md:
             raise ValueError(f"{path}: sample {s.id} is not an opinion-simulation sample")
         qid = md["question_id"]
-        run.questions.setdefault(
-            qid, {k: md[k] for k in ("kind", "year", "scale", "category", "options")}
-        )
+        run.questions.setdefault(qid, {k: md[k] for k in ("kind", "year", "scale", "category", "options")})
         tally = run.tallies.setdefault(qid, {}).setdefault(md["state"], Tally())
         score = next(iter((s.scores or {}).values()), None)
         if score is not None and score.answer:
@@ -82,23 +80,40 @@ def load_truth(path: str | Path) -> dict[str, dict[str, dict[str, float]]]:
     except json.JSONDecodeError as ex:
         raise ValueError(f"--truth: {path} is not valid JSON ({ex})") from None
     ok = isinstance(data, dict) and all(
-        isinstance(v, dict) and all(isinstance(d, dict) and all(isinstance(x, (int, float)) for x in d.values()) for d in v.values())
+        isinstance(v, dict)
+        and all(
+            isinstance(d, dict) and all(isinstance(x, (int, float)) for x in d.values()) for d in v.values()
+        )
         for v in data.values()
     )
     if not ok:
-        raise ValueError(f'--truth: {path} must look like {{"question_id": {{"US": {{"A": 0.4, "B": 0.6}}}}}}')
+        raise ValueError(
+            f'--truth: {path} must look like {{"question_id": {{"US": {{"A": 0.4, "B": 0.6}}}}}}'
+        )
     return data
 
 
-def run_report(run: SimulationRun, truth: dict[str, dict[str, dict[str, float]]] | None = None) -> dict[str, Any]:
+def run_report(
+    run: SimulationRun, truth: dict[str, dict[str, dict[str, float]]] | None = None
+) -> dict[str, Any]:
     """Distributions per question and state, election alignment, and survey alignment if truth is given."""
-    report: dict[str, Any] = {"log": run.path, "model": run.model, "tier": run.tier, "mode": run.mode, "context": run.context, "questions": {}}
+    report: dict[str, Any] = {
+        "log": run.path,
+        "model": run.model,
+        "tier": run.tier,
+        "mode": run.mode,
+        "context": run.context,
+        "questions": {},
+    }
     adults = adult_population()
     for qid, q in run.questions.items():
         tallies = run.tallies[qid]
         entry: dict[str, Any] = {
             "options": {k: o["stance"] for k, o in q["options"].items()},
-            "distributions": {s: {"shares": run.shares(qid, s), "n_valid": t.n_valid, "n_invalid": t.invalid} for s, t in sorted(tallies.items())},
+            "distributions": {
+                s: {"shares": run.shares(qid, s), "n_valid": t.n_valid, "n_invalid": t.invalid}
+                for s, t in sorted(tallies.items())
+            },
             "national_shares": run.national_shares(qid),
         }
         if q["kind"] == "election":
@@ -107,7 +122,11 @@ def run_report(run: SimulationRun, truth: dict[str, dict[str, dict[str, float]]]
         if truth and qid in truth:
             scores = {}
             for scope, real in truth[qid].items():
-                sim = entry["national_shares"] if scope == "US" else (run.shares(qid, scope) if scope in tallies and tallies[scope].n_valid else None)
+                sim = (
+                    entry["national_shares"]
+                    if scope == "US"
+                    else (run.shares(qid, scope) if scope in tallies and tallies[scope].n_valid else None)
+                )
                 if sim is not None:
                     scores[scope] = question_alignment(q["options"], q["scale"], sim, real)
             entry["alignment"] = scores

@@ -12,7 +12,9 @@ from typing import Literal
 
 Method = Literal["answer_line", "bare_letter", "option_text", "invalid"]
 
-_ANSWER = re.compile(r"answer\s*(?:is)?\s*[:\-=]?\s*[\(\[]?\s*([A-Za-z])\s*[\)\]]?(?![A-Za-z])", re.IGNORECASE)
+_ANSWER = re.compile(
+    r"answer\s*(?:is)?\s*[:\-=]?\s*[\(\[]?\s*([A-Za-z])\s*[\)\]]?(?![A-Za-z])", re.IGNORECASE
+)
 _BARE = re.compile(r"^\W*([A-Z])\W*$")
 _LEADING = re.compile(r"^\s*[\(\[]?([A-Z])[\)\]:.]\s")
 _REASONING = re.compile(r"reasoning\s*:\s*(.+?)(?:\n\s*\n|\n?\s*answer\s*:|$)", re.IGNORECASE | re.DOTALL)

@@ -28,7 +28,9 @@ QUESTION_TEMPLATE = "{topic}\n\n{question}Options:\n\n{options}"
 def question_text(topic: str, question: str | None, shown: dict[str, str]) -> str:
     """The question block with options in displayed order, one ``<letter>: <option>`` per line."""
     options = "\n\n".join(f"{letter}: {text}" for letter, text in shown.items())
-    return QUESTION_TEMPLATE.format(topic=topic, question=f"{question}\n\n" if question else "", options=options)
+    return QUESTION_TEMPLATE.format(
+        topic=topic, question=f"{question}\n\n" if question else "", options=options
+    )
 
 
 def letters_phrase(letters: list[str]) -> str:

@@ -104,7 +104,9 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     keys = [k for k, _ in pairs]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
-        raise QuestionFileError(f"duplicate key(s) {dupes} in one JSON object (e.g. two options with the same letter)")
+        raise QuestionFileError(
+            f"duplicate key(s) {dupes} in one JSON object (e.g. two options with the same letter)"
+        )
     return dict(pairs)
 
 
@@ -117,7 +119,7 @@ def parse_context(text: str, source: str = "<context>") -> list[Question]:
     except json.JSONDecodeError as ex:
         raise QuestionFileError(f"{source}: not valid JSON ({ex})") from None
     if not isinstance(data, dict) or not data:
-        raise QuestionFileError(f"{source}: expected a JSON object of topics like {{\"topic_1\": {{...}}}}")
+        raise QuestionFileError(f'{source}: expected a JSON object of topics like {{"topic_1": {{...}}}}')
     questions: list[Question] = []
     for key, item in data.items():
         try:

@@ -47,7 +47,12 @@ class PersonaRecord(BaseModel):
 
     @classmethod
     def from_persona(cls, persona: Persona, provenance: dict[str, Any] | None = None) -> PersonaRecord:
-        return cls(id=str(persona.id), state=str(persona["state"]), meta=dict(persona.attributes), provenance=provenance or {})
+        return cls(
+            id=str(persona.id),
+            state=str(persona["state"]),
+            meta=dict(persona.attributes),
+            provenance=provenance or {},
+        )
 
     @property
     def persona(self) -> Persona:
@@ -94,10 +99,14 @@ def read_personas(path: str | Path) -> list[PersonaRecord]:
         except json.JSONDecodeError as ex:
             raise PersonaFileError(f"{path}:{lineno}: not valid JSON ({ex.msg})") from None
         except ValidationError as ex:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'line'}: {e['msg']}" for e in ex.errors())
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'line'}: {e['msg']}" for e in ex.errors()
+            )
             raise PersonaFileError(f"{path}:{lineno}: {problems}") from None
         if record.id in seen:
-            raise PersonaFileError(f"{path}:{lineno}: duplicate persona id {record.id!r} (first on line {seen[record.id]})")
+            raise PersonaFileError(
+                f"{path}:{lineno}: duplicate persona id {record.id!r} (first on line {seen[record.id]})"
+            )
         seen[record.id] = lineno
         records.append(record)
     if not records:

@@ -54,7 +54,12 @@ def opinion_choice():
         text = state.output.completion if state.output else ""
         letter, method = parse_answer(text, md["shown"])
         if letter is None:
-            return Score(value=0, answer=None, explanation=f"invalid answer: {text[:200]!r}", metadata={"method": method})
+            return Score(
+                value=0,
+                answer=None,
+                explanation=f"invalid answer: {text[:200]!r}",
+                metadata={"method": method},
+            )
         key = md["order"][letter]
         option = md["options"][key]
         return Score(

@@ -45,13 +45,17 @@ def load_peers(peers_log: str) -> PeerIndex:
             continue
         reasoning = extract_reasoning(s.output.completion)
         if reasoning:
-            index[(s.metadata["state"], s.metadata["question_id"])].append((s.metadata["persona_id"], reasoning))
+            index[(s.metadata["state"], s.metadata["question_id"])].append(
+                (s.metadata["persona_id"], reasoning)
+            )
     if not index:
         raise ValueError(f"peers_log: {peers_log} holds no opinion-simulation answers with reasoning")
     return dict(index)
 
 
-def pick_peers(index: PeerIndex, state: str, question_id: str, persona_id: str, n: int, seed: int) -> list[str]:
+def pick_peers(
+    index: PeerIndex, state: str, question_id: str, persona_id: str, n: int, seed: int
+) -> list[str]:
     pool = [text for pid, text in index.get((state, question_id), []) if pid != persona_id]
     if len(pool) <= n:
         return pool
@@ -60,12 +64,16 @@ def pick_peers(index: PeerIndex, state: str, question_id: str, persona_id: str, 
 
 
 @solver
-def simulate_opinion(mode: Mode = "fast", peers_log: str | None = None, n_peers: int = 5, seed: int = 0) -> Solver:
+def simulate_opinion(
+    mode: Mode = "fast", peers_log: str | None = None, n_peers: int = 5, seed: int = 0
+) -> Solver:
     """Ask the model, in the persona's voice, to pick one option."""
     if mode not in MODES:
         raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
     if mode == "multi_turn" and not peers_log:
-        raise ValueError("mode=multi_turn needs peers_log: the log of a previous reasoning (or multi_turn) run")
+        raise ValueError(
+            "mode=multi_turn needs peers_log: the log of a previous reasoning (or multi_turn) run"
+        )
     peers = load_peers(peers_log) if mode == "multi_turn" and peers_log else {}
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
@@ -77,7 +85,9 @@ def simulate_opinion(mode: Mode = "fast", peers_log: str | None = None, n_peers:
             said = pick_peers(peers, md["state"], md["question_id"], md["persona_id"], n_peers, seed)
             md["peers"] = said
             if said:
-                parts.append(PEERS_BLOCK.format(state_name=md["state_name"], peers="\n".join(f"- {t}" for t in said)))
+                parts.append(
+                    PEERS_BLOCK.format(state_name=md["state_name"], peers="\n".join(f"- {t}" for t in said))
+                )
         parts.append(instruction)
         state.messages = [
             ChatMessageSystem(content=ROLE_SYSTEM.format(persona=md["persona"])),

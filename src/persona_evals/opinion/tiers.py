@@ -102,7 +102,11 @@ DESCRIPTIVE_PROMPT = (
     "turn ranges into exact values. Reply with the description only."
 )
 
-TIER_PROMPTS = {"objective": OBJECTIVE_PROMPT, "subjective": SUBJECTIVE_PROMPT, "descriptive": DESCRIPTIVE_PROMPT}
+TIER_PROMPTS = {
+    "objective": OBJECTIVE_PROMPT,
+    "subjective": SUBJECTIVE_PROMPT,
+    "descriptive": DESCRIPTIVE_PROMPT,
+}
 
 
 def clean_descriptive(text: str) -> str:

@@ -92,7 +92,9 @@ class CensusSampler:
             teens = max(0, sum(counts.values()) - m["sex"][sex])  # the 15-17 year olds in DP02
             counts["Never married"] = max(0, counts["Never married"] - teens)
             adult = shares(counts)
-            old = {k: (adult[k] - (w_young if k == "Never married" else 0.0)) / (1 - w_young) for k in MARITAL}
+            old = {
+                k: (adult[k] - (w_young if k == "Never married" else 0.0)) / (1 - w_young) for k in MARITAL
+            }
             out[(sex, "young")] = {k: float(k == "Never married") for k in MARITAL}
             out[(sex, "old")] = shares({k: max(v, 0.0) for k, v in old.items()})
         return out
@@ -167,7 +169,10 @@ class CensusSampler:
 
         marital = self.marital_distributions(code)
         col["marital_status"] = self._by_group(
-            rng, n, [(s, "young" if g in YOUNG else "old") for s, g in zip(col["sex"], col["age_group"])], marital
+            rng,
+            n,
+            [(s, "young" if g in YOUNG else "old") for s, g in zip(col["sex"], col["age_group"])],
+            marital,
         )
         col["education"] = self._by_group(
             rng, n, list(col["age_group"]), {g: self.education_distribution(code, g) for g in AGE_BINS}
@@ -177,11 +182,15 @@ class CensusSampler:
 
         lang = m["language"]
         col["language_at_home"] = _choice(rng, shares({k: v["total"] for k, v in lang.items()}), n)
-        limited = np.array([lang[g]["limited_english"] / max(lang[g]["total"], 1) for g in col["language_at_home"]])
+        limited = np.array(
+            [lang[g]["limited_english"] / max(lang[g]["total"], 1) for g in col["language_at_home"]]
+        )
         is_limited = rng.random(n) < limited
         col["english_ability"] = np.array(
             [
-                None if g == "English only" else ("Speaks English less than very well" if lim else "Speaks English very well")
+                None
+                if g == "English only"
+                else ("Speaks English less than very well" if lim else "Speaks English very well")
                 for g, lim in zip(col["language_at_home"], is_limited)
             ],
             dtype=object,
@@ -192,7 +201,9 @@ class CensusSampler:
         col["employment_status"] = self._by_group(
             rng, n, list(col["age_group"]), {g: self.employment_distribution(code, g) for g in AGE_BINS}
         )
-        col["occupation_group"], col["occupation"] = self._occupation(m, rng, col["sex"], col["employment_status"])
+        col["occupation_group"], col["occupation"] = self._occupation(
+            m, rng, col["sex"], col["employment_status"]
+        )
         ins_groups = ["65+" if int(a) >= 65 else e for a, e in zip(col["age"], col["employment_status"])]
         ins_dists = {e: self.insurance_distribution(code, e) for e in EMPLOYMENT}
         ins_dists["65+"] = {"Medicare (public coverage)": 1.0}
@@ -202,7 +213,9 @@ class CensusSampler:
         col["household_income"] = np.where(in_gq, None, income)
         return col
 
-    def _by_group(self, rng: np.random.Generator, n: int, groups: list[Any], dists: Mapping[Any, Mapping[str, float]]) -> np.ndarray:
+    def _by_group(
+        self, rng: np.random.Generator, n: int, groups: list[Any], dists: Mapping[Any, Mapping[str, float]]
+    ) -> np.ndarray:
         out = np.empty(n, dtype=object)
         keys = np.empty(n, dtype=object)
         keys[:] = groups
@@ -211,16 +224,31 @@ class CensusSampler:
             out[idx] = _choice(rng, dists[g], len(idx))
         return out
 
-    def _household_type(self, m: dict[str, Any], rng: np.random.Generator, sex: np.ndarray, rel: np.ndarray) -> np.ndarray:
+    def _household_type(
+        self, m: dict[str, Any], rng: np.random.Generator, sex: np.ndarray, rel: np.ndarray
+    ) -> np.ndarray:
         types = m["household_types"]
-        own = {"Male": "Male householder, no spouse or partner", "Female": "Female householder, no spouse or partner"}
+        own = {
+            "Male": "Male householder, no spouse or partner",
+            "Female": "Female householder, no spouse or partner",
+        }
         dists = {
-            s: shares({k: v["total"] for k, v in types.items() if k in ("Married-couple household", "Cohabiting-couple household", own[s])})
+            s: shares(
+                {
+                    k: v["total"]
+                    for k, v in types.items()
+                    if k in ("Married-couple household", "Cohabiting-couple household", own[s])
+                }
+            )
             for s in own
         }
         kind = self._by_group(rng, len(sex), list(sex), dists)
-        kids = rng.random(len(sex)) < np.array([types[k]["with_children"] / max(types[k]["total"], 1) for k in kind])
-        labels = [f"{k}, with children under 18" if c else f"{k}, no children under 18" for k, c in zip(kind, kids)]
+        kids = rng.random(len(sex)) < np.array(
+            [types[k]["with_children"] / max(types[k]["total"], 1) for k in kind]
+        )
+        labels = [
+            f"{k}, with children under 18" if c else f"{k}, no children under 18" for k, c in zip(kind, kids)
+        ]
         return np.where(rel == "Householder", np.array(labels, dtype=object), None)
 
     def _birth(self, m: dict[str, Any], rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
@@ -237,7 +265,9 @@ class CensusSampler:
             "birth_region": np.where(native, None, region),
         }
 
-    def _occupation(self, m: dict[str, Any], rng: np.random.Generator, sex: np.ndarray, employment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _occupation(
+        self, m: dict[str, Any], rng: np.random.Generator, sex: np.ndarray, employment: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         labels = [f"{major}|{leaf}" for major, leaf in self._occupations]
         dists = {s: shares(dict(zip(labels, m["occupation"][s]))) for s in ("Male", "Female")}
         picked = self._by_group(rng, len(sex), list(sex), dists)
@@ -257,7 +287,11 @@ class CensusSampler:
     def resample_non_anchor(self, persona: Persona, rng: np.random.Generator) -> Persona:
         """Redraw every attribute except the anchors (state, age, sex, race, Hispanic origin)."""
         code = str(persona["state"])
-        fixed = {k: np.array([persona[k]], dtype=object) for k in ANCHOR_ATTRIBUTES if k in persona and k not in ("state", "state_name")}
+        fixed = {
+            k: np.array([persona[k]], dtype=object)
+            for k in ANCHOR_ATTRIBUTES
+            if k in persona and k not in ("state", "state_name")
+        }
         cols = self.sample_columns(code, 1, rng, fixed=fixed)
         return self._persona(code, cols, 0, persona.id)
 
@@ -280,4 +314,9 @@ def sample_meta_personas(
 
 def sampler_provenance(seed: int) -> dict[str, Any]:
     """What every sampled record carries: data vintage, sampler version, seed and assumptions."""
-    return {"source": ACS_VINTAGE, "sampler": SAMPLER_VERSION, "seed": seed, "assumptions": list(SAMPLER_ASSUMPTIONS)}
+    return {
+        "source": ACS_VINTAGE,
+        "sampler": SAMPLER_VERSION,
+        "seed": seed,
+        "assumptions": list(SAMPLER_ASSUMPTIONS),
+    }

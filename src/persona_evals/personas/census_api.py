@@ -82,7 +82,9 @@ class Table:
         return {"count": int(self.get(section, *suffix))}
 
 
-def fetch_tables(year: int, states: list[str], api_key: str | None = None, fetch: Fetch = _fetch_json) -> dict[str, dict[str, Table]]:
+def fetch_tables(
+    year: int, states: list[str], api_key: str | None = None, fetch: Fetch = _fetch_json
+) -> dict[str, dict[str, Table]]:
     """state -> group -> Table, two calls per group (labels, then all states' estimates)."""
     key = api_key or os.environ.get("CENSUS_API_KEY")
     out: dict[str, dict[str, Table]] = {s: {} for s in states}
@@ -121,14 +123,22 @@ def raw_layout(t: dict[str, Table]) -> dict[str, dict[str, Any]]:
     adults = int(dp05.get(sa, "total population", "18 years and over"))
     bins = {b: int(dp05.get(sa, "total population", b)) for b in AGE_BINS[1:]}
     bins = {AGE_BINS[0]: adults - sum(bins.values())} | bins  # DP05 has no 18-19 bin: 18+ minus 20+
-    race = {r: dp05.count("race", "one race", r) for r in RACES[:-1]} | {RACES[-1]: dp05.count("race", "total population", "two or more races")}
+    race = {r: dp05.count("race", "one race", r) for r in RACES[:-1]} | {
+        RACES[-1]: dp05.count("race", "total population", "two or more races")
+    }
     hisp = "hispanic or latino and race"
     hh = "households by type"
     hh_keys = {"Married-couple": "married-couple household", "Cohabiting couple": "cohabiting couple household",
                "Male householder": "male householder, no spouse/partner present",
                "Female householder": "female householder, no spouse/partner present"}  # fmt: skip
-    hh_node = {k: dp02.count(hh, v) | {"With children under 18": dp02.count(hh, v, "with children of the householder under 18 years")} for k, v in hh_keys.items()}
-    edu_labels = dict(zip(EDUCATION, EDUCATION)) | {"High school graduate": "High school graduate (includes equivalency)"}
+    hh_node = {
+        k: dp02.count(hh, v)
+        | {"With children under 18": dp02.count(hh, v, "with children of the householder under 18 years")}
+        for k, v in hh_keys.items()
+    }
+    edu_labels = dict(zip(EDUCATION, EDUCATION)) | {
+        "High school graduate": "High school graduate (includes equivalency)"
+    }
     lang = "language spoken at home"
     pob = "place of birth"
     ins = "health insurance coverage"
@@ -143,7 +153,9 @@ def raw_layout(t: dict[str, Table]) -> dict[str, dict[str, Any]]:
         },
         "RACE": race,
         "HISPANIC OR LATINO AND RACE": {
-            "Hispanic or Latino (of any race)": dp05.count(hisp, "total population", "hispanic or latino (of any race)"),
+            "Hispanic or Latino (of any race)": dp05.count(
+                hisp, "total population", "hispanic or latino (of any race)"
+            ),
             "Not Hispanic or Latino": dp05.count(hisp, "total population", "not hispanic or latino"),
         },
     }
@@ -155,12 +167,24 @@ def raw_layout(t: dict[str, Table]) -> dict[str, dict[str, Any]]:
         "RELATIONSHIP": {"Total": int(dp02.get("relationship", "population in households"))}
         | {r: dp02.count("relationship", "population in households", r) for r in RELATIONSHIPS},
         "MARITAL STATUS": {
-            f"{sex}s": {m: dp02.count("marital status", f"{sex.lower()}s 15 years and over", m) for m in MARITAL}
+            f"{sex}s": {
+                m: dp02.count("marital status", f"{sex.lower()}s 15 years and over", m) for m in MARITAL
+            }
             for sex in ("Male", "Female")
         },
-        "EDUCATIONAL ATTAINMENT": {e: dp02.count("educational attainment", label) for e, label in edu_labels.items()},
+        "EDUCATIONAL ATTAINMENT": {
+            e: dp02.count("educational attainment", label) for e, label in edu_labels.items()
+        },
         "LANGUAGE SPOKEN AT HOME": {"English only": dp02.count(lang, "english only")}
-        | {g: dp02.count(lang, g) | {"Speak English less than very well": dp02.count(lang, g, 'speak english less than "very well"')} for g in LANGUAGES[1:]},
+        | {
+            g: dp02.count(lang, g)
+            | {
+                "Speak English less than very well": dp02.count(
+                    lang, g, 'speak english less than "very well"'
+                )
+            }
+            for g in LANGUAGES[1:]
+        },
         "VETERAN STATUS": {
             "Total": int(dp02.get("veteran status", "civilian population 18 years and over")),
             "Veteran": dp02.count("veteran status", "civilian veterans"),
@@ -183,8 +207,12 @@ def raw_layout(t: dict[str, Table]) -> dict[str, dict[str, Any]]:
     coverage = {
         status: dp03.count(ins, status, "with health insurance coverage")
         | {
-            "Private health insurance": dp03.count(ins, status, "with health insurance coverage", "with private health insurance"),
-            "Public coverage": dp03.count(ins, status, "with health insurance coverage", "with public coverage"),
+            "Private health insurance": dp03.count(
+                ins, status, "with health insurance coverage", "with private health insurance"
+            ),
+            "Public coverage": dp03.count(
+                ins, status, "with health insurance coverage", "with public coverage"
+            ),
         }
         for status in ("Employed", "Unemployed", "Not in labor force")
     }
@@ -194,21 +222,30 @@ def raw_layout(t: dict[str, Table]) -> dict[str, dict[str, Any]]:
             "Civilian noninstitutionalized population 19 to 64 years": {
                 "With health insurance coverage": coverage,
                 "No health insurance coverage": {
-                    s: dp03.count(ins, s, "no health insurance coverage") for s in ("Employed", "Unemployed", "Not in labor force")
+                    s: dp03.count(ins, s, "no health insurance coverage")
+                    for s in ("Employed", "Unemployed", "Not in labor force")
                 },
             }
         },
         "INCOME AND BENEFITS": {b: dp03.count(inc, "total households", b) for b in brackets}
-        | {"Median household income (dollars)": int(dp03.get(inc, "total households", "median household income (dollars)"))},
+        | {
+            "Median household income (dollars)": int(
+                dp03.get(inc, "total households", "median household income (dollars)")
+            )
+        },
     }
     bands = list(load_marginals()["states"]["NY"]["employment_by_age"])
     s2301_raw = {
         "EMPLOYMENT STATISTICS": {
-            "Population 16 years and over": {"Unemployment rate": s2301.get("unemployment rate", "population 16 years and over")},
+            "Population 16 years and over": {
+                "Unemployment rate": s2301.get("unemployment rate", "population 16 years and over")
+            },
             "AGE": {
                 band: {
                     "Total": s2301.get("total", "age", band),
-                    "Labor Force Participation Rate": s2301.get("labor force participation rate", "age", band),
+                    "Labor Force Participation Rate": s2301.get(
+                        "labor force participation rate", "age", band
+                    ),
                     "Employment/Population Ratio": s2301.get("employment/population ratio", "age", band),
                 }
                 for band in bands
@@ -226,7 +263,9 @@ def raw_layout(t: dict[str, Table]) -> dict[str, dict[str, Any]]:
     return {"DP05": dp05_raw, "DP02": dp02_raw, "DP03": dp03_raw, "S2301": s2301_raw, "S2401": s2401_raw}
 
 
-def fetch_marginals(year: int, states: list[str], api_key: str | None = None, fetch: Fetch = _fetch_json) -> dict[str, Any]:
+def fetch_marginals(
+    year: int, states: list[str], api_key: str | None = None, fetch: Fetch = _fetch_json
+) -> dict[str, Any]:
     """Marginals in the shipped format, straight from the API."""
     tables = fetch_tables(year, states, api_key, fetch)
     per_state = {st: derive_state_marginals(raw_layout(tables[st]), st) for st in states}

@@ -36,7 +36,14 @@ EDUCATION = (
     "Some college, no degree", "Associate's degree", "Bachelor's degree",
     "Graduate or professional degree",
 )  # fmt: skip
-RELATIONSHIPS = ("Householder", "Spouse", "Unmarried partner", "Child", "Other relatives", "Other nonrelatives")
+RELATIONSHIPS = (
+    "Householder",
+    "Spouse",
+    "Unmarried partner",
+    "Child",
+    "Other relatives",
+    "Other nonrelatives",
+)
 LANGUAGES = (
     "English only", "Spanish", "Other Indo-European languages",
     "Asian and Pacific Islander languages", "Other languages",
@@ -111,7 +118,9 @@ def derive_state_marginals(tables: dict[str, dict[str, Any]], state: str) -> dic
         "language": {
             g: {
                 "total": _count(lang[g]),
-                "limited_english": _count(lang[g]["Speak English less than very well"]) if g != "English only" else 0,
+                "limited_english": _count(lang[g]["Speak English less than very well"])
+                if g != "English only"
+                else 0,
             }
             for g in LANGUAGES
         },
@@ -142,9 +151,7 @@ def derive_state_marginals(tables: dict[str, dict[str, Any]], state: str) -> dic
             }
             for status in EMPLOYMENT_STATUSES
         },
-        "household_income": {
-            k: _count(v) for k, v in income.items() if isinstance(v, dict) and "count" in v
-        },
+        "household_income": {k: _count(v) for k, v in income.items() if isinstance(v, dict) and "count" in v},
         "median_household_income": int(income["Median household income (dollars)"]),
         "employment_by_age": {
             band: {
@@ -191,7 +198,9 @@ def build_marginals(raw_dir: str | Path, states: list[str] | None = None) -> dic
     """Marginals of every state with raw files in `raw_dir` (or of `states`), plus provenance."""
     raw_dir = Path(raw_dir)
     if states is None:
-        found = sorted(p.name.split("_")[0].upper() for p in (raw_dir / "DP05").glob("*_structured_data.json"))
+        found = sorted(
+            p.name.split("_")[0].upper() for p in (raw_dir / "DP05").glob("*_structured_data.json")
+        )
         states = [s for s in found if s in STATE_NAMES]
     per_state = {st: derive_state_marginals(read_raw_state(raw_dir, st), st) for st in states}
     # Occupation labels are the same everywhere: store them once and keep counts per state.

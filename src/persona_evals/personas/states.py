@@ -17,7 +17,9 @@ STATE_NAMES: dict[str, str] = {
 }  # fmt: skip
 
 
-def normalize_states(states: str | list[str] | tuple[str, ...], valid: list[str], arg: str = "states") -> list[str]:
+def normalize_states(
+    states: str | list[str] | tuple[str, ...], valid: list[str], arg: str = "states"
+) -> list[str]:
     """Upper-cased postal codes, checked against `valid`; ``all`` means every valid state.
 
     Accepts a comma-separated string or a list (``-T states=[NY,WY]`` arrives as a list).

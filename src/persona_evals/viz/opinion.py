@@ -58,7 +58,11 @@ def tier_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row: dict[str, Any] = {"model": rep["model"], "tier": rep["tier"], "question": qid}
             if "election" in entry and entry["election"]["summary"]["n_states"]:
                 s = entry["election"]["summary"]
-                row |= {"series": f"{rep['model']} {s['year']}", "abs_error": s["mean_abs_error"], "bias": s["signed_bias"]}
+                row |= {
+                    "series": f"{rep['model']} {s['year']}",
+                    "abs_error": s["mean_abs_error"],
+                    "bias": s["signed_bias"],
+                }
             if entry.get("alignment"):
                 vals = list(entry["alignment"].values())
                 row |= {"alignment": sum(vals) / len(vals), "series": row.get("series", rep["model"])}
@@ -80,7 +84,11 @@ def plot_tiers(args: argparse.Namespace) -> int:
         raise CommandError("no election item or survey item with --truth in these logs: nothing to plot")
     df["x"] = [TIER_ORDER.index(t) for t in df["tier"]]
     metrics = [m for m in ("abs_error", "bias", "alignment") if m in df and df[m].notna().any()]
-    titles = {"abs_error": "mean |two-party error|", "bias": "signed bias (R share; < 0 = too Democratic)", "alignment": "survey alignment"}
+    titles = {
+        "abs_error": "mean |two-party error|",
+        "bias": "signed bias (R share; < 0 = too Democratic)",
+        "alignment": "survey alignment",
+    }
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4), squeeze=False)
     for ax, m in zip(axes[0], metrics):
         data = df.dropna(subset=[m]).groupby(["series", "x"])[m].mean().reset_index()
@@ -105,7 +113,13 @@ def plot_states(args: argparse.Namespace) -> int:
     from matplotlib.colors import TwoSlopeNorm
 
     reports = _reports(args, newest_only=True)
-    rows = [row for rep in reports for e in rep["questions"].values() if "election" in e for row in e["election"]["states"]]
+    rows = [
+        row
+        for rep in reports
+        for e in rep["questions"].values()
+        if "election" in e
+        for row in e["election"]["states"]
+    ]
     if not rows:
         raise CommandError("no election item with valid answers in this log: nothing to plot")
     rep = reports[0]
@@ -128,7 +142,9 @@ def plot_states(args: argparse.Namespace) -> int:
     ax.axis("off")
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=norm)
     fig.colorbar(sm, ax=ax, shrink=0.6, label="simulated - real margin (R - D, two-party)")
-    ax.set_title(f"{rep['model']}, tier {rep['tier']}, {rep['context']}  (labels: simulated/real winner; T = tie)")
+    ax.set_title(
+        f"{rep['model']}, tier {rep['tier']}, {rep['context']}  (labels: simulated/real winner; T = tie)"
+    )
     save_figure(fig, args.out)
     print(f"-> {args.out}")
     return 0
@@ -149,7 +165,15 @@ def plot_topics(args: argparse.Namespace) -> int:
         for qid, entry in rep["questions"].items():
             for key, share in entry["national_shares"].items():
                 if not math.isnan(share):
-                    rows.append({"question": qid, "option": key, "share": share, "tier": rep["tier"], "context": rep["context"]})
+                    rows.append(
+                        {
+                            "question": qid,
+                            "option": key,
+                            "share": share,
+                            "tier": rep["tier"],
+                            "context": rep["context"],
+                        }
+                    )
     df = pd.DataFrame(rows)
     if df.empty:
         raise CommandError("no valid answers in these logs: nothing to plot")
@@ -161,7 +185,15 @@ def plot_topics(args: argparse.Namespace) -> int:
     fig, axes = plt.subplots(nrow, ncol, figsize=(6 * ncol, 3.2 * nrow), squeeze=False)
     tiers = [t for t in TIER_ORDER if t in set(df["tier"])]
     for ax, qid in zip(axes.flat, questions):
-        sns.barplot(data=df[df["question"] == qid], y="option", x="share", hue="tier", hue_order=tiers, ax=ax, orient="h")
+        sns.barplot(
+            data=df[df["question"] == qid],
+            y="option",
+            x="share",
+            hue="tier",
+            hue_order=tiers,
+            ax=ax,
+            orient="h",
+        )
         ax.set_title(qid, fontsize=9)
         ax.set_xlim(0, 1)
         ax.set_ylabel("")
