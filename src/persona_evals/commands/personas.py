@@ -60,6 +60,7 @@ def _model_arguments(p: argparse.ArgumentParser, log_dir: str) -> None:
     p.add_argument("--out", required=True, help="personas JSONL to write")
     p.add_argument("--log-dir", default=log_dir, help=f"where the eval log goes (default {log_dir})")
     p.add_argument("--limit", type=int, help="only the first N personas")
+    p.add_argument("--max-tokens", type=int, help="cap reply length (e.g. for small local models)")
 
 
 def _error(ex: Exception) -> Exception:
@@ -117,7 +118,13 @@ def run_generate(args: argparse.Namespace) -> int:
     tiers = [t.strip() for t in args.tiers.split(",") if t.strip()]
     try:
         out = generate_personas(
-            records, tiers, args.model, args.log_dir, _model_args(args.model_args), args.max_retries
+            records,
+            tiers,
+            args.model,
+            args.log_dir,
+            _model_args(args.model_args),
+            args.max_retries,
+            args.max_tokens,
         )
     except ValueError as ex:
         raise _error(ex) from None
@@ -129,24 +136,30 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def generate_personas(records, tiers, model, log_dir, model_args=None, max_retries=2):
+def generate_personas(records, tiers, model, log_dir, model_args=None, max_retries=2, max_tokens=None):
     """Run the generation eval and merge its log into the records (importable for tests)."""
     from inspect_ai import eval as inspect_eval
 
     from persona_evals.opinion.generation import merge_generation_log, persona_generation
 
     task = persona_generation(records, tiers, max_retries=max_retries)
-    log = inspect_eval(task, model=model, model_args=model_args or {}, log_dir=log_dir, display="none")[0]
+    limits = {"max_tokens": max_tokens} if max_tokens else {}
+    log = inspect_eval(
+        task, model=model, model_args=model_args or {}, log_dir=log_dir, display="none", **limits
+    )[0]
     return merge_generation_log(records, log)
 
 
-def calibrate_personas(records, model, log_dir, max_rounds=5, model_args=None):
+def calibrate_personas(records, model, log_dir, max_rounds=5, model_args=None, max_tokens=None):
     from inspect_ai import eval as inspect_eval
 
     from persona_evals.opinion.calibration import merge_calibration_log, persona_calibration
 
     task = persona_calibration(records, max_rounds=max_rounds)
-    log = inspect_eval(task, model=model, model_args=model_args or {}, log_dir=log_dir, display="none")[0]
+    limits = {"max_tokens": max_tokens} if max_tokens else {}
+    log = inspect_eval(
+        task, model=model, model_args=model_args or {}, log_dir=log_dir, display="none", **limits
+    )[0]
     return merge_calibration_log(records, log)
 
 
@@ -156,7 +169,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     records = _read(args.personas, args.limit)
     try:
         out = calibrate_personas(
-            records, args.model, args.log_dir, args.max_rounds, _model_args(args.model_args)
+            records, args.model, args.log_dir, args.max_rounds, _model_args(args.model_args), args.max_tokens
         )
     except ValueError as ex:
         raise _error(ex) from None
