@@ -62,7 +62,8 @@ def read_run(path: str | Path) -> SimulationRun:
         qid = md["question_id"]
         run.questions.setdefault(qid, {k: md[k] for k in ("kind", "year", "scale", "category", "options")})
         tally = run.tallies.setdefault(qid, {}).setdefault(md["state"], Tally())
-        score = next(iter((s.scores or {}).values()), None)
+        scores = s.scores or {}
+        score = scores.get("opinion_choice") or next(iter(scores.values()), None)
         if score is not None and score.answer:
             tally.counts[score.answer] += 1
         else:
