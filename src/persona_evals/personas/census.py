@@ -1,15 +1,15 @@
 """Census-grounded meta personas: a seeded per-state sampler over ACS 2023 marginals.
 
 Each adult is drawn attribute by attribute from the state's ACS marginals (vectorised with a
-``numpy.random.Generator``; the same seed always gives the same personas). Fixes over the
+``numpy.random.Generator``; the same seed, state and count always give the same personas). Fixes over the
 anchor sampler (``LeonLixyz/LLM_Simulation``):
 
-- shares are renormalised from counts (the anchor used DP05 percentages whose "18 to 19" bin is
-  over the whole population, so adult shares summed to ~99.2 %);
+- shares are renormalised from counts, never read from published percentages (DP05's "18 to
+  19" percentage is over the whole population, so its adult percentages sum to 99.1-99.4 %);
 - Hispanic origin is its own axis (``hispanic_origin``) drawn beside race; the anchor put
   "Hispanic or Latino" among the races and double-counted Hispanics;
-- education and marital status depend on age (see `census_rules.SAMPLER_ASSUMPTIONS`): nobody is 19 with a
-  graduate degree, and the adult marginals still match the ACS;
+- education and marital status depend on age (see `census_rules.SAMPLER_ASSUMPTIONS`): nobody
+  is 19 with a graduate degree, and the adult marginals still match the ACS;
 - every draw is seeded, and the assumptions behind each conditional are recorded.
 
 Attributes with no value for a person (occupation of someone not employed, household type of a
