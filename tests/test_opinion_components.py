@@ -239,3 +239,35 @@ def test_cli_bad_input_is_reported_with_exit_code_2(tmp_path, capsys):
     assert main(["personas", "sample", "--states", "NY", "--n", "0", "--out", str(tmp_path / "m.jsonl")]) == 2
     assert "n: expected a positive number" in capsys.readouterr().err
     assert main(["opinion", "metrics", str(tmp_path / "none")]) == 2
+
+
+def test_table_tiers_render_as_key_value_blocks():
+    rec = PersonaRecord(
+        id="NY-1",
+        state="NY",
+        meta={"state": "NY", "age": 30},
+        tiers={
+            "subjective": {"ideology": "Moderate", "big_five_scores": {"openness": "High"}},
+            "descriptive": "Text.",
+        },
+    )
+    assert rec.render("meta") == "state: NY\nage: 30"
+    assert rec.render("subjective") == "ideology: Moderate\nbig five scores: openness High"
+    assert rec.render("descriptive") == "Text."
+    with pytest.raises(KeyError, match="no 'objective' tier"):
+        rec.render("objective")
+
+
+def test_generation_and_calibration_argument_errors():
+    from persona_evals.opinion.calibration import persona_calibration
+    from persona_evals.opinion.generation import generation_samples
+    from persona_evals.opinion.tiers import clean_descriptive
+
+    rec = PersonaRecord(id="NY-1", state="NY", meta={"state": "NY"})
+    with pytest.raises(ValueError, match="tiers: expected some of objective, subjective, descriptive"):
+        generation_samples([rec], ["meta"])
+    with pytest.raises(ValueError, match="max_rounds"):
+        persona_calibration([rec], max_rounds=-1)
+    (s,) = generation_samples([rec], ["descriptive"])
+    assert s.id == "NY-1:descriptive" and "state: NY" in s.input[-1].text
+    assert clean_descriptive("Persona:  Ann, 40.") == "Ann, 40."
