@@ -139,3 +139,16 @@ def test_shipped_marginals_derive_from_raw_acs_tables():
     for st in ("NY", "WY"):
         assert built["states"][st] == shipped["states"][st]
     assert len(shipped["states"]) == 50
+
+
+def test_relationship_is_consistent_with_marital_status_and_keeps_its_marginal(sampler, draws):
+    married = "Now married, except separated"
+    for state in ("NY", "TX", "WY"):
+        ps = draws[state]
+        _close(_freq(ps, "household_relationship"), sampler.relationship_distribution(state), 0.01)
+        assert all(p["marital_status"] == married for p in ps if p["household_relationship"] == "Spouse")
+        heads = [p for p in ps if "household_type" in p]
+        couples = [p for p in heads if p["household_type"].startswith("Married-couple")]
+        assert all(p["marital_status"] == married for p in couples)
+        acs = shares({k: v["total"] for k, v in load_marginals()["states"][state]["household_types"].items()})
+        assert len(couples) / len(heads) == pytest.approx(acs["Married-couple household"], abs=0.015)

@@ -29,6 +29,7 @@ from persona_evals.personas.census_data import (
     AGE_BINS,
     EDUCATION,
     MARITAL,
+    MARRIED,
     available_states,
     load_marginals,
 )
@@ -115,11 +116,40 @@ class CensusSampler:
         return shares({k: base[k] for k in allowed})
 
     def relationship_distribution(self, code: str) -> dict[str, float]:
+        """Adults' household relationship: DP02 minus the under-18 children, plus group quarters."""
+        return shares(self._adult_relationship_counts(code))
+
+    def _adult_relationship_counts(self, code: str) -> dict[str, float]:
         m = self.state(code)
-        counts = dict(m["relationship"])
-        counts["Child"] = max(0, counts["Child"] - (m["population"] - m["adults"]))
-        counts[GROUP_QUARTERS] = max(0, m["population"] - m["household_population"])
-        return shares(counts)
+        counts = {k: float(v) for k, v in m["relationship"].items()}
+        counts["Child"] = max(0.0, counts["Child"] - (m["population"] - m["adults"]))
+        counts[GROUP_QUARTERS] = float(max(0, m["population"] - m["household_population"]))
+        return counts
+
+    def relationship_by_marriage(self, code: str) -> tuple[dict[str, dict[str, float]], float]:
+        """P(relationship | married or not) with the adult relationship marginal kept.
+
+        Every spouse and every married-couple householder is married; the married people left
+        over (spouse absent) spread over the other roles in proportion. Returns the two
+        distributions and the share of married householders who head a married-couple household.
+        """
+        m = self.state(code)
+        counts = self._adult_relationship_counts(code)
+        sex = shares(m["sex"])
+        married_share = sum(sex[s] * self.adult_marital_shares(code, s)[MARRIED] for s in sex)
+        total_married = married_share * sum(counts.values())
+        couples = min(float(m["household_types"]["Married-couple household"]["total"]), counts["Spouse"])
+        paired = couples + counts["Spouse"]
+        scale = min(1.0, total_married / paired) if paired else 1.0
+        married = {"Householder": couples * scale, "Spouse": counts["Spouse"] * scale}
+        pool = {k: counts[k] for k in ("Child", "Other relatives", "Other nonrelatives", GROUP_QUARTERS)}
+        pool["Householder"] = max(counts["Householder"] - couples, 0.0)
+        rest = min(max(total_married - sum(married.values()), 0.0), sum(pool.values()))
+        for k, v in pool.items():
+            married[k] = married.get(k, 0.0) + rest * v / sum(pool.values())
+        not_married = {k: max(v - married.get(k, 0.0), 0.0) for k, v in counts.items()}
+        couple_heads = couples * scale / married["Householder"] if married["Householder"] else 0.0
+        return {"married": shares(married), "not married": shares(not_married)}, couple_heads
 
     def employment_distribution(self, code: str, age_group: str) -> dict[str, float]:
         rows = [self.state(code)["employment_by_age"][b] for b in S2301_BAND[age_group]]
@@ -177,8 +207,14 @@ class CensusSampler:
         col["education"] = self._by_group(
             rng, n, list(col["age_group"]), {g: self.education_distribution(code, g) for g in AGE_BINS}
         )
-        col["household_relationship"] = _choice(rng, self.relationship_distribution(code), n)
-        col["household_type"] = self._household_type(m, rng, col["sex"], col["household_relationship"])
+        rel_dists, couple_heads = self.relationship_by_marriage(code)
+        is_married = col["marital_status"] == MARRIED
+        col["household_relationship"] = self._by_group(
+            rng, n, ["married" if x else "not married" for x in is_married], rel_dists
+        )
+        col["household_type"] = self._household_type(
+            m, rng, col["sex"], col["household_relationship"], is_married, couple_heads
+        )
 
         lang = m["language"]
         col["language_at_home"] = _choice(rng, shares({k: v["total"] for k, v in lang.items()}), n)
@@ -225,24 +261,30 @@ class CensusSampler:
         return out
 
     def _household_type(
-        self, m: dict[str, Any], rng: np.random.Generator, sex: np.ndarray, rel: np.ndarray
+        self,
+        m: dict[str, Any],
+        rng: np.random.Generator,
+        sex: np.ndarray,
+        rel: np.ndarray,
+        married: np.ndarray,
+        couple_heads: float,
     ) -> np.ndarray:
+        """Married householders head a married-couple household (unless the spouse is absent);
+        the others a cohabiting-couple household or one with no spouse or partner, by sex."""
         types = m["household_types"]
         own = {
             "Male": "Male householder, no spouse or partner",
             "Female": "Female householder, no spouse or partner",
         }
-        dists = {
-            s: shares(
-                {
-                    k: v["total"]
-                    for k, v in types.items()
-                    if k in ("Married-couple household", "Cohabiting-couple household", own[s])
-                }
-            )
+        cohab = "Cohabiting-couple household"
+        dists: dict[Any, dict[str, float]] = {
+            # cohabiting-couple householders are assumed half men, half women
+            (s, False): shares({cohab: types[cohab]["total"] / 2, own[s]: types[own[s]]["total"]})
             for s in own
         }
-        kind = self._by_group(rng, len(sex), list(sex), dists)
+        for s in own:
+            dists[(s, True)] = {"Married-couple household": couple_heads, own[s]: 1.0 - couple_heads}
+        kind = self._by_group(rng, len(sex), [(s, bool(x)) for s, x in zip(sex, married)], dists)
         kids = rng.random(len(sex)) < np.array(
             [types[k]["with_children"] / max(types[k]["total"], 1) for k in kind]
         )

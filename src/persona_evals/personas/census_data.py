@@ -31,6 +31,7 @@ RACES = (
     "Native Hawaiian and Other Pacific Islander", "Some Other Race", "Two or More Races",
 )  # fmt: skip
 MARITAL = ("Never married", "Now married, except separated", "Separated", "Widowed", "Divorced")
+MARRIED = MARITAL[1]
 EDUCATION = (
     "Less than 9th grade", "9th to 12th grade, no diploma", "High school graduate",
     "Some college, no degree", "Associate's degree", "Bachelor's degree",

@@ -16,8 +16,11 @@ SAMPLER_ASSUMPTIONS = (
     "education: 25+ from DP02; 18-19 capped at 'Some college, no degree' and 20-24 at "
     "\"Bachelor's degree\", each with the state's shares renormalised over the allowed levels",
     "household relationship: DP02 counts with the under-18 population removed from 'Child', "
-    "plus group quarters (population minus household population)",
-    "household type and children only for householders, by the householder's sex",
+    "plus group quarters (population minus household population); drawn given marital status so "
+    "that every spouse and married-couple householder is married and the adult marginal is kept",
+    "household type and children only for householders: married ones head a married-couple "
+    "household unless their spouse is absent; others a cohabiting (householders assumed half "
+    "men) or no-spouse household by sex",
     "employment by age band from S2301 (25-34 pools 25-29 and 30-34; 75+ one band)",
     "occupation (S2401, by sex) only for the employed",
     "health insurance for 18-64 from DP03 (19-64, by employment status; private/public overlap "
