@@ -9,6 +9,8 @@ distributions with real results. Tags: personas, opinion, elections, census.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset
 from inspect_ai.model import GenerateConfig
@@ -26,8 +28,8 @@ SIMULATOR_CONFIG = GenerateConfig(temperature=0.95, top_p=0.9, max_tokens=512)
 @task
 def opinion_simulation(
     context: str | int = DEFAULT_CONTEXT,
-    tier: str = "meta",
-    mode: str = "fast",
+    tier: Literal["meta", "objective", "subjective", "descriptive"] = "meta",
+    mode: Literal["fast", "reasoning", "multi_turn"] = "fast",
     personas: str | None = None,
     states: str | list[str] = "all",
     n_per_state: int = DEFAULT_N_PER_STATE,
