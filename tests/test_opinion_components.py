@@ -271,3 +271,29 @@ def test_generation_and_calibration_argument_errors():
     (s,) = generation_samples([rec], ["descriptive"])
     assert s.id == "NY-1:descriptive" and "state: NY" in s.input[-1].text
     assert clean_descriptive("Persona:  Ann, 40.") == "Ann, 40."
+
+
+def test_calibration_drops_stale_tiers_visibly():
+    from inspect_ai.log import EvalLog, EvalSample, EvalSpec
+
+    from persona_evals.opinion.calibration import merge_calibration_log
+
+    rec = PersonaRecord(
+        id="NY-1", state="NY", meta={"state": "NY", "age": 30}, tiers={"descriptive": "Old text."}
+    )
+    sample = EvalSample(
+        id="NY-1",
+        epoch=1,
+        input="x",
+        target="",
+        store={
+            "calibrated_meta": {"state": "NY", "age": 30, "education": "x"},
+            "verdict": {"accepted": True, "rounds": 1, "issues": []},
+        },
+    )
+    spec = EvalSpec(
+        created="2026-01-01", task="persona_calibration", dataset={}, model="mockllm/model", config={}
+    )
+    (out,) = merge_calibration_log([rec], EvalLog(status="success", eval=spec, samples=[sample]))
+    assert out.tiers == {} and out.provenance["calibration"]["tiers_dropped"] == ["descriptive"]
+    assert out.calibration.original_meta == {"state": "NY", "age": 30} and out.calibration.accepted

@@ -144,6 +144,9 @@ def merge_calibration_log(records: list[PersonaRecord], log: EvalLog) -> list[Pe
         )
         # tiers written from the old draw no longer describe the person: drop them when it changed
         tiers = r.tiers if meta == r.meta else {}
+        dropped = sorted(t for t, v in r.tiers.items() if v and t not in tiers)
+        if dropped:  # recorded, so the loss is visible: regenerate them with `personas generate`
+            provenance["calibration"]["tiers_dropped"] = dropped
         out.append(
             r.model_copy(
                 update={"meta": meta, "calibration": verdict, "provenance": provenance, "tiers": tiers}
