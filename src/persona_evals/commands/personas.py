@@ -126,7 +126,7 @@ def run_generate(args: argparse.Namespace) -> int:
             args.max_retries,
             args.max_tokens,
         )
-    except ValueError as ex:
+    except (ValueError, RuntimeError) as ex:  # RuntimeError: the eval did not succeed
         raise _error(ex) from None
     write_personas(args.out, out)
     for tier in tiers:
@@ -171,7 +171,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         out = calibrate_personas(
             records, args.model, args.log_dir, args.max_rounds, _model_args(args.model_args), args.max_tokens
         )
-    except ValueError as ex:
+    except (ValueError, RuntimeError) as ex:  # RuntimeError: the eval did not succeed
         raise _error(ex) from None
     write_personas(args.out, out)
     accepted = sum(1 for r in out if r.calibration and r.calibration.accepted)
