@@ -8,3 +8,5 @@ its implementation only when the provider is used (see ``persona_evals.steering.
 # ruff: noqa: F401
 from persona_evals.steering._modelapi import steer
 from persona_evals.traits import coherence_score, count, draft_trait, trait_score
+from persona_evals.opinion.scorer import opinion_choice
+from persona_evals.opinion.solver import simulate_opinion

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS: tuple[str, ...] = ("demo", "summary", "models", "traits", "vectors", "sweep", "viz")
+COMMANDS: tuple[str, ...] = ('demo', 'summary', 'models', 'traits', 'vectors', 'sweep', 'viz', 'personas', 'opinion')
 
 
 class CommandError(Exception):

@@ -1,0 +1,217 @@
+"""`persona-evals personas ...`: census personas for opinion simulation.
+
+- ``sample``: meta personas per state from the ACS marginals (seeded) -> personas JSONL;
+- ``generate``: LLM-written tiers (objective, subjective, descriptive), run as a logged inspect eval;
+- ``calibrate``: LLM consistency check with bounded resampling; every persona kept with its verdict;
+- ``refresh-census``: rebuild the marginals file from the Census API (or a local copy of the tables).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "personas", help="census-grounded personas: sample, generate, calibrate, refresh-census"
+    )
+    cmds = p.add_subparsers(dest="personas_command", required=True, metavar="ACTION")
+
+    s = cmds.add_parser("sample", help="sample meta personas per state from ACS marginals")
+    s.add_argument("--states", default="all", help="postal codes, comma-separated, or 'all' (default)")
+    s.add_argument("--n", type=int, default=100, help="personas per state (default 100)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--marginals", help="marginals JSON from refresh-census (default: the shipped ACS 2023 file)"
+    )
+    s.add_argument("--out", required=True, help="personas JSONL to write")
+    s.set_defaults(func=run_sample)
+
+    g = cmds.add_parser("generate", help="write objective/subjective/descriptive tiers with a model")
+    g.add_argument("personas", help="personas JSONL (from `personas sample`)")
+    g.add_argument("--tiers", default="objective,subjective,descriptive", help="comma-separated tiers")
+    _model_arguments(g, "logs/personas")
+    g.add_argument("--max-retries", type=int, default=2, help="re-asks when a table fails validation")
+    g.set_defaults(func=run_generate)
+
+    c = cmds.add_parser("calibrate", help="LLM consistency check with bounded resampling")
+    c.add_argument("personas", help="personas JSONL")
+    c.add_argument("--max-rounds", type=int, default=5, help="resampling rounds per persona (default 5)")
+    _model_arguments(c, "logs/calibration")
+    c.set_defaults(func=run_calibrate)
+
+    r = cmds.add_parser("refresh-census", help="rebuild ACS marginals from the Census API (needs network)")
+    r.add_argument("--out", required=True, help="marginals JSON to write (use with --marginals)")
+    r.add_argument("--year", type=int, default=2023, help="ACS 1-year vintage (default 2023)")
+    r.add_argument("--states", default="all", help="postal codes or 'all'")
+    r.add_argument("--from-dir", help="build from local tables in the acs2023 layout instead of the API")
+    r.add_argument("--api-key", help="Census API key (default: $CENSUS_API_KEY; optional for small use)")
+    r.set_defaults(func=run_refresh)
+
+
+def _model_arguments(p: argparse.ArgumentParser, log_dir: str) -> None:
+    p.add_argument("--model", required=True, help="inspect model, e.g. openai/gpt-4o-mini or steer/smollm2")
+    p.add_argument(
+        "-M", dest="model_args", action="append", default=[], metavar="KEY=VALUE", help="model args"
+    )
+    p.add_argument("--out", required=True, help="personas JSONL to write")
+    p.add_argument("--log-dir", default=log_dir, help=f"where the eval log goes (default {log_dir})")
+    p.add_argument("--limit", type=int, help="only the first N personas")
+    p.add_argument("--max-tokens", type=int, help="cap reply length (e.g. for small local models)")
+
+
+def _error(ex: Exception) -> Exception:
+    from persona_evals.cli import CommandError
+
+    return CommandError(str(ex))
+
+
+def _model_args(pairs: list[str]) -> dict[str, Any]:
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise _error(ValueError(f"-M: expected KEY=VALUE, got {pair!r}"))
+        key, value = pair.split("=", 1)
+        out[key.replace("-", "_")] = yaml.safe_load(value)
+    return out
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    from persona_evals.opinion.records import PersonaRecord, write_personas
+    from persona_evals.personas.census import CensusSampler, sampler_provenance
+    from persona_evals.personas.census_data import load_marginals
+    from persona_evals.personas.states import normalize_states
+
+    try:
+        sampler = CensusSampler(load_marginals(args.marginals) if args.marginals else None)
+        codes = normalize_states(args.states, sampler.states)
+        prov = sampler_provenance(args.seed) | ({"marginals": args.marginals} if args.marginals else {})
+        records = [
+            PersonaRecord.from_persona(p, prov) for c in codes for p in sampler.sample(c, args.n, args.seed)
+        ]
+    except (ValueError, OSError) as ex:
+        raise _error(ex) from None
+    path = write_personas(args.out, records)
+    print(f"{len(records)} personas ({len(codes)} states x {args.n}, seed {args.seed}) -> {path}")
+    return 0
+
+
+def _read(path: str, limit: int | None):
+    from persona_evals.opinion.records import read_personas
+
+    try:
+        records = read_personas(path)
+    except ValueError as ex:
+        raise _error(ex) from None
+    return records[:limit] if limit else records
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from persona_evals.opinion.records import write_personas
+
+    records = _read(args.personas, args.limit)
+    tiers = [t.strip() for t in args.tiers.split(",") if t.strip()]
+    try:
+        out = generate_personas(
+            records,
+            tiers,
+            args.model,
+            args.log_dir,
+            _model_args(args.model_args),
+            args.max_retries,
+            args.max_tokens,
+        )
+    except (ValueError, RuntimeError) as ex:  # RuntimeError: the eval did not succeed
+        raise _error(ex) from None
+    write_personas(args.out, out)
+    for tier in tiers:
+        ok = sum(1 for r in out if r.has_tier(tier))
+        print(f"{tier}: {ok}/{len(out)} written")
+    print(f"-> {args.out}")
+    return 0
+
+
+def generate_personas(records, tiers, model, log_dir, model_args=None, max_retries=2, max_tokens=None):
+    """Run the generation eval and merge its log into the records (importable for tests)."""
+    from inspect_ai import eval as inspect_eval
+
+    from persona_evals.opinion.generation import merge_generation_log, persona_generation
+
+    task = persona_generation(records, tiers, max_retries=max_retries)
+    limits = {"max_tokens": max_tokens} if max_tokens else {}
+    log = inspect_eval(
+        task, model=model, model_args=model_args or {}, log_dir=log_dir, display="none", **limits
+    )[0]
+    return merge_generation_log(records, log)
+
+
+def calibrate_personas(records, model, log_dir, max_rounds=5, model_args=None, max_tokens=None):
+    from inspect_ai import eval as inspect_eval
+
+    from persona_evals.opinion.calibration import merge_calibration_log, persona_calibration
+
+    task = persona_calibration(records, max_rounds=max_rounds)
+    limits = {"max_tokens": max_tokens} if max_tokens else {}
+    log = inspect_eval(
+        task, model=model, model_args=model_args or {}, log_dir=log_dir, display="none", **limits
+    )[0]
+    return merge_calibration_log(records, log)
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from persona_evals.opinion.records import write_personas
+
+    records = _read(args.personas, args.limit)
+    try:
+        out = calibrate_personas(
+            records, args.model, args.log_dir, args.max_rounds, _model_args(args.model_args), args.max_tokens
+        )
+    except (ValueError, RuntimeError) as ex:  # RuntimeError: the eval did not succeed
+        raise _error(ex) from None
+    write_personas(args.out, out)
+    accepted = sum(1 for r in out if r.calibration and r.calibration.accepted)
+    changed = sum(1 for r in out if r.calibration and r.calibration.original_meta)
+    print(
+        f"accepted {accepted}/{len(out)}; resampled {changed}; never accepted {len(out) - accepted} (kept, flagged)"
+    )
+    for attr in ("marital_status", "education", "employment_status"):
+        print(f"  {attr}: {_shift(records, out, attr):.3f} total-variation shift from calibration")
+    print(f"-> {args.out}")
+    return 0
+
+
+def _shift(before, after, attr: str) -> float:
+    a = Counter(r.meta.get(attr) for r in before)
+    b = Counter(r.meta.get(attr) for r in after)
+    return 0.5 * sum(abs(a[k] / len(before) - b[k] / len(after)) for k in set(a) | set(b))
+
+
+def run_refresh(args: argparse.Namespace) -> int:
+    import json
+
+    from persona_evals.personas.census_data import build_marginals
+    from persona_evals.personas.states import STATE_NAMES, normalize_states
+
+    try:
+        valid = [s for s in STATE_NAMES if s != "DC"]
+        states = normalize_states(args.states, valid)
+        if args.from_dir:
+            marginals = build_marginals(args.from_dir, states)
+        else:
+            from persona_evals.personas.census_api import fetch_marginals
+
+            marginals = fetch_marginals(args.year, states, api_key=args.api_key)
+    except (ValueError, OSError) as ex:
+        raise _error(ex) from None
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(marginals, separators=(",", ":")))
+    print(
+        f"marginals for {len(marginals['states'])} states -> {out} (use: personas sample --marginals {out})"
+    )
+    return 0

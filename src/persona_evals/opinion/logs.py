@@ -1,0 +1,135 @@
+"""Reading simulation logs into answer distributions, and reports against ground truth."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from persona_evals.opinion.alignment import Tally, election_alignment, question_alignment, weighted_mean
+from persona_evals.personas.census_data import load_marginals
+
+
+@dataclass
+class SimulationRun:
+    """One opinion-simulation log: its settings and per (question, state) answer tallies."""
+
+    path: str
+    model: str
+    tier: str
+    mode: str
+    context: str
+    questions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tallies: dict[str, dict[str, Tally]] = field(default_factory=dict)
+
+    def shares(self, question_id: str, state: str) -> dict[str, float]:
+        return self.tallies[question_id][state].shares(list(self.questions[question_id]["options"]))
+
+    def national_shares(self, question_id: str) -> dict[str, float]:
+        """Adult-population-weighted mix of the state distributions (states with valid answers)."""
+        adults = adult_population()
+        keys = list(self.questions[question_id]["options"])
+        per_state = {s: t.shares(keys) for s, t in self.tallies[question_id].items() if t.n_valid}
+        if not per_state:
+            return {k: float("nan") for k in keys}
+        return {k: weighted_mean({s: p[k] for s, p in per_state.items()}, adults) for k in keys}
+
+
+def adult_population() -> dict[str, float]:
+    return {s: float(m["adults"]) for s, m in load_marginals()["states"].items()}
+
+
+def read_run(path: str | Path) -> SimulationRun:
+    """Tallies from an opinion-simulation log (raises if it is not one or did not finish)."""
+    from inspect_ai.log import read_eval_log
+
+    log = read_eval_log(str(path))
+    if log.status != "success":
+        raise ValueError(f"{path}: eval status is {log.status}, not success")
+    meta = log.eval.metadata or {}
+    run = SimulationRun(
+        path=str(path),
+        model=log.eval.model,
+        tier=str(meta.get("tier", log.eval.task_args.get("tier", "meta"))),
+        mode=str(meta.get("mode", log.eval.task_args.get("mode", "fast"))),
+        context=str(meta.get("context", log.eval.task_args.get("context", "?"))),
+    )
+    for s in log.samples or []:
+        md = s.metadata or {}
+        if "question_id" not in md or "order" not in md:
+            raise ValueError(f"{path}: sample {s.id} is not an opinion-simulation sample")
+        qid = md["question_id"]
+        run.questions.setdefault(qid, {k: md[k] for k in ("kind", "year", "scale", "category", "options")})
+        tally = run.tallies.setdefault(qid, {}).setdefault(md["state"], Tally())
+        scores = s.scores or {}
+        score = scores.get("opinion_choice") or next(iter(scores.values()), None)
+        if score is not None and score.answer:
+            tally.counts[score.answer] += 1
+        else:
+            tally.invalid += 1
+    return run
+
+
+def load_truth(path: str | Path) -> dict[str, dict[str, dict[str, float]]]:
+    """A survey ground-truth file: ``{question_id: {"US" or state: {option key: share}}}``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"--truth: file {path} does not exist")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as ex:
+        raise ValueError(f"--truth: {path} is not valid JSON ({ex})") from None
+    ok = isinstance(data, dict) and all(
+        isinstance(v, dict)
+        and all(
+            isinstance(d, dict) and all(isinstance(x, (int, float)) for x in d.values()) for d in v.values()
+        )
+        for v in data.values()
+    )
+    if not ok:
+        raise ValueError(
+            f'--truth: {path} must look like {{"question_id": {{"US": {{"A": 0.4, "B": 0.6}}}}}}'
+        )
+    return data
+
+
+def run_report(
+    run: SimulationRun, truth: dict[str, dict[str, dict[str, float]]] | None = None
+) -> dict[str, Any]:
+    """Distributions per question and state, election alignment, and survey alignment if truth is given."""
+    report: dict[str, Any] = {
+        "log": run.path,
+        "model": run.model,
+        "tier": run.tier,
+        "mode": run.mode,
+        "context": run.context,
+        "questions": {},
+    }
+    adults = adult_population()
+    for qid, q in run.questions.items():
+        tallies = run.tallies[qid]
+        entry: dict[str, Any] = {
+            "options": {k: o["stance"] for k, o in q["options"].items()},
+            "distributions": {
+                s: {"shares": run.shares(qid, s), "n_valid": t.n_valid, "n_invalid": t.invalid}
+                for s, t in sorted(tallies.items())
+            },
+            "national_shares": run.national_shares(qid),
+        }
+        if q["kind"] == "election":
+            parties = {k: o.get("party") for k, o in q["options"].items()}
+            entry["election"] = election_alignment(tallies, parties, int(q["year"]), adults)
+        if truth and qid in truth:
+            scores = {}
+            for scope, real in truth[qid].items():
+                sim = (
+                    entry["national_shares"]
+                    if scope == "US"
+                    else (run.shares(qid, scope) if scope in tallies and tallies[scope].n_valid else None)
+                )
+                if sim is not None:
+                    scores[scope] = question_alignment(q["options"], q["scale"], sim, real)
+            entry["alignment"] = scores
+        report["questions"][qid] = entry
+    return report

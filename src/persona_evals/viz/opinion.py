@@ -1,0 +1,218 @@
+"""Opinion-simulation plots: alignment per persona tier, a US state grid of margins, topic shares.
+
+- ``opinion-tiers``: per tier (meta -> descriptive), mean |two-party error| and signed bias of
+  election logs (one line per model and year), plus mean survey alignment when `--truth` is given;
+- ``opinion-states``: a tile map of the states coloured by simulated minus real margin (R - D,
+  two-party), with simulated / real winners;
+- ``opinion-topics``: national answer shares per custom-topic question, one bar per tier.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from persona_evals.viz.common import add_log_arguments, resolve_logs, save_figure, use_agg
+
+TIER_ORDER = ["meta", "objective", "subjective", "descriptive"]
+TILES: dict[str, tuple[int, int]] = {
+    "AK": (0, 0), "ME": (0, 10), "VT": (1, 9), "NH": (1, 10),
+    "WA": (2, 0), "ID": (2, 1), "MT": (2, 2), "ND": (2, 3), "MN": (2, 4), "IL": (2, 5), "WI": (2, 6),
+    "MI": (2, 7), "NY": (2, 8), "RI": (2, 9), "MA": (2, 10),
+    "OR": (3, 0), "NV": (3, 1), "WY": (3, 2), "SD": (3, 3), "IA": (3, 4), "IN": (3, 5), "OH": (3, 6),
+    "PA": (3, 7), "NJ": (3, 8), "CT": (3, 9),
+    "CA": (4, 0), "UT": (4, 1), "CO": (4, 2), "NE": (4, 3), "MO": (4, 4), "KY": (4, 5), "WV": (4, 6),
+    "VA": (4, 7), "MD": (4, 8), "DE": (4, 9),
+    "AZ": (5, 1), "NM": (5, 2), "KS": (5, 3), "AR": (5, 4), "TN": (5, 5), "NC": (5, 6), "SC": (5, 7), "DC": (5, 8),
+    "OK": (6, 3), "LA": (6, 4), "MS": (6, 5), "AL": (6, 6), "GA": (6, 7),
+    "HI": (7, 0), "TX": (7, 3), "FL": (7, 8),
+}  # fmt: skip
+
+
+def register(plots: argparse._SubParsersAction) -> None:
+    t = plots.add_parser("opinion-tiers", help="opinion simulation: alignment per persona tier")
+    add_log_arguments(t, "plots/opinion_tiers.png")
+    t.add_argument("--truth", help="survey truth JSON (adds mean survey alignment)")
+    t.set_defaults(func=plot_tiers)
+    s = plots.add_parser("opinion-states", help="opinion simulation: state grid of simulated vs real margin")
+    add_log_arguments(s, "plots/opinion_states.png")
+    s.set_defaults(func=plot_states)
+    c = plots.add_parser("opinion-topics", help="opinion simulation: answer shares for custom topics")
+    add_log_arguments(c, "plots/opinion_topics.png")
+    c.set_defaults(func=plot_topics)
+
+
+def _reports(args: argparse.Namespace, newest_only: bool, truth: str | None = None) -> list[dict[str, Any]]:
+    from persona_evals.commands.opinion import collect_reports
+
+    paths = resolve_logs(args.logs, args.log_dir, newest_only=newest_only)
+    return collect_reports(paths, args.log_dir, truth)
+
+
+def tier_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (log, question) with election error/bias and survey alignment where present."""
+    rows = []
+    for rep in reports:
+        for qid, entry in rep["questions"].items():
+            row: dict[str, Any] = {"model": rep["model"], "tier": rep["tier"], "question": qid}
+            if "election" in entry and entry["election"]["summary"]["n_states"]:
+                s = entry["election"]["summary"]
+                row |= {
+                    "series": f"{rep['model']} {s['year']}",
+                    "abs_error": s["mean_abs_error"],
+                    "bias": s["signed_bias"],
+                }
+            if entry.get("alignment"):
+                vals = list(entry["alignment"].values())
+                row |= {"alignment": sum(vals) / len(vals), "series": row.get("series", rep["model"])}
+            if "series" in row:
+                rows.append(row)
+    return rows
+
+
+def plot_tiers(args: argparse.Namespace) -> int:
+    from persona_evals.cli import CommandError
+
+    use_agg()
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    import seaborn as sns
+
+    df = pd.DataFrame(tier_rows(_reports(args, newest_only=False, truth=args.truth)))
+    if df.empty:
+        raise CommandError("no election item or survey item with --truth in these logs: nothing to plot")
+    df["x"] = [TIER_ORDER.index(t) for t in df["tier"]]
+    metrics = [m for m in ("abs_error", "bias", "alignment") if m in df and df[m].notna().any()]
+    titles = {
+        "abs_error": "mean |two-party error|",
+        "bias": "signed bias (R share; < 0 = too Democratic)",
+        "alignment": "survey alignment",
+    }
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4), squeeze=False)
+    for ax, m in zip(axes[0], metrics):
+        data = df.dropna(subset=[m]).groupby(["series", "x"])[m].mean().reset_index()
+        sns.lineplot(data=data, x="x", y=m, hue="series", marker="o", ax=ax)
+        ax.set_xticks(range(len(TIER_ORDER)), TIER_ORDER)
+        ax.set_xlim(-0.3, len(TIER_ORDER) - 0.7)
+        ax.set_ylabel("")
+        ax.set_title(titles[m])
+        ax.set_xlabel("persona tier")
+        if m == "bias":
+            ax.axhline(0, color="grey", lw=0.8)
+    save_figure(fig, args.out)
+    print(f"-> {args.out}")
+    return 0
+
+
+def plot_states(args: argparse.Namespace) -> int:
+    from persona_evals.cli import CommandError
+
+    use_agg()
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import TwoSlopeNorm
+
+    reports = _reports(args, newest_only=True)
+    rows = [
+        row
+        for rep in reports
+        for e in rep["questions"].values()
+        if "election" in e
+        for row in e["election"]["states"]
+    ]
+    if not rows:
+        raise CommandError("no election item with valid answers in this log: nothing to plot")
+    rep = reports[0]
+    diff = {r["state"]: r["sim_margin"] - r["real_margin"] for r in rows}
+    by_state = {r["state"]: r for r in rows}
+    lim = max(0.05, max(abs(v) for v in diff.values()))
+    cmap, norm = plt.get_cmap("RdBu_r"), TwoSlopeNorm(vmin=-lim, vcenter=0.0, vmax=lim)
+    fig, ax = plt.subplots(figsize=(11, 7))
+    for state, (row, col) in TILES.items():
+        colour = cmap(norm(diff[state])) if state in diff else (0.92, 0.92, 0.92)
+        ax.add_patch(plt.Rectangle((col, -row), 0.95, 0.95, color=colour))
+        label = state
+        if state in by_state:
+            r = by_state[state]
+            label += f"\n{r['sim_winner'][0]}/{r['real_winner'][0]}"
+        ax.text(col + 0.475, -row + 0.475, label, ha="center", va="center", fontsize=8)
+    ax.set_xlim(-0.2, 11.2)
+    ax.set_ylim(-7.2, 1.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    sm = plt.cm.ScalarMappable(cmap=cmap, norm=norm)
+    fig.colorbar(sm, ax=ax, shrink=0.6, label="simulated - real margin (R - D, two-party)")
+    ax.set_title(
+        f"{rep['model']}, tier {rep['tier']}, {rep['context']}  (labels: simulated/real winner; T = tie)"
+    )
+    save_figure(fig, args.out)
+    print(f"-> {args.out}")
+    return 0
+
+
+def plot_topics(args: argparse.Namespace) -> int:
+    from persona_evals.cli import CommandError
+
+    use_agg()
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    import seaborn as sns
+
+    from persona_evals.opinion.questions import load_context
+
+    rows = []
+    for rep in _reports(args, newest_only=False):
+        for qid, entry in rep["questions"].items():
+            for key, share in entry["national_shares"].items():
+                if not math.isnan(share):
+                    rows.append(
+                        {
+                            "question": qid,
+                            "option": key,
+                            "share": share,
+                            "tier": rep["tier"],
+                            "context": rep["context"],
+                        }
+                    )
+    df = pd.DataFrame(rows)
+    if df.empty:
+        raise CommandError("no valid answers in these logs: nothing to plot")
+    stances = _stances(load_context, set(df["context"]))
+    df["option"] = [stances.get((q, o), o) for q, o in zip(df["question"], df["option"])]
+    questions = list(dict.fromkeys(df["question"]))
+    ncol = min(3, len(questions))
+    nrow = math.ceil(len(questions) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(6 * ncol, 3.2 * nrow), squeeze=False)
+    tiers = [t for t in TIER_ORDER if t in set(df["tier"])]
+    for ax, qid in zip(axes.flat, questions):
+        sns.barplot(
+            data=df[df["question"] == qid],
+            y="option",
+            x="share",
+            hue="tier",
+            hue_order=tiers,
+            ax=ax,
+            orient="h",
+        )
+        ax.set_title(qid, fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_ylabel("")
+        ax.set_xlabel("national share (adult-weighted)" if ax in axes[-1] else "")
+        ax.tick_params(axis="y", labelsize=7)
+    for ax in list(axes.flat)[len(questions) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    save_figure(fig, args.out)
+    print(f"-> {args.out}")
+    return 0
+
+
+def _stances(load_context: Any, contexts: set[str]) -> dict[tuple[str, str], str]:
+    out = {}
+    for ctx in contexts:
+        try:
+            for q in load_context(ctx):
+                out |= {(q.question_id, k): o.stance for k, o in q.candidates.items()}
+        except ValueError:  # a user file that moved since the run: keep option letters
+            continue
+    return out

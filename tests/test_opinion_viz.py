@@ -1,0 +1,57 @@
+"""Opinion plots: each writes a PNG from real (scripted) simulation logs; bad input is an error."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from inspect_ai import eval
+
+from persona_evals.cli import main
+from persona_evals.testing import scripted_model
+from persona_evals.viz.opinion import tier_rows
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "tasks"))
+from opinion_simulation import opinion_simulation  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("opinion_logs")
+    first = lambda m, c: "Answer: A"  # noqa: E731
+    eval(
+        opinion_simulation(states="NY,WY,CA", n_per_state=3),
+        model=scripted_model(first),
+        display="none",
+        log_dir=str(root / "el"),
+    )
+    eval(
+        opinion_simulation(context="custom", states="NY", n_per_state=2),
+        model=scripted_model(first),
+        display="none",
+        log_dir=str(root / "custom"),
+    )
+    return root
+
+
+@pytest.mark.parametrize(
+    "plot,sub", [("opinion-tiers", "el"), ("opinion-states", "el"), ("opinion-topics", "custom")]
+)
+def test_plots_write_pngs(logs, tmp_path, plot, sub):
+    out = tmp_path / f"{plot}.png"
+    assert main(["viz", plot, str(logs / sub), "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
+
+
+def test_state_grid_needs_an_election_log(logs, tmp_path, capsys):
+    assert main(["viz", "opinion-states", str(logs / "custom"), "--out", str(tmp_path / "x.png")]) == 2
+    assert "no election item" in capsys.readouterr().err
+
+
+def test_tier_rows_carry_election_error(logs):
+    from persona_evals.commands.opinion import collect_reports
+
+    rows = tier_rows(collect_reports([str(logs / "el")], "logs", None))
+    assert len(rows) == 1 and rows[0]["tier"] == "meta"
+    assert 0.0 <= rows[0]["abs_error"] <= 1.0
