@@ -15,6 +15,7 @@ from inspect_ai import Task, task
 from inspect_ai.model import GenerateConfig
 from inspect_ai.solver import generate
 
+from persona_evals.scorers import projection
 from persona_evals.traits import coherence_score, load_trait, trait_name_of, trait_samples, trait_score
 
 
@@ -42,7 +43,9 @@ def trait_expression(
 
     Scores: `trait` and `coherence` (mean, stderr over scored samples) and `trait_unscored`,
     `coherence_unscored` (count of samples whose judge put < 0.25 mass on integers 0-100).
-    Needs `--model-role grader=...`, ideally a model with logprobs.
+    Needs `--model-role grader=...`, ideally a model with logprobs. `proj` and `prompt_last_proj`
+    report the live projection onto a persona vector when the model is
+    `steer/... -M monitor=<vector> -M monitor_layer=<L>` (NaN otherwise).
     """
     artifact = load_trait(trait, version)
     name = trait_name_of(trait)
@@ -51,7 +54,7 @@ def trait_expression(
             name, artifact, instruction, version, assistant_name, samples_per_question  # type: ignore[arg-type]
         ),
         solver=generate(),
-        scorer=[trait_score(artifact.eval_prompt), coherence_score()],
+        scorer=[trait_score(artifact.eval_prompt), coherence_score(), projection()],
         config=GenerateConfig(temperature=1.0 if samples_per_question > 1 else 0.0, max_tokens=1000),
         metadata={"trait": name, "version": version, "instruction": instruction},
     )

@@ -10,3 +10,4 @@ from persona_evals.steering._modelapi import steer
 from persona_evals.traits import coherence_score, count, draft_trait, trait_score
 from persona_evals.opinion.scorer import opinion_choice
 from persona_evals.opinion.solver import simulate_opinion
+from persona_evals.scorers import finite_mean, projection

@@ -11,11 +11,10 @@ import argparse
 import importlib
 import sys
 
+from persona_evals.commands import CommandError
+
 COMMANDS: tuple[str, ...] = ('demo', 'summary', 'models', 'traits', 'vectors', 'sweep', 'viz', 'personas', 'opinion')
 
-
-class CommandError(Exception):
-    """A user-facing error: printed without a traceback, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -82,7 +82,7 @@ async def generate_structured(
         result = await patched(
             messages=[_to_openai(m) for m in messages],
             response_model=response_model,
-            max_retries=max_retries + 1,
+            max_retries=max_retries,  # instructor counts re-asks: attempts = max_retries + 1
         )
     except Exception as ex:  # instructor wraps validation failures in its own exceptions
         if not last_text:

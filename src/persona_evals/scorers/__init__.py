@@ -1,3 +1,5 @@
 """Scorers and metrics shared by the persona-evals tasks."""
 
-__all__: list[str] = []
+from persona_evals.scorers.projection import finite_mean, projection
+
+__all__ = ["finite_mean", "projection"]

@@ -1,0 +1,131 @@
+"""End to end on the tiny model: trait_expression (scripted grader) -> extract -> project -> steer."""
+
+import csv
+import sys
+
+import pytest
+import torch
+from inspect_ai import eval
+from inspect_ai.model import get_model
+
+from persona_evals.cli import main
+from persona_evals.steering.activations import encode_pair
+from persona_evals.steering.chat import render_prompt
+from persona_evals.steering.loading import load_shared
+from persona_evals.steering.trait_logs import read_trait_log
+from persona_evals.steering.vectors import load_vector
+from persona_evals.testing import scripted_model, scripted_output
+from persona_evals.traits import load_trait
+
+sys.path.insert(0, "tasks")
+from trait_expression import trait_expression  # noqa: E402
+
+FIRST_QUESTION = load_trait("evil", "extract").questions[0]
+
+
+def grader(trait_value: int):
+    """Scores `trait_value` for the trait; coherence 80, except 20 for answers to question 0."""
+
+    def reply(messages, config):
+        text = messages[-1].text
+        if "coheren" in text.lower():
+            value = 20 if FIRST_QUESTION in text else 80
+        else:
+            value = trait_value
+        return scripted_output(str(value), top_logprobs={str(value): -0.01, "REFUSAL": -6.0})
+
+    return scripted_model(reply)
+
+
+@pytest.fixture(scope="module")
+def trait_logs(tiny_llama, tmp_path_factory):
+    logs = tmp_path_factory.mktemp("trait-logs")
+    out = {}
+    for polarity, value in (("pos", 90), ("neg", 10)):
+        log = eval(
+            trait_expression(trait="evil", version="extract", instruction=polarity),
+            model=get_model(f"steer/{tiny_llama}", memoize=False),
+            model_roles={"grader": grader(value)},
+            limit=10,
+            max_tokens=8,
+            log_dir=str(logs),
+            display="none",
+        )[0]
+        assert log.status == "success"
+        out[polarity] = log.location
+    return out
+
+
+def test_extract_filters_pairs_and_equals_a_per_sample_computation(tiny_llama, trait_logs, tmp_path):
+    vec_path = tmp_path / "evil.safetensors"
+    assert main(["vectors", "extract", "--pos", trait_logs["pos"], "--neg", trait_logs["neg"], "--out", str(vec_path)]) == 0
+    vec = load_vector(str(vec_path))
+    assert vec.tensor.shape == (5, 64) and vec.metadata["trait"] == "evil"
+    counts = eval_json(vec.metadata["counts"])
+    assert counts["paired"] == 10 and counts["after_pos_trait"] == 10 and counts["after_coherence"] == 5
+    assert {"response_avg", "prompt_avg", "prompt_last"} <= set(load_keys(vec_path))
+
+    # the same vector by hand: one plain forward per kept sample, means of per-sample means
+    shared = load_shared(tiny_llama)
+    pos, neg = read_trait_log(trait_logs["pos"]), read_trait_log(trait_logs["neg"])
+    kept = [k for k in pos.rows if k[0] != 0]
+    def mean_response(log):
+        acts = []
+        for k in kept:
+            row = log.rows[k]
+            pair = encode_pair(shared, render_prompt(shared.tokenizer, row.input), row.answer)
+            ids = torch.tensor([list(pair.prompt_ids) + list(pair.answer_ids)])
+            with torch.no_grad():
+                hs = shared.model(ids, output_hidden_states=True).hidden_states
+            acts.append(torch.stack([h[0, len(pair.prompt_ids):].mean(0) for h in hs[:-1]]))
+        return torch.stack(acts).mean(0)
+    manual = mean_response(pos) - mean_response(neg)
+    torch.testing.assert_close(vec.tensor[:-1], manual, rtol=1e-4, atol=1e-4)
+
+
+def test_project_then_steer_with_the_extracted_vector(tiny_llama, trait_logs, tmp_path):
+    vec = str(tmp_path / "evil.safetensors")
+    assert main(["vectors", "extract", "--pos", trait_logs["pos"], "--neg", trait_logs["neg"], "--out", vec]) == 0
+    csv_path = tmp_path / "proj.csv"
+    assert main(["vectors", "project", trait_logs["neg"], "--vector", vec, "--layer", "2", "--out", str(csv_path)]) == 0
+    rows = list(csv.DictReader(csv_path.open()))
+    assert len(rows) == 10 and all(r["trait"] == "10.0" for r in rows)
+    projections = {}
+    for coef in (0.0, 4.0):
+        log = eval(
+            trait_expression(trait="evil", version="eval", instruction="none"),
+            model=get_model(f"steer/{tiny_llama}", memoize=False, vector=vec, layer=2, coef=coef, monitor=vec, monitor_layer=2),
+            model_roles={"grader": grader(50)},
+            limit=4,
+            max_tokens=6,
+            display="none",
+        )[0]
+        assert log.status == "success"
+        scores = {s.name: s for s in log.results.scores}
+        projections[coef] = scores["proj"].metrics["persona_evals/finite_mean"].value
+        assert scores["trait"].metrics["mean"].value == pytest.approx(50, abs=0.1)
+    assert projections[4.0] > projections[0.0]
+
+
+def test_extract_errors(trait_logs, tmp_path, capsys):
+    out = str(tmp_path / "v.safetensors")
+    assert main(["vectors", "extract", "--pos", trait_logs["neg"], "--neg", trait_logs["neg"], "--out", out]) == 2
+    assert "instruction='neg'; expected 'pos'" in capsys.readouterr().err
+    assert main(["vectors", "extract", "--pos", trait_logs["pos"], "--neg", trait_logs["neg"], "--out", out, "--pos-threshold", "95"]) == 2
+    err = capsys.readouterr().err
+    assert "no pair survives" in err and "paired=10" in err and "after_pos_trait=0" in err
+    assert main(["vectors", "extract", "--pos", "nope.eval", "--neg", trait_logs["neg"], "--out", out]) == 2
+    assert "--pos: nope.eval does not exist" in capsys.readouterr().err
+
+
+def eval_json(text):
+    import json
+
+    return json.loads(text)
+
+
+def load_keys(path):
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return list(f.keys())
