@@ -1,15 +1,34 @@
-"""`persona-evals demo`: a real eval of the embedded SmolLM2, offline, then a one-screen summary."""
+"""`persona-evals demo`: the persona-vector pipeline on the embedded SmolLM2, offline.
+
+1. trait_expression on the trait's extract split, pos and neg system prompts (judged by --grader);
+2. a persona vector from those answers (`vectors extract`);
+3. a steering sweep on the eval split (coefficients at one layer, one loaded model), with the
+   vector also monitored live, so each answer's projection on it is scored beside the judge;
+4. a plot of trait, coherence and projection vs coefficient, and a summary table.
+
+SmolLM2-135M cannot judge (it puts almost no probability on number tokens), so with the default
+grader every judge score is "unscored" and the vector is extracted without the judge's filter.
+Pass `--grader openai/gpt-4.1-mini` (with OPENAI_API_KEY) for real scores.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
+
+SMOLLM2 = "steer/smollm2"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run the offline demo on the embedded SmolLM2 model")
-    p.add_argument("--log-dir", default="logs/demo", help="where the demo's logs go (default logs/demo)")
-    p.add_argument("--limit", type=int, default=None, help="samples per eval (default: all)")
+    p = sub.add_parser("demo", help="the persona-vector pipeline on the embedded SmolLM2 model, offline")
+    p.add_argument("--log-dir", default="logs/demo", help="logs, vector and plot go here (default logs/demo)")
+    p.add_argument("--trait", default="evil", help="a shipped trait (default evil)")
+    p.add_argument("--grader", default=SMOLLM2, help=f"judge model (default {SMOLLM2}: offline, but not a real judge)")
+    p.add_argument("--layer", type=int, default=20, help="layer to steer and monitor (SmolLM2 has 30; default 20)")
+    p.add_argument("--coefs", type=float, nargs="+", default=[0.0, 1.0, 2.0], help="coefficients (default 0 1 2)")
+    p.add_argument("--limit", type=int, default=20, help="samples per run (default 20)")
+    p.add_argument("--max-tokens", type=int, default=48, help="answer length (default 48)")
     p.set_defaults(func=run)
 
 
@@ -17,20 +36,78 @@ def run(args: argparse.Namespace) -> int:
     from inspect_ai import eval
     from inspect_ai.model import get_model
 
-    from persona_evals.cli import CommandError
-    from persona_evals.commands.summary import summarize
+    from persona_evals.commands import CommandError
+    from persona_evals.steering.extract import extract_vectors
+    from persona_evals.steering.trait_logs import read_trait_log
+    from persona_evals.viz.common import save_figure, use_agg
+    from persona_evals.viz.trait_steering import plot_trait_steering, steering_frame
 
-    task_file = Path(__file__).resolve().parents[3] / "tasks" / "sanity.py"
+    task_file = Path(__file__).resolve().parents[3] / "tasks" / "trait_expression.py"
     if not task_file.exists():
-        raise CommandError(f"the demo runs tasks/sanity.py from a checkout; {task_file} is missing")
-    logs = eval(
-        f"{task_file}@capitals",
-        model=get_model("steer/smollm2"),
-        log_dir=args.log_dir,
-        limit=args.limit,
-    )
-    log = logs[0]
-    print()
-    print(summarize(log.location, samples=5))
-    print(f"\nOpen it with: inspect view --log-dir {args.log_dir}")
-    return 0 if log.status == "success" else 1
+        raise CommandError(f"the demo runs tasks/trait_expression.py from a checkout; {task_file} is missing")
+    task = f"{task_file}@trait_expression"
+    out = Path(args.log_dir)
+    common = dict(model_roles={"grader": args.grader}, limit=args.limit, max_tokens=args.max_tokens)
+
+    _step(1, f"{args.trait}: answers under pos and neg system prompts (extract split), judged by {args.grader}")
+    model = get_model(SMOLLM2)
+    logs = {}
+    for polarity in ("pos", "neg"):
+        log = eval(task, model=model, task_args={"trait": args.trait, "version": "extract", "instruction": polarity},
+                   log_dir=str(out / "extract"), **common)[0]
+        if log.status != "success":
+            raise CommandError(f"the {polarity} run failed: {log.location}")
+        logs[polarity] = log.location
+
+    _step(2, "persona vector: mean activation difference, pos - neg, every layer")
+    pos, neg = read_trait_log(logs["pos"], "pos"), read_trait_log(logs["neg"], "neg")
+    scored = sum(not math.isnan(r.trait) for r in [*pos.rows.values(), *neg.rows.values()])
+    use_scores = scored > 0
+    if not use_scores:
+        print("  the judge scored no answer (SmolLM2 is no judge): extracting from all pairs, unfiltered")
+    vector = out / f"{args.trait}.safetensors"
+    path, counts = extract_vectors(pos, neg, vector, use_scores=use_scores, progress=False)
+    print(f"  {path}  pairs: {counts}")
+
+    _step(3, f"steering sweep on the eval split: layer {args.layer}, coefs {args.coefs}, with live projection")
+    models = [
+        get_model(SMOLLM2, memoize=False, vector=str(path), layer=args.layer, coef=c, monitor=str(path), monitor_layer=args.layer)
+        for c in args.coefs
+    ]
+    sweep = eval(task, model=models, task_args={"trait": args.trait, "version": "eval", "instruction": "none"},
+                 log_dir=str(out / "sweep"), **common)
+    if any(log.status != "success" for log in sweep):
+        raise CommandError("a sweep run failed: " + ", ".join(log.location for log in sweep if log.status != "success"))
+
+    _step(4, "plot and summary")
+    use_agg()
+    frame = steering_frame([log.location for log in sweep])
+    png = save_figure(plot_trait_steering(frame), out / "trait_steering.png")
+    print(_table(sweep))
+    print(f"\nlogs:   {out / 'extract'}  {out / 'sweep'}   (inspect view --log-dir {out / 'sweep'})")
+    print(f"vector: {path}   (persona-evals vectors show {path})")
+    print(f"plot:   {png}")
+    return 0
+
+
+def _step(n: int, text: str) -> None:
+    print(f"\n[{n}/4] {text}", flush=True)
+
+
+def _table(logs: list) -> str:
+    lines = ["", f"{'coef':>5}  {'trait':>12}  {'coherence':>12}  {'projection':>10}  first answer"]
+    for log in sorted(logs, key=lambda lg: lg.eval.model_args["coef"]):
+        m = {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
+        trait = _judged(m, "trait", len(log.samples))
+        coherence = _judged(m, "coherence", len(log.samples))
+        proj = m.get("proj", {}).get("persona_evals/finite_mean", math.nan)
+        answer = " ".join(log.samples[0].output.completion.split())[:60]
+        lines.append(f"{log.eval.model_args['coef']:>5}  {trait:>12}  {coherence:>12}  {proj:>10.2f}  {answer}")
+    return "\n".join(lines)
+
+
+def _judged(metrics: dict, key: str, n: int) -> str:
+    unscored = int(next(iter(metrics.get(f"{key}_unscored", {0: 0}).values())))
+    if unscored >= n:
+        return "unscored"
+    return f"{metrics[key]['mean']:.1f} ({n - unscored}/{n})"

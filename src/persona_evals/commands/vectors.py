@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("--pos-threshold", type=float, default=50, help="keep pairs whose pos trait score >= this (50)")
     ex.add_argument("--neg-threshold", type=float, default=50, help="... and whose neg trait score < this (50)")
     ex.add_argument("--coherence-threshold", type=float, default=50, help="... and both coherences >= this (50)")
+    ex.add_argument("--no-filter", action="store_true", help="keep every pair, ignoring the judge's scores")
     ex.add_argument("--batch-size", type=int, default=8)
     ex.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     ex.add_argument("--device", default="auto")
@@ -79,6 +80,7 @@ def _extract(args: argparse.Namespace) -> int:
         path, counts = extract_vectors(
             pos, neg, args.out, model=args.model, pos_min=args.pos_threshold, neg_max=args.neg_threshold,
             coherence_min=args.coherence_threshold, batch_size=args.batch_size, dtype=args.dtype, device=args.device,
+            use_scores=not args.no_filter,
         )
     except (TraitLogError, SteeringConfigError) as ex:
         raise CommandError(str(ex)) from None

@@ -45,10 +45,11 @@ def extract_vectors(
     dtype: str = "auto",
     device: str = "auto",
     progress: bool = True,
+    use_scores: bool = True,
 ) -> tuple[Path, dict[str, int]]:
     """Write ``response_avg``, ``prompt_avg`` and ``prompt_last`` difference vectors to `out`."""
     check_same_source(pos, neg)
-    kept = filter_pairs(pos, neg, pos_min, neg_max, coherence_min)
+    kept = filter_pairs(pos, neg, pos_min, neg_max, coherence_min, use_scores)
     if not kept.keys:
         counts = ", ".join(f"{k}={v}" for k, v in kept.counts.items())
         raise TraitLogError(
@@ -66,7 +67,10 @@ def extract_vectors(
     if bar:
         bar.close()
     vectors = {k: means["pos"][k] - means["neg"][k] for k in POOLINGS}
-    path = save_vectors(out, vectors, _metadata(shared, pos, neg, kept.counts, pos_min, neg_max, coherence_min))
+    meta = _metadata(shared, pos, neg, kept.counts, pos_min, neg_max, coherence_min)
+    if not use_scores:
+        meta["thresholds"] = "none (judge scores ignored)"
+    path = save_vectors(out, vectors, meta)
     return path, kept.counts
 
 

@@ -111,10 +111,19 @@ class Filtered:
 
 
 def filter_pairs(
-    pos: TraitLog, neg: TraitLog, pos_min: float = 50, neg_max: float = 50, coherence_min: float = 50
+    pos: TraitLog,
+    neg: TraitLog,
+    pos_min: float = 50,
+    neg_max: float = 50,
+    coherence_min: float = 50,
+    use_scores: bool = True,
 ) -> Filtered:
     """Pairs with pos trait >= pos_min, neg trait < neg_max, both coherences >= coherence_min and
-    both answers non-empty. NaN (unscored) fails every threshold. Counts after each filter."""
+    both answers non-empty. NaN (unscored) fails every threshold. Counts after each filter.
+
+    `use_scores=False` keeps every pair with two non-empty answers, ignoring the judge (for a
+    judge that cannot score, e.g. a tiny local model; the vector then only reflects the prompts).
+    """
     keys = sorted(set(pos.rows) & set(neg.rows), key=str)
     counts = {"pos_samples": len(pos.rows), "neg_samples": len(neg.rows), "paired": len(keys)}
     steps = [
@@ -123,6 +132,8 @@ def filter_pairs(
         ("coherence", lambda p, n: p.coherence >= coherence_min and n.coherence >= coherence_min),
         ("non_empty", lambda p, n: bool(p.answer.strip()) and bool(n.answer.strip())),
     ]
+    if not use_scores:
+        steps = steps[-1:]
     for name, keep in steps:
         keys = [k for k in keys if keep(pos.rows[k], neg.rows[k])]
         counts[f"after_{name}"] = len(keys)

@@ -17,6 +17,7 @@ from typing import Any
 TASK = "trait_expression"
 DEFAULT_COEF = 1.0
 PANELS = (("trait", "trait expression (0-100)"), ("coherence", "coherence (0-100)"))
+PROJ_PANEL = ("proj", "projection on persona vector")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -109,14 +110,21 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
             column = f"score_{key}_{metric}"
             if column not in frame:
                 raise CommandError(f"the logs have no {key} {metric} (column {column}); were they scored?")
-            frame[f"{key}_{metric}"] = frame[column]
+            frame[f"{key}_{metric}"] = _floats(frame[column])
     keep = ["log", "model", "trait", "instruction", "layer", "coef"]
     keep += [f"{k}_{m}" for k, _ in PANELS for m in ("mean", "stderr")]
+    # the live monitor's projection (projection scorer), when the runs had -M monitor=...
+    proj_mean = "score_proj_persona_evals/finite_mean"
+    if proj_mean in frame and frame[proj_mean].notna().any():
+        frame["proj_mean"] = _floats(frame[proj_mean])
+        frame["proj_stderr"] = _floats(frame["score_proj_stderr"]) if "score_proj_stderr" in frame else 0.0
+        keep += ["proj_mean", "proj_stderr"]
     return frame[keep].sort_values(["layer", "coef"], na_position="first").reset_index(drop=True)
 
 
 def plot_trait_steering(frame: Any) -> Any:
-    """Two panels (trait, coherence): mean ± stderr vs coef, a line per layer, baseline dashed."""
+    """Panels trait, coherence (and projection, when monitored): mean ± stderr vs coef, a line
+    per layer, baseline dashed."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -125,8 +133,9 @@ def plot_trait_steering(frame: Any) -> Any:
     baseline = frame[frame["layer"].isna()]
     layers = sorted(steered["layer"].unique())
     colors = sns.color_palette("viridis", n_colors=max(len(layers), 1))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
-    for ax, (key, label) in zip(axes, PANELS):
+    panels = list(PANELS) + ([PROJ_PANEL] if "proj_mean" in frame else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), sharex=True)
+    for ax, (key, label) in zip(axes, panels):
         for color, layer in zip(colors, layers):
             rows = steered[steered["layer"] == layer].sort_values("coef")
             ax.errorbar(
@@ -136,12 +145,24 @@ def plot_trait_steering(frame: Any) -> Any:
         for i, row in enumerate(baseline.itertuples()):
             ax.axhline(getattr(row, f"{key}_mean"), color="gray", linestyle="--",
                        label="unsteered" if i == 0 else None)
-        ax.set(xlabel="steering coefficient", ylabel=label, ylim=(-2, 102))
+        if frame[f"{key}_mean"].isna().all():
+            ax.text(0.5, 0.5, "no scored samples\n(the grader could not score)", transform=ax.transAxes,
+                    ha="center", va="center", color="gray")
+        ax.set(xlabel="steering coefficient", ylabel=label)
+        if key != "proj":
+            ax.set_ylim(-2, 102)
     axes[0].legend(title=None, fontsize="small")
     first = frame.iloc[0]
     fig.suptitle(f"{first['trait']} (instruction={first['instruction']}), {first['model']}")
     fig.tight_layout()
     return fig
+
+
+def _floats(column: Any) -> Any:
+    """A score column as float64, NaN for missing (pandas NA breaks matplotlib)."""
+    import pandas as pd
+
+    return pd.to_numeric(column, errors="coerce").astype("float64")
 
 
 def _col(df: Any, name: str) -> list[Any]:
