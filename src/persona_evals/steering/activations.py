@@ -59,7 +59,8 @@ def pooled_activations(
             batch = [pairs[i] for i in idx]
             ids, attn, prompt_len, total_len = _right_padded(batch, shared)
             with record_residual(model, [shared.num_layers]) as rec:
-                hs = model(input_ids=ids, attention_mask=attn, output_hidden_states=True).hidden_states
+                # the decoder body only: the LM head's logits (a vocabulary-sized matmul per token) are not needed
+                hs = _body(model)(input_ids=ids, attention_mask=attn, output_hidden_states=True).hidden_states
             layers = [*hs[:-1], rec.outputs[shared.num_layers][0]]
             positions = torch.arange(ids.shape[1], device=ids.device)
             p_len = prompt_len.to(ids.device)[:, None]
@@ -79,6 +80,12 @@ def pooled_activations(
             if progress:
                 progress(len(batch))
     return out
+
+
+def _body(model):
+    """The transformer body without the LM head (falls back to the whole model)."""
+    body = getattr(model, "base_model", None)
+    return body if body is not None and body is not model else model
 
 
 def _right_padded(batch: Sequence[Pair], shared: SharedModel):
