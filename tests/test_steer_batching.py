@@ -96,3 +96,22 @@ async def test_a_cancelled_leader_hands_over():
         tg.start_soon(leader)
         tg.start_soon(follower)
     assert got == ["k:second"]
+
+
+async def test_a_wave_as_large_as_the_last_batch_is_awaited_across_short_gaps():
+    """After a batch of 4, the next 4 requests trickle in 40 ms apart (> the 20 ms quiet window):
+    they still form one batch, because the leader expects the wave the last batch released."""
+    log = []
+    b = Batcher(lock=threading.Lock(), window_s=0.02, max_wait_s=0.5)
+
+    async def call(x, delay):
+        await anyio.sleep(delay)
+        await b.submit("k", x, _runner(log, delay=0.0), batch_size=8)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(4):
+            tg.start_soon(call, i, 0)
+    async with anyio.create_task_group() as tg:
+        for i in range(4, 8):
+            tg.start_soon(call, i, 0.04 * (i - 4))
+    assert [items for _, items in log] == [[0, 1, 2, 3], [4, 5, 6, 7]]

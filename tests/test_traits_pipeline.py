@@ -129,3 +129,14 @@ def load_keys(path):
 
     with safe_open(str(path), "pt") as f:
         return list(f.keys())
+
+
+def test_demo_pipeline_runs_on_the_tiny_model(tiny_llama, tmp_path, capsys):
+    code = main(["demo", "--model", tiny_llama, "--log-dir", str(tmp_path / "demo"), "--layer", "2",
+                 "--coefs", "0", "2", "--limit", "3", "--max-tokens", "4"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert (tmp_path / "demo" / "evil.safetensors").exists() and (tmp_path / "demo" / "trait_steering.png").exists()
+    assert "extracting from all pairs, unfiltered" in out  # the tiny model cannot judge
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith(("0.0 ", "2.0 "))]
+    assert [r[0] for r in rows] == ["0.0", "2.0"] and all(r[1] == "unscored" for r in rows)

@@ -17,14 +17,12 @@ import argparse
 import math
 from pathlib import Path
 
-SMOLLM2 = "steer/smollm2"
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the persona-vector pipeline on the embedded SmolLM2 model, offline")
     p.add_argument("--log-dir", default="logs/demo", help="logs, vector and plot go here (default logs/demo)")
     p.add_argument("--trait", default="evil", help="a shipped trait (default evil)")
-    p.add_argument("--grader", default=SMOLLM2, help=f"judge model (default {SMOLLM2}: offline, but not a real judge)")
+    p.add_argument("--model", default="smollm2", help="the steer model: embedded name, local dir or HF id (default smollm2)")
+    p.add_argument("--grader", default=None, help="judge model (default: the model itself, steer/<--model>: offline, but SmolLM2 is no real judge)")
     p.add_argument("--layer", type=int, default=20, help="layer to steer and monitor (SmolLM2 has 30; default 20)")
     p.add_argument("--coefs", type=float, nargs="+", default=[0.0, 1.0, 2.0], help="coefficients (default 0 1 2)")
     p.add_argument("--limit", type=int, default=20, help="samples per run (default 20)")
@@ -47,10 +45,12 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"the demo runs tasks/trait_expression.py from a checkout; {task_file} is missing")
     task = f"{task_file}@trait_expression"
     out = Path(args.log_dir)
-    common = dict(model_roles={"grader": args.grader}, limit=args.limit, max_tokens=args.max_tokens)
+    name = f"steer/{args.model}"
+    grader = args.grader or name
+    common = dict(model_roles={"grader": grader}, limit=args.limit, max_tokens=args.max_tokens)
 
-    _step(1, f"{args.trait}: answers under pos and neg system prompts (extract split), judged by {args.grader}")
-    model = get_model(SMOLLM2)
+    _step(1, f"{args.trait}: answers under pos and neg system prompts (extract split), judged by {grader}")
+    model = get_model(name)
     logs = {}
     for polarity in ("pos", "neg"):
         log = eval(task, model=model, task_args={"trait": args.trait, "version": "extract", "instruction": polarity},
@@ -64,14 +64,16 @@ def run(args: argparse.Namespace) -> int:
     scored = sum(not math.isnan(r.trait) for r in [*pos.rows.values(), *neg.rows.values()])
     use_scores = scored > 0
     if not use_scores:
-        print("  the judge scored no answer (SmolLM2 is no judge): extracting from all pairs, unfiltered")
+        print(f"  the judge ({grader}) scored no answer: extracting from all pairs, unfiltered")
     vector = out / f"{args.trait}.safetensors"
     path, counts = extract_vectors(pos, neg, vector, use_scores=use_scores, progress=False)
     print(f"  {path}  pairs: {counts}")
+    if not 1 <= args.layer <= model.api.shared.num_layers:
+        raise CommandError(f"--layer {args.layer} is outside 1..{model.api.shared.num_layers}")
 
     _step(3, f"steering sweep on the eval split: layer {args.layer}, coefs {args.coefs}, with live projection")
     models = [
-        get_model(SMOLLM2, memoize=False, vector=str(path), layer=args.layer, coef=c, monitor=str(path), monitor_layer=args.layer)
+        get_model(name, memoize=False, vector=str(path), layer=args.layer, coef=c, monitor=str(path), monitor_layer=args.layer)
         for c in args.coefs
     ]
     sweep = eval(task, model=models, task_args={"trait": args.trait, "version": "eval", "instruction": "none"},

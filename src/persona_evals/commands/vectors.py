@@ -13,8 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.set_defaults(func=_show)
 
     ex = actions.add_parser("extract", help="mean-difference vectors from a trait's pos and neg trait_expression logs")
-    ex.add_argument("--pos", required=True, help="log of trait_expression with -T instruction=pos")
-    ex.add_argument("--neg", required=True, help="log of trait_expression with -T instruction=neg")
+    ex.add_argument("--pos", required=True, help="log (or dir: its newest log) of trait_expression -T instruction=pos")
+    ex.add_argument("--neg", required=True, help="log (or dir: its newest log) of trait_expression -T instruction=neg")
     ex.add_argument("--out", required=True, help="vector file to write (.safetensors)")
     ex.add_argument("--model", help="local dir or HF id of the weights (default: the logs' steer/hf model)")
     ex.add_argument("--pos-threshold", type=float, default=50, help="keep pairs whose pos trait score >= this (50)")
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex.set_defaults(func=_extract)
 
     pr = actions.add_parser("project", help="per-sample projections of a log onto a vector (CSV); finetuning shift")
-    pr.add_argument("log", help="an eval log (any chat task)")
+    pr.add_argument("log", help="an eval log of any chat task (or a dir: its newest log)")
     pr.add_argument("--vector", required=True, help="vector file (file.safetensors or file.safetensors#prompt_last)")
     pr.add_argument("--layer", type=int, action="append", required=True, help="layer (repeatable)")
     pr.add_argument("--out", required=True, help="CSV to write")
@@ -121,10 +121,14 @@ def _project(args: argparse.Namespace) -> int:
 
 
 def _exists(path: str, arg: str) -> str:
+    """A log file, or the newest log in a directory."""
     from pathlib import Path
 
     from persona_evals.cli import CommandError
+    from persona_evals.commands.summary import newest_log
 
     if not Path(path).exists():
         raise CommandError(f"{arg}: {path} does not exist")
+    if Path(path).is_dir():
+        return newest_log(path).removeprefix("file://")
     return path

@@ -1,7 +1,9 @@
 """Gather concurrent generate calls into batches, without idle seconds.
 
-The first request of a batch key becomes the batch's *leader*: it waits a short window (or until
-the batch is full), then hands the key's queue to a worker thread. The thread takes the model's
+The first request of a batch key becomes the batch's *leader*: it waits until the batch is full,
+or until no new request has arrived for a short quiet window (20 ms; at most 250 ms in all), then
+hands the key's queue to a worker thread. The quiet window, rather than a fixed one, lets a
+wave of samples that inspect starts one after another (each a few ms apart) join one batch. The thread takes the model's
 lock and only then drains up to `batch_size` requests, so requests that arrive while another
 batch runs join the next one. Requests of different keys (steering configurations, sampling
 settings) never share a batch. When a batch ends with requests still queued, the oldest becomes
@@ -19,6 +21,7 @@ import anyio
 import anyio.to_thread
 
 DEFAULT_WINDOW_S = 0.02
+MAX_WAIT_S = 0.25
 
 
 @dataclass(eq=False)
@@ -49,9 +52,11 @@ class Batcher:
 
     lock: threading.Lock
     window_s: float = DEFAULT_WINDOW_S
+    max_wait_s: float = MAX_WAIT_S
     _queues: dict[Hashable, list[_Waiter]] = field(default_factory=dict)
     _leaders: set[Hashable] = field(default_factory=set)
-    _full: dict[Hashable, anyio.Event] = field(default_factory=dict)
+    _arrival: dict[Hashable, anyio.Event] = field(default_factory=dict)
+    _last_size: dict[Hashable, int] = field(default_factory=dict)
     _qlock: threading.Lock = field(default_factory=threading.Lock)
     batches_run: int = 0
 
@@ -64,9 +69,8 @@ class Batcher:
             lead = key not in self._leaders
             if lead:
                 self._leaders.add(key)
-                self._full[key] = anyio.Event()
-            elif len(queue) >= batch_size and key in self._full:
-                self._full[key].set()
+            elif key in self._arrival:
+                self._arrival[key].set()
         if not lead:
             await me.event.wait()
             if me.done:
@@ -76,12 +80,7 @@ class Batcher:
 
     async def _lead(self, key: Hashable, run: RunBatch, batch_size: int, me: _Waiter) -> None:
         try:
-            with self._qlock:
-                full = self._full.setdefault(key, anyio.Event())
-                ready = len(self._queues[key]) >= batch_size
-            if not ready:
-                with anyio.move_on_after(self.window_s):
-                    await full.wait()
+            await self._gather(key, batch_size)
         except BaseException:  # cancelled while gathering: leave the queue to the next request
             with self._qlock:
                 if me in self._queues.get(key, []):
@@ -91,6 +90,7 @@ class Batcher:
         batch: list[_Waiter] = []
         try:
             batch, outputs, error = await anyio.to_thread.run_sync(self._run_locked, key, run, batch_size)
+            self._last_size[key] = len(batch)
             for i, w in enumerate(batch):
                 if error is not None:
                     w.error = error
@@ -101,6 +101,26 @@ class Batcher:
             for w in batch:
                 w.event.set()
             self._promote(key)
+
+    async def _gather(self, key: Hashable, batch_size: int) -> None:
+        """Wait until the batch is full; or the queue has been quiet for `window_s` and holds as
+        many requests as the key's previous batch (the samples it released come back as a wave);
+        or `max_wait_s` has passed."""
+        deadline = anyio.current_time() + self.max_wait_s
+        expected = min(self._last_size.get(key, 0), batch_size)
+        while True:
+            with self._qlock:
+                queued = len(self._queues[key])
+                if queued >= batch_size:
+                    return
+                arrival = self._arrival[key] = anyio.Event()
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
+                return
+            with anyio.move_on_after(min(self.window_s, remaining)) as quiet:
+                await arrival.wait()
+            if quiet.cancelled_caught and queued >= expected:
+                return
 
     def _run_locked(
         self, key: Hashable, run: RunBatch, batch_size: int
@@ -131,11 +151,10 @@ class Batcher:
             if queue:
                 nxt = queue[0]
                 nxt.lead = True
-                self._full[key] = anyio.Event()
                 nxt.event.set()
             else:
                 self._leaders.discard(key)
-                self._full.pop(key, None)
+                self._arrival.pop(key, None)
                 self._queues.pop(key, None)
 
     @staticmethod

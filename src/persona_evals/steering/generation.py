@@ -125,17 +125,19 @@ def generate_batch(
         out = model(input_ids=ids, attention_mask=attn, position_ids=pos, past_key_values=cache, use_cache=True, **kwargs)
         logits = out.logits[:, -1, :].float()
         pm.mask = decode_mask
+        active = list(range(len(requests)))  # original row of each row still in the batch
         for step in range(max_new):
-            next_ids = _choose(logits, sampling, generators)
+            next_ids = _choose(logits, sampling, [generators[i] for i in active])
             logprobs = torch.log_softmax(logits, dim=-1) if sampling.logprobs else None
-            for i, r in enumerate(requests):
-                if reason[i] is not None:
-                    next_ids[i] = pad_id
+            for j, i in enumerate(active):
+                r = requests[i]
+                if reason[i] is not None:  # only with monitors, where finished rows stay in
+                    next_ids[j] = pad_id
                     continue
-                t = int(next_ids[i])
+                t = int(next_ids[j])
                 out_ids[i].append(t)
                 if logprobs is not None:
-                    lps[i].append(_token_logprob(logprobs[i], t, sampling.top_logprobs))
+                    lps[i].append(_token_logprob(logprobs[j], t, sampling.top_logprobs))
                 if t in eos:
                     reason[i] = "stop"
                 elif r.stop_seqs and _hits_stop(tok, out_ids[i], r.stop_seqs):
@@ -145,6 +147,14 @@ def generate_batch(
             finished = all(x is not None for x in reason) or step == max_new - 1
             if finished and not monitors:
                 break
+            still = [j for j, i in enumerate(active) if reason[i] is None]
+            if not monitors and len(still) < len(active):
+                # drop finished rows from the batch (and the cache): no compute on rows that are done
+                keep = torch.tensor(still, device=attn.device)
+                cache.batch_select_indices(keep)
+                attn, pos, next_ids = attn[keep], pos[keep], next_ids[keep]
+                active = [active[j] for j in still]
+                pm.mask = decode_mask[: len(active)]
             attn = torch.cat([attn, attn.new_ones((attn.shape[0], 1))], dim=-1)
             pos = pos[:, -1:] + 1
             out = model(
