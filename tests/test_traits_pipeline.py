@@ -90,7 +90,7 @@ def test_project_then_steer_with_the_extracted_vector(tiny_llama, trait_logs, tm
     assert main(["vectors", "project", trait_logs["neg"], "--vector", vec, "--layer", "2", "--out", str(csv_path)]) == 0
     rows = list(csv.DictReader(csv_path.open()))
     assert len(rows) == 10 and all(r["trait"] == "10.0" for r in rows)
-    projections = {}
+    projections, logs = {}, []
     for coef in (0.0, 4.0):
         log = eval(
             trait_expression(trait="evil", version="eval", instruction="none"),
@@ -101,10 +101,14 @@ def test_project_then_steer_with_the_extracted_vector(tiny_llama, trait_logs, tm
             display="none",
         )[0]
         assert log.status == "success"
+        logs.append(log.location)
         scores = {s.name: s for s in log.results.scores}
         projections[coef] = scores["proj"].metrics["persona_evals/finite_mean"].value
         assert scores["trait"].metrics["mean"].value == pytest.approx(50, abs=0.1)
     assert projections[4.0] > projections[0.0]
+    png = tmp_path / "pt.png"
+    assert main(["viz", "projection-trait", *logs, "--out", str(png)]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_extract_errors(trait_logs, tmp_path, capsys):
