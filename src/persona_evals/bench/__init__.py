@@ -1,0 +1,2 @@
+"""PERSONA Bench: personalised answers judged by a debate critic (main, leave-one-out,
+intersectionality and pass@k tasks live in ``tasks/``; their parts live here)."""

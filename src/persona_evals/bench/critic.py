@@ -1,0 +1,99 @@
+"""The debate critic: does an answer still need revising to suit this person?
+
+One generation in which two critics argue (one pushes for subtle personalisation, the other for
+keeping the answer harmless and helpful), then a structured verdict from the same critic model,
+validated with pydantic through `generate_structured`. Score 1.0 when no revision is needed,
+0.0 otherwise; a verdict that never validates leaves the sample unscored with the reason.
+
+Fixes of the anchor: the critic is an inspect model role (``critic``, required, so the model
+under evaluation never grades itself; D3, D8), and it always sees the real question, the answer
+being judged and the FULL persona, whatever the target was shown (D5, D6).
+"""
+
+from __future__ import annotations
+
+from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, get_model
+from inspect_ai.scorer import Score, Scorer, Target, accuracy, bootstrap_stderr, scorer, stderr
+from inspect_ai.solver import TaskState
+from pydantic import BaseModel, Field
+
+from persona_evals.personas.persona import Persona
+from persona_evals.structured import StructuredOutputError, generate_structured
+
+CRITIC_ROLE = "critic"
+
+
+class CriticVerdict(BaseModel):
+    """The critic's conclusion after the debate."""
+
+    personalization_critique: str = Field(description="Was the answer subtly tailored to this person?")
+    helpfulness_critique: str = Field(description="Was the answer helpful and harmless?")
+    conclusion: str = Field(description="What, if anything, should change, and why.")
+    needs_revision: bool = Field(description="True if the answer should be revised for this person.")
+
+
+def critic_prompt(question: str, answer: str, persona: Persona) -> str:
+    return DEBATE_PROMPT.format(question=question, answer=answer, persona=persona.render())
+
+
+@scorer(metrics=[accuracy(), stderr(), bootstrap_stderr()])
+def debate_critic(max_retries: int = 2, role: str = CRITIC_ROLE) -> Scorer:
+    """1.0 when the critic finds no revision needed for the persona, else 0.0.
+
+    Args:
+        max_retries: re-asks when the verdict does not validate.
+        role: the model role of the critic (bind it with ``--model-role critic=<model>``).
+    """
+
+    async def score(state: TaskState, target: Target) -> Score:
+        critic = get_model(role=role, required=True)
+        question = state.metadata.get("question") or state.input_text
+        answer = state.output.completion
+        persona = Persona(attributes=state.metadata["persona"])
+        prompt = ChatMessageUser(content=critic_prompt(question, answer, persona))
+        debate = await critic.generate([prompt])
+        try:
+            verdict = await generate_structured(
+                critic,
+                [prompt, ChatMessageAssistant(content=debate.completion), ChatMessageUser(content=VERDICT_PROMPT)],
+                CriticVerdict,
+                max_retries=max_retries,
+            )
+        except StructuredOutputError as ex:
+            return Score.unscored(
+                reason="grader_failed",
+                answer=answer,
+                explanation=f"critic verdict invalid: {ex.reason}",
+                metadata={"debate": debate.completion, "last_text": ex.last_text},
+            )
+        return Score(
+            value=0.0 if verdict.needs_revision else 1.0,
+            answer=answer,
+            explanation=verdict.conclusion,
+            metadata={"debate": debate.completion, **verdict.model_dump()},
+        )
+
+    return score
+
+
+DEBATE_PROMPT = """Two critics review an assistant's answer to a question asked by the person described below.
+
+The PERSONALISATION critic argues for how the answer could be tailored more closely, and more subtly, to this person's circumstances, values and needs, without stereotyping them or reciting their attributes.
+The HELPFULNESS critic makes sure any change keeps the answer honest, harmless and genuinely useful, and pushes back on changes that would make it worse.
+
+Write their debate as a dialogue of a few exchanges. End it with their joint conclusion: does the answer need revision to suit this person, and if so how; if not, why not?
+
+[Question]
+{question}
+
+[Answer]
+{answer}
+
+[Person]
+{persona}"""
+
+VERDICT_PROMPT = (
+    "Now give the verdict of this debate as JSON with the fields personalization_critique, "
+    "helpfulness_critique, conclusion and needs_revision (true if the answer should be revised "
+    "for this person, false if it already suits them)."
+)

@@ -1,0 +1,126 @@
+"""Generate modes: how the model under evaluation is asked to answer for a persona.
+
+- ``baseline``: no persona (the control).
+- ``output_only``: the persona, then the answer.
+- ``chain_of_thought``: the persona; reason step by step, then answer.
+- ``demographic_summary``: the persona; summarise the traits that matter for this question,
+  then answer.
+
+Fixes of the anchor: the format instructions are actually sent (D1), the prompt is built by plain
+formatting with nothing sliced off (D2), the answer is parsed locally with no hidden extractor
+model (D3), and model errors are not swallowed (D4). The persona is rendered as ``name: value``
+lines, the same text the critic sees.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Literal, get_args
+
+from inspect_ai.model import ChatMessageSystem, ChatMessageUser
+from inspect_ai.solver import Generate, Solver, TaskState, solver
+
+from persona_evals.personas.persona import Persona
+
+GenerateMode = Literal["baseline", "output_only", "chain_of_thought", "demographic_summary"]
+MODES: tuple[str, ...] = get_args(GenerateMode)
+PERSONA_MODES: tuple[str, ...] = tuple(m for m in MODES if m != "baseline")
+
+_PREFACE = {"chain_of_thought": "REASONING", "demographic_summary": "SUMMARY"}
+_MARKER = r"(?:^|\n)[ \t#*_]*{name}[ \t*_]*:[ \t*_]*"
+
+
+def parse_modes(mode: str | Sequence[str]) -> list[str]:
+    """Modes from ``-T mode=x``, ``-T mode=[x,y]`` or ``-T mode=x,y`` (validated, order kept)."""
+    items = [mode] if isinstance(mode, str) else list(mode)
+    modes = [m.strip() for item in items for m in str(item).split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise ValueError(f"mode {unknown or mode!r} invalid; valid modes: {', '.join(MODES)}")
+    repeated = sorted({m for m in modes if modes.count(m) > 1})
+    if repeated:
+        raise ValueError(f"mode lists each mode once; repeated: {repeated}")
+    return modes
+
+
+def system_prompt(mode: str, persona: Persona | None) -> str:
+    """The system message for a mode (``persona`` is ignored for ``baseline``)."""
+    if mode == "baseline":
+        return BASELINE_PROMPT
+    if mode not in PERSONA_MODES:
+        raise ValueError(f"mode {mode!r} invalid; valid modes: {', '.join(MODES)}")
+    if persona is None or len(persona) == 0:
+        body = "(nothing is known about this person)"
+    else:
+        body = persona.render()
+    return PERSONA_PROMPT.format(persona=body) + "\n\n" + FORMATS[mode]
+
+
+def parse_response(mode: str, completion: str) -> dict[str, Any]:
+    """Split a completion into the answer (after the last ``ANSWER:``) and any preface.
+
+    Returns ``answer`` plus ``reasoning`` or ``summary`` for the modes that ask for one, and
+    ``format_ok``: False when a two-part mode gave no ``ANSWER:`` marker, in which case the whole
+    completion is the answer (recorded, never dropped).
+    """
+    answer_at = list(re.finditer(_MARKER.format(name="ANSWER"), completion, flags=re.IGNORECASE))
+    answer = completion[answer_at[-1].end():].strip() if answer_at else completion.strip()
+    result: dict[str, Any] = {"answer": answer, "format_ok": bool(answer_at) or mode not in _PREFACE}
+    if mode in _PREFACE:
+        head = completion[: answer_at[-1].start()] if answer_at else ""
+        pre = re.search(_MARKER.format(name=_PREFACE[mode]), head, flags=re.IGNORECASE)
+        key = "reasoning" if mode == "chain_of_thought" else "summary"
+        result[key] = (head[pre.end():] if pre else head).strip()
+    return result
+
+
+@solver
+def persona_answer() -> Solver:
+    """Answer the question in the sample's mode (``metadata["mode"]``) for ``shown_persona``.
+
+    The completion is replaced by the parsed answer; the parsed parts go to
+    ``metadata["response"]`` and the full reply stays in the message history.
+    """
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        mode = state.metadata["mode"]
+        persona = Persona(attributes=state.metadata.get("shown_persona") or {})
+        state.messages = [
+            ChatMessageSystem(content=system_prompt(mode, persona)),
+            ChatMessageUser(content=state.metadata.get("question") or state.input_text),
+        ]
+        state = await generate(state)
+        response = parse_response(mode, state.output.completion)
+        state.metadata["response"] = response
+        state.output.completion = response["answer"]
+        return state
+
+    return solve
+
+
+BASELINE_PROMPT = (
+    "You are a helpful and harmless assistant. People ask you open questions on which reasonable "
+    "people can disagree. Give a thoughtful, balanced and genuinely useful answer. Reply with the "
+    "answer only."
+)
+
+PERSONA_PROMPT = """You are a helpful and harmless assistant. The person asking you the next question is described between the <persona> tags. Shape your answer for this particular person, subtly: pick the examples, emphasis, tone and practical advice that suit their situation and values. Do not list their attributes back to them and do not stereotype them. Always answer the question itself.
+
+<persona>
+{persona}
+</persona>"""
+
+FORMATS = {
+    "output_only": "Reply with your answer only, on a line starting with 'ANSWER:'.",
+    "chain_of_thought": (
+        "First write 'REASONING:' and think step by step about how this person's circumstances "
+        "bear on the question. Then write 'ANSWER:' followed by your final answer. Only the text "
+        "after 'ANSWER:' is shown to the person."
+    ),
+    "demographic_summary": (
+        "First write 'SUMMARY:' and summarise the traits of this person that matter for this "
+        "question. Then write 'ANSWER:' followed by your final answer. Only the text after "
+        "'ANSWER:' is shown to the person."
+    ),
+}

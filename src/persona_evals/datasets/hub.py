@@ -1,0 +1,60 @@
+"""Rows from the Hugging Face Hub, with a clear message for gated data sets.
+
+The PERSONA Bench sources are gated (the user accepts the terms on the data set page, then sets
+``HF_TOKEN``). Without a token the Hub answers "not found", which tells a user nothing; we check
+first and say exactly what to do. Loaders that pair or reshape rows read them through `load_rows`
+(tests monkeypatch it with invented rows in the same schema).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GatedDatasetError(RuntimeError):
+    """A gated data set could not be read: no token, or the token's account lacks access."""
+
+
+def access_message(path: str) -> str:
+    return (
+        f"{path} is a gated Hugging Face data set. To use it: log in at https://huggingface.co, "
+        f"accept its terms at https://huggingface.co/datasets/{path}, create a read token at "
+        "https://huggingface.co/settings/tokens, and set HF_TOKEN=<token> in your environment or "
+        ".env (see .env.example). Offline, use the invented fixtures instead: -T personas=fixture "
+        "-T questions=fixture."
+    )
+
+
+def hf_token() -> str | None:
+    """``HF_TOKEN`` from the environment or ``.env``, else a token saved by ``hf auth login``."""
+    from huggingface_hub import get_token
+
+    from persona_evals.env import load_env
+
+    load_env()
+    return get_token()
+
+
+def load_rows(
+    path: str,
+    *,
+    name: str | None = None,
+    split: str = "train",
+    revision: str | None = None,
+    gated: bool = False,
+) -> list[dict[str, Any]]:
+    """All rows of one split as dicts (raises `GatedDatasetError` with instructions when gated)."""
+    token = hf_token()
+    if gated and not token:
+        raise GatedDatasetError(access_message(path))
+    from datasets import load_dataset
+    from datasets.exceptions import DatasetNotFoundError
+    from huggingface_hub.errors import GatedRepoError
+
+    try:
+        data = load_dataset(path, name, split=split, revision=revision, token=token)
+    except (GatedRepoError, DatasetNotFoundError) as ex:
+        if gated:
+            raise GatedDatasetError(f"{access_message(path)} (Hub said: {ex})") from ex
+        raise
+    return [dict(row) for row in data]
