@@ -1,8 +1,8 @@
 import pytest
 
-from persona_evals.bench.modes import parse_modes, parse_response
-from persona_evals.bench.pairing import draw_pairs, pair_sample
-from persona_evals.bench.sources import load_personas, load_questions
+from persona_evals.persona_bench.modes import parse_modes, parse_response
+from persona_evals.persona_bench.pairing import draw_pairs, pair_sample
+from persona_evals.persona_bench.sources import load_personas, load_questions
 from persona_evals.personas import Persona
 from persona_evals.personas.matching import load_intersections, members
 

@@ -17,8 +17,8 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, Field
 
-from persona_evals.bench.critic import CRITIC_ROLE
-from persona_evals.bench.modes import BASELINE_PROMPT
+from persona_evals.persona_bench.critic import CRITIC_ROLE
+from persona_evals.persona_bench.modes import BASELINE_PROMPT
 from persona_evals.personas.persona import Persona
 from persona_evals.structured import StructuredOutputError, generate_structured
 
