@@ -7,3 +7,7 @@ its implementation only when the provider is used (see ``persona_evals.steering.
 
 # ruff: noqa: F401
 from persona_evals.steering._modelapi import steer
+from persona_evals.accuracy.dynamic import dynamic_experts
+from persona_evals.accuracy.refine import refine_persona
+from persona_evals.accuracy.scorers import persona_answer
+from persona_evals.accuracy.solvers import persona_message

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS: tuple[str, ...] = ("summary", "viz")
+COMMANDS: tuple[str, ...] = ("summary", "viz", "metrics")
 
 
 class CommandError(Exception):
