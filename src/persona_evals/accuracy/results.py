@@ -52,6 +52,8 @@ def collect_hits(paths: Iterable[str]) -> list[Run]:
         args = log.eval.task_args or {}
         if not log.eval.task.endswith("persona_accuracy"):
             raise LogMixError(f"log {path} is a {log.eval.task} log, not persona_accuracy")
+        if log.status != "success":
+            raise LogMixError(f"log {path} did not complete (status {log.status}): rerun it or leave it out")
         mitigation = str(args.get("mitigation", "none"))
         for sample in log.samples or []:
             meta = sample.metadata or {}
