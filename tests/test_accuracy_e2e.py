@@ -176,3 +176,55 @@ def test_bad_arguments_name_the_valid_values(monkeypatch):
         persona_accuracy(dataset="math:topology")
     with pytest.raises(ValueError, match="only used by the refine"):
         persona_accuracy(dataset="gsm8k", baseline_log="x.eval")
+
+
+def test_metrics_over_the_logs(base_logs, tmp_path, capsys):
+    import csv
+
+    from scipy.stats import kendalltau
+
+    from persona_evals.cli import main
+
+    log_dir, logs = base_logs
+    out = tmp_path / "out"
+    assert main(["metrics", str(log_dir), "--out-dir", str(out), "--n-boot", "300", "--holm"]) == 0
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    assert {r["task"] for r in rows} == set(KINDS)
+    for kind, log in logs.items():
+        acc = {k: m.value for k, m in log.results.scores[0].metrics.items()}
+        mine = {r["metric"]: r for r in rows if r["task"] == kind}
+        in_domain = next(k for k in acc if k.startswith("in_domain:"))
+        assert float(mine["advantage:static"]["value"]) == pytest.approx(acc[in_domain] - acc["empty"])
+        assert float(mine["robustness:colors"]["value"]) == pytest.approx(acc["color:red"] - acc["empty"])
+        assert mine["robustness:names"]["persona"] == "name:Kai"
+        education = [acc[k] for k in sorted((k for k in acc if k.startswith("education:")),
+                                            key=lambda k: next(s.metadata["persona_rank"] for s in log.samples
+                                                               if s.metadata["persona_id"] == k))]  # fmt: skip
+        assert float(mine["fidelity:education"]["value"]) == pytest.approx(kendalltau(education, range(6)).statistic)
+        assert mine["fidelity:education"]["verdict"] in ("Positive", "Negative", "Not significant")
+        assert mine["advantage:static"]["p_holm"] != ""
+    assert "| truthfulqa | advantage:static |" in (out / "metrics.md").read_text()
+    accuracy = list(csv.DictReader((out / "accuracy.csv").open()))
+    assert len(accuracy) == sum(len({s.metadata["persona_id"] for s in log.samples}) for log in logs.values())
+
+
+def test_metrics_refuse_overlapping_or_inconsistent_logs(base_logs, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from persona_evals.cli import main
+
+    log_dir, logs = base_logs
+    twice = tmp_path / "twice"
+    twice.mkdir()
+    source = Path(logs["gsm8k"].location)
+    shutil.copy(source, twice / source.name)
+    shutil.copy(source, twice / ("copy-" + source.name))
+    assert main(["metrics", str(twice), "--out-dir", str(tmp_path / "o1")]) == 2
+    assert "both hold persona" in capsys.readouterr().err
+
+    use_fixture_hub(monkeypatch)
+    other = run(tmp_path / "other", model=scripted_model(oracle, name="mockllm/other"), dataset="gsm8k",
+                personas=["empty"], items=1)  # fmt: skip
+    assert main(["metrics", str(source), other.location, "--out-dir", str(tmp_path / "o2")]) == 2
+    err = capsys.readouterr().err
+    assert "task gsm8k was evaluated on different items" in err and "mockllm/other" in err
