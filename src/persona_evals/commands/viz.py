@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-PLOTS: tuple[str, ...] = ()
+PLOTS: tuple[str, ...] = ("accuracy",)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
