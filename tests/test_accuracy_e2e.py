@@ -17,7 +17,8 @@ task_module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(task_module)
 persona_accuracy = task_module.persona_accuracy
 
-STATIC = ["empty", "education", "names", "colors", "in_domain", "related", "out_of_domain"]
+# every static group, with two of the twelve names to keep the suite fast
+STATIC = ["empty", "education", "name:Kai", "name:Yumi", "colors", "in_domain", "related", "out_of_domain"]
 KINDS = ["truthfulqa", "gsm8k", "mmlu_pro:biology", "math:prealgebra", "bigbench:strategyqa"]
 
 
@@ -51,23 +52,34 @@ def check_accuracy_follows_the_oracle(log):
 
 @pytest.fixture(scope="module")
 def base_logs(tmp_path_factory):
+    """One run over every dataset kind (a list of tasks in one eval keeps the suite fast)."""
     log_dir = tmp_path_factory.mktemp("logs")
     with pytest.MonkeyPatch.context() as mp:
         use_fixture_hub(mp)
-        logs = {kind: run(log_dir, dataset=kind, personas=STATIC) for kind in KINDS}
-    return log_dir, logs
+        log = run(log_dir, dataset=KINDS, personas=STATIC)
+    return log_dir, log
+
+
+def test_all_kinds_in_one_run_score_by_the_oracle(base_logs):
+    log = base_logs[1]
+    check_accuracy_follows_the_oracle(log)
+    assert {s.metadata["task"] for s in log.samples} == set(KINDS)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_dataset_kind_runs_and_scores_by_persona(base_logs, kind):
-    log = base_logs[1][kind]
-    expected = check_accuracy_follows_the_oracle(log)
+    samples = [s for s in base_logs[1].samples if s.metadata["task"] == kind]
+    expected: dict[str, list[bool]] = {}
+    for sample in samples:
+        right = knows(sample.metadata["persona_sentence"] or "", question_of(sample))
+        expected.setdefault(sample.metadata["persona_id"], []).append(right)
+        assert (sample.scores["persona_answer"].value == "C") == right
+        assert right == (sample.scores["persona_answer"].answer == sample.target)
     in_domain = next(k for k in expected if k.startswith("in_domain:"))
     assert all(expected[in_domain]) and not any(expected["color:red"])
-    sample = first(log, "name:Yumi")  # a persona sample: the sentence is the system message
-    assert isinstance(sample.messages[0], ChatMessageSystem)
-    assert sample.messages[0].text == sample.metadata["persona_sentence"]
-    assert sample.scores["persona_answer"].answer is not None
+    sample = next(s for s in samples if s.metadata["persona_id"] == "name:Yumi")
+    assert isinstance(sample.messages[0], ChatMessageSystem)  # the persona is the system message
+    assert sample.messages[0].text == "You are Yumi."
     assert "extracted" in sample.scores["persona_answer"].explanation
 
 
@@ -178,34 +190,37 @@ def test_bad_arguments_name_the_valid_values(monkeypatch):
         persona_accuracy(dataset="gsm8k", baseline_log="x.eval")
 
 
-def test_metrics_over_the_logs(base_logs, tmp_path, capsys):
+def test_metrics_over_the_logs(base_logs, tmp_path):
     import csv
 
     from scipy.stats import kendalltau
 
     from persona_evals.cli import main
 
-    log_dir, logs = base_logs
+    log_dir, log = base_logs
     out = tmp_path / "out"
     assert main(["metrics", str(log_dir), "--out-dir", str(out), "--n-boot", "300", "--holm"]) == 0
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert {r["task"] for r in rows} == set(KINDS)
-    for kind, log in logs.items():
-        acc = {k: m.value for k, m in log.results.scores[0].metrics.items()}
+    for kind in KINDS:
+        samples = [s for s in log.samples if s.metadata["task"] == kind]
+        acc: dict[str, float] = {}
+        for persona in {s.metadata["persona_id"] for s in samples}:
+            hits = [s.scores["persona_answer"].value == "C" for s in samples if s.metadata["persona_id"] == persona]
+            acc[persona] = sum(hits) / len(hits)
         mine = {r["metric"]: r for r in rows if r["task"] == kind}
         in_domain = next(k for k in acc if k.startswith("in_domain:"))
         assert float(mine["advantage:static"]["value"]) == pytest.approx(acc[in_domain] - acc["empty"])
         assert float(mine["robustness:colors"]["value"]) == pytest.approx(acc["color:red"] - acc["empty"])
         assert mine["robustness:names"]["persona"] == "name:Kai"
-        education = [acc[k] for k in sorted((k for k in acc if k.startswith("education:")),
-                                            key=lambda k: next(s.metadata["persona_rank"] for s in log.samples
-                                                               if s.metadata["persona_id"] == k))]  # fmt: skip
+        levels = ["uneducated", "primary_school", "middle_school", "high_school", "college", "graduate"]
+        education = [acc[f"education:{level}"] for level in levels]
         assert float(mine["fidelity:education"]["value"]) == pytest.approx(kendalltau(education, range(6)).statistic)
         assert mine["fidelity:education"]["verdict"] in ("Positive", "Negative", "Not significant")
         assert mine["advantage:static"]["p_holm"] != ""
     assert "| truthfulqa | advantage:static |" in (out / "metrics.md").read_text()
     accuracy = list(csv.DictReader((out / "accuracy.csv").open()))
-    assert len(accuracy) == sum(len({s.metadata["persona_id"] for s in log.samples}) for log in logs.values())
+    assert len(accuracy) == len({(s.metadata["task"], s.metadata["persona_id"]) for s in log.samples})
 
 
 def test_metrics_refuse_overlapping_or_inconsistent_logs(base_logs, tmp_path, monkeypatch, capsys):
@@ -213,10 +228,10 @@ def test_metrics_refuse_overlapping_or_inconsistent_logs(base_logs, tmp_path, mo
 
     from persona_evals.cli import main
 
-    log_dir, logs = base_logs
+    log_dir, log = base_logs
     twice = tmp_path / "twice"
     twice.mkdir()
-    source = Path(logs["gsm8k"].location)
+    source = Path(log.location)
     shutil.copy(source, twice / source.name)
     shutil.copy(source, twice / ("copy-" + source.name))
     assert main(["metrics", str(twice), "--out-dir", str(tmp_path / "o1")]) == 2
