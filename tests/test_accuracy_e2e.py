@@ -243,3 +243,18 @@ def test_metrics_refuse_overlapping_or_inconsistent_logs(base_logs, tmp_path, mo
     assert main(["metrics", str(source), other.location, "--out-dir", str(tmp_path / "o2")]) == 2
     err = capsys.readouterr().err
     assert "task gsm8k was evaluated on different items" in err and "mockllm/other" in err
+
+
+def test_metrics_refuse_failed_and_multi_epoch_logs(tmp_path, monkeypatch):
+    from persona_evals.accuracy.results import LogMixError, collect_hits
+
+    use_fixture_hub(monkeypatch)
+    [failed] = eval(persona_accuracy(dataset="gsm8k", personas="empty", items=1), model=scripted_model([]),
+                    display="none", log_dir=str(tmp_path))  # fmt: skip
+    assert failed.status == "error"
+    with pytest.raises(LogMixError, match="did not complete"):
+        collect_hits([failed.location])
+    [twice] = eval(persona_accuracy(dataset="gsm8k", personas="empty", items=1), model=scripted_model(oracle),
+                   epochs=2, display="none", log_dir=str(tmp_path))  # fmt: skip
+    with pytest.raises(LogMixError, match="several epochs"):
+        collect_hits([twice.location])

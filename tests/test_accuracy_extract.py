@@ -46,6 +46,7 @@ def test_last_number_cleans_and_never_raises():
     value, how = extract_last_number("it is 4, not 1.2.3")
     assert value == 4.0 and "skipped" in how
     assert extract_last_number("no digits")[0] is None
+    assert extract_last_number("pages 5-3")[0] == 3.0  # a hyphen after a digit is not a sign
 
 
 def test_gsm8k_target_after_the_hashes():

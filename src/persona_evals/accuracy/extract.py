@@ -71,7 +71,8 @@ def _most_frequent(found: list[str]) -> str:
     return next(letter for letter in counts if counts[letter] == best)
 
 
-_NUMBER_TOKEN = re.compile(r"-?\$?-?\d[\d,.]*")
+# a minus sign counts only when it does not follow a digit ("5-3" ends in 3, not -3)
+_NUMBER_TOKEN = re.compile(r"(?<!\d)-?\$?-?\d[\d,.]*")
 
 
 def extract_last_number(text: str) -> tuple[float | None, str]:

@@ -60,6 +60,8 @@ def collect_hits(paths: Iterable[str]) -> list[Run]:
             score = (sample.scores or {}).get(SCORER)
             if score is None:
                 raise LogMixError(f"log {path}: sample {sample.id} has no {SCORER} score (status {log.status})")
+            if sample.epoch > 1:
+                raise LogMixError(f"log {path} has several epochs: the metrics need one answer per item and persona")
             task = str(meta["task"])
             seen = normalize_by_task.setdefault(task, (args.get("math_normalize", False), path))
             if seen[0] != args.get("math_normalize", False):
