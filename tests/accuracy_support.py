@@ -36,8 +36,12 @@ def use_fixture_hub(monkeypatch) -> list[tuple[str, dict]]:
             subtask = kwargs["data_files"][split].split("/")[-3]
             records = rows("bigbench")[subtask]
         else:
-            name = {data.TRUTHFULQA_DATASET: "truthfulqa", data.GSM8K_DATASET: "gsm8k",
-                    data.MMLU_PRO_DATASET: "mmlu_pro", data.MATH_DATASET: "math"}[path]
+            name = {
+                data.TRUTHFULQA_DATASET: "truthfulqa",
+                data.GSM8K_DATASET: "gsm8k",
+                data.MMLU_PRO_DATASET: "mmlu_pro",
+                data.MATH_DATASET: "math",
+            }[path]
             records = rows(name)
         return MemoryDataset([kwargs["sample_fields"](r) for r in records])
 

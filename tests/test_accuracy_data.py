@@ -13,7 +13,9 @@ def test_there_are_27_tasks_and_families_expand():
     assert len(resolve_tasks("math")) == 7
     assert len(resolve_tasks("bigbench")) == 4
     assert [t.id for t in resolve_tasks(["gsm8k", "math:Counting & Probability"])] == [
-        "gsm8k", "math:counting_and_probability"]  # fmt: skip
+        "gsm8k",
+        "math:counting_and_probability",
+    ]
     assert resolve_tasks("mmlu_pro:computer science")[0].subset == "computer science"
 
 
@@ -30,8 +32,10 @@ def test_truthfulqa_shuffle_is_seeded_by_item_id_not_position():
     records = rows("truthfulqa")
     first = [data.truthfulqa_record(r) for r in records]
     again = [data.truthfulqa_record(r) for r in reversed(records)][::-1]
-    assert [(s.id, s.choices, s.target) for s in first] == [(s.id, s.choices, s.target) for s in again]
-    for record, sample in zip(records, first):
+    assert [(s.id, s.choices, s.target) for s in first] == [
+        (s.id, s.choices, s.target) for s in again
+    ]
+    for record, sample in zip(records, first, strict=True):
         gold = record["mc1_targets"]["choices"][0]
         assert sample.choices[ord(sample.target) - ord("A")] == gold
         assert f"({sample.target}) {gold}" in sample.input
@@ -67,8 +71,12 @@ def test_bigbench_cuts_inline_choices_and_shuffles():
 
 
 def test_bigbench_keeps_at_most_26_options_including_the_gold():
-    record = {"idx": 9, "inputs": "Pick the animal.", "multiple_choice_targets": [f"thing {i}" for i in range(40)],
-              "multiple_choice_scores": [0] * 33 + [1] + [0] * 6}  # fmt: skip
+    record = {
+        "idx": 9,
+        "inputs": "Pick the animal.",
+        "multiple_choice_targets": [f"thing {i}" for i in range(40)],
+        "multiple_choice_scores": [0] * 33 + [1] + [0] * 6,
+    }
     sample = data.bigbench_record("logic_grid_puzzle")(record)
     assert len(sample.choices) == 26
     assert sample.choices[ord(sample.target) - ord("A")] == "thing 33"
@@ -77,14 +85,19 @@ def test_bigbench_keeps_at_most_26_options_including_the_gold():
 
 def test_loads_use_pinned_revisions(monkeypatch):
     calls = use_fixture_hub(monkeypatch)
-    for task in resolve_tasks(["truthfulqa", "gsm8k", "mmlu_pro:biology", "math:prealgebra", "bigbench:strategyqa"]):
+    for task in resolve_tasks(
+        ["truthfulqa", "gsm8k", "mmlu_pro:biology", "math:prealgebra", "bigbench:strategyqa"]
+    ):
         assert data.load_items(task)
     revisions = {path: kw.get("revision") for path, kw in calls}
     assert revisions[data.MMLU_PRO_DATASET] == data.MMLU_PRO_DATASET_REVISION
     assert revisions[data.MATH_DATASET] == data.MATH_DATASET_REVISION
     assert all(len(r) == 40 for p, r in revisions.items() if p != "parquet")
     parquet = next(kw for p, kw in calls if p == "parquet")
-    assert "tasksource/bigbench@refs%2Fconvert%2Fparquet/strategyqa/validation" in parquet["data_files"]["validation"]
+    assert (
+        "tasksource/bigbench@refs%2Fconvert%2Fparquet/strategyqa/validation"
+        in parquet["data_files"]["validation"]
+    )
 
 
 def test_categories_filter_items(monkeypatch):
@@ -92,7 +105,8 @@ def test_categories_filter_items(monkeypatch):
     bio = data.load_items(TASKS["mmlu_pro:biology"])
     assert [s.id for s in bio] == ["mmlu_pro/70", "mmlu_pro/71", "mmlu_pro/72"]
     assert [s.id for s in data.load_items(TASKS["math:prealgebra"])] == [
-        s.id for s in map(data.math_record, rows("math")[:2])]  # fmt: skip
+        s.id for s in map(data.math_record, rows("math")[:2])
+    ]
 
 
 def test_expert_groups_are_disjoint_for_every_task():
@@ -122,6 +136,9 @@ def test_dataset_is_item_major_with_persona_metadata(monkeypatch):
     assert first.id.endswith("#empty") and first.metadata["persona_sentence"] is None
     red = ds[1]
     assert red.metadata["persona_sentence"] == "Your favourite colour is red."
-    assert red.metadata["item_id"] == first.metadata["item_id"] and red.metadata["task"] == "truthfulqa"
+    assert (
+        red.metadata["item_id"] == first.metadata["item_id"]
+        and red.metadata["task"] == "truthfulqa"
+    )
     with pytest.raises(ValueError, match="items must be a positive"):
         build_dataset("truthfulqa", "empty", items=0)

@@ -12,19 +12,34 @@ from inspect_ai.model import ChatMessageSystem
 
 from persona_evals.testing import scripted_model
 
-spec = importlib.util.spec_from_file_location("persona_accuracy_task", Path(__file__).parents[1] / "tasks" / "persona_accuracy.py")
+spec = importlib.util.spec_from_file_location(
+    "persona_accuracy_task", Path(__file__).parents[1] / "tasks" / "persona_accuracy.py"
+)
 task_module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(task_module)
 persona_accuracy = task_module.persona_accuracy
 
 # every static group, with two of the twelve names to keep the suite fast
-STATIC = ["empty", "education", "name:Kai", "name:Yumi", "colors", "in_domain", "related", "out_of_domain"]
+STATIC = [
+    "empty",
+    "education",
+    "name:Kai",
+    "name:Yumi",
+    "colors",
+    "in_domain",
+    "related",
+    "out_of_domain",
+]
 KINDS = ["truthfulqa", "gsm8k", "mmlu_pro:biology", "math:prealgebra", "bigbench:strategyqa"]
 
 
 def run(log_dir, model=None, **task_args):
-    [log] = eval(persona_accuracy(**task_args), model=model or scripted_model(oracle), display="none",
-                 log_dir=str(log_dir))  # fmt: skip
+    [log] = eval(
+        persona_accuracy(**task_args),
+        model=model or scripted_model(oracle),
+        display="none",
+        log_dir=str(log_dir),
+    )
     assert log.status == "success", log.error
     return log
 
@@ -42,8 +57,12 @@ def check_accuracy_follows_the_oracle(log):
     expected: dict[str, list[bool]] = {}
     for sample in log.samples:
         sentence = sample.metadata["persona_sentence"] or ""
-        expected.setdefault(sample.metadata["persona_id"], []).append(knows(sentence, question_of(sample)))
-        assert (sample.scores["persona_answer"].value == "C") == expected[sample.metadata["persona_id"]][-1]
+        expected.setdefault(sample.metadata["persona_id"], []).append(
+            knows(sentence, question_of(sample))
+        )
+        assert (sample.scores["persona_answer"].value == "C") == expected[
+            sample.metadata["persona_id"]
+        ][-1]
     metrics = log.results.scores[0].metrics
     for persona, hits in expected.items():
         assert metrics[persona].value == pytest.approx(sum(hits) / len(hits)), persona
@@ -100,8 +119,13 @@ def test_refine_generates_each_baseline_once_and_refines_it(tmp_path, monkeypatc
         calls.append(len(messages))
         return oracle(messages, config)
 
-    log = run(tmp_path, model=scripted_model(counting), dataset="truthfulqa",
-              personas=["empty", "colors", "in_domain"], mitigation="refine")  # fmt: skip
+    log = run(
+        tmp_path,
+        model=scripted_model(counting),
+        dataset="truthfulqa",
+        personas=["empty", "colors", "in_domain"],
+        mitigation="refine",
+    )
     check_accuracy_follows_the_oracle(log)
     n_items, n_personas = 3, 8
     assert calls.count(1) == n_items  # one no-persona answer per item, shared by its personas
@@ -123,8 +147,14 @@ def test_refine_basic_reuses_a_baseline_log_by_item_id(tmp_path, monkeypatch):
         calls.append(len(messages))
         return oracle(messages, config)
 
-    log = run(tmp_path / "refine", model=scripted_model(counting), dataset="mmlu_pro:biology",
-              personas=["empty", "names"], mitigation="refine_basic", baseline_log=base.location)  # fmt: skip
+    log = run(
+        tmp_path / "refine",
+        model=scripted_model(counting),
+        dataset="mmlu_pro:biology",
+        personas=["empty", "names"],
+        mitigation="refine_basic",
+        baseline_log=base.location,
+    )
     assert 1 not in calls  # nothing regenerated
     for sample in log.samples:
         assert sample.messages[1].text == answers[sample.metadata["item_id"]]
@@ -137,32 +167,62 @@ def test_refine_without_a_baseline_answer_names_the_item(tmp_path, monkeypatch):
     use_fixture_hub(monkeypatch)
     base = run(tmp_path, dataset="mmlu_pro:biology", personas=["empty"], items=1)
     with pytest.raises(ValueError, match="no no-persona answer for item.*mmlu_pro/71"):
-        persona_accuracy(dataset="mmlu_pro:biology", personas="names", mitigation="refine", baseline_log=base.location)
+        persona_accuracy(
+            dataset="mmlu_pro:biology",
+            personas="names",
+            mitigation="refine",
+            baseline_log=base.location,
+        )
 
 
 def test_user_and_auto_placement(tmp_path, monkeypatch):
     use_fixture_hub(monkeypatch)
-    log = run(tmp_path, dataset="bigbench:logic_grid_puzzle", personas=["colors"], persona_placement="user")
+    log = run(
+        tmp_path,
+        dataset="bigbench:logic_grid_puzzle",
+        personas=["colors"],
+        persona_placement="user",
+    )
     sample = first(log, "color:red")
     assert [m.role for m in sample.messages[:1]] == ["user"]
     assert sample.messages[0].text.startswith("Your favourite colour is red.\n\n")
     check_accuracy_follows_the_oracle(log)
     gemma = scripted_model(oracle, name="mockllm/gemma-2-9b-it")
-    log = run(tmp_path, model=gemma, dataset="bigbench:logic_grid_puzzle", personas=["colors"], persona_placement="auto")
+    log = run(
+        tmp_path,
+        model=gemma,
+        dataset="bigbench:logic_grid_puzzle",
+        personas=["colors"],
+        persona_placement="auto",
+    )
     assert log.samples[0].store["persona_placement"] == "user"
-    log = run(tmp_path, dataset="bigbench:logic_grid_puzzle", personas=["colors"], persona_placement="auto")
+    log = run(
+        tmp_path,
+        dataset="bigbench:logic_grid_puzzle",
+        personas=["colors"],
+        persona_placement="auto",
+    )
     assert log.samples[0].store["persona_placement"] == "system"
 
 
 def test_dynamic_experts_are_written_once_and_cached_by_item_id(tmp_path, monkeypatch):
     use_fixture_hub(monkeypatch)
     cache = tmp_path / "experts.json"
-    levels = {"level1": "You are a scientist", "level2": "You are a biologist",
-              "level3": "You are a specialist in this very question"}  # fmt: skip
+    levels = {
+        "level1": "You are a scientist",
+        "level2": "You are a biologist",
+        "level3": "You are a specialist in this very question",
+    }
     writer = scripted_model([json.dumps(levels)] * 3)
-    [log] = eval(persona_accuracy(dataset="mmlu_pro:biology", personas=["empty", "dynamic"], experts_cache=str(cache)),
-                 model=scripted_model(oracle), model_roles={"persona_writer": writer}, display="none",
-                 log_dir=str(tmp_path))  # fmt: skip
+    [log] = eval(
+        persona_accuracy(
+            dataset="mmlu_pro:biology", personas=["empty", "dynamic"], experts_cache=str(cache)
+        ),
+        model=scripted_model(oracle),
+        model_roles={"persona_writer": writer},
+        display="none",
+        log_dir=str(tmp_path),
+    )
     assert log.status == "success", log.error
     stored = json.loads(cache.read_text())
     assert sorted(stored) == ["mmlu_pro/70", "mmlu_pro/71", "mmlu_pro/72"]
@@ -170,9 +230,13 @@ def test_dynamic_experts_are_written_once_and_cached_by_item_id(tmp_path, monkey
     assert all(s.messages[0].text == "You are a specialist in this very question." for s in level3)
     check_accuracy_follows_the_oracle(log)
     # a second run reads the cache: a writer with no scripted reply would fail if it were called
-    [again] = eval(persona_accuracy(dataset="mmlu_pro:biology", personas="dynamic", experts_cache=str(cache)),
-                   model=scripted_model(oracle), model_roles={"persona_writer": scripted_model([])},
-                   display="none", log_dir=str(tmp_path))  # fmt: skip
+    [again] = eval(
+        persona_accuracy(dataset="mmlu_pro:biology", personas="dynamic", experts_cache=str(cache)),
+        model=scripted_model(oracle),
+        model_roles={"persona_writer": scripted_model([])},
+        display="none",
+        log_dir=str(tmp_path),
+    )
     assert again.status == "success", again.error
 
 
@@ -206,21 +270,40 @@ def test_metrics_over_the_logs(base_logs, tmp_path):
         samples = [s for s in log.samples if s.metadata["task"] == kind]
         acc: dict[str, float] = {}
         for persona in {s.metadata["persona_id"] for s in samples}:
-            hits = [s.scores["persona_answer"].value == "C" for s in samples if s.metadata["persona_id"] == persona]
+            hits = [
+                s.scores["persona_answer"].value == "C"
+                for s in samples
+                if s.metadata["persona_id"] == persona
+            ]
             acc[persona] = sum(hits) / len(hits)
         mine = {r["metric"]: r for r in rows if r["task"] == kind}
         in_domain = next(k for k in acc if k.startswith("in_domain:"))
-        assert float(mine["advantage:static"]["value"]) == pytest.approx(acc[in_domain] - acc["empty"])
-        assert float(mine["robustness:colors"]["value"]) == pytest.approx(acc["color:red"] - acc["empty"])
+        assert float(mine["advantage:static"]["value"]) == pytest.approx(
+            acc[in_domain] - acc["empty"]
+        )
+        assert float(mine["robustness:colors"]["value"]) == pytest.approx(
+            acc["color:red"] - acc["empty"]
+        )
         assert mine["robustness:names"]["persona"] == "name:Kai"
-        levels = ["uneducated", "primary_school", "middle_school", "high_school", "college", "graduate"]
+        levels = [
+            "uneducated",
+            "primary_school",
+            "middle_school",
+            "high_school",
+            "college",
+            "graduate",
+        ]
         education = [acc[f"education:{level}"] for level in levels]
-        assert float(mine["fidelity:education"]["value"]) == pytest.approx(kendalltau(education, range(6)).statistic)
+        assert float(mine["fidelity:education"]["value"]) == pytest.approx(
+            kendalltau(education, range(6)).statistic
+        )
         assert mine["fidelity:education"]["verdict"] in ("Positive", "Negative", "Not significant")
         assert mine["advantage:static"]["p_holm"] != ""
     assert "| truthfulqa | advantage:static |" in (out / "metrics.md").read_text()
     accuracy = list(csv.DictReader((out / "accuracy.csv").open()))
-    assert len(accuracy) == len({(s.metadata["task"], s.metadata["persona_id"]) for s in log.samples})
+    assert len(accuracy) == len(
+        {(s.metadata["task"], s.metadata["persona_id"]) for s in log.samples}
+    )
 
 
 def test_metrics_refuse_overlapping_or_inconsistent_logs(base_logs, tmp_path, monkeypatch, capsys):
@@ -238,8 +321,13 @@ def test_metrics_refuse_overlapping_or_inconsistent_logs(base_logs, tmp_path, mo
     assert "both hold persona" in capsys.readouterr().err
 
     use_fixture_hub(monkeypatch)
-    other = run(tmp_path / "other", model=scripted_model(oracle, name="mockllm/other"), dataset="gsm8k",
-                personas=["empty"], items=1)  # fmt: skip
+    other = run(
+        tmp_path / "other",
+        model=scripted_model(oracle, name="mockllm/other"),
+        dataset="gsm8k",
+        personas=["empty"],
+        items=1,
+    )
     assert main(["metrics", str(source), other.location, "--out-dir", str(tmp_path / "o2")]) == 2
     err = capsys.readouterr().err
     assert "task gsm8k was evaluated on different items" in err and "mockllm/other" in err
@@ -249,12 +337,21 @@ def test_metrics_refuse_failed_and_multi_epoch_logs(tmp_path, monkeypatch):
     from persona_evals.accuracy.results import LogMixError, collect_hits
 
     use_fixture_hub(monkeypatch)
-    [failed] = eval(persona_accuracy(dataset="gsm8k", personas="empty", items=1), model=scripted_model([]),
-                    display="none", log_dir=str(tmp_path))  # fmt: skip
+    [failed] = eval(
+        persona_accuracy(dataset="gsm8k", personas="empty", items=1),
+        model=scripted_model([]),
+        display="none",
+        log_dir=str(tmp_path),
+    )
     assert failed.status == "error"
     with pytest.raises(LogMixError, match="did not complete"):
         collect_hits([failed.location])
-    [twice] = eval(persona_accuracy(dataset="gsm8k", personas="empty", items=1), model=scripted_model(oracle),
-                   epochs=2, display="none", log_dir=str(tmp_path))  # fmt: skip
+    [twice] = eval(
+        persona_accuracy(dataset="gsm8k", personas="empty", items=1),
+        model=scripted_model(oracle),
+        epochs=2,
+        display="none",
+        log_dir=str(tmp_path),
+    )
     with pytest.raises(LogMixError, match="several epochs"):
         collect_hits([twice.location])

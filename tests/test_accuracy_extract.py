@@ -65,8 +65,16 @@ def test_last_boxed_balances_braces_and_takes_the_last():
 
 @pytest.mark.parametrize(
     "a, b",
-    [(r"\dfrac12", r"\frac{1}{2}"), (r"\frac 3 4", r"\tfrac{3}{4}"), ("0.50", "0.5"), ("5.0", "5"),
-     (r"90^\circ", "90"), (r"\left(1, 2\right)", "(1,2)"), ("x = 3", "3"), (r"12\text{ cm}", "12cm")],
+    [
+        (r"\dfrac12", r"\frac{1}{2}"),
+        (r"\frac 3 4", r"\tfrac{3}{4}"),
+        ("0.50", "0.5"),
+        ("5.0", "5"),
+        (r"90^\circ", "90"),
+        (r"\left(1, 2\right)", "(1,2)"),
+        ("x = 3", "3"),
+        (r"12\text{ cm}", "12cm"),
+    ],
 )
 def test_normalize_math_equates_notations(a, b):
     assert normalize_math(a) == normalize_math(b)

@@ -9,10 +9,12 @@ from persona_evals.accuracy.tables import markdown
 ITEMS = ["i1", "i2", "i3", "i4"]
 
 
-def make_run(personas: dict[str, tuple[str, int, list[int]]], mitigation="none", model="m", task="t") -> Run:
+def make_run(
+    personas: dict[str, tuple[str, int, list[int]]], mitigation="none", model="m", task="t"
+) -> Run:
     run = Run(model, mitigation, task)
     for pid, (group, rank, hits) in personas.items():
-        run.hits[pid] = dict(zip(ITEMS, hits))
+        run.hits[pid] = dict(zip(ITEMS, hits, strict=True))
         run.groups[pid], run.ranks[pid], run.sources[pid] = group, rank, "log"
     return run
 
@@ -44,7 +46,11 @@ def test_advantage_and_robustness_hand_computed():
     assert adv.value == pytest.approx(0.5) and adv.p_value == pytest.approx(0.5)  # b=2, c=0
     assert adv.verdict == "Not significant" and adv.baseline_accuracy == 0.5 and adv.n_items == 4
     rob = rows["robustness:colors"]
-    assert rob.persona == "color:red" and rob.value == pytest.approx(-0.5) and rob.p_value == pytest.approx(0.5)
+    assert (
+        rob.persona == "color:red"
+        and rob.value == pytest.approx(-0.5)
+        and rob.p_value == pytest.approx(0.5)
+    )
     assert rows["advantage:level3"].value == pytest.approx(-0.25)
     assert "robustness:names" not in rows  # no names were run: no row, not a made-up one
 
@@ -67,15 +73,21 @@ def test_significant_effects_get_verdicts_and_holm_is_optional():
     n = 30
     items = [f"i{k}" for k in range(n)]
     run = Run("m", "none", "t")
-    for pid, group, hits in [("empty", "empty", [0] * n), ("in_domain:x", "in_domain", [1] * n),
-                             ("color:red", "colors", [0] * n)]:  # fmt: skip
-        run.hits[pid] = dict(zip(items, hits))
+    for pid, group, hits in [
+        ("empty", "empty", [0] * n),
+        ("in_domain:x", "in_domain", [1] * n),
+        ("color:red", "colors", [0] * n),
+    ]:
+        run.hits[pid] = dict(zip(items, hits, strict=True))
         run.groups[pid], run.ranks[pid], run.sources[pid] = group, 0, "log"
     rows = by_metric(compute_metrics([run], use_holm=True, n_boot=200))
     assert rows["advantage:static"].verdict == "Positive"
     assert rows["advantage:static"].p_value == pytest.approx(2 * 0.5**n)
     assert rows["advantage:static"].p_holm == pytest.approx(2 * 2 * 0.5**n)  # 2 tests in the family
-    assert rows["robustness:colors"].verdict == "Not significant" and rows["robustness:colors"].p_value == 1.0
+    assert (
+        rows["robustness:colors"].verdict == "Not significant"
+        and rows["robustness:colors"].p_value == 1.0
+    )
     assert "p (Holm)" in markdown(list(rows.values()), holm=True)
 
 

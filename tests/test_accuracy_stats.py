@@ -58,7 +58,9 @@ def test_bootstrap_clear_order_is_significant_and_seeded():
     result = bootstrap_tau(np.column_stack([low, mid, high]), n_boot=1000)
     assert result.tau == pytest.approx(1.0)
     assert result.low > 0 and result.significant and result.p_value < 0.05
-    assert bootstrap_tau(np.column_stack([low, mid, high]), n_boot=1000) == result  # same seed, same result
+    assert (
+        bootstrap_tau(np.column_stack([low, mid, high]), n_boot=1000) == result
+    )  # same seed, same result
     reverse = bootstrap_tau(np.column_stack([high, mid, low]), n_boot=1000)
     assert reverse.tau == pytest.approx(-1.0) and reverse.high < 0
 

@@ -9,9 +9,18 @@ from persona_evals.cli import main
 
 def rows():
     def row(model, task, metric, value, verdict):
-        return MetricRow(model=model, mitigation="none", task=task, metric=metric, persona="p", value=value,
-                         p_value=0.01 if verdict != "Not significant" else 0.5, verdict=verdict,
-                         baseline_accuracy=0.5, n_items=10)  # fmt: skip
+        return MetricRow(
+            model=model,
+            mitigation="none",
+            task=task,
+            metric=metric,
+            persona="p",
+            value=value,
+            p_value=0.01 if verdict != "Not significant" else 0.5,
+            verdict=verdict,
+            baseline_accuracy=0.5,
+            n_items=10,
+        )
 
     return [
         row("m1", "gsm8k", "advantage:static", 0.1, "Positive"),

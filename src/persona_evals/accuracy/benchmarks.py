@@ -44,7 +44,10 @@ def slug(value: str) -> str:
 
 
 def _specs() -> dict[str, TaskSpec]:
-    specs = [TaskSpec("truthfulqa", "truthfulqa", None, "choice"), TaskSpec("gsm8k", "gsm8k", None, "number")]
+    specs = [
+        TaskSpec("truthfulqa", "truthfulqa", None, "choice"),
+        TaskSpec("gsm8k", "gsm8k", None, "number"),
+    ]
     specs += [TaskSpec(f"mmlu_pro:{slug(c)}", "mmlu_pro", c, "choice") for c in MMLU_PRO_CATEGORIES]
     specs += [TaskSpec(f"math:{slug(s)}", "math", s, "boxed") for s in MATH_SUBJECTS]
     specs += [TaskSpec(f"bigbench:{s}", "bigbench", s, "choice") for s in BIGBENCH_SUBTASKS]
@@ -87,5 +90,7 @@ def _resolve_one(value: str) -> list[TaskSpec]:
     key = f"{family}:{slug(subset)}"
     if key not in TASKS:
         valid = ", ".join(spec.id.partition(":")[2] for spec in members) or "(none: no subsets)"
-        raise ValueError(f"unknown {family} subset {subset!r} in dataset {value!r}: valid subsets are {valid}")
+        raise ValueError(
+            f"unknown {family} subset {subset!r} in dataset {value!r}: valid subsets are {valid}"
+        )
     return [TASKS[key]]

@@ -22,7 +22,9 @@ def last_boxed(text: str) -> str | None:
         >>> last_boxed(r"so \\boxed{2} then \\boxed{\\frac{1}{2}}.")
         '\\\\frac{1}{2}'
     """
-    starts = [(m.start(), m.end()) for cmd in _BOX_COMMANDS for m in re.finditer(re.escape(cmd), text)]
+    starts = [
+        (m.start(), m.end()) for cmd in _BOX_COMMANDS for m in re.finditer(re.escape(cmd), text)
+    ]
     for _, end in sorted(starts, reverse=True):
         rest = text[end:]
         if rest.startswith("{"):

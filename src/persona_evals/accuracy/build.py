@@ -16,7 +16,11 @@ from persona_evals.accuracy.benchmarks import resolve_tasks
 from persona_evals.accuracy.catalog import select_personas
 from persona_evals.accuracy.data import load_items
 from persona_evals.accuracy.dynamic import default_cache_path, dynamic_experts
-from persona_evals.accuracy.refine import check_baseline_covers, read_baseline_answers, refine_persona
+from persona_evals.accuracy.refine import (
+    check_baseline_covers,
+    read_baseline_answers,
+    refine_persona,
+)
 from persona_evals.accuracy.solvers import PLACEMENTS, persona_message
 
 Mitigation = Literal["none", "instruction", "refine", "refine_basic"]
@@ -28,7 +32,9 @@ def as_list(value: str | list[str]) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
 
 
-def build_dataset(dataset: str | list[str], personas: str | list[str], items: int | None = None) -> MemoryDataset:
+def build_dataset(
+    dataset: str | list[str], personas: str | list[str], items: int | None = None
+) -> MemoryDataset:
     """Samples for every selected task, item (first `items` per task) and persona, item-major."""
     if items is not None and int(items) < 1:
         raise ValueError(f"items must be a positive number of items per task, got {items!r}")
@@ -40,13 +46,22 @@ def build_dataset(dataset: str | list[str], personas: str | list[str], items: in
             for persona in chosen:
                 metadata = {
                     **(item.metadata or {}),
-                    "task": task.id, "family": task.family, "answer_type": task.answer_type,
-                    "persona_id": persona.id, "persona_group": persona.group,
-                    "persona_rank": persona.rank, "persona_sentence": persona.sentence,
-                }  # fmt: skip
+                    "task": task.id,
+                    "family": task.family,
+                    "answer_type": task.answer_type,
+                    "persona_id": persona.id,
+                    "persona_group": persona.group,
+                    "persona_rank": persona.rank,
+                    "persona_sentence": persona.sentence,
+                }
                 samples.append(
-                    Sample(id=f"{item.id}#{persona.id}", input=item.input, target=item.target,
-                           choices=item.choices, metadata=metadata)  # fmt: skip
+                    Sample(
+                        id=f"{item.id}#{persona.id}",
+                        input=item.input,
+                        target=item.target,
+                        choices=item.choices,
+                        metadata=metadata,
+                    )
                 )
     name = "persona_accuracy:" + ",".join(t.id for t in tasks)
     return MemoryDataset(samples, name=name)
@@ -63,9 +78,13 @@ def build_solver(
     if mitigation not in MITIGATIONS:
         raise ValueError(f"mitigation must be one of {', '.join(MITIGATIONS)}, got {mitigation!r}")
     if persona_placement not in PLACEMENTS:
-        raise ValueError(f"persona_placement must be one of {', '.join(PLACEMENTS)}, got {persona_placement!r}")
+        raise ValueError(
+            f"persona_placement must be one of {', '.join(PLACEMENTS)}, got {persona_placement!r}"
+        )
     if baseline_log and not mitigation.startswith("refine"):
-        raise ValueError(f"baseline_log is only used by the refine mitigations, not mitigation={mitigation}")
+        raise ValueError(
+            f"baseline_log is only used by the refine mitigations, not mitigation={mitigation}"
+        )
     chain: list[Solver] = []
     if any((s.metadata or {}).get("persona_group") == "dynamic" for s in dataset):
         chain.append(dynamic_experts(experts_cache or default_cache_path()))
@@ -74,7 +93,12 @@ def build_solver(
             _, answers = read_baseline_answers(baseline_log)
             item_ids = list(dict.fromkeys(str((s.metadata or {})["item_id"]) for s in dataset))
             check_baseline_covers(answers, item_ids, baseline_log)
-        chain.append(refine_persona(with_instruction=mitigation == "refine", baseline_log=baseline_log))
+        chain.append(
+            refine_persona(with_instruction=mitigation == "refine", baseline_log=baseline_log)
+        )
     else:
-        chain += [persona_message(persona_placement, instruction=mitigation == "instruction"), generate()]  # type: ignore[arg-type]
+        chain += [
+            persona_message(persona_placement, instruction=mitigation == "instruction"),
+            generate(),
+        ]  # type: ignore[arg-type]
     return chain

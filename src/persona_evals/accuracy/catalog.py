@@ -21,8 +21,15 @@ from typing import Any
 from persona_evals.accuracy.benchmarks import TaskSpec, slug
 
 GROUPS: tuple[str, ...] = (
-    "empty", "education", "names", "colors", "in_domain", "related", "out_of_domain", "dynamic",
-)  # fmt: skip
+    "empty",
+    "education",
+    "names",
+    "colors",
+    "in_domain",
+    "related",
+    "out_of_domain",
+    "dynamic",
+)
 DYNAMIC_LEVELS: tuple[str, ...] = ("level1", "level2", "level3")
 
 
@@ -61,14 +68,20 @@ def task_personas(task: TaskSpec) -> dict[str, list[PersonaSpec]]:
     ]
     groups["names"] = [PersonaSpec(f"name:{n}", "names", you_are(n)) for n in data["names"]]
     groups["colors"] = [
-        PersonaSpec(f"color:{c}", "colors", f"Your favourite colour is {c}.") for c in data["colors"]
+        PersonaSpec(f"color:{c}", "colors", f"Your favourite colour is {c}.")
+        for c in data["colors"]
     ]
     in_field, related, out = expert_fields(task)
-    groups["in_domain"] = [PersonaSpec(f"in_domain:{slug(in_field)}", "in_domain", expert(in_field))]
+    groups["in_domain"] = [
+        PersonaSpec(f"in_domain:{slug(in_field)}", "in_domain", expert(in_field))
+    ]
     groups["related"] = [PersonaSpec(f"related:{slug(f)}", "related", expert(f)) for f in related]
-    groups["out_of_domain"] = [PersonaSpec(f"out_of_domain:{slug(f)}", "out_of_domain", expert(f)) for f in out]
+    groups["out_of_domain"] = [
+        PersonaSpec(f"out_of_domain:{slug(f)}", "out_of_domain", expert(f)) for f in out
+    ]
     groups["dynamic"] = [
-        PersonaSpec(f"dynamic:{level}", "dynamic", None, rank) for rank, level in enumerate(DYNAMIC_LEVELS)
+        PersonaSpec(f"dynamic:{level}", "dynamic", None, rank)
+        for rank, level in enumerate(DYNAMIC_LEVELS)
     ]
     return groups
 
@@ -83,7 +96,12 @@ def expert_fields(task: TaskSpec) -> tuple[str, list[str], list[str]]:
         supers: dict[str, list[str]] = data["mmlu_pro_supercategories"]
         mine = next(members for members in supers.values() if task.subset in members)
         related = [fields[f"mmlu_pro:{slug(c)}"] for c in mine if c != task.subset]
-        out = [fields[f"mmlu_pro:{slug(c)}"] for members in supers.values() if members is not mine for c in members]
+        out = [
+            fields[f"mmlu_pro:{slug(c)}"]
+            for members in supers.values()
+            if members is not mine
+            for c in members
+        ]
     elif task.family in ("math", "bigbench"):
         related = [fields[t] for t in siblings]
         out = list(data["out_of_domain"][task.family])

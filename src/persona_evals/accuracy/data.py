@@ -98,9 +98,13 @@ def mmlu_pro_record(record: dict[str, Any]) -> Sample:
     kept = [i for i, text in enumerate(options) if text.strip() != "N/A"]
     item_id = f"mmlu_pro/{record['question_id']}"
     return _choice_sample(
-        item_id, record["question"], [options[i] for i in kept], kept.index(gold_index), shuffle=False,
+        item_id,
+        record["question"],
+        [options[i] for i in kept],
+        kept.index(gold_index),
+        shuffle=False,
         subset=record["category"],
-    )  # fmt: skip
+    )
 
 
 def math_record(record: dict[str, Any]) -> Sample:
@@ -113,7 +117,12 @@ def math_record(record: dict[str, Any]) -> Sample:
         id=item_id,
         input=format_user_prompt(record["problem"], "boxed"),
         target=gold,
-        metadata={"item_id": item_id, "question": record["problem"], "subset": record["type"], "level": record["level"]},
+        metadata={
+            "item_id": item_id,
+            "question": record["problem"],
+            "subset": record["type"],
+            "level": record["level"],
+        },
     )
 
 
@@ -155,21 +164,49 @@ def hub(path: str, split: str, **kwargs: Any) -> Dataset:
 def load_items(task: TaskSpec) -> list[Sample]:
     """All items of one task, in source order, from the pinned Hub revision."""
     if task.family == "truthfulqa":
-        ds = hub(TRUTHFULQA_DATASET, "validation", name="multiple_choice",
-                 revision=TRUTHFULQA_DATASET_REVISION, sample_fields=truthfulqa_record)  # fmt: skip
+        ds = hub(
+            TRUTHFULQA_DATASET,
+            "validation",
+            name="multiple_choice",
+            revision=TRUTHFULQA_DATASET_REVISION,
+            sample_fields=truthfulqa_record,
+        )
     elif task.family == "gsm8k":
-        ds = hub(GSM8K_DATASET, "test", name="main", revision=GSM8K_DATASET_REVISION, sample_fields=gsm8k_record)
+        ds = hub(
+            GSM8K_DATASET,
+            "test",
+            name="main",
+            revision=GSM8K_DATASET_REVISION,
+            sample_fields=gsm8k_record,
+        )
     elif task.family == "mmlu_pro":
-        ds = hub(MMLU_PRO_DATASET, "test", revision=MMLU_PRO_DATASET_REVISION, sample_fields=mmlu_pro_record)
+        ds = hub(
+            MMLU_PRO_DATASET,
+            "test",
+            revision=MMLU_PRO_DATASET_REVISION,
+            sample_fields=mmlu_pro_record,
+        )
     elif task.family == "math":
-        ds = hub(MATH_DATASET, "test", name="default", revision=MATH_DATASET_REVISION, sample_fields=math_record)
+        ds = hub(
+            MATH_DATASET,
+            "test",
+            name="default",
+            revision=MATH_DATASET_REVISION,
+            sample_fields=math_record,
+        )
     elif task.family == "bigbench":
         url = f"hf://datasets/{BIGBENCH_DATASET}@{BIGBENCH_DATASET_REVISION.replace('/', '%2F')}"
-        ds = hub("parquet", "validation", data_files={"validation": f"{url}/{task.subset}/validation/*.parquet"},
-                 sample_fields=bigbench_record(str(task.subset)))  # fmt: skip
+        ds = hub(
+            "parquet",
+            "validation",
+            data_files={"validation": f"{url}/{task.subset}/validation/*.parquet"},
+            sample_fields=bigbench_record(str(task.subset)),
+        )
     else:
         raise ValueError(f"unknown task family {task.family!r}")
-    samples = [s for s in ds if task.subset is None or (s.metadata or {}).get("subset") == task.subset]
+    samples = [
+        s for s in ds if task.subset is None or (s.metadata or {}).get("subset") == task.subset
+    ]
     if task.family == "bigbench":
         samples = samples[:BIGBENCH_MAX_ROWS]
     _check_unique(samples, task)  # never drops an item

@@ -29,7 +29,9 @@ class ExpertLevels(BaseModel):
 
     level1: str = Field(description="a broad expert, e.g. 'You are a biologist.'")
     level2: str = Field(description="a more focused expert, e.g. 'You are a zoologist.'")
-    level3: str = Field(description="a niche expert, e.g. 'You are a specialist in elephant behaviour.'")
+    level3: str = Field(
+        description="a niche expert, e.g. 'You are a specialist in elephant behaviour.'"
+    )
 
 
 def default_cache_path() -> Path:
@@ -55,7 +57,9 @@ class ExpertCache:
         self.entries[item_id] = levels
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({k: v.model_dump() for k, v in sorted(self.entries.items())}, indent=1))
+        tmp.write_text(
+            json.dumps({k: v.model_dump() for k, v in sorted(self.entries.items())}, indent=1)
+        )
         os.replace(tmp, self.path)
 
 

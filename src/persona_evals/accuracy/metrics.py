@@ -22,7 +22,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from persona_evals.accuracy.results import LogMixError, Run
-from persona_evals.accuracy.stats import ALPHA, N_BOOTSTRAP, bootstrap_tau, holm, mcnemar_exact, verdict
+from persona_evals.accuracy.stats import (
+    ALPHA,
+    N_BOOTSTRAP,
+    bootstrap_tau,
+    holm,
+    mcnemar_exact,
+    verdict,
+)
 
 
 @dataclass
@@ -47,7 +54,9 @@ class MetricRow:
         return asdict(self)
 
 
-def compute_metrics(runs: list[Run], use_holm: bool = False, n_boot: int = N_BOOTSTRAP) -> list[MetricRow]:
+def compute_metrics(
+    runs: list[Run], use_holm: bool = False, n_boot: int = N_BOOTSTRAP
+) -> list[MetricRow]:
     """All metric rows of all runs; with `use_holm`, Holm-adjusted p-values per model and mitigation."""
     by_key = {run.key: run for run in runs}
     rows: list[MetricRow] = []
@@ -76,18 +85,33 @@ def _members(run: Run, group: str) -> list[str]:
 def _run_metrics(run: Run, base_run: Run, n_boot: int) -> list[MetricRow]:
     items = run.items()
     if set(base_run.items()) != set(items):
-        raise LogMixError(f"model {run.model}, task {run.task}: the {run.mitigation} run and its baseline differ in items")
+        raise LogMixError(
+            f"model {run.model}, task {run.task}: the {run.mitigation} run and its baseline differ in items"
+        )
     base = _vector(base_run, "empty", items)
-    common = {"model": run.model, "mitigation": run.mitigation, "task": run.task,
-              "baseline_accuracy": float(base.mean()), "n_items": len(items)}  # fmt: skip
+    common = {
+        "model": run.model,
+        "mitigation": run.mitigation,
+        "task": run.task,
+        "baseline_accuracy": float(base.mean()),
+        "n_items": len(items),
+    }
     rows: list[MetricRow] = []
 
     def paired(metric: str, persona: str) -> None:
         hits = _vector(run, persona, items)
         value = float(hits.mean() - base.mean())
         p, _, _ = mcnemar_exact(hits, base)
-        rows.append(MetricRow(metric=metric, persona=persona, value=value, p_value=p,
-                              verdict=verdict(value, p < ALPHA), **common))  # fmt: skip
+        rows.append(
+            MetricRow(
+                metric=metric,
+                persona=persona,
+                value=value,
+                p_value=p,
+                verdict=verdict(value, p < ALPHA),
+                **common,
+            )
+        )
 
     for persona in _members(run, "in_domain"):
         paired("advantage:static", persona)
@@ -101,20 +125,36 @@ def _run_metrics(run: Run, base_run: Run, n_boot: int) -> list[MetricRow]:
 
     def fidelity(metric: str, columns: list[np.ndarray], label: str) -> None:
         result = bootstrap_tau(np.column_stack(columns), n_boot=n_boot)
-        rows.append(MetricRow(metric=metric, persona=label, value=result.tau, p_value=result.p_value,
-                              verdict=verdict(result.tau, result.significant), ci_low=result.low,
-                              ci_high=result.high, bootstrap_mean=result.mean, **common))  # fmt: skip
+        rows.append(
+            MetricRow(
+                metric=metric,
+                persona=label,
+                value=result.tau,
+                p_value=result.p_value,
+                verdict=verdict(result.tau, result.significant),
+                ci_low=result.low,
+                ci_high=result.high,
+                bootstrap_mean=result.mean,
+                **common,
+            )
+        )
 
     education = _members(run, "education")
     if len(education) >= 2:
-        fidelity("fidelity:education", [_vector(run, p, items) for p in education], f"{len(education)} levels")
+        fidelity(
+            "fidelity:education",
+            [_vector(run, p, items) for p in education],
+            f"{len(education)} levels",
+        )
     domain = [g for g in ("out_of_domain", "related", "in_domain") if _members(run, g)]
     if "in_domain" in domain and "out_of_domain" in domain:
         soft = [np.mean([_vector(run, p, items) for p in _members(run, g)], axis=0) for g in domain]
         fidelity("fidelity:domain", soft, " < ".join(domain))
     levels = _members(run, "dynamic")
     if len(levels) >= 2:
-        fidelity("fidelity:specialization", [_vector(run, p, items) for p in levels], " < ".join(levels))
+        fidelity(
+            "fidelity:specialization", [_vector(run, p, items) for p in levels], " < ".join(levels)
+        )
     return rows
 
 
@@ -124,6 +164,6 @@ def _apply_holm(rows: list[MetricRow]) -> None:
         families.setdefault((row.model, row.mitigation), []).append(row)
     for family in families.values():
         adjusted = holm([r.p_value for r in family])
-        for row, p in zip(family, adjusted):
+        for row, p in zip(family, adjusted, strict=True):
             row.p_holm = float(p)
             row.verdict_holm = verdict(row.value, bool(p < ALPHA))

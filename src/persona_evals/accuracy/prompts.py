@@ -12,12 +12,16 @@ from string import ascii_uppercase
 from persona_evals.accuracy.benchmarks import AnswerType
 
 
-def format_user_prompt(question: str, answer_type: AnswerType, choices: list[str] | None = None) -> str:
+def format_user_prompt(
+    question: str, answer_type: AnswerType, choices: list[str] | None = None
+) -> str:
     """The user turn for one item (no persona)."""
     if answer_type == "choice":
         if not choices:
             raise ValueError("a multiple-choice item needs its choices")
-        options = "\n".join(f"({letter}) {text}" for letter, text in zip(ascii_uppercase, choices))
+        options = "\n".join(
+            f"({letter}) {text}" for letter, text in zip(ascii_uppercase, choices, strict=False)
+        )
         return f"{question.strip()}\n{options}"
     if answer_type == "number":
         return f"{NUMBER_REQUEST}\n\n{question.strip()}"

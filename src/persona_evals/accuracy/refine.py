@@ -44,7 +44,9 @@ def check_baseline_covers(answers: dict[str, str], item_ids: list[str], path: st
     """Raise naming the first items that have no baseline answer in `path`."""
     missing = [i for i in item_ids if i not in answers]
     if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
         raise ValueError(f"baseline_log {path} has no no-persona answer for item(s) {shown}")
 
 
@@ -56,7 +58,9 @@ def refine_persona(with_instruction: bool, baseline_log: str | None = None) -> S
         with_instruction: add the instruction constraints and the format rule to the last turn.
         baseline_log: a log whose empty-persona answers are refined; None generates them here.
     """
-    stored: tuple[str, dict[str, str]] | None = read_baseline_answers(baseline_log) if baseline_log else None
+    stored: tuple[str, dict[str, str]] | None = (
+        read_baseline_answers(baseline_log) if baseline_log else None
+    )
     pending: dict[str, asyncio.Task[str]] = {}
 
     async def baseline(state: TaskState) -> str:
@@ -64,9 +68,13 @@ def refine_persona(with_instruction: bool, baseline_log: str | None = None) -> S
         if stored is not None:
             model_name, answers = stored
             if model_name != str(get_model()):
-                raise ValueError(f"baseline_log {baseline_log} was made by {model_name}, not {get_model()}")
+                raise ValueError(
+                    f"baseline_log {baseline_log} was made by {model_name}, not {get_model()}"
+                )
             if item not in answers:
-                raise ValueError(f"baseline_log {baseline_log} has no no-persona answer for item {item}")
+                raise ValueError(
+                    f"baseline_log {baseline_log} has no no-persona answer for item {item}"
+                )
             return answers[item]
         if item not in pending:  # first persona of this item: generate once, share with the others
             task_prompt = state.input_text

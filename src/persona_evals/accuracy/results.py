@@ -53,20 +53,30 @@ def collect_hits(paths: Iterable[str]) -> list[Run]:
         if not log.eval.task.endswith("persona_accuracy"):
             raise LogMixError(f"log {path} is a {log.eval.task} log, not persona_accuracy")
         if log.status != "success":
-            raise LogMixError(f"log {path} did not complete (status {log.status}): rerun it or leave it out")
+            raise LogMixError(
+                f"log {path} did not complete (status {log.status}): rerun it or leave it out"
+            )
         mitigation = str(args.get("mitigation", "none"))
         for sample in log.samples or []:
             meta = sample.metadata or {}
             score = (sample.scores or {}).get(SCORER)
             if score is None:
-                raise LogMixError(f"log {path}: sample {sample.id} has no {SCORER} score (status {log.status})")
+                raise LogMixError(
+                    f"log {path}: sample {sample.id} has no {SCORER} score (status {log.status})"
+                )
             if sample.epoch > 1:
-                raise LogMixError(f"log {path} has several epochs: the metrics need one answer per item and persona")
+                raise LogMixError(
+                    f"log {path} has several epochs: the metrics need one answer per item and persona"
+                )
             task = str(meta["task"])
             seen = normalize_by_task.setdefault(task, (args.get("math_normalize", False), path))
             if seen[0] != args.get("math_normalize", False):
-                raise LogMixError(f"logs {seen[1]} and {path} score {task} with different math_normalize")
-            run = runs.setdefault((log.eval.model, mitigation, task), Run(log.eval.model, mitigation, task))
+                raise LogMixError(
+                    f"logs {seen[1]} and {path} score {task} with different math_normalize"
+                )
+            run = runs.setdefault(
+                (log.eval.model, mitigation, task), Run(log.eval.model, mitigation, task)
+            )
             persona, item = str(meta["persona_id"]), str(meta["item_id"])
             if persona in run.sources and run.sources[persona] != path:
                 raise LogMixError(

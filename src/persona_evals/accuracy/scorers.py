@@ -27,7 +27,9 @@ from persona_evals.accuracy.boxed import last_boxed, normalize_math
 from persona_evals.accuracy.extract import extract_choice, extract_last_number
 
 
-def judge(answer_type: str, completion: str, gold: str, n_options: int = 0, math_normalize: bool = False) -> Score:
+def judge(
+    answer_type: str, completion: str, gold: str, n_options: int = 0, math_normalize: bool = False
+) -> Score:
     """Score one reply (pure: used by the scorer and by tests)."""
     answer: str | None
     if answer_type == "choice":
@@ -39,7 +41,11 @@ def judge(answer_type: str, completion: str, gold: str, n_options: int = 0, math
         correct = value is not None and abs(value - float(gold)) < 1e-6
     elif answer_type == "boxed":
         answer = last_boxed(completion)
-        how = "last \\boxed{}" if answer is not None else "no answer could be extracted: no \\boxed{} in the reply"
+        how = (
+            "last \\boxed{}"
+            if answer is not None
+            else "no answer could be extracted: no \\boxed{} in the reply"
+        )
         if answer is not None and math_normalize:
             correct, how = normalize_math(answer) == normalize_math(gold), how + " (normalised)"
         else:
@@ -47,7 +53,11 @@ def judge(answer_type: str, completion: str, gold: str, n_options: int = 0, math
     else:
         raise ValueError(f"unknown answer_type {answer_type!r}: expected choice, number or boxed")
     verdict = "matches" if correct else "does not match"
-    explanation = f"{how}: extracted {answer!r}, which {verdict} the gold {gold!r}" if answer is not None else how
+    explanation = (
+        f"{how}: extracted {answer!r}, which {verdict} the gold {gold!r}"
+        if answer is not None
+        else how
+    )
     return Score(
         value=CORRECT if correct else INCORRECT,
         answer=answer,
@@ -67,8 +77,11 @@ def persona_answer(math_normalize: bool = False) -> Scorer:
     async def score(state: TaskState, target: Target) -> Score:
         meta = state.metadata
         return judge(
-            meta["answer_type"], state.output.completion, target.text,
-            n_options=int(meta.get("n_options", 0)), math_normalize=math_normalize,
-        )  # fmt: skip
+            meta["answer_type"],
+            state.output.completion,
+            target.text,
+            n_options=int(meta.get("n_options", 0)),
+            math_normalize=math_normalize,
+        )
 
     return score

@@ -24,7 +24,9 @@ def resolve_placement(placement: str, model_name: str) -> Literal["system", "use
     if placement == "auto":
         return "user" if any(key in model_name.lower() for key in NO_SYSTEM_ROLE) else "system"
     if placement not in ("system", "user"):
-        raise ValueError(f"persona_placement must be one of {', '.join(PLACEMENTS)}, got {placement!r}")
+        raise ValueError(
+            f"persona_placement must be one of {', '.join(PLACEMENTS)}, got {placement!r}"
+        )
     return placement  # type: ignore[return-value]
 
 

@@ -94,9 +94,12 @@ class TauBootstrap:
 
 
 def bootstrap_tau(
-    hits: ArrayLike, expected: ArrayLike | None = None, n_boot: int = N_BOOTSTRAP,
-    seed: int = BOOTSTRAP_SEED, level: float = 0.95,
-) -> TauBootstrap:  # fmt: skip
+    hits: ArrayLike,
+    expected: ArrayLike | None = None,
+    n_boot: int = N_BOOTSTRAP,
+    seed: int = BOOTSTRAP_SEED,
+    level: float = 0.95,
+) -> TauBootstrap:
     """Item bootstrap of Kendall's tau-b of group accuracies against the expected order.
 
     Args:
@@ -111,8 +114,12 @@ def bootstrap_tau(
     """
     matrix = np.asarray(hits, dtype=float)
     if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] < 2:
-        raise ValueError(f"hits must be items x groups with at least 1 item and 2 groups, got {matrix.shape}")
-    exp = np.arange(matrix.shape[1], dtype=float) if expected is None else _hits(expected, "expected")
+        raise ValueError(
+            f"hits must be items x groups with at least 1 item and 2 groups, got {matrix.shape}"
+        )
+    exp = (
+        np.arange(matrix.shape[1], dtype=float) if expected is None else _hits(expected, "expected")
+    )
     n = matrix.shape[0]
     rng = np.random.default_rng(seed)
     chunks = []

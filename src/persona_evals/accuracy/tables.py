@@ -32,7 +32,9 @@ def write_accuracy_csv(runs: list[Run], path: str | Path) -> Path:
         for run in sorted(runs, key=lambda r: r.key):
             for persona, per_item in sorted(run.hits.items()):
                 acc = sum(per_item.values()) / len(per_item)
-                writer.writerow([*run.key, persona, run.groups[persona], f"{acc:.4f}", len(per_item)])
+                writer.writerow(
+                    [*run.key, persona, run.groups[persona], f"{acc:.4f}", len(per_item)]
+                )
     return path
 
 
@@ -44,7 +46,9 @@ def markdown(rows: list[MetricRow], holm: bool = False) -> str:
         sections.setdefault((row.model, row.mitigation), []).append(row)
     for (model, mitigation), members in sections.items():
         out.append(f"### {model} (mitigation: {mitigation})\n")
-        head = ["task", "metric", "persona", "value", "p", "95% CI", "verdict"] + (["p (Holm)", "verdict (Holm)"] if holm else [])
+        head = ["task", "metric", "persona", "value", "p", "95% CI", "verdict"] + (
+            ["p (Holm)", "verdict (Holm)"] if holm else []
+        )
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "---|" * len(head))
         for r in members:

@@ -8,14 +8,33 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("metrics", help="Principled Personas metrics (advantage, robustness, fidelity) over logs")
-    p.add_argument("logs", nargs="*", help="persona_accuracy log files or directories (default: all in --log-dir)")
-    p.add_argument("--log-dir", default=os.environ.get("INSPECT_LOG_DIR", "logs"),
-                   help="where to look when no logs are given (default: $INSPECT_LOG_DIR or ./logs)")  # fmt: skip
-    p.add_argument("--out-dir", default="results/persona_accuracy",
-                   help="where metrics.csv, accuracy.csv and metrics.md go (default: results/persona_accuracy)")  # fmt: skip
-    p.add_argument("--holm", action="store_true", help="add Holm-corrected p-values per model and mitigation")
-    p.add_argument("--n-boot", type=int, default=10_000, help="bootstrap resamples for fidelity (default 10000)")
+    p = sub.add_parser(
+        "metrics", help="Principled Personas metrics (advantage, robustness, fidelity) over logs"
+    )
+    p.add_argument(
+        "logs",
+        nargs="*",
+        help="persona_accuracy log files or directories (default: all in --log-dir)",
+    )
+    p.add_argument(
+        "--log-dir",
+        default=os.environ.get("INSPECT_LOG_DIR", "logs"),
+        help="where to look when no logs are given (default: $INSPECT_LOG_DIR or ./logs)",
+    )
+    p.add_argument(
+        "--out-dir",
+        default="results/persona_accuracy",
+        help="where metrics.csv, accuracy.csv and metrics.md go (default: results/persona_accuracy)",
+    )
+    p.add_argument(
+        "--holm", action="store_true", help="add Holm-corrected p-values per model and mitigation"
+    )
+    p.add_argument(
+        "--n-boot",
+        type=int,
+        default=10_000,
+        help="bootstrap resamples for fidelity (default 10000)",
+    )
     p.set_defaults(func=run)
 
 

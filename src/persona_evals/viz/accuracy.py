@@ -19,11 +19,15 @@ VERDICT_COLOURS = {"Positive": "#2b8cbe", "Not significant": "#d9d9d9", "Negativ
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.viz.common import add_log_arguments
 
-    heat = sub.add_parser("accuracy-heatmap", help="persona_accuracy: metric x task x model heatmaps")
+    heat = sub.add_parser(
+        "accuracy-heatmap", help="persona_accuracy: metric x task x model heatmaps"
+    )
     add_log_arguments(heat, "results/persona_accuracy/heatmap.png")
     _common(heat)
     heat.set_defaults(func=run_heatmap)
-    bars = sub.add_parser("accuracy-verdicts", help="persona_accuracy: Positive/Not significant/Negative per model")
+    bars = sub.add_parser(
+        "accuracy-verdicts", help="persona_accuracy: Positive/Not significant/Negative per model"
+    )
     add_log_arguments(bars, "results/persona_accuracy/verdicts.png")
     _common(bars)
     bars.set_defaults(func=run_verdicts)
@@ -31,8 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", help="metrics.csv written by `persona-evals metrics` (instead of logs)")
-    p.add_argument("--n-boot", type=int, default=10_000, help="bootstrap resamples when reading logs")
-    p.add_argument("--mitigation", default="none", help="which mitigation's rows to plot (default none)")
+    p.add_argument(
+        "--n-boot", type=int, default=10_000, help="bootstrap resamples when reading logs"
+    )
+    p.add_argument(
+        "--mitigation", default="none", help="which mitigation's rows to plot (default none)"
+    )
 
 
 def load_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -84,25 +92,45 @@ def heatmap_figure(rows: list[dict[str, Any]]) -> Any:
     models = sorted({r["model"] for r in rows})
     cols = min(3, len(metrics))
     nrows = math.ceil(len(metrics) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(3 + 1.6 * len(models) * cols, 1 + 0.45 * len(tasks) * nrows),
-                             squeeze=False)  # fmt: skip
-    for ax, metric in zip(axes.flat, metrics):
+    fig, axes = plt.subplots(
+        nrows,
+        cols,
+        figsize=(3 + 1.6 * len(models) * cols, 1 + 0.45 * len(tasks) * nrows),
+        squeeze=False,
+    )
+    for ax, metric in zip(axes.flat, metrics, strict=False):
         values = np.full((len(tasks), len(models)), np.nan)
         significant = np.zeros_like(values, dtype=bool)
         for r in (r for r in rows if r["metric"] == metric):
             i, j = tasks.index(r["task"]), models.index(r["model"])
             values[i, j], significant[i, j] = r["value"], r["verdict"] != "Not significant"
         limit = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 1.0
-        ax.imshow(np.where(np.isnan(values), np.nan, 0), cmap="Greys", vmin=-4, vmax=4, aspect="auto")
-        ax.imshow(np.where(significant, values, np.nan), cmap="RdBu", vmin=-limit or -1, vmax=limit or 1, aspect="auto")
+        ax.imshow(
+            np.where(np.isnan(values), np.nan, 0), cmap="Greys", vmin=-4, vmax=4, aspect="auto"
+        )
+        ax.imshow(
+            np.where(significant, values, np.nan),
+            cmap="RdBu",
+            vmin=-limit or -1,
+            vmax=limit or 1,
+            aspect="auto",
+        )
         for (i, j), v in np.ndenumerate(values):
             strong = significant[i, j] and abs(v) > 0.6 * (limit or 1)
             text = "n/a" if np.isnan(v) else f"{v:+.2f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if strong else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if strong else "black",
+            )
         ax.set_title(metric, fontsize=9)
         ax.set_xticks(range(len(models)), models, rotation=30, ha="right", fontsize=7)
         ax.set_yticks(range(len(tasks)), tasks, fontsize=7)
-    for ax in list(axes.flat)[len(metrics):]:
+    for ax in list(axes.flat)[len(metrics) :]:
         ax.axis("off")
     fig.suptitle("Persona effects per task (coloured where p < .05)")
     fig.tight_layout()
@@ -115,15 +143,26 @@ def verdict_figure(rows: list[dict[str, Any]]) -> Any:
 
     models = sorted({r["model"] for r in rows})
     metrics = sorted({r["metric"] for r in rows})
-    fig, axes = plt.subplots(1, len(models), figsize=(4 + 3 * len(models), 0.5 * len(metrics) + 1.5),
-                             sharey=True, squeeze=False)  # fmt: skip
-    for ax, model in zip(axes[0], models):
+    fig, axes = plt.subplots(
+        1,
+        len(models),
+        figsize=(4 + 3 * len(models), 0.5 * len(metrics) + 1.5),
+        sharey=True,
+        squeeze=False,
+    )
+    for ax, model in zip(axes[0], models, strict=True):
         left = [0] * len(metrics)
         for verdict in VERDICTS:
-            counts = [sum(1 for r in rows if r["model"] == model and r["metric"] == m and r["verdict"] == verdict)
-                      for m in metrics]  # fmt: skip
+            counts = [
+                sum(
+                    1
+                    for r in rows
+                    if r["model"] == model and r["metric"] == m and r["verdict"] == verdict
+                )
+                for m in metrics
+            ]
             ax.barh(metrics, counts, left=left, color=VERDICT_COLOURS[verdict], label=verdict)
-            left = [a + b for a, b in zip(left, counts)]
+            left = [a + b for a, b in zip(left, counts, strict=True)]
         ax.set_title(model, fontsize=9)
         ax.set_xlabel("tasks")
         ax.xaxis.get_major_locator().set_params(integer=True)
