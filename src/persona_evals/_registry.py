@@ -11,3 +11,7 @@ from persona_evals.traits import coherence_score, count, draft_trait, trait_scor
 from persona_evals.opinion.scorer import opinion_choice
 from persona_evals.opinion.solver import simulate_opinion
 from persona_evals.scorers import finite_mean, projection
+from persona_evals.accuracy.dynamic import dynamic_experts
+from persona_evals.accuracy.refine import refine_persona
+from persona_evals.accuracy.scorers import persona_answer
+from persona_evals.accuracy.solvers import persona_message

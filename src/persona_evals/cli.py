@@ -13,7 +13,9 @@ import sys
 
 from persona_evals.commands import CommandError
 
-COMMANDS: tuple[str, ...] = ('demo', 'summary', 'models', 'traits', 'vectors', 'sweep', 'viz', 'personas', 'opinion')
+COMMANDS: tuple[str, ...] = (
+    "demo", "summary", "models", "traits", "vectors", "sweep", "metrics", "personas", "opinion", "viz",
+)
 
 
 

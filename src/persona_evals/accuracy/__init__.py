@@ -1,0 +1,8 @@
+"""Persona-prompted task accuracy ("Principled Personas"): data, personas, solvers, scorers, metrics.
+
+Modules (one concept each): ``catalog`` (persona groups shipped as package data), ``prompts``
+(our own prompt wording), ``data`` (the 27 tasks, pinned Hub loads), ``extract`` and ``boxed``
+(answer extraction), ``solvers`` / ``refine`` / ``dynamic`` (persona placement, mitigations,
+dynamic experts), ``scorers``, ``stats`` (pure statistics) and ``report`` (metrics over logs).
+Nothing here imports torch, pandas or matplotlib at import time.
+"""

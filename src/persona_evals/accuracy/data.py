@@ -1,0 +1,224 @@
+"""Items of the 27 tasks: pinned Hub loads and one pure ``record_to_sample`` per source schema.
+
+Item ids come from the source's own ids where it has them (MMLU-Pro ``question_id``, BIG-Bench
+``idx``), else an 8-hex hash of the defining text, so they survive reordering and filtering (the
+anchor aligned dynamic experts by row order). Options whose source always puts the gold first
+(TruthfulQA) or in a fixed place (BIG-Bench) are shuffled per item with a seed derived from the
+item id, not from a batch position.
+
+Sources (the anchor's ``lighteval/MATH`` was removed from the Hub after a DMCA notice; we use the
+maintained mirror ``DigitalLearningGmbH/MATH-lighteval``; BIG-Bench's loading script no longer
+runs under ``datasets`` 4, so we read the Hub's parquet conversion of ``tasksource/bigbench``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections.abc import Callable
+from string import ascii_uppercase
+from typing import Any
+
+from inspect_ai.dataset import Dataset, Sample, hf_dataset
+
+from persona_evals.accuracy.benchmarks import TaskSpec
+from persona_evals.accuracy.boxed import last_boxed
+from persona_evals.accuracy.extract import parse_gsm8k_target
+from persona_evals.accuracy.prompts import format_user_prompt
+
+TRUTHFULQA_DATASET = "truthfulqa/truthful_qa"
+TRUTHFULQA_DATASET_REVISION = "741b8276f2d1982aa3d5b832d3ee81ed3b896490"
+GSM8K_DATASET = "openai/gsm8k"
+GSM8K_DATASET_REVISION = "cc7b047b6e5bb11b4f1af84efc572db110a51b3c"
+MMLU_PRO_DATASET = "TIGER-Lab/MMLU-Pro"
+MMLU_PRO_DATASET_REVISION = "527feea0afed1de15a8c115abf7be4c912123315"
+MATH_DATASET = "DigitalLearningGmbH/MATH-lighteval"
+MATH_DATASET_REVISION = "0530c78699ea5e8eb5530600900e1f328b48acad"
+BIGBENCH_DATASET = "tasksource/bigbench"
+# No commit of the parquet branch was verified: we read the branch itself (see the README).
+BIGBENCH_DATASET_REVISION = "refs/convert/parquet"
+BIGBENCH_MAX_ROWS = 1000
+MAX_CHOICES = 26
+
+
+def stable_hash(*parts: str, length: int = 8) -> str:
+    """A short hex digest of the defining fields (ids that survive reordering)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:length]
+
+
+def item_rng(item_id: str) -> random.Random:
+    """A random generator seeded by the item id: the same permutation in every run and order."""
+    return random.Random(int(stable_hash(item_id, length=16), 16))
+
+
+def _choice_sample(
+    item_id: str, question: str, choices: list[str], gold: int, shuffle: bool, **metadata: Any
+) -> Sample:
+    order = list(range(len(choices)))
+    if shuffle:
+        item_rng(item_id).shuffle(order)
+    shuffled = [choices[i] for i in order]
+    letter = ascii_uppercase[order.index(gold)]
+    return Sample(
+        id=item_id,
+        input=format_user_prompt(question, "choice", shuffled),
+        target=letter,
+        choices=shuffled,
+        metadata={"item_id": item_id, "question": question, "n_options": len(shuffled), **metadata},
+    )
+
+
+def truthfulqa_record(record: dict[str, Any]) -> Sample:
+    """TruthfulQA mc1: the gold (label 1) is always listed first, so options are shuffled."""
+    targets = record["mc1_targets"]
+    gold = list(targets["labels"]).index(1)
+    item_id = f"truthfulqa/{stable_hash(record['question'])}"
+    return _choice_sample(item_id, record["question"], list(targets["choices"]), gold, shuffle=True)
+
+
+def gsm8k_record(record: dict[str, Any]) -> Sample:
+    """GSM8K: the gold number follows ``####`` in the worked answer."""
+    item_id = f"gsm8k/{stable_hash(record['question'])}"
+    gold = parse_gsm8k_target(record["answer"])
+    return Sample(
+        id=item_id,
+        input=format_user_prompt(record["question"], "number"),
+        target=_number_text(gold),
+        metadata={"item_id": item_id, "question": record["question"], "gold_number": gold},
+    )
+
+
+def mmlu_pro_record(record: dict[str, Any]) -> Sample:
+    """MMLU-Pro: options padded with "N/A" are stripped; order is kept (the source fixes none)."""
+    options = list(record["options"])
+    gold_index = int(record["answer_index"])
+    if options[gold_index].strip() == "N/A":
+        raise ValueError(f"MMLU-Pro question {record['question_id']}: the gold option is 'N/A'")
+    kept = [i for i, text in enumerate(options) if text.strip() != "N/A"]
+    item_id = f"mmlu_pro/{record['question_id']}"
+    return _choice_sample(
+        item_id,
+        record["question"],
+        [options[i] for i in kept],
+        kept.index(gold_index),
+        shuffle=False,
+        subset=record["category"],
+    )
+
+
+def math_record(record: dict[str, Any]) -> Sample:
+    """MATH: the gold is the last ``\\boxed{}`` of the reference solution."""
+    gold = last_boxed(record["solution"])
+    if gold is None:
+        raise ValueError(f"MATH solution without \\boxed{{}}: {record['problem'][:80]!r}")
+    item_id = f"math/{stable_hash(record['problem'], record['solution'])}"
+    return Sample(
+        id=item_id,
+        input=format_user_prompt(record["problem"], "boxed"),
+        target=gold,
+        metadata={
+            "item_id": item_id,
+            "question": record["problem"],
+            "subset": record["type"],
+            "level": record["level"],
+        },
+    )
+
+
+def bigbench_record(subtask: str) -> Callable[[dict[str, Any]], Sample]:
+    """BIG-Bench: the inline choice list is cut from ``inputs``; options shuffled per item."""
+
+    def record_to_sample(record: dict[str, Any]) -> Sample:
+        item_id = f"bigbench/{subtask}/{record['idx']}"
+        choices = list(record["multiple_choice_targets"])
+        scores = list(record["multiple_choice_scores"])
+        if 1 not in scores:
+            raise ValueError(f"BIG-Bench item {item_id} has no option scored 1")
+        gold = scores.index(1)
+        if len(choices) > MAX_CHOICES:  # keep the gold and a seeded sample of wrong options
+            wrong = [i for i in range(len(choices)) if i != gold]
+            keep = sorted([gold, *item_rng(item_id + "/drop").sample(wrong, MAX_CHOICES - 1)])
+            choices, gold = [choices[i] for i in keep], keep.index(gold)
+        question = strip_inline_choices(record["inputs"])
+        return _choice_sample(item_id, question, choices, gold, shuffle=True, subset=subtask)
+
+    return record_to_sample
+
+
+def strip_inline_choices(inputs: str) -> str:
+    """BIG-Bench ``inputs`` up to its own choice list (lines starting ``choice:``), if any."""
+    match = re.search(r"^\s*choice:", inputs, flags=re.MULTILINE)
+    return inputs[: match.start()].rstrip() if match else inputs.rstrip()
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def hub(path: str, split: str, **kwargs: Any) -> Dataset:
+    """`hf_dataset`, one seam for tests to replace with rows in the real schema."""
+    return hf_dataset(path, split=split, **kwargs)
+
+
+def load_items(task: TaskSpec) -> list[Sample]:
+    """All items of one task, in source order, from the pinned Hub revision."""
+    if task.family == "truthfulqa":
+        ds = hub(
+            TRUTHFULQA_DATASET,
+            "validation",
+            name="multiple_choice",
+            revision=TRUTHFULQA_DATASET_REVISION,
+            sample_fields=truthfulqa_record,
+        )
+    elif task.family == "gsm8k":
+        ds = hub(
+            GSM8K_DATASET,
+            "test",
+            name="main",
+            revision=GSM8K_DATASET_REVISION,
+            sample_fields=gsm8k_record,
+        )
+    elif task.family == "mmlu_pro":
+        ds = hub(
+            MMLU_PRO_DATASET,
+            "test",
+            revision=MMLU_PRO_DATASET_REVISION,
+            sample_fields=mmlu_pro_record,
+        )
+    elif task.family == "math":
+        ds = hub(
+            MATH_DATASET,
+            "test",
+            name="default",
+            revision=MATH_DATASET_REVISION,
+            sample_fields=math_record,
+        )
+    elif task.family == "bigbench":
+        url = f"hf://datasets/{BIGBENCH_DATASET}@{BIGBENCH_DATASET_REVISION.replace('/', '%2F')}"
+        ds = hub(
+            "parquet",
+            "validation",
+            data_files={"validation": f"{url}/{task.subset}/validation/*.parquet"},
+            sample_fields=bigbench_record(str(task.subset)),
+        )
+    else:
+        raise ValueError(f"unknown task family {task.family!r}")
+    samples = [
+        s for s in ds if task.subset is None or (s.metadata or {}).get("subset") == task.subset
+    ]
+    if task.family == "bigbench":
+        samples = samples[:BIGBENCH_MAX_ROWS]
+    _check_unique(samples, task)  # never drops an item
+    return samples
+
+
+def _check_unique(samples: list[Sample], task: TaskSpec) -> None:
+    """Give repeated items (the same text twice in a source) an ordinal suffix, in source order."""
+    seen: dict[str, int] = {}
+    for sample in samples:
+        base = str(sample.id)
+        seen[base] = seen.get(base, 0) + 1
+        if seen[base] > 1:
+            sample.id = f"{base}~{seen[base]}"
+            (sample.metadata or {})["item_id"] = sample.id

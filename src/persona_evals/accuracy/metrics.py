@@ -1,0 +1,169 @@
+"""Expertise advantage, robustness and fidelity per (model, mitigation, task), from `Run` hits.
+
+Definitions follow the paper (M(p) is persona p's accuracy, the baseline the empty persona's):
+
+- ``advantage:static`` / ``advantage:level1..3``: M(expert) - M(empty), exact McNemar p.
+- ``robustness:colors`` / ``robustness:names``: min over the group of M(p) - M(empty), with the
+  McNemar p of that worst persona (chosen after looking, as in the paper: read it as optimistic).
+- ``fidelity:education`` / ``fidelity:domain`` / ``fidelity:specialization``: Kendall tau-b of
+  the group accuracies against the expected order (education levels; out-of-domain < related <
+  in-domain, per-item soft hits for multi-persona groups; level1 < level2 < level3), with a
+  10,000-resample item bootstrap. We report the point tau-b as the value (the anchor reported the
+  bootstrap mean, also given) and call it significant when the 95% interval excludes 0.
+
+A mitigation run's baseline is its own empty persona (the base prompt: mitigations do not touch
+it), else the ``none`` run of the same model and task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from persona_evals.accuracy.results import LogMixError, Run
+from persona_evals.accuracy.stats import (
+    ALPHA,
+    N_BOOTSTRAP,
+    bootstrap_tau,
+    holm,
+    mcnemar_exact,
+    verdict,
+)
+
+
+@dataclass
+class MetricRow:
+    model: str
+    mitigation: str
+    task: str
+    metric: str
+    persona: str
+    value: float
+    p_value: float
+    verdict: str
+    baseline_accuracy: float
+    n_items: int
+    ci_low: float = float("nan")
+    ci_high: float = float("nan")
+    bootstrap_mean: float = float("nan")
+    p_holm: float = float("nan")
+    verdict_holm: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def compute_metrics(
+    runs: list[Run], use_holm: bool = False, n_boot: int = N_BOOTSTRAP
+) -> list[MetricRow]:
+    """All metric rows of all runs; with `use_holm`, Holm-adjusted p-values per model and mitigation."""
+    by_key = {run.key: run for run in runs}
+    rows: list[MetricRow] = []
+    for run in sorted(runs, key=lambda r: r.key):
+        base_run = run if "empty" in run.hits else by_key.get((run.model, "none", run.task))
+        if base_run is None or "empty" not in base_run.hits:
+            raise LogMixError(
+                f"no empty-persona baseline for model {run.model}, task {run.task} "
+                f"(mitigation {run.mitigation}): add a log run with personas including 'empty'"
+            )
+        rows += _run_metrics(run, base_run, n_boot)
+    if use_holm:
+        _apply_holm(rows)
+    return rows
+
+
+def _vector(run: Run, persona: str, items: list[str]) -> np.ndarray:
+    per_item = run.hits[persona]
+    return np.array([per_item[i] for i in items], dtype=float)
+
+
+def _members(run: Run, group: str) -> list[str]:
+    return sorted((p for p, g in run.groups.items() if g == group), key=lambda p: (run.ranks[p], p))
+
+
+def _run_metrics(run: Run, base_run: Run, n_boot: int) -> list[MetricRow]:
+    items = run.items()
+    if set(base_run.items()) != set(items):
+        raise LogMixError(
+            f"model {run.model}, task {run.task}: the {run.mitigation} run and its baseline differ in items"
+        )
+    base = _vector(base_run, "empty", items)
+    common = {
+        "model": run.model,
+        "mitigation": run.mitigation,
+        "task": run.task,
+        "baseline_accuracy": float(base.mean()),
+        "n_items": len(items),
+    }
+    rows: list[MetricRow] = []
+
+    def paired(metric: str, persona: str) -> None:
+        hits = _vector(run, persona, items)
+        value = float(hits.mean() - base.mean())
+        p, _, _ = mcnemar_exact(hits, base)
+        rows.append(
+            MetricRow(
+                metric=metric,
+                persona=persona,
+                value=value,
+                p_value=p,
+                verdict=verdict(value, p < ALPHA),
+                **common,
+            )
+        )
+
+    for persona in _members(run, "in_domain"):
+        paired("advantage:static", persona)
+    for persona in _members(run, "dynamic"):
+        paired(f"advantage:{persona.partition(':')[2]}", persona)
+    for group in ("colors", "names"):
+        members = _members(run, group)
+        if members:
+            worst = min(members, key=lambda p: (_vector(run, p, items).mean(), p))
+            paired(f"robustness:{group}", worst)
+
+    def fidelity(metric: str, columns: list[np.ndarray], label: str) -> None:
+        result = bootstrap_tau(np.column_stack(columns), n_boot=n_boot)
+        rows.append(
+            MetricRow(
+                metric=metric,
+                persona=label,
+                value=result.tau,
+                p_value=result.p_value,
+                verdict=verdict(result.tau, result.significant),
+                ci_low=result.low,
+                ci_high=result.high,
+                bootstrap_mean=result.mean,
+                **common,
+            )
+        )
+
+    education = _members(run, "education")
+    if len(education) >= 2:
+        fidelity(
+            "fidelity:education",
+            [_vector(run, p, items) for p in education],
+            f"{len(education)} levels",
+        )
+    domain = [g for g in ("out_of_domain", "related", "in_domain") if _members(run, g)]
+    if "in_domain" in domain and "out_of_domain" in domain:
+        soft = [np.mean([_vector(run, p, items) for p in _members(run, g)], axis=0) for g in domain]
+        fidelity("fidelity:domain", soft, " < ".join(domain))
+    levels = _members(run, "dynamic")
+    if len(levels) >= 2:
+        fidelity(
+            "fidelity:specialization", [_vector(run, p, items) for p in levels], " < ".join(levels)
+        )
+    return rows
+
+
+def _apply_holm(rows: list[MetricRow]) -> None:
+    families: dict[tuple[str, str], list[MetricRow]] = {}
+    for row in rows:
+        families.setdefault((row.model, row.mitigation), []).append(row)
+    for family in families.values():
+        adjusted = holm([r.p_value for r in family])
+        for row, p in zip(family, adjusted, strict=True):
+            row.p_holm = float(p)
+            row.verdict_holm = verdict(row.value, bool(p < ALPHA))

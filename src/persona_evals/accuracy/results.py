@@ -1,0 +1,112 @@
+"""Per-item hits read from persona_accuracy logs, checked for consistency before any statistic.
+
+`collect_hits` returns one `Run` per (model, mitigation, task): persona id -> item id -> hit,
+plus each persona's group and rank. It raises `LogMixError` (naming the logs and what differs)
+when logs overlap, when a run's personas were not evaluated on the same items, or when models
+were evaluated on different items of the same task, because pairing items silently would compare
+different questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from inspect_ai.scorer import CORRECT
+
+SCORER = "persona_answer"
+
+
+class LogMixError(ValueError):
+    """Logs that cannot be analysed together; the message says which and why."""
+
+
+@dataclass
+class Run:
+    """The hits of one model, mitigation and task, by persona then item."""
+
+    model: str
+    mitigation: str
+    task: str
+    hits: dict[str, dict[str, int]] = field(default_factory=dict)
+    groups: dict[str, str] = field(default_factory=dict)
+    ranks: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # persona id -> log path
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.model, self.mitigation, self.task)
+
+    def items(self) -> list[str]:
+        return sorted({item for per_item in self.hits.values() for item in per_item})
+
+
+def collect_hits(paths: Iterable[str]) -> list[Run]:
+    """Read every log and group its scored samples into runs (see the module docstring)."""
+    from inspect_ai.log import read_eval_log
+
+    runs: dict[tuple[str, str, str], Run] = {}
+    normalize_by_task: dict[str, tuple[object, str]] = {}
+    for path in paths:
+        log = read_eval_log(path)
+        args = log.eval.task_args or {}
+        if not log.eval.task.endswith("persona_accuracy"):
+            raise LogMixError(f"log {path} is a {log.eval.task} log, not persona_accuracy")
+        if log.status != "success":
+            raise LogMixError(
+                f"log {path} did not complete (status {log.status}): rerun it or leave it out"
+            )
+        mitigation = str(args.get("mitigation", "none"))
+        for sample in log.samples or []:
+            meta = sample.metadata or {}
+            score = (sample.scores or {}).get(SCORER)
+            if score is None:
+                raise LogMixError(
+                    f"log {path}: sample {sample.id} has no {SCORER} score (status {log.status})"
+                )
+            if sample.epoch > 1:
+                raise LogMixError(
+                    f"log {path} has several epochs: the metrics need one answer per item and persona"
+                )
+            task = str(meta["task"])
+            seen = normalize_by_task.setdefault(task, (args.get("math_normalize", False), path))
+            if seen[0] != args.get("math_normalize", False):
+                raise LogMixError(
+                    f"logs {seen[1]} and {path} score {task} with different math_normalize"
+                )
+            run = runs.setdefault(
+                (log.eval.model, mitigation, task), Run(log.eval.model, mitigation, task)
+            )
+            persona, item = str(meta["persona_id"]), str(meta["item_id"])
+            if persona in run.sources and run.sources[persona] != path:
+                raise LogMixError(
+                    f"logs {run.sources[persona]} and {path} both hold persona {persona} for "
+                    f"model {run.model}, task {task}, mitigation {mitigation}"
+                )
+            run.sources[persona] = path
+            run.groups[persona] = str(meta["persona_group"])
+            run.ranks[persona] = int(meta.get("persona_rank", 0))
+            run.hits.setdefault(persona, {})[item] = int(score.value == CORRECT)
+    result = list(runs.values())
+    _check_items(result)
+    return result
+
+
+def _check_items(runs: list[Run]) -> None:
+    by_task: dict[str, Run] = {}
+    for run in runs:
+        items = set(run.items())
+        for persona, per_item in run.hits.items():
+            if set(per_item) != items:
+                missing = sorted(items - set(per_item))
+                raise LogMixError(
+                    f"model {run.model}, task {run.task}, mitigation {run.mitigation}: persona "
+                    f"{persona} ({run.sources[persona]}) lacks {len(missing)} item(s) the other "
+                    f"personas have, e.g. {missing[0]}"
+                )
+        first = by_task.setdefault(run.task, run)
+        if set(first.items()) != items:
+            raise LogMixError(
+                f"task {run.task} was evaluated on different items: {len(first.items())} for model "
+                f"{first.model} ({first.mitigation}) and {len(items)} for model {run.model} ({run.mitigation})"
+            )

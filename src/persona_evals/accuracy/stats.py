@@ -1,0 +1,160 @@
+"""Statistics of the three desiderata, as pure functions over per-item correctness arrays.
+
+Inputs are arrays over the same items in the same order (0/1 hits, or soft hits in [0, 1] for a
+group of personas averaged per item). Nothing here reads logs.
+
+- `mcnemar_exact`: two-sided exact McNemar test (binomial test with p = 0.5 on discordant pairs).
+- `kendall_tau_b`: Kendall's tau-b of observed accuracies against an expected order (ties kept).
+- `bootstrap_tau`: the item bootstrap of tau (10,000 resamples, seeded) with a percentile CI.
+- `holm`: Holm's step-down adjustment of a family of p-values.
+- `verdict`: Positive / Negative / Not significant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import comb
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+ALPHA = 0.05
+N_BOOTSTRAP = 10_000
+BOOTSTRAP_SEED = 42
+
+
+def _hits(values: ArrayLike, name: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-d array of per-item hits, got shape {arr.shape}")
+    return arr
+
+
+def mcnemar_exact(persona: ArrayLike, baseline: ArrayLike) -> tuple[float, int, int]:
+    """(p-value, b, c) of the exact McNemar test of paired 0/1 hits.
+
+    b counts items the persona gets right and the baseline wrong, c the reverse; p is the
+    two-sided binomial probability of a split at least as uneven as (b, c) under p = 0.5, and 1
+    when there is no discordant pair.
+
+    Example:
+        >>> mcnemar_exact([1, 1, 1, 0], [0, 0, 0, 0])[0]  # b=3, c=0: 2 * (1/2)**3
+        0.25
+    """
+    x, y = _hits(persona, "persona"), _hits(baseline, "baseline")
+    if x.shape != y.shape:
+        raise ValueError(f"persona and baseline hits differ in length: {x.size} vs {y.size}")
+    if not np.isin(x, (0, 1)).all() or not np.isin(y, (0, 1)).all():
+        raise ValueError("McNemar needs 0/1 hits per item")
+    b = int(np.sum((x == 1) & (y == 0)))
+    c = int(np.sum((x == 0) & (y == 1)))
+    n = b + c
+    if n == 0:
+        return 1.0, b, c
+    tail = sum(comb(n, i) for i in range(min(b, c) + 1)) / 2**n
+    return min(1.0, 2 * tail), b, c
+
+
+def kendall_tau_b(observed: ArrayLike, expected: ArrayLike | None = None) -> float:
+    """Kendall's tau-b between observed values and an expected order (default 0, 1, 2, ...).
+
+    Returns nan when either side is constant (tau-b is undefined there).
+    """
+    obs = _hits(observed, "observed")
+    exp = np.arange(obs.size, dtype=float) if expected is None else _hits(expected, "expected")
+    return float(_tau_b_rows(obs[None, :], exp)[0])
+
+
+def _tau_b_rows(obs: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """tau-b of each row of `obs` (replicates x k) against one `expected` vector, vectorised."""
+    i, j = np.triu_indices(expected.size, k=1)
+    sx = np.sign(obs[:, j] - obs[:, i])
+    sy = np.sign(expected[j] - expected[i])
+    concordance = (sx * sy).sum(axis=1)
+    denom = np.sqrt((sx != 0).sum(axis=1) * float((sy != 0).sum()))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, concordance / denom, np.nan)
+
+
+@dataclass(frozen=True)
+class TauBootstrap:
+    """Point tau-b, bootstrap mean (the anchor's reported figure), percentile interval, and a
+    two-sided bootstrap p-value (twice the smaller share of replicates on either side of 0),
+    which lets Holm's correction cover fidelity too."""
+
+    tau: float
+    mean: float
+    low: float
+    high: float
+    p_value: float
+
+    @property
+    def significant(self) -> bool:
+        return bool(self.low > 0 or self.high < 0)
+
+
+def bootstrap_tau(
+    hits: ArrayLike,
+    expected: ArrayLike | None = None,
+    n_boot: int = N_BOOTSTRAP,
+    seed: int = BOOTSTRAP_SEED,
+    level: float = 0.95,
+) -> TauBootstrap:
+    """Item bootstrap of Kendall's tau-b of group accuracies against the expected order.
+
+    Args:
+        hits: items x groups matrix of (soft) hits; column g is the expected g-th lowest group.
+        expected: the expected rank of each column (default 0, 1, 2, ...).
+        n_boot: bootstrap replicates; each resamples the items with replacement.
+        seed: numpy seed of the resampling.
+        level: the percentile interval's coverage.
+
+    Replicates whose tau is undefined (all group accuracies equal) are left out of the mean and
+    interval; if every replicate is undefined the interval is nan.
+    """
+    matrix = np.asarray(hits, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] < 2:
+        raise ValueError(
+            f"hits must be items x groups with at least 1 item and 2 groups, got {matrix.shape}"
+        )
+    exp = (
+        np.arange(matrix.shape[1], dtype=float) if expected is None else _hits(expected, "expected")
+    )
+    n = matrix.shape[0]
+    rng = np.random.default_rng(seed)
+    chunks = []
+    for start in range(0, n_boot, 1000):  # bounded memory: 1,000 replicates at a time
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=min(1000, n_boot - start))
+        chunks.append(_tau_b_rows(counts @ matrix / n, exp))
+    taus = np.concatenate(chunks)
+    taus = taus[~np.isnan(taus)]
+    point = float(_tau_b_rows(matrix.mean(axis=0)[None, :], exp)[0])
+    if taus.size == 0:
+        return TauBootstrap(point, float("nan"), float("nan"), float("nan"), float("nan"))
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(taus, [tail, 100 - tail])
+    p_value = min(1.0, 2 * min(float(np.mean(taus <= 0)), float(np.mean(taus >= 0))))
+    return TauBootstrap(point, float(taus.mean()), float(low), float(high), p_value)
+
+
+def holm(pvalues: ArrayLike) -> np.ndarray:
+    """Holm step-down adjusted p-values (same order as given; nan stays nan)."""
+    p = np.asarray(pvalues, dtype=float)
+    adjusted = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    order = valid[np.argsort(p[valid], kind="stable")]
+    m = order.size
+    running = 0.0
+    for rank, idx in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[idx]))
+        adjusted[idx] = running
+    return adjusted
+
+
+def verdict(value: float, significant: bool) -> str:
+    """Positive / Negative when significant and non-zero; otherwise Not significant."""
+    if significant and value > 0:
+        return "Positive"
+    if significant and value < 0:
+        return "Negative"
+    return "Not significant"

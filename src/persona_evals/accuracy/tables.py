@@ -1,0 +1,65 @@
+"""CSV and markdown output of the persona_accuracy metric rows (no pandas needed)."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+from persona_evals.accuracy.metrics import MetricRow
+from persona_evals.accuracy.results import Run
+
+COLUMNS = list(MetricRow.__dataclass_fields__)
+
+
+def write_csv(rows: list[MetricRow], path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(row.as_dict() for row in rows)
+    return path
+
+
+def write_accuracy_csv(runs: list[Run], path: str | Path) -> Path:
+    """Accuracy of every persona in every run (one row each)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["model", "mitigation", "task", "persona", "group", "accuracy", "n_items"])
+        for run in sorted(runs, key=lambda r: r.key):
+            for persona, per_item in sorted(run.hits.items()):
+                acc = sum(per_item.values()) / len(per_item)
+                writer.writerow(
+                    [*run.key, persona, run.groups[persona], f"{acc:.4f}", len(per_item)]
+                )
+    return path
+
+
+def markdown(rows: list[MetricRow], holm: bool = False) -> str:
+    """One table per model and mitigation: task, metric, persona, value, p, 95% CI, verdict."""
+    out: list[str] = []
+    sections: dict[tuple[str, str], list[MetricRow]] = {}
+    for row in rows:
+        sections.setdefault((row.model, row.mitigation), []).append(row)
+    for (model, mitigation), members in sections.items():
+        out.append(f"### {model} (mitigation: {mitigation})\n")
+        head = ["task", "metric", "persona", "value", "p", "95% CI", "verdict"] + (
+            ["p (Holm)", "verdict (Holm)"] if holm else []
+        )
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "---|" * len(head))
+        for r in members:
+            ci = "" if math.isnan(r.ci_low) else f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
+            cells = [r.task, r.metric, r.persona, f"{r.value:+.3f}", _p(r.p_value), ci, r.verdict]
+            if holm:
+                cells += [_p(r.p_holm), r.verdict_holm]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def _p(p: float) -> str:
+    return "" if math.isnan(p) else f"{p:.3g}"

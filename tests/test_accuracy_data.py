@@ -1,0 +1,144 @@
+import pytest
+from accuracy_support import rows, use_fixture_hub
+
+from persona_evals.accuracy import data
+from persona_evals.accuracy.benchmarks import TASKS, resolve_tasks
+from persona_evals.accuracy.build import build_dataset
+from persona_evals.accuracy.catalog import GROUPS, expert_fields, select_personas, task_personas
+
+
+def test_there_are_27_tasks_and_families_expand():
+    assert len(TASKS) == 27
+    assert len(resolve_tasks("mmlu_pro")) == 14
+    assert len(resolve_tasks("math")) == 7
+    assert len(resolve_tasks("bigbench")) == 4
+    assert [t.id for t in resolve_tasks(["gsm8k", "math:Counting & Probability"])] == [
+        "gsm8k",
+        "math:counting_and_probability",
+    ]
+    assert resolve_tasks("mmlu_pro:computer science")[0].subset == "computer science"
+
+
+def test_unknown_dataset_or_subset_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="truthfulqa, gsm8k, mmlu_pro, math, bigbench"):
+        resolve_tasks("squad")
+    with pytest.raises(ValueError, match="biology, business"):
+        resolve_tasks("mmlu_pro:astrology")
+    with pytest.raises(ValueError, match="no subsets"):
+        resolve_tasks("gsm8k:main")
+
+
+def test_truthfulqa_shuffle_is_seeded_by_item_id_not_position():
+    records = rows("truthfulqa")
+    first = [data.truthfulqa_record(r) for r in records]
+    again = [data.truthfulqa_record(r) for r in reversed(records)][::-1]
+    assert [(s.id, s.choices, s.target) for s in first] == [
+        (s.id, s.choices, s.target) for s in again
+    ]
+    for record, sample in zip(records, first, strict=True):
+        gold = record["mc1_targets"]["choices"][0]
+        assert sample.choices[ord(sample.target) - ord("A")] == gold
+        assert f"({sample.target}) {gold}" in sample.input
+    # the gold is not always left first
+    assert any(s.target != "A" for s in first)
+
+
+def test_mmlu_pro_strips_na_padding_and_keeps_order():
+    record = rows("mmlu_pro")[1]
+    sample = data.mmlu_pro_record(record)
+    assert sample.id == "mmlu_pro/71"
+    assert sample.choices == ["mRNA", "DNA", "tRNA", "rRNA", "ATP", "NADH"]
+    assert sample.target == "C" and sample.metadata["n_options"] == 6
+    assert sample.metadata["subset"] == "biology"
+
+
+def test_gsm8k_and_math_targets():
+    gsm = data.gsm8k_record(rows("gsm8k")[1])
+    assert gsm.target == "1245" and gsm.input.endswith(rows("gsm8k")[1]["question"])
+    assert gsm.id.startswith("gsm8k/") and len(gsm.id) == len("gsm8k/") + 8
+    math = data.math_record(rows("math")[0])
+    assert math.target == r"\frac{1}{2}" and "\\boxed{}" in math.input
+    with pytest.raises(ValueError, match="boxed"):
+        data.math_record({**rows("math")[0], "solution": "no box"})
+
+
+def test_bigbench_cuts_inline_choices_and_shuffles():
+    record = rows("bigbench")["strategyqa"][0]
+    sample = data.bigbench_record("strategyqa")(record)
+    assert sample.id == "bigbench/strategyqa/0"
+    assert "choice:" not in sample.input and sample.input.startswith("Q: Could a goldfish")
+    assert sample.choices[ord(sample.target) - ord("A")] == "No"
+
+
+def test_bigbench_keeps_at_most_26_options_including_the_gold():
+    record = {
+        "idx": 9,
+        "inputs": "Pick the animal.",
+        "multiple_choice_targets": [f"thing {i}" for i in range(40)],
+        "multiple_choice_scores": [0] * 33 + [1] + [0] * 6,
+    }
+    sample = data.bigbench_record("logic_grid_puzzle")(record)
+    assert len(sample.choices) == 26
+    assert sample.choices[ord(sample.target) - ord("A")] == "thing 33"
+    assert data.bigbench_record("logic_grid_puzzle")(record).choices == sample.choices  # seeded
+
+
+def test_loads_use_pinned_revisions(monkeypatch):
+    calls = use_fixture_hub(monkeypatch)
+    for task in resolve_tasks(
+        ["truthfulqa", "gsm8k", "mmlu_pro:biology", "math:prealgebra", "bigbench:strategyqa"]
+    ):
+        assert data.load_items(task)
+    revisions = {path: kw.get("revision") for path, kw in calls}
+    assert revisions[data.MMLU_PRO_DATASET] == data.MMLU_PRO_DATASET_REVISION
+    assert revisions[data.MATH_DATASET] == data.MATH_DATASET_REVISION
+    assert all(len(r) == 40 for p, r in revisions.items() if p != "parquet")
+    parquet = next(kw for p, kw in calls if p == "parquet")
+    assert (
+        "tasksource/bigbench@refs%2Fconvert%2Fparquet/strategyqa/validation"
+        in parquet["data_files"]["validation"]
+    )
+
+
+def test_categories_filter_items(monkeypatch):
+    use_fixture_hub(monkeypatch)
+    bio = data.load_items(TASKS["mmlu_pro:biology"])
+    assert [s.id for s in bio] == ["mmlu_pro/70", "mmlu_pro/71", "mmlu_pro/72"]
+    assert [s.id for s in data.load_items(TASKS["math:prealgebra"])] == [
+        s.id for s in map(data.math_record, rows("math")[:2])
+    ]
+
+
+def test_expert_groups_are_disjoint_for_every_task():
+    for task in TASKS.values():
+        in_field, related, out = expert_fields(task)
+        assert in_field not in related and in_field not in out
+        assert not set(related) & set(out), task.id
+
+
+def test_persona_counts_and_selection():
+    groups = task_personas(TASKS["truthfulqa"])
+    assert sum(len(v) for v in groups.values()) == 34
+    assert [p.id for p in groups["education"]][0] == "education:uneducated"
+    assert [p.rank for p in groups["education"]] == list(range(6))
+    assert sum(len(v) for v in task_personas(TASKS["bigbench:strategyqa"]).values()) == 36
+    chosen = select_personas(TASKS["gsm8k"], ["empty", "colors", "name:Kai"])
+    assert [p.id for p in chosen][:2] == ["empty", "color:red"] and chosen[-1].id == "name:Kai"
+    with pytest.raises(ValueError, match=", ".join(GROUPS)):
+        select_personas(TASKS["gsm8k"], ["emotions"])
+
+
+def test_dataset_is_item_major_with_persona_metadata(monkeypatch):
+    use_fixture_hub(monkeypatch)
+    ds = build_dataset("truthfulqa", ["empty", "colors"], items=2)
+    assert len(ds) == 2 * 7
+    first = ds[0]
+    assert first.id.endswith("#empty") and first.metadata["persona_sentence"] is None
+    red = ds[1]
+    assert red.metadata["persona_sentence"] == "Your favourite colour is red."
+    assert (
+        red.metadata["item_id"] == first.metadata["item_id"]
+        and red.metadata["task"] == "truthfulqa"
+    )
+    with pytest.raises(ValueError, match="items must be a positive"):
+        build_dataset("truthfulqa", "empty", items=0)

@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+from scipy.stats import kendalltau
+
+from persona_evals.accuracy.metrics import compute_metrics
+from persona_evals.accuracy.results import LogMixError, Run
+from persona_evals.accuracy.tables import markdown
+
+ITEMS = ["i1", "i2", "i3", "i4"]
+
+
+def make_run(
+    personas: dict[str, tuple[str, int, list[int]]], mitigation="none", model="m", task="t"
+) -> Run:
+    run = Run(model, mitigation, task)
+    for pid, (group, rank, hits) in personas.items():
+        run.hits[pid] = dict(zip(ITEMS, hits, strict=True))
+        run.groups[pid], run.ranks[pid], run.sources[pid] = group, rank, "log"
+    return run
+
+
+BASE = {
+    "empty": ("empty", 0, [1, 0, 1, 0]),
+    "in_domain:x": ("in_domain", 0, [1, 1, 1, 1]),
+    "related:y": ("related", 0, [1, 1, 0, 0]),
+    "out_of_domain:a": ("out_of_domain", 0, [0, 0, 1, 0]),
+    "out_of_domain:b": ("out_of_domain", 0, [0, 0, 0, 0]),
+    "color:red": ("colors", 0, [0, 0, 0, 0]),
+    "color:blue": ("colors", 0, [1, 0, 1, 1]),
+    "education:low": ("education", 0, [0, 0, 0, 1]),
+    "education:mid": ("education", 1, [1, 0, 0, 1]),
+    "education:high": ("education", 2, [1, 1, 1, 0]),
+    "dynamic:level1": ("dynamic", 0, [1, 1, 1, 0]),
+    "dynamic:level2": ("dynamic", 1, [1, 0, 1, 0]),
+    "dynamic:level3": ("dynamic", 2, [1, 0, 0, 0]),
+}
+
+
+def by_metric(rows):
+    return {r.metric: r for r in rows}
+
+
+def test_advantage_and_robustness_hand_computed():
+    rows = by_metric(compute_metrics([make_run(BASE)], n_boot=500))
+    adv = rows["advantage:static"]
+    assert adv.value == pytest.approx(0.5) and adv.p_value == pytest.approx(0.5)  # b=2, c=0
+    assert adv.verdict == "Not significant" and adv.baseline_accuracy == 0.5 and adv.n_items == 4
+    rob = rows["robustness:colors"]
+    assert (
+        rob.persona == "color:red"
+        and rob.value == pytest.approx(-0.5)
+        and rob.p_value == pytest.approx(0.5)
+    )
+    assert rows["advantage:level3"].value == pytest.approx(-0.25)
+    assert "robustness:names" not in rows  # no names were run: no row, not a made-up one
+
+
+def test_fidelity_point_tau_matches_scipy_on_group_accuracies():
+    rows = by_metric(compute_metrics([make_run(BASE)], n_boot=500))
+    edu = rows["fidelity:education"]
+    assert edu.value == pytest.approx(kendalltau([0.25, 0.5, 0.75], [0, 1, 2]).statistic)  # = 1
+    assert edu.ci_low <= edu.bootstrap_mean <= edu.ci_high
+    # domain: out-of-domain soft hits average the two out experts per item
+    out_soft = np.mean([[0, 0, 1, 0], [0, 0, 0, 0]], axis=0).mean()
+    dom = rows["fidelity:domain"]
+    assert dom.persona == "out_of_domain < related < in_domain"
+    assert dom.value == pytest.approx(kendalltau([out_soft, 0.5, 1.0], [0, 1, 2]).statistic)
+    spec = rows["fidelity:specialization"]
+    assert spec.value == pytest.approx(-1.0)
+
+
+def test_significant_effects_get_verdicts_and_holm_is_optional():
+    n = 30
+    items = [f"i{k}" for k in range(n)]
+    run = Run("m", "none", "t")
+    for pid, group, hits in [
+        ("empty", "empty", [0] * n),
+        ("in_domain:x", "in_domain", [1] * n),
+        ("color:red", "colors", [0] * n),
+    ]:
+        run.hits[pid] = dict(zip(items, hits, strict=True))
+        run.groups[pid], run.ranks[pid], run.sources[pid] = group, 0, "log"
+    rows = by_metric(compute_metrics([run], use_holm=True, n_boot=200))
+    assert rows["advantage:static"].verdict == "Positive"
+    assert rows["advantage:static"].p_value == pytest.approx(2 * 0.5**n)
+    assert rows["advantage:static"].p_holm == pytest.approx(2 * 2 * 0.5**n)  # 2 tests in the family
+    assert (
+        rows["robustness:colors"].verdict == "Not significant"
+        and rows["robustness:colors"].p_value == 1.0
+    )
+    assert "p (Holm)" in markdown(list(rows.values()), holm=True)
+
+
+def test_mitigation_runs_use_the_base_prompt_baseline():
+    base = make_run({"empty": BASE["empty"]})
+    refined = make_run({"in_domain:x": ("in_domain", 0, [1, 1, 0, 0])}, mitigation="refine")
+    rows = compute_metrics([base, refined], n_boot=200)
+    [row] = [r for r in rows if r.mitigation == "refine"]
+    assert row.value == pytest.approx(0.0) and row.baseline_accuracy == 0.5
+
+
+def test_missing_baseline_is_an_error_naming_the_run():
+    with pytest.raises(LogMixError, match="no empty-persona baseline for model m, task t"):
+        compute_metrics([make_run({"color:red": BASE["color:red"]})])

@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+from scipy.stats import binomtest, kendalltau
+
+from persona_evals.accuracy.stats import bootstrap_tau, holm, kendall_tau_b, mcnemar_exact, verdict
+
+
+def test_mcnemar_hand_computed():
+    # b = 3 (persona right, baseline wrong), c = 1: p = 2 * (C(4,0)+C(4,1)) / 16 = 0.625
+    persona = [1, 1, 1, 0, 1, 0]
+    base = [0, 0, 0, 1, 1, 0]
+    assert mcnemar_exact(persona, base) == (pytest.approx(0.625), 3, 1)
+    assert mcnemar_exact([1, 0], [1, 0]) == (1.0, 0, 0)  # no discordant pair
+    assert mcnemar_exact([1] * 6, [0] * 6)[0] == pytest.approx(2 / 64)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_mcnemar_matches_scipy_binomial_test(seed):
+    rng = np.random.default_rng(seed)
+    x, y = rng.integers(0, 2, 40), rng.integers(0, 2, 40)
+    p, b, c = mcnemar_exact(x, y)
+    assert p == pytest.approx(binomtest(b, b + c, 0.5).pvalue)
+
+
+def test_mcnemar_rejects_bad_input():
+    with pytest.raises(ValueError, match="differ in length"):
+        mcnemar_exact([1, 0], [1])
+    with pytest.raises(ValueError, match="0/1"):
+        mcnemar_exact([0.5, 1], [1, 1])
+
+
+def test_kendall_tau_hand_and_scipy():
+    assert kendall_tau_b([0.1, 0.2, 0.3]) == pytest.approx(1.0)
+    assert kendall_tau_b([0.3, 0.2, 0.1]) == pytest.approx(-1.0)
+    # one tie among 3 values: C - D = 2, tau-b = 2 / sqrt(2 * 3)
+    assert kendall_tau_b([0.1, 0.1, 0.3]) == pytest.approx(2 / np.sqrt(6))
+    assert np.isnan(kendall_tau_b([0.5, 0.5, 0.5]))
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        obs = rng.integers(0, 4, 6) / 4
+        assert kendall_tau_b(obs) == pytest.approx(kendalltau(obs, np.arange(6)).statistic)
+
+
+def test_bootstrap_two_groups_is_a_sign_probability():
+    # with two groups each replicate's tau is +1, -1 (or undefined when equal)
+    rng = np.random.default_rng(3)
+    hits = rng.integers(0, 2, (60, 2)).astype(float)
+    result = bootstrap_tau(hits, n_boot=2000)
+    assert result.tau in (-1.0, 1.0)
+    assert -1 <= result.mean <= 1 and result.low in (-1.0, 1.0) and result.high in (-1.0, 1.0)
+
+
+def test_bootstrap_clear_order_is_significant_and_seeded():
+    n = 80
+    low = np.r_[np.ones(20), np.zeros(n - 20)]
+    mid = np.r_[np.ones(40), np.zeros(n - 40)]
+    high = np.r_[np.ones(70), np.zeros(n - 70)]
+    result = bootstrap_tau(np.column_stack([low, mid, high]), n_boot=1000)
+    assert result.tau == pytest.approx(1.0)
+    assert result.low > 0 and result.significant and result.p_value < 0.05
+    assert (
+        bootstrap_tau(np.column_stack([low, mid, high]), n_boot=1000) == result
+    )  # same seed, same result
+    reverse = bootstrap_tau(np.column_stack([high, mid, low]), n_boot=1000)
+    assert reverse.tau == pytest.approx(-1.0) and reverse.high < 0
+
+
+def test_bootstrap_without_signal_is_not_significant():
+    rng = np.random.default_rng(5)
+    hits = rng.integers(0, 2, (30, 3)).astype(float)
+    hits[:, 1] = hits[:, 0]
+    hits[:, 2] = hits[:, 0]  # identical groups: every replicate is undefined
+    result = bootstrap_tau(hits, n_boot=500)
+    assert np.isnan(result.mean) and not result.significant
+
+
+def test_bootstrap_rejects_a_single_group():
+    with pytest.raises(ValueError, match="2 groups"):
+        bootstrap_tau(np.ones((5, 1)))
+
+
+def test_holm_hand_computed():
+    # sorted 0.01, 0.03, 0.04 -> 0.03, 0.06, max(0.06, 0.04) = 0.06
+    adjusted = holm([0.01, 0.04, 0.03, np.nan])
+    assert adjusted[:3] == pytest.approx([0.03, 0.06, 0.06])
+    assert np.isnan(adjusted[3])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+def test_verdicts():
+    assert verdict(0.1, True) == "Positive"
+    assert verdict(-0.1, True) == "Negative"
+    assert verdict(0.1, False) == "Not significant"
+    assert verdict(0.0, True) == "Not significant"
