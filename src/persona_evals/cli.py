@@ -18,7 +18,6 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="persona-evals",
