@@ -4,7 +4,6 @@ import threading
 import time
 
 import anyio
-import pytest
 
 from persona_evals.steering.batching import Batcher
 

@@ -41,7 +41,7 @@ from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.generation import GenRequest, GenResult, Sampling, generate_batch
 from persona_evals.steering.layers import check_layer
 from persona_evals.steering.loading import SharedModel, load_shared
-from persona_evals.steering.spec import SteeringConfigError, SteeringSpec
+from persona_evals.steering.spec import SteeringSpec
 from persona_evals.steering.vectors import LoadedVector, check_fits, load_vector
 
 DEFAULT_MAX_TOKENS = 1024

@@ -8,7 +8,7 @@ before any model is loaded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -43,7 +43,6 @@ class SteeringSpec:
     device_map: str | dict[str, Any] | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
     monitor: tuple[VectorSpec, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_model_args(cls, args: dict[str, Any]) -> SteeringSpec:
