@@ -36,3 +36,18 @@ def render_prompt(tokenizer: Any, messages: list[ChatMessage]) -> str:
         else:
             rest.insert(0, {"role": "user", "content": system})
         return tokenizer.apply_chat_template(rest, tokenize=False, add_generation_prompt=True)
+
+
+def supports_system_role(tokenizer: Any) -> bool:
+    """Whether the tokenizer's chat template renders a system message (Gemma's raises)."""
+    if not getattr(tokenizer, "chat_template", None):
+        return True  # the plain transcript fallback has a System line
+    try:
+        tokenizer.apply_chat_template(
+            [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}],
+            tokenize=False,
+            add_generation_prompt=True,
+        )
+    except Exception:
+        return False
+    return True
