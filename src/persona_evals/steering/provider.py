@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from pathlib import Path
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -212,15 +213,9 @@ def _monitors(shared: SharedModel, spec: SteeringSpec, vectors: list[LoadedVecto
     for i, (term, vec) in enumerate(zip(spec.monitor, vectors)):
         check_layer(term.layer, shared.num_layers, _arg("monitor_layer", i, len(vectors)))
         check_fits(vec, term.layer, shared.hidden_size, shared.num_layers, _arg("monitor", i, len(vectors)))
-        name = f"{_stem(vec.path)}{'#' + vec.key if vec.key not in ('vector',) else ''}@{term.layer}"
+        name = f"{Path(vec.path).stem}{'' if vec.key == 'vector' else '#' + vec.key}@{term.layer}"
         out.append((name, term.layer, vec.row(term.layer)))
     return out
-
-
-def _stem(path: str) -> str:
-    from pathlib import Path
-
-    return Path(path).stem
 
 
 def _signature(shared: SharedModel, spec: SteeringSpec, vectors: list[LoadedVector], monitors: list[LoadedVector]) -> str:
