@@ -77,3 +77,24 @@ def test_modes_and_answer_parsing():
     parsed = parse_response("demographic_summary", "SUMMARY: a nurse\n**ANSWER:** rest well")
     assert parsed == {"answer": "rest well", "format_ok": True, "summary": "a nurse"}
     assert parse_response("chain_of_thought", "just text")["format_ok"] is False
+
+
+def test_typed_matching_edge_cases():
+    people = [
+        Persona(id="float-string", attributes={"income": "61000.0", "sex": " Female "}),
+        Persona(id="dollars", attributes={"income": "$41,000", "sex": "female"}),
+        Persona(id="boundary", attributes={"income": 50000, "sex": "Male"}),
+        Persona(id="bucket-straddles", attributes={"age": "25-34 years old", "sex": "Male"}),
+        Persona(id="missing", attributes={"sex": "Female"}),
+    ]
+    rich = load_intersections([{"name": "rich", "clauses": [{"attribute": "income", "min": 50000}]}])
+    assert _ids(members(rich, people)) == {"rich": ["boundary", "float-string"]}
+    exact = load_intersections([{"name": "x", "clauses": [{"attribute": "income", "values": [41000]}]}])
+    assert _ids(members(exact, people)) == {"x": ["dollars"]}
+    # a bucket matches a range only when it lies wholly inside it
+    with pytest.raises(ValueError, match="match none"):
+        members(load_intersections([{"name": "30s", "clauses": [{"attribute": "age", "min": 30, "max": 40}]}]), people)
+    # whitespace and case do not matter for categories; an absent attribute never matches
+    women = load_intersections([{"name": "w", "clauses": [{"attribute": "sex", "values": ["female"]},
+                                                          {"attribute": "income", "max": 1e9}]}])
+    assert _ids(members(women, people)) == {"w": ["dollars", "float-string"]}

@@ -17,3 +17,18 @@ def test_steer_provider_is_registered_through_the_entry_point():
 
     eps = {ep.name: ep.value for ep in entry_points(group="inspect_ai")}
     assert eps.get("persona_evals") == "persona_evals._registry"
+
+
+def test_persona_bench_components_are_registered():
+    import persona_evals._registry  # noqa: F401
+    from inspect_ai._util.registry import registry_lookup
+
+    for kind, name in [
+        ("scorer", "debate_critic"),
+        ("scorer", "pairwise_vs_baseline"),
+        ("solver", "personalized_answer"),
+        ("solver", "baseline_reference"),
+        ("metric", "loo_drop"),
+        ("metric", "intersection_accuracy"),
+    ]:
+        assert registry_lookup(kind, f"persona_evals/{name}") is not None, name

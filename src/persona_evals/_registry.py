@@ -15,3 +15,7 @@ from persona_evals.accuracy.dynamic import dynamic_experts
 from persona_evals.accuracy.refine import refine_persona
 from persona_evals.accuracy.scorers import persona_answer
 from persona_evals.accuracy.solvers import persona_message
+from persona_evals.persona_bench.critic import debate_critic
+from persona_evals.persona_bench.metrics import intersection_accuracy, loo_drop
+from persona_evals.persona_bench.modes import personalized_answer
+from persona_evals.persona_bench.pairwise import baseline_reference, pairwise_vs_baseline

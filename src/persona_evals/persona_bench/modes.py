@@ -14,6 +14,7 @@ lines, the same text the critic sees.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from typing import Any, Literal, get_args
@@ -76,11 +77,16 @@ def parse_response(mode: str, completion: str) -> dict[str, Any]:
 
 
 @solver
-def persona_answer() -> Solver:
+def personalized_answer(sampling_seed: int | None = None) -> Solver:
     """Answer the question in the sample's mode (``metadata["mode"]``) for ``shown_persona``.
 
     The completion is replaced by the parsed answer; the parsed parts go to
     ``metadata["response"]`` and the full reply stays in the message history.
+
+    Args:
+        sampling_seed: when set, each sample and epoch gets its own seed derived from it, so
+            repeated attempts (pass@k epochs) are distinct draws yet reproducible. A global
+            ``--seed`` would instead give every epoch the same draw.
     """
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
@@ -90,13 +96,22 @@ def persona_answer() -> Solver:
             ChatMessageSystem(content=system_prompt(mode, persona)),
             ChatMessageUser(content=state.metadata.get("question") or state.input_text),
         ]
-        state = await generate(state)
+        if sampling_seed is None:
+            state = await generate(state)
+        else:
+            state = await generate(state, seed=attempt_seed(sampling_seed, state.sample_id, state.epoch))
         response = parse_response(mode, state.output.completion)
         state.metadata["response"] = response
         state.output.completion = response["answer"]
         return state
 
     return solve
+
+
+def attempt_seed(seed: int, sample_id: str | int, epoch: int) -> int:
+    """A 31-bit seed for one sample and epoch (stable across runs and platforms)."""
+    digest = hashlib.sha256(f"{seed}/{sample_id}/{epoch}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") >> 1
 
 
 BASELINE_PROMPT = (
