@@ -1,0 +1,156 @@
+"""Tables behind the PERSONA Bench plots, read from eval logs with ``inspect_ai.analysis``.
+
+Every table counts scored samples only (unscored critic verdicts are NaN and excluded, with the
+number excluded kept in ``unscored``), so denominators are the same in every plot (the anchor's
+pass@k curve counted only samples that reached all critiques, D5; its leave-one-out plot could
+mislabel bars, D6).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from persona_evals.persona_bench.dataset import DROP, FULL, NONE
+from persona_evals.persona_bench.modes import MODES
+
+SCORE = "score_debate_critic"
+Z95 = 1.959963984540054
+
+
+class NoSamplesError(ValueError):
+    """The logs hold no samples of the task a table needs."""
+
+
+def load_samples(paths: Sequence[str], task: str) -> Any:
+    """One row per sample and epoch of `task` (a DataFrame with model, score and metadata)."""
+    import pandas as pd
+    from inspect_ai.analysis import EvalModel, EvalTask, SampleSummary, samples_df
+
+    df = samples_df(list(paths), columns=EvalModel + EvalTask + SampleSummary, quiet=True)
+    df = df[df["task_name"] == task] if "task_name" in df else df.iloc[0:0]
+    if df.empty or SCORE not in df:
+        raise NoSamplesError(f"no {task} samples with critic scores in {len(paths)} log(s)")
+    df = df.copy()
+    df["score"] = pd.to_numeric(df[SCORE], errors="coerce").astype(float)
+    return df
+
+
+def _mean_se(values: Sequence[float]) -> tuple[float, float]:
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan
+    mean = sum(values) / n
+    if n < 2:
+        return mean, math.nan
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, math.sqrt(var / n)
+
+
+def mode_table(df: Any) -> list[dict[str, Any]]:
+    """Accuracy per model and mode, with stderr, 95% CI and the percent gain over baseline.
+
+    Gain is 100 (acc_m - acc_b) / acc_b with error 100 sqrt(se_m^2 + se_b^2) / acc_b, both in
+    percent (the anchor's error bars were not, D12).
+    """
+    rows = []
+    for model, group in df.groupby("model", sort=True):
+        base = None
+        present = [m for m in MODES if m in set(group["metadata_mode"])]
+        for mode in present:
+            scores = group[group["metadata_mode"] == mode]["score"]
+            scored = [float(v) for v in scores if not math.isnan(v)]
+            acc, se = _mean_se(scored)
+            row = {"model": model, "mode": mode, "n": len(scored), "unscored": int(scores.isna().sum()),
+                   "accuracy": acc, "stderr": se, "ci_low": acc - Z95 * se, "ci_high": acc + Z95 * se}
+            if mode == "baseline":
+                base = row
+            rows.append(row)
+        for row in rows:
+            if row["model"] != model:
+                continue
+            if base is None or row is base or not base["accuracy"]:
+                row["gain_pct"] = row["gain_pct_se"] = math.nan
+            else:
+                row["gain_pct"] = 100 * (row["accuracy"] - base["accuracy"]) / base["accuracy"]
+                row["gain_pct_se"] = 100 * math.hypot(row["stderr"], base["stderr"]) / base["accuracy"]
+    return rows
+
+
+def loo_table(df: Any, n_boot: int = 2000, seed: int = 0) -> list[dict[str, Any]]:
+    """Per model and attribute: the paired drop acc(full) - acc(without) with a bootstrap 95% CI.
+
+    Pairs are resampled (paired bootstrap), so the CI reflects question-persona variation. The
+    ``none`` variant (every listed attribute removed) appears as attribute ``(all listed)``.
+    """
+    rows = []
+    for model, group in df.groupby("model", sort=True):
+        table: dict[str, dict[str, float]] = {}
+        for variant, pair, score in zip(group["metadata_variant"], group["metadata_pair_id"], group["score"], strict=True):
+            if not math.isnan(score):
+                table.setdefault(variant, {})[pair] = float(score)
+        full = table.get(FULL, {})
+        for variant, scores in table.items():
+            if variant == FULL:
+                continue
+            diffs = [full[p] - s for p, s in scores.items() if p in full]
+            if not diffs:
+                continue
+            low, high = _bootstrap_ci(diffs, n_boot, seed)
+            name = "(all listed)" if variant == NONE else variant.removeprefix(DROP)
+            rows.append({"model": model, "attribute": name, "n_pairs": len(diffs),
+                         "drop": sum(diffs) / len(diffs), "ci_low": low, "ci_high": high})
+    if not rows:
+        raise NoSamplesError("no scored full/variant pairs in the leave_one_out logs")
+    return rows
+
+
+def _bootstrap_ci(values: Sequence[float], n_boot: int, seed: int) -> tuple[float, float]:
+    rng = random.Random(seed)
+    n = len(values)
+    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(n_boot))
+    return means[int(0.025 * (n_boot - 1))], means[int(math.ceil(0.975 * (n_boot - 1)))]
+
+
+def intersection_table(df: Any) -> list[dict[str, Any]]:
+    """Accuracy per model and intersection (a sample counts toward each slice it is in)."""
+    rows = []
+    for model, group in df.groupby("model", sort=True):
+        slices: dict[str, list[float]] = {}
+        for names, score in zip(group["metadata_intersections"], group["score"], strict=True):
+            for name in json.loads(names) if isinstance(names, str) else list(names):
+                slices.setdefault(name, [])
+                if not math.isnan(score):
+                    slices[name].append(float(score))
+        for name, scores in slices.items():
+            acc, se = _mean_se(scores)
+            rows.append({"model": model, "intersection": name, "n": len(scores), "accuracy": acc, "stderr": se})
+    return rows
+
+
+def pass_at_k_table(paths: Sequence[str]) -> list[dict[str, Any]]:
+    """pass@k for k = 1..K per model, from the ``pass_at_<k>`` reducers of pass_at_k logs."""
+    from inspect_ai.log import read_eval_log
+
+    rows = []
+    for path in paths:
+        log = read_eval_log(path, header_only=True)
+        if log.eval.task.split("/")[-1] != "pass_at_k" or log.results is None:
+            continue
+        for score in log.results.scores:
+            reducer = score.reducer or ""
+            if score.name == "debate_critic" and reducer.startswith("pass_at_"):
+                rows.append({
+                    "model": log.eval.model,
+                    "k": int(reducer.removeprefix("pass_at_")),
+                    "pass_at_k": score.metrics["accuracy"].value,
+                    "stderr": score.metrics["stderr"].value if "stderr" in score.metrics else math.nan,
+                    "n": score.scored_samples,
+                    "log": path,
+                })
+    if not rows:
+        raise NoSamplesError(f"no pass_at_k results in {len(paths)} log(s)")
+    return sorted(rows, key=lambda r: (r["model"], r["k"]))

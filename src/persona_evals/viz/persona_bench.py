@@ -1,0 +1,186 @@
+"""PERSONA Bench plots: modes, leave-one-out drops, intersections and the pass@k curve.
+
+Each reads the logs of its task (all logs in --log-dir by default) and writes a PNG plus a CSV of
+the plotted numbers next to it (same name, ``.csv``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+from typing import Any
+
+OUT = "results/persona_bench"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.viz.common import add_log_arguments
+
+    plots = [
+        ("persona-modes", "prism_personalization: accuracy per generate mode and model (95% CI)", run_modes, "modes.png"),
+        ("persona-loo", "leave_one_out: drop in accuracy per removed attribute (sorted, 95% CI)", run_loo, "loo.png"),
+        ("persona-intersections", "intersectionality: accuracy per intersection (95% CI)", run_intersections, "intersections.png"),
+        ("persona-pass-at-k", "pass_at_k: the unbiased pass@k curve per model", run_pass_at_k, "pass_at_k.png"),
+    ]
+    for name, help_text, func, out in plots:
+        p = sub.add_parser(name, help=help_text)
+        add_log_arguments(p, f"{OUT}/{out}")
+        if name == "persona-loo":
+            p.add_argument("--n-boot", type=int, default=2000, help="paired bootstrap resamples (default 2000)")
+        p.set_defaults(func=func)
+
+
+def _rows(args: argparse.Namespace, task: str, build) -> list[dict[str, Any]]:
+    from persona_evals.cli import CommandError
+    from persona_evals.persona_bench.results import NoSamplesError, load_samples
+    from persona_evals.viz.common import resolve_logs
+
+    paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
+    try:
+        return build(load_samples(paths, task))
+    except NoSamplesError as ex:
+        raise CommandError(f"{ex}: run tasks/{task}.py first, or pass its logs") from ex
+
+
+def _write(fig: Any, rows: list[dict[str, Any]], out: str) -> None:
+    from persona_evals.viz.common import save_figure
+
+    png = save_figure(fig, out)
+    table = png.with_suffix(".csv")
+    with table.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {png} and {table}")
+
+
+def _err(low: float, mid: float, high: float) -> list[float]:
+    return [max(mid - low, 0.0), max(high - mid, 0.0)]
+
+
+def run_modes(args: argparse.Namespace) -> int:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from persona_evals.persona_bench.modes import MODES
+    from persona_evals.persona_bench.results import mode_table
+    from persona_evals.viz.common import use_agg
+
+    use_agg()
+    rows = _rows(args, "prism_personalization", mode_table)
+    models = sorted({r["model"] for r in rows})
+    modes = [m for m in MODES if any(r["mode"] == m for r in rows)]
+    width = 0.8 / len(modes)
+    fig, ax = plt.subplots(figsize=(max(6, 1.5 + 1.4 * len(models) * max(1, len(modes) / 2)), 4.2))
+    palette = plt.get_cmap("tab10")
+    for j, mode in enumerate(modes):
+        xs, ys, errs = [], [], [[], []]
+        for i, model in enumerate(models):
+            row = next((r for r in rows if r["model"] == model and r["mode"] == mode), None)
+            if row is None:
+                continue
+            xs.append(i + (j - (len(modes) - 1) / 2) * width)
+            ys.append(row["accuracy"])
+            low, high = _err(row["ci_low"], row["accuracy"], row["ci_high"])
+            errs[0].append(np.nan_to_num(low))
+            errs[1].append(np.nan_to_num(high))
+        ax.bar(xs, ys, width=width, yerr=errs, capsize=3, label=mode.replace("_", " "), color=palette(j))
+    ax.set_xticks(range(len(models)), models, rotation=15, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("accuracy (critic: no revision needed)")
+    ax.set_title("PERSONA Bench: accuracy by generate mode (95% CI)")
+    ax.legend(fontsize=8, ncols=min(4, len(modes)), loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
+    _write(fig, rows, args.out)
+    return 0
+
+
+def run_loo(args: argparse.Namespace) -> int:
+    import matplotlib.pyplot as plt
+
+    from persona_evals.persona_bench.results import loo_table
+    from persona_evals.viz.common import use_agg
+
+    use_agg()
+    rows = _rows(args, "leave_one_out", lambda df: loo_table(df, n_boot=args.n_boot))
+    models = sorted({r["model"] for r in rows})
+    height = max(len([r for r in rows if r["model"] == m]) for m in models)
+    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 1.2 + 0.32 * height), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        mine = sorted((r for r in rows if r["model"] == model), key=lambda r: r["drop"])
+        ys = range(len(mine))
+        errs = list(zip(*(_err(r["ci_low"], r["drop"], r["ci_high"]) for r in mine), strict=True))
+        colours = ["#999999" if r["attribute"] == "(all listed)" else ("#2b8cbe" if r["drop"] >= 0 else "#e34a33") for r in mine]
+        ax.barh(list(ys), [r["drop"] for r in mine], xerr=errs, capsize=2, color=colours)
+        ax.set_yticks(list(ys), [f"{r['attribute']} (n={r['n_pairs']})" for r in mine], fontsize=8)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_xlabel("acc(full persona) - acc(attribute removed)")
+        ax.set_title(model, fontsize=9)
+    fig.suptitle("PERSONA Bench leave-one-out: accuracy drop per removed attribute (95% paired bootstrap CI)", fontsize=10)
+    fig.tight_layout()
+    _write(fig, rows, args.out)
+    return 0
+
+
+def run_intersections(args: argparse.Namespace) -> int:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from persona_evals.persona_bench.results import Z95, intersection_table
+    from persona_evals.viz.common import use_agg
+
+    use_agg()
+    rows = _rows(args, "intersectionality", intersection_table)
+    models = sorted({r["model"] for r in rows})
+    names = sorted({r["intersection"] for r in rows})
+    height = 0.8 / len(models)
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.4 * len(names) * max(1, len(models) / 2)))
+    for j, model in enumerate(models):
+        mine = {r["intersection"]: r for r in rows if r["model"] == model}
+        ys = [i + (j - (len(models) - 1) / 2) * height for i, n in enumerate(names) if n in mine]
+        acc = [mine[n]["accuracy"] for n in names if n in mine]
+        err = [np.nan_to_num(Z95 * mine[n]["stderr"]) for n in names if n in mine]
+        ax.barh(ys, acc, height=height, xerr=err, capsize=2, label=model)
+    counts = {n: ", ".join(str(r["n"]) for r in rows if r["intersection"] == n) for n in names}
+    ax.set_yticks(range(len(names)), [f"{n} (n={counts[n]})" for n in names], fontsize=8)
+    ax.set_xlim(0, 1.05)
+    ax.set_xlabel("accuracy (critic: no revision needed)")
+    ax.set_title("PERSONA Bench: accuracy per intersection (95% CI)", fontsize=10)
+    if len(models) > 1:
+        ax.legend(fontsize=8)
+    _write(fig, rows, args.out)
+    return 0
+
+
+def run_pass_at_k(args: argparse.Namespace) -> int:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from persona_evals.cli import CommandError
+    from persona_evals.persona_bench.results import Z95, NoSamplesError, pass_at_k_table
+    from persona_evals.viz.common import resolve_logs, use_agg
+
+    use_agg()
+    paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
+    try:
+        rows = pass_at_k_table(paths)
+    except NoSamplesError as ex:
+        raise CommandError(f"{ex}: run tasks/pass_at_k.py first, or pass its logs") from ex
+    runs = sorted({(r["model"], r["log"]) for r in rows})
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for model, log in runs:
+        mine = [r for r in rows if r["log"] == log]
+        label = model if sum(m == model for m, _ in runs) == 1 else f"{model} ({Path(log).name[:19]})"
+        ks = [r["k"] for r in mine]
+        ys = np.array([r["pass_at_k"] for r in mine])
+        band = Z95 * np.nan_to_num(np.array([r["stderr"] for r in mine]))
+        ax.plot(ks, ys, marker="o", label=label)
+        ax.fill_between(ks, np.clip(ys - band, 0, 1), np.clip(ys + band, 0, 1), alpha=0.15)
+    ax.set_xlabel("k (attempts)")
+    ax.set_ylabel("pass@k (unbiased estimator)")
+    ax.set_ylim(0, 1.02)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_title("PERSONA Bench pass@k (95% CI band)", fontsize=10)
+    ax.legend(fontsize=8)
+    _write(fig, rows, args.out)
+    return 0

@@ -1,0 +1,111 @@
+"""PERSONA Bench plots and their tables, read from logs of scripted runs of the four tasks."""
+
+import csv
+import json
+import math
+
+import pytest
+from inspect_ai import eval
+from persona_bench_support import critic_model, load_task, target_model
+
+from persona_evals.cli import main
+from persona_evals.persona_bench.results import _bootstrap_ci, mode_table
+
+FIXTURES = {"personas": "fixture", "questions": "fixture"}
+
+
+@pytest.fixture(scope="module")
+def log_dir(tmp_path_factory):
+    """One log of each task in one directory."""
+    logs = tmp_path_factory.mktemp("bench_logs")
+    runs = [
+        (load_task("prism_personalization")(pairs=4, **FIXTURES), target_model()),
+        (load_task("leave_one_out")(config='{"attributes": ["age", "religion"]}', pairs=3, **FIXTURES), target_model()),
+        (
+            load_task("intersectionality")(
+                config='[{"name": "60+", "clauses": [{"attribute": "age", "min": 60}]},'
+                ' {"name": "men", "clauses": [{"attribute": "sex", "values": ["male"]}]}]',
+                pairs_per_intersection=3,
+                **FIXTURES,
+            ),
+            target_model(old_fails=True),
+        ),
+        (load_task("pass_at_k")(k=4, pairs=3, sampling_seed=2, **FIXTURES), target_model(pass_rule=lambda s: s % 3 == 0)),
+    ]
+    for task, target in runs:
+        [log] = eval(task, model=target, model_roles={"critic": critic_model()}, display="none", log_dir=str(logs))
+        assert log.status == "success", log.error
+    return logs
+
+
+def plot(name, log_dir, out):
+    assert main(["viz", name, "--log-dir", str(log_dir), "--out", str(out)]) == 0
+    assert out.stat().st_size > 5000  # a real PNG
+    with out.with_suffix(".csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_modes_plot(log_dir, tmp_path):
+    rows = plot("persona-modes", log_dir, tmp_path / "modes.png")
+    acc = {r["mode"]: float(r["accuracy"]) for r in rows}
+    assert acc == {"baseline": 0.0, "output_only": 1.0, "chain_of_thought": 1.0, "demographic_summary": 1.0}
+    assert all(int(r["n"]) == 4 for r in rows)
+
+
+def test_loo_plot_is_sorted_with_correct_labels(log_dir, tmp_path):
+    rows = plot("persona-loo", log_dir, tmp_path / "loo.png")
+    drops = {r["attribute"]: float(r["drop"]) for r in rows}
+    assert drops == {"(all listed)": 1.0, "age": 1.0, "religion": 0.0}
+
+
+def test_intersections_plot(log_dir, tmp_path):
+    rows = plot("persona-intersections", log_dir, tmp_path / "x.png")
+    acc = {r["intersection"]: float(r["accuracy"]) for r in rows}
+    assert acc["60+"] == 0.0 and 0.0 <= acc["men"] <= 1.0
+
+
+def test_pass_at_k_plot_reads_the_reducers(log_dir, tmp_path):
+    rows = plot("persona-pass-at-k", log_dir, tmp_path / "pk.png")
+    assert [int(r["k"]) for r in rows] == [1, 2, 3, 4]
+    curve = [float(r["pass_at_k"]) for r in rows]
+    assert curve == sorted(curve) and curve[0] < curve[-1]
+
+
+def test_plot_without_logs_of_its_task_is_an_error(tmp_path, capsys):
+    empty = tmp_path / "none"
+    empty.mkdir()
+    assert main(["viz", "persona-loo", "--log-dir", str(empty), "--out", str(tmp_path / "a.png")]) == 2
+    assert "no eval logs" in capsys.readouterr().err
+
+
+def test_mode_gain_is_in_percent():
+    import pandas as pd
+
+    df = pd.DataFrame(
+        {
+            "model": ["m"] * 8,
+            "metadata_mode": ["baseline"] * 4 + ["output_only"] * 4,
+            "score": [1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0],
+        }
+    )
+    rows = {r["mode"]: r for r in mode_table(df)}
+    assert rows["output_only"]["gain_pct"] == pytest.approx(100.0)
+    se_b, se_m = rows["baseline"]["stderr"], rows["output_only"]["stderr"]
+    assert rows["output_only"]["gain_pct_se"] == pytest.approx(100 * math.hypot(se_b, se_m) / 0.25)
+    assert math.isnan(rows["baseline"]["gain_pct"])
+
+
+def test_bootstrap_ci_brackets_the_mean():
+    values = [1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0]
+    low, high = _bootstrap_ci(values, 2000, seed=0)
+    assert low < sum(values) / len(values) < high
+    assert 0.0 <= low and high <= 1.0
+    assert json.dumps([low, high])  # plain floats
+
+
+def test_plot_of_another_tasks_logs_names_the_task(log_dir, tmp_path, capsys):
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    [loo] = [i.name for i in list_eval_logs(str(log_dir)) if read_eval_log(i.name, header_only=True).eval.task.endswith("leave_one_out")]
+    assert main(["viz", "persona-modes", loo.removeprefix("file://"), "--out", str(tmp_path / "m.png")]) == 2
+    assert "no prism_personalization samples" in capsys.readouterr().err
