@@ -9,6 +9,8 @@ with ``persona-evals viz persona-intersections``. Tags: personas, personalizatio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from inspect_ai import Task, task
 from inspect_ai.scorer import accuracy, stderr
 
@@ -36,7 +38,7 @@ def intersectionality(
     questions: str = PRISM_FILTER_DATASET,
     pairs_per_intersection: int = DEFAULT_PAIRS_PER_INTERSECTION,
     seed: int = 0,
-    conversation_types: list[str] = list(DEFAULT_CONVERSATION_TYPES),
+    conversation_types: Sequence[str] = DEFAULT_CONVERSATION_TYPES,
     max_retries: int = 2,
 ) -> Task:
     """Critic accuracy per intersection of persona attributes.

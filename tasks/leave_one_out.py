@@ -10,6 +10,8 @@ reduced one). Metric ``loo_drop``: acc(full) - acc(without attribute), paired by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from inspect_ai import Task, task
 from inspect_ai.scorer import accuracy, grouped
 
@@ -38,7 +40,7 @@ def leave_one_out(
     questions: str = PRISM_FILTER_DATASET,
     pairs: int = DEFAULT_LOO_PAIRS,
     seed: int = 0,
-    conversation_types: list[str] = list(DEFAULT_CONVERSATION_TYPES),
+    conversation_types: Sequence[str] = DEFAULT_CONVERSATION_TYPES,
     max_retries: int = 2,
 ) -> Task:
     """Full persona, persona without all listed attributes, and without each one, per pair.

@@ -10,6 +10,8 @@ unbiased estimator 1 - C(n-c, k)/C(n, k) for every k = 1..`k`. Plot with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from inspect_ai import Epochs, Task, task
 from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import accuracy, pass_at, stderr
@@ -34,7 +36,7 @@ def pass_at_k(
     seed: int = 0,
     sampling_seed: int | None = None,
     temperature: float = 1.0,
-    conversation_types: list[str] = list(DEFAULT_CONVERSATION_TYPES),
+    conversation_types: Sequence[str] = DEFAULT_CONVERSATION_TYPES,
     max_retries: int = 2,
 ) -> Task:
     """`k` independent critiqued attempts per pair; pass@1 .. pass@k.

@@ -12,6 +12,8 @@ no revision for the person. Plot with ``persona-evals viz persona-modes``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from inspect_ai import Task, task
 from inspect_ai.scorer import accuracy, grouped, stderr
 
@@ -26,12 +28,12 @@ from persona_evals.personas.synthetic import SYNTHETIC_PERSONAS_DATASET
 
 @task
 def prism_personalization(
-    mode: str | list[str] = list(MODES),
+    mode: str | Sequence[str] = MODES,
     personas: str = SYNTHETIC_PERSONAS_DATASET,
     questions: str = PRISM_FILTER_DATASET,
     pairs: int | None = None,
     seed: int = 0,
-    conversation_types: list[str] = list(DEFAULT_CONVERSATION_TYPES),
+    conversation_types: Sequence[str] = DEFAULT_CONVERSATION_TYPES,
     pairwise: bool = False,
     max_retries: int = 2,
 ) -> Task:

@@ -216,3 +216,9 @@ def test_gated_source_without_token_says_how_to_get_access(monkeypatch):
     with pytest.raises(GatedDatasetError, match="HF_TOKEN") as ex:
         load_task("prism_personalization")(personas="SynthLabsAI/Synthetic-Personas", questions="fixture")
     assert "huggingface.co/datasets/SynthLabsAI/Synthetic-Personas" in str(ex.value)
+
+
+def test_missing_critic_role_is_an_error_naming_it(tmp_path):
+    task = load_task("prism_personalization")(mode="output_only", pairs=1, **FIXTURES)
+    [log] = eval(task, model=target_model(), display="none", log_dir=str(tmp_path))
+    assert log.status == "error" and "'critic' is required" in log.error.message
