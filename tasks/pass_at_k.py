@@ -42,7 +42,8 @@ def pass_at_k(
     """`k` independent critiqued attempts per pair; pass@1 .. pass@k.
 
     Args:
-        k: attempts (epochs) per pair (default 16, as in the paper).
+        k: attempts (epochs) per pair (default 16, as in the paper); set it here, not with
+            ``--epochs``, since the pass@1..pass@k reducers are built from it.
         mode: the generate mode (one that shows the persona).
         personas: persona source (see ``prism_personalization``).
         questions: question source (see ``prism_personalization``).

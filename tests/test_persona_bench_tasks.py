@@ -178,7 +178,7 @@ def test_pass_at_k_rerun_with_sampling_seed_is_reproducible(tmp_path):
     assert values[0] == values[1]
 
 
-def test_invalid_critic_verdict_leaves_sample_unscored_with_reason(tmp_path):
+def test_invalid_critic_verdict_leaves_sample_unscored_with_reason(tmp_path, capsys):
     task = load_task("prism_personalization")(mode="output_only", pairs=2, max_retries=1, **FIXTURES)
     log = run(task, critic=critic_model(invalid=True), log_dir=tmp_path)
     for s in log.samples:
@@ -186,6 +186,12 @@ def test_invalid_critic_verdict_leaves_sample_unscored_with_reason(tmp_path):
         assert math.isnan(score.value)
         assert "critic verdict invalid" in score.explanation and "needs_revision" in score.explanation
     assert log.results.scores[0].unscored_samples == 2
+    # `persona-evals summary <dir>` shows the count and the reason
+    from persona_evals.cli import main
+
+    assert main(["summary", str(tmp_path), "--samples", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "unscored=2" in out and "debate_critic unscored: critic verdict invalid" in out
 
 
 @pytest.mark.parametrize(

@@ -30,4 +30,5 @@ async def test_gives_up_with_a_reason_naming_the_field():
     with pytest.raises(StructuredOutputError) as info:
         await generate_structured(model, "judge", Verdict, max_retries=1)
     assert "score" in info.value.reason
+    assert "<" not in info.value.reason  # instructor's XML wrapper is stripped
     assert info.value.last_text == '{"critique": "ok"}'

@@ -7,6 +7,7 @@ re-asks with the validation error. Providers that honour ``response_schema`` als
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, TypeVar
 
@@ -105,5 +106,6 @@ def _to_inspect(message: dict[str, Any]) -> ChatMessage:
 
 
 def _short(ex: Exception, limit: int = 300) -> str:
-    text = " ".join(str(ex).split())
+    # instructor wraps the validation errors in <failed_attempts><generation><exception> tags
+    text = " ".join(re.sub(r"</?(failed_attempts|generation|exception|completion)\b[^>]*>", " ", str(ex)).split())
     return text if len(text) <= limit else text[:limit] + " ..."

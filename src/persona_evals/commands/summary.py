@@ -10,7 +10,7 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("summary", help="one-screen summary of an eval log")
-    p.add_argument("log", nargs="?", help="log file (default: newest in --log-dir)")
+    p.add_argument("log", nargs="?", help="log file or directory (default: newest in --log-dir)")
     p.add_argument(
         "--log-dir",
         default=os.environ.get("INSPECT_LOG_DIR", "logs"),
@@ -35,7 +35,14 @@ def newest_log(log_dir: str | Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = args.log or newest_log(args.log_dir)
+    from persona_evals.cli import CommandError
+
+    if args.log and Path(args.log).is_dir():
+        path = newest_log(args.log)
+    elif args.log and not Path(args.log).exists():
+        raise CommandError(f"log {args.log} does not exist")
+    else:
+        path = args.log or newest_log(args.log_dir)
     print(summarize(path, samples=args.samples))
     return 0
 
@@ -59,13 +66,18 @@ def summarize(path: str, samples: int = 3) -> str:
         lines.append(f"samples: {log.results.completed_samples}/{log.results.total_samples}")
         for score in log.results.scores:
             metrics = "  ".join(f"{k}={m.value:.3f}" for k, m in score.metrics.items())
-            lines.append(f"  {score.name}: {metrics}")
+            reducer = f" ({score.reducer})" if score.reducer else ""
+            unscored = f"  unscored={score.unscored_samples}" if getattr(score, "unscored_samples", 0) else ""
+            lines.append(f"  {score.name}{reducer}: {metrics}{unscored}")
     for sample in (log.samples or [])[:samples]:
         question = sample.input if isinstance(sample.input, str) else sample.input[-1].text
         answer = sample.output.completion if sample.output else ""
         scores = ", ".join(f"{k}={v.value}" for k, v in (sample.scores or {}).items())
         lines.append(f"- [{sample.id}] {_clip(question)}")
         lines.append(f"  -> {_clip(answer)}  ({scores})")
+        for name, score in (sample.scores or {}).items():
+            if isinstance(score.value, float) and score.value != score.value and score.explanation:
+                lines.append(f"     {name} unscored: {_clip(score.explanation)}")
     return "\n".join(lines)
 
 

@@ -58,25 +58,19 @@ def mode_table(df: Any) -> list[dict[str, Any]]:
     """
     rows = []
     for model, group in df.groupby("model", sort=True):
-        base = None
-        present = [m for m in MODES if m in set(group["metadata_mode"])]
-        for mode in present:
+        mine = []
+        for mode in (m for m in MODES if m in set(group["metadata_mode"])):
             scores = group[group["metadata_mode"] == mode]["score"]
-            scored = [float(v) for v in scores if not math.isnan(v)]
-            acc, se = _mean_se(scored)
-            row = {"model": model, "mode": mode, "n": len(scored), "unscored": int(scores.isna().sum()),
-                   "accuracy": acc, "stderr": se, "ci_low": acc - Z95 * se, "ci_high": acc + Z95 * se}
-            if mode == "baseline":
-                base = row
-            rows.append(row)
-        for row in rows:
-            if row["model"] != model:
-                continue
-            if base is None or row is base or not base["accuracy"]:
-                row["gain_pct"] = row["gain_pct_se"] = math.nan
-            else:
-                row["gain_pct"] = 100 * (row["accuracy"] - base["accuracy"]) / base["accuracy"]
-                row["gain_pct_se"] = 100 * math.hypot(row["stderr"], base["stderr"]) / base["accuracy"]
+            acc, se = _mean_se([float(v) for v in scores if not math.isnan(v)])
+            mine.append({"model": model, "mode": mode, "n": int(scores.notna().sum()),
+                         "unscored": int(scores.isna().sum()), "accuracy": acc, "stderr": se,
+                         "ci_low": acc - Z95 * se, "ci_high": acc + Z95 * se})
+        base = next((r for r in mine if r["mode"] == "baseline"), None)
+        for row in mine:
+            usable = base is not None and row is not base and base["accuracy"] > 0
+            row["gain_pct"] = 100 * (row["accuracy"] - base["accuracy"]) / base["accuracy"] if usable else math.nan
+            row["gain_pct_se"] = 100 * math.hypot(row["stderr"], base["stderr"]) / base["accuracy"] if usable else math.nan
+        rows.extend(mine)
     return rows
 
 

@@ -143,6 +143,7 @@ def run_intersections(args: argparse.Namespace) -> int:
         ax.barh(ys, acc, height=height, xerr=err, capsize=2, label=model)
     counts = {n: ", ".join(str(r["n"]) for r in rows if r["intersection"] == n) for n in names}
     ax.set_yticks(range(len(names)), [f"{n} (n={counts[n]})" for n in names], fontsize=8)
+    ax.invert_yaxis()  # first intersection at the top
     ax.set_xlim(0, 1.05)
     ax.set_xlabel("accuracy (critic: no revision needed)")
     ax.set_title("PERSONA Bench: accuracy per intersection (95% CI)", fontsize=10)
