@@ -85,6 +85,7 @@ def test_mode_gain_is_in_percent():
         {
             "model": ["m"] * 8,
             "metadata_mode": ["baseline"] * 4 + ["output_only"] * 4,
+            "metadata_pair_id": [f"p{i}" for i in range(4)] * 2,
             "score": [1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0],
         }
     )
@@ -109,3 +110,35 @@ def test_plot_of_another_tasks_logs_names_the_task(log_dir, tmp_path, capsys):
     [loo] = [i.name for i in list_eval_logs(str(log_dir)) if read_eval_log(i.name, header_only=True).eval.task.endswith("leave_one_out")]
     assert main(["viz", "persona-modes", loo.removeprefix("file://"), "--out", str(tmp_path / "m.png")]) == 2
     assert "no prism_personalization samples" in capsys.readouterr().err
+
+
+def test_modes_are_tested_against_baseline_on_shared_pairs():
+    import pandas as pd
+
+    # 8 pairs: output_only right on 7, baseline on 0 -> b=7, c=0, p = 2 / 2**7
+    df = pd.DataFrame(
+        {
+            "model": ["m"] * 16,
+            "metadata_mode": ["baseline"] * 8 + ["output_only"] * 8,
+            "metadata_pair_id": [f"p{i}" for i in range(8)] * 2,
+            "score": [0.0] * 8 + [1.0] * 7 + [float("nan")],
+        }
+    )
+    rows = {r["mode"]: r for r in mode_table(df)}
+    assert rows["output_only"]["n_paired"] == 7  # the unscored pair is left out of the test
+    assert rows["output_only"]["p_vs_baseline"] == pytest.approx(2 / 2**7)
+    assert math.isnan(rows["baseline"]["p_vs_baseline"])
+
+
+def test_the_same_samples_in_two_logs_is_an_error(log_dir, tmp_path, capsys):
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    [main_log] = [
+        i.name.removeprefix("file://")
+        for i in list_eval_logs(str(log_dir))
+        if read_eval_log(i.name, header_only=True).eval.task.endswith("prism_personalization")
+    ]
+    task = load_task("prism_personalization")(mode="output_only", pairs=4, **FIXTURES)
+    [rerun] = eval(task, model=target_model(), model_roles={"critic": critic_model()}, display="none", log_dir=str(tmp_path))
+    assert main(["viz", "persona-modes", main_log, rerun.location, "--out", str(tmp_path / "m.png")]) == 2
+    assert "more than one log" in capsys.readouterr().err

@@ -21,7 +21,11 @@ SCORE = "score_debate_critic"
 Z95 = 1.959963984540054
 
 
-class NoSamplesError(ValueError):
+class ResultsError(ValueError):
+    """The logs cannot give the table asked for (a message says why)."""
+
+
+class NoSamplesError(ResultsError):
     """The logs hold no samples of the task a table needs."""
 
 
@@ -34,6 +38,13 @@ def load_samples(paths: Sequence[str], task: str) -> Any:
     df = df[df["task_name"] == task] if "task_name" in df else df.iloc[0:0]
     if df.empty or SCORE not in df:
         raise NoSamplesError(f"no {task} samples with critic scores in {len(paths)} log(s)")
+    repeated = df[df.duplicated(["model", "id", "epoch"], keep=False)]
+    if not repeated.empty:
+        logs = sorted({str(x).removeprefix("file://") for x in repeated["log"]})
+        raise ResultsError(
+            f"{repeated['id'].nunique()} {task} sample(s) of the same model appear in more than one log "
+            f"(a rerun?): {', '.join(logs)}; pass the logs to plot explicitly"
+        )
     df = df.copy()
     df["score"] = pd.to_numeric(df[SCORE], errors="coerce").astype(float)
     return df
@@ -54,7 +65,8 @@ def mode_table(df: Any) -> list[dict[str, Any]]:
     """Accuracy per model and mode, with stderr, 95% CI and the percent gain over baseline.
 
     Gain is 100 (acc_m - acc_b) / acc_b with error 100 sqrt(se_m^2 + se_b^2) / acc_b, both in
-    percent (the anchor's error bars were not, D12).
+    percent (the anchor's error bars were not, D12). ``p_vs_baseline`` is the exact McNemar test
+    of the mode against baseline over the ``n_paired`` pairs scored in both.
     """
     rows = []
     for model, group in df.groupby("model", sort=True):
@@ -66,12 +78,34 @@ def mode_table(df: Any) -> list[dict[str, Any]]:
                          "unscored": int(scores.isna().sum()), "accuracy": acc, "stderr": se,
                          "ci_low": acc - Z95 * se, "ci_high": acc + Z95 * se})
         base = next((r for r in mine if r["mode"] == "baseline"), None)
+        by_pair = _scores_by_pair(group)
         for row in mine:
+            row["n_paired"], row["p_vs_baseline"] = _mcnemar_vs_baseline(by_pair, row["mode"]) if base else (0, math.nan)
             usable = base is not None and row is not base and base["accuracy"] > 0
             row["gain_pct"] = 100 * (row["accuracy"] - base["accuracy"]) / base["accuracy"] if usable else math.nan
             row["gain_pct_se"] = 100 * math.hypot(row["stderr"], base["stderr"]) / base["accuracy"] if usable else math.nan
         rows.extend(mine)
     return rows
+
+
+def _scores_by_pair(group: Any) -> dict[str, dict[str, float]]:
+    table: dict[str, dict[str, float]] = {}
+    for mode, pair, score in zip(group["metadata_mode"], group["metadata_pair_id"], group["score"], strict=True):
+        if not math.isnan(score):
+            table.setdefault(mode, {})[pair] = float(score)
+    return table
+
+
+def _mcnemar_vs_baseline(by_pair: dict[str, dict[str, float]], mode: str) -> tuple[int, float]:
+    from persona_evals.accuracy.stats import mcnemar_exact
+
+    if mode == "baseline":
+        return 0, math.nan
+    base, mine = by_pair.get("baseline", {}), by_pair.get(mode, {})
+    pairs = sorted(set(base) & set(mine))
+    if not pairs:
+        return 0, math.nan
+    return len(pairs), mcnemar_exact([mine[p] for p in pairs], [base[p] for p in pairs])[0]
 
 
 def loo_table(df: Any, n_boot: int = 2000, seed: int = 0) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _rows(args: argparse.Namespace, task: str, build) -> list[dict[str, Any]]:
     from persona_evals.cli import CommandError
-    from persona_evals.persona_bench.results import NoSamplesError, load_samples
+    from persona_evals.persona_bench.results import NoSamplesError, ResultsError, load_samples
     from persona_evals.viz.common import resolve_logs
 
     paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
@@ -41,6 +41,8 @@ def _rows(args: argparse.Namespace, task: str, build) -> list[dict[str, Any]]:
         return build(load_samples(paths, task))
     except NoSamplesError as ex:
         raise CommandError(f"{ex}: run tasks/{task}.py first, or pass its logs") from ex
+    except ResultsError as ex:
+        raise CommandError(str(ex)) from ex
 
 
 def _write(fig: Any, rows: list[dict[str, Any]], out: str) -> None:
@@ -86,10 +88,14 @@ def run_modes(args: argparse.Namespace) -> int:
             errs[0].append(np.nan_to_num(low))
             errs[1].append(np.nan_to_num(high))
         ax.bar(xs, ys, width=width, yerr=errs, capsize=3, label=mode.replace("_", " "), color=palette(j))
+        for x, model in zip(xs, (m for m in models if any(r["model"] == m and r["mode"] == mode for r in rows)), strict=True):
+            row = next(r for r in rows if r["model"] == model and r["mode"] == mode)
+            if row["p_vs_baseline"] < 0.05:  # NaN compares False
+                ax.annotate("*", (x, min(row["ci_high"], 1.0)), ha="center", va="bottom", fontsize=12)
     ax.set_xticks(range(len(models)), models, rotation=15, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("accuracy (critic: no revision needed)")
-    ax.set_title("PERSONA Bench: accuracy by generate mode (95% CI)")
+    ax.set_title("PERSONA Bench: accuracy by generate mode (95% CI; * McNemar p < .05 vs baseline)", fontsize=10)
     ax.legend(fontsize=8, ncols=min(4, len(modes)), loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
     _write(fig, rows, args.out)
     return 0
