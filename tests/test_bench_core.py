@@ -98,3 +98,18 @@ def test_typed_matching_edge_cases():
     women = load_intersections([{"name": "w", "clauses": [{"attribute": "sex", "values": ["female"]},
                                                           {"attribute": "income", "max": 1e9}]}])
     assert _ids(members(women, people)) == {"w": ["dollars", "float-string"]}
+
+
+def test_personas_values_command_counts_and_checks_a_config(capsys):
+    from persona_evals.cli import main
+
+    config = '[{"name": "women", "clauses": [{"attribute": "sex", "values": ["FEMALE"]}]}]'
+    assert main(["personas", "values", "--source", "fixture", "--attribute", "sex", "--intersections", config]) == 0
+    out = capsys.readouterr().out
+    women = sum(str(p["sex"]).lower() == "female" for p in load_personas("fixture"))
+    assert f"'Female' {women}" in out  # counted case-insensitively, as clauses match
+    assert f"- women: {women} personas" in out
+    bad = '[{"clauses": [{"attribute": "age", "values": ["18"]}]}]'
+    assert main(["personas", "values", "--source", "fixture", "--intersections", bad]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "--intersections" in captured.err and "numeric" in captured.err

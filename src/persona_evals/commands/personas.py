@@ -3,7 +3,9 @@
 - ``sample``: meta personas per state from the ACS marginals (seeded) -> personas JSONL;
 - ``generate``: LLM-written tiers (objective, subjective, descriptive), run as a logged inspect eval;
 - ``calibrate``: LLM consistency check with bounded resampling; every persona kept with its verdict;
-- ``refresh-census``: rebuild the marginals file from the Census API (or a local copy of the tables).
+- ``refresh-census``: rebuild the marginals file from the Census API (or a local copy of the tables);
+- ``values``: the attributes and values of a PERSONA Bench persona source, and how many personas
+  each intersection of a config matches (check a config before paying for an eval).
 """
 
 from __future__ import annotations
@@ -50,6 +52,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--from-dir", help="build from local tables in the acs2023 layout instead of the API")
     r.add_argument("--api-key", help="Census API key (default: $CENSUS_API_KEY; optional for small use)")
     r.set_defaults(func=run_refresh)
+
+    v = cmds.add_parser("values", help="attributes and values of a PERSONA Bench persona source")
+    v.add_argument(
+        "--source",
+        default="fixture",
+        help="SynthLabsAI/Synthetic-Personas, HannahRoseKirk/prism-alignment, fixture (default) or fixture-prism",
+    )
+    v.add_argument("--attribute", action="append", default=[], help="only these attributes (repeatable)")
+    v.add_argument("--top", type=int, default=8, help="values shown per categorical attribute (default 8)")
+    v.add_argument("--intersections", help="intersections config (JSON file or text): personas matched by each")
+    v.set_defaults(func=run_values)
 
 
 def _model_arguments(p: argparse.ArgumentParser, log_dir: str) -> None:
@@ -214,4 +227,52 @@ def run_refresh(args: argparse.Namespace) -> int:
     print(
         f"marginals for {len(marginals['states'])} states -> {out} (use: personas sample --marginals {out})"
     )
+    return 0
+
+
+def run_values(args: argparse.Namespace) -> int:
+    from persona_evals.cli import CommandError
+    from persona_evals.datasets.hub import GatedDatasetError
+    from persona_evals.persona_bench.dataset import load_intersection_config
+    from persona_evals.persona_bench.sources import load_personas
+    from persona_evals.personas.attributes import attribute_kind, numeric_interval
+    from persona_evals.personas.matching import members
+
+    if args.top < 1:
+        raise CommandError(f"--top must be at least 1, got {args.top}")
+    try:
+        pool = load_personas(args.source)
+    except (ValueError, GatedDatasetError) as ex:
+        raise CommandError(f"--source: {ex}") from None
+    names = list(dict.fromkeys(n for p in pool for n in p.names))
+    unknown = [a for a in args.attribute if a not in names]
+    if unknown:
+        raise CommandError(f"--attribute {unknown} not in {args.source}; it has: {', '.join(names)}")
+    found = None
+    if args.intersections:  # checked before anything is printed
+        try:
+            found = members(load_intersection_config(args.intersections, pool), pool)
+        except ValueError as ex:
+            raise CommandError(f"--intersections: {ex}") from None
+    print(f"{len(pool)} personas from {args.source}")
+    for name in args.attribute or names:
+        values = [p[name] for p in pool if name in p]
+        missing = len(pool) - len(values)
+        head = f"- {name} ({attribute_kind(name)}; {len(values)} with a value, {missing} without)"
+        if attribute_kind(name) == "numeric":
+            intervals = [i for i in map(numeric_interval, values) if i is not None]
+            span = f"{min(i[0] for i in intervals):g} .. {max(i[1] for i in intervals):g}" if intervals else "no number"
+            print(f"{head}: {span}; not numeric: {len(values) - len(intervals)}")
+            continue
+        # counted case-insensitively, as intersection clauses match; shown in the commonest spelling
+        spellings = Counter(str(v).strip() for v in values)
+        counts = Counter(v.casefold() for v in spellings.elements()).most_common()
+        label = {k: max((v for v in spellings if v.casefold() == k), key=spellings.__getitem__) for k, _ in counts}
+        shown = "; ".join(f"{label[v][:40]!r} {n}" for v, n in counts[: args.top])
+        more = f"; ... {len(counts) - args.top} more" if len(counts) > args.top else ""
+        print(f"{head}: {shown}{more}")
+    if found is not None:
+        print("intersections (a persona may be in several):")
+        for name, people in found.items():
+            print(f"- {name}: {len(people)} personas")
     return 0
