@@ -228,3 +228,14 @@ def test_missing_critic_role_is_an_error_naming_it(tmp_path):
     task = load_task("prism_personalization")(mode="output_only", pairs=1, **FIXTURES)
     [log] = eval(task, model=target_model(), display="none", log_dir=str(tmp_path))
     assert log.status == "error" and "'critic' is required" in log.error.message
+
+
+def test_unreachable_hub_says_what_to_do(monkeypatch):
+    from persona_evals.datasets.hub import HubUnavailableError
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'HannahRoseKirk/prism-alignment' on the Hub")
+
+    monkeypatch.setattr("datasets.load_dataset", offline)
+    with pytest.raises(HubUnavailableError, match="personas=fixture"):
+        load_task("prism_personalization")(personas="HannahRoseKirk/prism-alignment", questions="fixture")

@@ -232,7 +232,7 @@ def run_refresh(args: argparse.Namespace) -> int:
 
 def run_values(args: argparse.Namespace) -> int:
     from persona_evals.cli import CommandError
-    from persona_evals.datasets.hub import GatedDatasetError
+    from persona_evals.datasets.hub import GatedDatasetError, HubUnavailableError
     from persona_evals.persona_bench.dataset import load_intersection_config
     from persona_evals.persona_bench.sources import load_personas
     from persona_evals.personas.attributes import attribute_kind, numeric_interval
@@ -242,7 +242,7 @@ def run_values(args: argparse.Namespace) -> int:
         raise CommandError(f"--top must be at least 1, got {args.top}")
     try:
         pool = load_personas(args.source)
-    except (ValueError, GatedDatasetError) as ex:
+    except (ValueError, GatedDatasetError, HubUnavailableError) as ex:
         raise CommandError(f"--source: {ex}") from None
     names = list(dict.fromkeys(n for p in pool for n in p.names))
     unknown = [a for a in args.attribute if a not in names]

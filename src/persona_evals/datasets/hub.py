@@ -15,6 +15,10 @@ class GatedDatasetError(RuntimeError):
     """A gated data set could not be read: no token, or the token's account lacks access."""
 
 
+class HubUnavailableError(RuntimeError):
+    """The Hub could not be reached and no cached copy of the data set exists."""
+
+
 def access_message(path: str) -> str:
     return (
         f"{path} is a gated Hugging Face data set. To use it: log in at https://huggingface.co, "
@@ -57,4 +61,10 @@ def load_rows(
         if gated:
             raise GatedDatasetError(f"{access_message(path)} (Hub said: {ex})") from ex
         raise
+    except ConnectionError as ex:
+        raise HubUnavailableError(
+            f"{path}: could not reach the Hugging Face Hub and found no cached copy ({ex}). Connect "
+            "once to cache it (HF_HUB_OFFLINE must be unset), or use the invented offline fixtures: "
+            "-T personas=fixture -T questions=fixture."
+        ) from ex
     return [dict(row) for row in data]
