@@ -23,6 +23,7 @@ from persona_evals.persona_bench.dataset import load_sources, main_samples
 from persona_evals.persona_bench.modes import MODES, parse_modes, personalized_answer
 from persona_evals.persona_bench.pairing import draw_pairs
 from persona_evals.persona_bench.pairwise import baseline_reference, pairwise_vs_baseline
+from persona_evals.persona_bench.subtlety import subtlety as subtlety_label
 from persona_evals.personas.synthetic import SYNTHETIC_PERSONAS_DATASET
 
 
@@ -35,6 +36,7 @@ def prism_personalization(
     seed: int = 0,
     conversation_types: Sequence[str] = DEFAULT_CONVERSATION_TYPES,
     pairwise: bool = False,
+    subtlety: bool = False,
     max_retries: int = 2,
 ) -> Task:
     """Personalised answers for question-persona pairs in one or more generate modes.
@@ -50,6 +52,7 @@ def prism_personalization(
         seed: pairing seed (recorded in each sample's metadata).
         conversation_types: PRISM conversation types whose opening turns are used.
         pairwise: also judge each persona answer against the no-persona answer (win rate).
+        subtlety: also label each persona answer subtle (1) or on-the-nose (0) with the critic.
         max_retries: re-asks when a critic verdict does not validate.
     """
     modes = parse_modes(mode)
@@ -60,11 +63,14 @@ def prism_personalization(
     if pairwise:
         solver.append(baseline_reference())
         scorer.append(pairwise_vs_baseline(max_retries=max_retries))
+    if subtlety:
+        scorer.append(subtlety_label(max_retries=max_retries))
     return Task(
         dataset=main_samples(drawn, modes),
         solver=solver,
         scorer=scorer,
-        # per mode (and over all modes); for the pairwise scorer "accuracy" is the win rate
+        # per mode (and over all modes); "accuracy" is the win rate for the pairwise scorer and
+        # the share of subtle answers for the subtlety scorer
         metrics=[grouped(accuracy(), "mode"), grouped(stderr(), "mode", name_template="{group_name}_stderr", all_label="all_stderr")],
         metadata={"benchmark": "persona_bench", "evaluation": "main", "modes": modes, "pairs": len(drawn), "seed": seed},
     )

@@ -64,6 +64,12 @@ class CriticLog:
 def critic_model(log: CriticLog | None = None, invalid: bool = False):
     def reply(messages, config):
         first = messages[0].text if messages[0].role != "system" else messages[1].text
+        if "Label the answer" in first:
+            answer = re.search(r"\[Answer\]\n(.*?)\n\n\[Person", first, flags=re.S).group(1)
+            if log is not None:
+                log.prompts.append(first)
+            label = "on_the_nose" if "aged" in answer else "subtle"
+            return json.dumps({"reasoning": "looked", "label": label})
         if "[Answer A]" in first:
             a = re.search(r"\[Answer A\]\n(.*?)\n\n\[Answer B\]", first, flags=re.S).group(1)
             b = re.search(r"\[Answer B\]\n(.*?)\n\n\[Person\]", first, flags=re.S).group(1)

@@ -239,3 +239,19 @@ def test_unreachable_hub_says_what_to_do(monkeypatch):
     monkeypatch.setattr("datasets.load_dataset", offline)
     with pytest.raises(HubUnavailableError, match="personas=fixture"):
         load_task("prism_personalization")(personas="HannahRoseKirk/prism-alignment", questions="fixture")
+
+
+def test_subtlety_labels_persona_answers_and_skips_baseline(tmp_path):
+    critic_log = CriticLog()
+    task = load_task("prism_personalization")(mode=["baseline", "output_only"], pairs=3, subtlety=True, **FIXTURES)
+    log = run(task, critic=critic_model(critic_log), log_dir=tmp_path)
+    for s in log.samples:
+        value = s.scores["subtlety"].value
+        if s.metadata["mode"] == "baseline":
+            assert math.isnan(value)
+        else:  # the scripted target states the age outright: on the nose
+            assert value == 0.0 and s.scores["subtlety"].answer == "on_the_nose"
+    judged = [p for p in critic_log.prompts if "Label the answer" in p]
+    assert len(judged) == 3 and all("[Person the assistant was told about]\nage: " in p for p in judged)
+    [sub] = [s for s in log.results.scores if s.name == "subtlety"]
+    assert sub.metrics["output_only"].value == 0.0 and sub.unscored_samples == 3

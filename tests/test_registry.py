@@ -28,6 +28,7 @@ def test_persona_bench_components_are_registered():
         ("scorer", "pairwise_vs_baseline"),
         ("solver", "personalized_answer"),
         ("solver", "baseline_reference"),
+        ("scorer", "subtlety"),
         ("metric", "loo_drop"),
         ("metric", "intersection_accuracy"),
     ]:
