@@ -23,7 +23,8 @@ from persona_evals.persona_bench.dataset import load_sources, main_samples
 from persona_evals.persona_bench.modes import MODES, parse_modes, personalized_answer
 from persona_evals.persona_bench.pairing import draw_pairs
 from persona_evals.persona_bench.pairwise import baseline_reference, pairwise_vs_baseline
-from persona_evals.persona_bench.subtlety import subtlety as subtlety_label
+from persona_evals.persona_bench.analyses import subtlety as subtlety_label
+from persona_evals.persona_bench.analyses import summary_fidelity as fidelity
 from persona_evals.personas.synthetic import SYNTHETIC_PERSONAS_DATASET
 
 
@@ -37,6 +38,7 @@ def prism_personalization(
     conversation_types: Sequence[str] = DEFAULT_CONVERSATION_TYPES,
     pairwise: bool = False,
     subtlety: bool = False,
+    summary_fidelity: bool = False,
     max_retries: int = 2,
 ) -> Task:
     """Personalised answers for question-persona pairs in one or more generate modes.
@@ -53,6 +55,7 @@ def prism_personalization(
         conversation_types: PRISM conversation types whose opening turns are used.
         pairwise: also judge each persona answer against the no-persona answer (win rate).
         subtlety: also label each persona answer subtle (1) or on-the-nose (0) with the critic.
+        summary_fidelity: also check each demographic summary against the persona (1 faithful).
         max_retries: re-asks when a critic verdict does not validate.
     """
     modes = parse_modes(mode)
@@ -65,6 +68,10 @@ def prism_personalization(
         scorer.append(pairwise_vs_baseline(max_retries=max_retries))
     if subtlety:
         scorer.append(subtlety_label(max_retries=max_retries))
+    if summary_fidelity:
+        if "demographic_summary" not in modes:
+            raise ValueError("summary_fidelity=true needs demographic_summary in mode")
+        scorer.append(fidelity(max_retries=max_retries))
     return Task(
         dataset=main_samples(drawn, modes),
         solver=solver,

@@ -36,7 +36,7 @@ def personalised(shown: dict) -> bool:
     return "sex" in shown and "age" in shown
 
 
-def target_model(pass_rule=None, old_fails: bool = False):
+def target_model(pass_rule=None, old_fails: bool = False, summary_age=None):
     def reply(messages, config):
         shown = _shown(messages[0].text)
         ok = personalised(shown)
@@ -48,7 +48,8 @@ def target_model(pass_rule=None, old_fails: bool = False):
         if "REASONING:" in messages[0].text:
             return f"REASONING: think.\nANSWER: {body}"
         if "SUMMARY:" in messages[0].text:
-            return f"SUMMARY: traits.\nANSWER: {body}"
+            age = shown.get("age") if summary_age is None else summary_age
+            return f"SUMMARY: a person aged {age}.\nANSWER: {body}"
         return f"ANSWER: {body}" if "ANSWER:" in messages[0].text else body
 
     return scripted_model(reply)
@@ -70,6 +71,11 @@ def critic_model(log: CriticLog | None = None, invalid: bool = False):
                 log.prompts.append(first)
             label = "on_the_nose" if "aged" in answer else "subtle"
             return json.dumps({"reasoning": "looked", "label": label})
+        if "Check the summary against" in first:
+            summary = re.search(r"\[Summary\]\n(.*?)\n\n\[Person", first, flags=re.S).group(1)
+            person = dict(line.split(": ", 1) for line in first.split("[Person's description]\n", 1)[1].splitlines() if ": " in line)
+            wrong = [] if f"aged {person.get('age')}." in summary else [summary]
+            return json.dumps({"unsupported": wrong, "faithful": not wrong})
         if "[Answer A]" in first:
             a = re.search(r"\[Answer A\]\n(.*?)\n\n\[Answer B\]", first, flags=re.S).group(1)
             b = re.search(r"\[Answer B\]\n(.*?)\n\n\[Person\]", first, flags=re.S).group(1)

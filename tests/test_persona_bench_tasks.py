@@ -255,3 +255,19 @@ def test_subtlety_labels_persona_answers_and_skips_baseline(tmp_path):
     assert len(judged) == 3 and all("[Person the assistant was told about]\nage: " in p for p in judged)
     [sub] = [s for s in log.results.scores if s.name == "subtlety"]
     assert sub.metrics["output_only"].value == 0.0 and sub.unscored_samples == 3
+
+
+@pytest.mark.parametrize("summary_age, expected", [(None, 1.0), (99, 0.0)])
+def test_summary_fidelity_checks_the_summary_against_the_persona(tmp_path, summary_age, expected):
+    task = load_task("prism_personalization")(
+        mode=["output_only", "demographic_summary"], pairs=2, summary_fidelity=True, **FIXTURES
+    )
+    log = run(task, target=target_model(summary_age=summary_age), log_dir=tmp_path)
+    for s in log.samples:
+        value = s.scores["summary_fidelity"].value
+        if s.metadata["mode"] == "demographic_summary":
+            assert value == expected and s.scores["summary_fidelity"].answer.startswith("a person aged")
+        else:
+            assert math.isnan(value)
+    with pytest.raises(ValueError, match="summary_fidelity=true needs demographic_summary"):
+        load_task("prism_personalization")(mode="output_only", summary_fidelity=True, **FIXTURES)

@@ -29,6 +29,7 @@ def test_persona_bench_components_are_registered():
         ("solver", "personalized_answer"),
         ("solver", "baseline_reference"),
         ("scorer", "subtlety"),
+        ("scorer", "summary_fidelity"),
         ("metric", "loo_drop"),
         ("metric", "intersection_accuracy"),
     ]:

@@ -19,4 +19,4 @@ from persona_evals.persona_bench.critic import debate_critic
 from persona_evals.persona_bench.metrics import intersection_accuracy, loo_drop
 from persona_evals.persona_bench.modes import personalized_answer
 from persona_evals.persona_bench.pairwise import baseline_reference, pairwise_vs_baseline
-from persona_evals.persona_bench.subtlety import subtlety
+from persona_evals.persona_bench.analyses import subtlety, summary_fidelity

@@ -1,0 +1,116 @@
+"""The paper's two answer analyses, as scorers judged by the ``critic`` role.
+
+- `subtlety`: is the personalisation woven in (1.0) or does the answer recite the person back to
+  them (0.0, "on-the-nose")? The paper labelled 50 answers per model; here every persona answer.
+- `summary_fidelity`: in ``demographic_summary`` mode, does the model's summary of the person say
+  only what the persona supports (1.0), or does it invent or contradict traits (0.0)? The anchor
+  never sent the format instruction, so its summaries were partly invented by an extractor (D1);
+  ours are the model's own text after ``SUMMARY:``.
+
+Samples where the analysis does not apply are unscored with the reason, as is a label that never
+validates.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from inspect_ai.model import get_model
+from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
+from inspect_ai.solver import TaskState
+from pydantic import BaseModel, Field
+
+from persona_evals.persona_bench.critic import CRITIC_ROLE
+from persona_evals.personas.persona import Persona
+from persona_evals.structured import StructuredOutputError, generate_structured
+
+
+class SubtletyLabel(BaseModel):
+    reasoning: str = Field(description="One or two sentences on how the answer uses what it knows about the person.")
+    label: Literal["subtle", "on_the_nose"] = Field(
+        description="subtle: tailored without naming the person's attributes; on_the_nose: states or lists them."
+    )
+
+
+@scorer(metrics=[mean(), stderr()])
+def subtlety(max_retries: int = 2, role: str = CRITIC_ROLE) -> Scorer:
+    """1.0 when the answer's personalisation is subtle, 0.0 when it is on-the-nose."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        if state.metadata.get("mode") == "baseline":
+            return Score.unscored(reason="scoring_failed", explanation="baseline mode: no persona was given")
+        answer = state.output.completion
+        prompt = SUBTLETY_PROMPT.format(
+            question=state.metadata.get("question") or state.input_text,
+            answer=answer,
+            persona=Persona(attributes=state.metadata.get("shown_persona") or {}).render(),
+        )
+        try:
+            verdict = await generate_structured(get_model(role=role, required=True), prompt, SubtletyLabel, max_retries=max_retries)
+        except StructuredOutputError as ex:
+            return Score.unscored(reason="grader_failed", answer=answer, explanation=f"subtlety label invalid: {ex.reason}")
+        return Score(
+            value=1.0 if verdict.label == "subtle" else 0.0,
+            answer=verdict.label,
+            explanation=verdict.reasoning,
+        )
+
+    return score
+
+
+SUBTLETY_PROMPT = """An assistant was told about the person below and asked to tailor its answer to them subtly, without repeating their attributes back to them.
+
+Label the answer "subtle" if it is shaped for this person (examples, emphasis, tone, practical advice) without naming or listing their attributes, or "on_the_nose" if it states their attributes outright (for example "As a 31-year-old Catholic nurse, you ...").
+
+[Question]
+{question}
+
+[Answer]
+{answer}
+
+[Person the assistant was told about]
+{persona}
+
+Reply as JSON with the fields reasoning and label ("subtle" or "on_the_nose")."""
+
+
+class FidelityVerdict(BaseModel):
+    unsupported: list[str] = Field(description="Claims in the summary that the persona does not support or contradicts.")
+    faithful: bool = Field(description="True if every claim in the summary is supported by the persona.")
+
+
+@scorer(metrics=[mean(), stderr()])
+def summary_fidelity(max_retries: int = 2, role: str = CRITIC_ROLE) -> Scorer:
+    """1.0 when the demographic summary only says what the persona supports, else 0.0."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        summary = (state.metadata.get("response") or {}).get("summary")
+        if state.metadata.get("mode") != "demographic_summary" or not summary:
+            why = "no summary: the model wrote no SUMMARY part" if summary == "" else "not demographic_summary mode"
+            return Score.unscored(reason="scoring_failed", explanation=why)
+        prompt = FIDELITY_PROMPT.format(
+            summary=summary, persona=Persona(attributes=state.metadata.get("shown_persona") or {}).render()
+        )
+        try:
+            verdict = await generate_structured(get_model(role=role, required=True), prompt, FidelityVerdict, max_retries=max_retries)
+        except StructuredOutputError as ex:
+            return Score.unscored(reason="grader_failed", answer=summary, explanation=f"fidelity verdict invalid: {ex.reason}")
+        return Score(
+            value=1.0 if verdict.faithful and not verdict.unsupported else 0.0,
+            answer=summary,
+            explanation="; ".join(verdict.unsupported) or "every claim is supported",
+            metadata={"unsupported": verdict.unsupported},
+        )
+
+    return score
+
+
+FIDELITY_PROMPT = """A model summarised the traits of a person that matter for a question. Check the summary against the person's description: list every claim in the summary that the description does not support or that contradicts it (an empty list if there is none).
+
+[Summary]
+{summary}
+
+[Person's description]
+{persona}
+
+Reply as JSON with the fields unsupported (a list of strings) and faithful (true if every claim is supported)."""
