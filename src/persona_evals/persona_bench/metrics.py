@@ -7,7 +7,7 @@ so every value here is over scored samples only; the log's ``unscored_samples`` 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from inspect_ai.scorer import Metric, SampleScore, Value, metric
 
@@ -68,6 +68,6 @@ def intersection_accuracy() -> Metric:
     return compute
 
 
-def _mean(values: Sequence[float] | object) -> float:
-    items = list(values)  # type: ignore[call-overload]
+def _mean(values: Iterable[float]) -> float:
+    items = list(values)
     return sum(items) / len(items) if items else float("nan")
