@@ -19,6 +19,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, Field
 
 from persona_evals.env import cache_dir
+from persona_evals.paths import user_path
 from persona_evals.structured import generate_structured
 
 WRITER_ROLE = "persona_writer"
@@ -43,7 +44,7 @@ class ExpertCache:
     """A JSON file of item id -> ExpertLevels, rewritten atomically after each new item."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = user_path(path)
         self.entries: dict[str, ExpertLevels] = {}
         if self.path.exists():
             raw = json.loads(self.path.read_text("utf-8"))

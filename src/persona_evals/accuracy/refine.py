@@ -17,6 +17,7 @@ from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, ModelOutput,
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from persona_evals.accuracy.prompts import refine_request
+from persona_evals.paths import user_path
 
 
 def read_baseline_answers(path: str | Path) -> tuple[str, dict[str, str]]:
@@ -27,7 +28,8 @@ def read_baseline_answers(path: str | Path) -> tuple[str, dict[str, str]]:
     """
     from inspect_ai.log import read_eval_log
 
-    if not Path(path).exists():
+    path = user_path(path)
+    if not path.exists():
         raise ValueError(f"baseline_log {path} does not exist")
     log = read_eval_log(str(path))
     answers: dict[str, str] = {}

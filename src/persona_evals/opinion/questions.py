@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from persona_evals.paths import user_path
 
 SHIPPED_CONTEXTS = ("election_2016", "election_2020", "election_2024", "custom")
 ELECTION_YEARS = (2016, 2020, 2024)
@@ -146,8 +147,8 @@ def load_context(context: str | int) -> list[Question]:
     if context in SHIPPED_CONTEXTS:
         path = resources.files("persona_evals.opinion") / "data" / "contexts" / f"{context}.json"
         return parse_context(path.read_text(), source=context)
-    if Path(context).is_file():
-        return parse_context(Path(context).read_text(), source=context)
+    if user_path(context).is_file():
+        return parse_context(user_path(context).read_text(), source=context)
     raise QuestionFileError(
         f"context: {context!r} is neither a shipped context ({', '.join(SHIPPED_CONTEXTS)}) nor an existing file"
     )

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from persona_evals.paths import user_path
 from persona_evals.personas.persona import AttributeValue, Persona
 
 Tier = Literal["meta", "objective", "subjective", "descriptive"]
@@ -86,7 +87,7 @@ def _flatten(value: dict[str, Any], prefix: str = "") -> list[str]:
 
 def read_personas(path: str | Path) -> list[PersonaRecord]:
     """All records of a personas JSONL; a bad line raises PersonaFileError with its line number."""
-    path = Path(path)
+    path = user_path(path)
     if not path.is_file():
         raise PersonaFileError(f"personas: file {path} does not exist")
     records: list[PersonaRecord] = []

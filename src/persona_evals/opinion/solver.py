@@ -32,13 +32,14 @@ PeerIndex = dict[tuple[str, str], list[tuple[str, str]]]
 
 def load_peers(peers_log: str) -> PeerIndex:
     """(state, question_id) -> [(persona_id, reasoning)] from a previous simulation log."""
-    from pathlib import Path
-
     from inspect_ai.log import read_eval_log
 
-    if not Path(peers_log).exists():
-        raise ValueError(f"peers_log: {peers_log} does not exist (a log of a reasoning or multi_turn run)")
-    log = read_eval_log(peers_log)
+    from persona_evals.paths import user_path
+
+    path = user_path(peers_log)
+    if not path.exists():
+        raise ValueError(f"peers_log: {path} does not exist (a log of a reasoning or multi_turn run)")
+    log = read_eval_log(str(path))
     index: PeerIndex = defaultdict(list)
     for s in log.samples or []:
         if not s.output or not s.output.completion or "question_id" not in (s.metadata or {}):

@@ -21,6 +21,7 @@ from typing import Any
 from inspect_ai.dataset import Sample
 
 from persona_evals.datasets.questions import DEFAULT_CONVERSATION_TYPES, Question
+from persona_evals.paths import user_path
 from persona_evals.persona_bench.modes import PERSONA_MODES
 from persona_evals.persona_bench.pairing import Pair, draw_pairs, pair_sample
 from persona_evals.persona_bench.sources import load_personas, load_questions
@@ -65,7 +66,7 @@ def load_loo_attributes(config: str | Path | Mapping[str, Any], pool: Sequence[P
         if text.lstrip().startswith("{"):
             raw = _json(text, "config")
         else:
-            path = Path(text)
+            path = user_path(text)
             if not path.is_file():
                 raise ValueError(f"config file {path} does not exist (expected JSON {{\"attributes\": [...]}})")
             raw = _json(path.read_text(encoding="utf-8"), f"config file {path}")

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from persona_evals.paths import user_path
 from persona_evals.personas.attributes import PERSONA_ATTRIBUTES, attribute_kind, numeric_interval
 from persona_evals.personas.persona import Persona
 
@@ -157,7 +158,7 @@ def load_intersections(
         if text.lstrip().startswith(("[", "{")):
             config = json.loads(text)
         else:
-            path = Path(source)
+            path = user_path(source)
             if not path.exists():
                 raise ValueError(f"intersections config file {path} does not exist")
             config = json.loads(path.read_text())

@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from persona_evals.paths import user_path
 from persona_evals.traits._schema import TraitArtifact, TraitArtifactError, parse_artifact
 
 Version = Literal["extract", "eval"]
@@ -38,8 +39,8 @@ def artifact_path(trait: str, version: str) -> Path:
     """
     if version not in VERSIONS:
         raise TraitArtifactError(f"version must be one of {list(VERSIONS)}, got {version!r}")
-    if trait.endswith(".json") or "/" in trait or Path(trait).is_file():
-        path = Path(trait)
+    if trait.endswith(".json") or "/" in trait or user_path(trait).is_file():
+        path = user_path(trait)
         if not path.is_file():
             raise TraitArtifactError(f"trait artifact file {trait} does not exist")
         split = _SPLIT_SUFFIX.search(path.stem)

@@ -1,0 +1,27 @@
+"""Paths the user typed, resolved against the directory they typed them in.
+
+``inspect eval tasks/x.py -T config=loo.json`` creates and runs the task with the working directory
+changed to ``tasks/``, so a plain ``Path("loo.json")`` would look for ``tasks/loo.json``. Every task
+argument that names a file goes through `user_path`, which tries the shell's directory (``$PWD``,
+which ``os.chdir`` leaves alone) first and the current directory second.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def user_path(value: str | os.PathLike[str]) -> Path:
+    """`value` as the user meant it: absolute, or relative to where the command was started.
+
+    Returns the first of ``$PWD/value`` and ``./value`` that exists; when neither does, the
+    ``$PWD`` one (so a file to be written, or an error message, names the place the user expects).
+    """
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return path
+    start = os.environ.get("PWD")
+    candidates = [Path(start) / path] if start and Path(start).is_dir() else []
+    candidates.append(Path.cwd() / path)
+    return next((c for c in candidates if c.exists()), candidates[0])
