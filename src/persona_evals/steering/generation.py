@@ -31,6 +31,7 @@ class Sampling:
     top_k: int | None = None
     logprobs: bool = False
     top_logprobs: int = 0
+    json_schema: str | None = None  # constrain every row to this JSON schema (see constrained.py)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,12 @@ def generate_batch(
     layers = sorted({layer for _, layer, _ in monitors})
     recording = record_residual(model, layers) if monitors else nullcontext()
 
+    constraint = None
+    if sampling.json_schema is not None:
+        from persona_evals.steering.constrained import JsonConstraint
+
+        constraint = JsonConstraint(tok, sampling.json_schema, len(requests))
+
     with torch.inference_mode(), steering, recording as rec:
         cache = DynamicCache(config=model.config)
         kwargs = {"logits_to_keep": 1} if _supports_logits_to_keep(model) else {}
@@ -127,6 +134,8 @@ def generate_batch(
         pm.mask = decode_mask
         active = list(range(len(requests)))  # original row of each row still in the batch
         for step in range(max_new):
+            if constraint is not None:
+                constraint.restrict(logits, active, [reason[i] is not None for i in active])
             next_ids = _choose(logits, sampling, [generators[i] for i in active])
             logprobs = torch.log_softmax(logits, dim=-1) if sampling.logprobs else None
             for j, i in enumerate(active):
@@ -140,6 +149,8 @@ def generate_batch(
                     lps[i].append(_token_logprob(logprobs[j], t, sampling.top_logprobs))
                 if t in eos:
                     reason[i] = "stop"
+                elif constraint is not None and constraint.advance(i, t):
+                    reason[i] = "stop"  # the JSON value is complete
                 elif r.stop_seqs and _hits_stop(tok, out_ids[i], r.stop_seqs):
                     reason[i] = "stop"
                 elif len(out_ids[i]) >= r.max_tokens:

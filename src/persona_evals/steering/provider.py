@@ -39,6 +39,7 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 
 from persona_evals.steering.batching import BatchInfo, Batcher
 from persona_evals.steering.chat import render_prompt
+from persona_evals.steering.constrained import schema_text
 from persona_evals.steering.generation import GenRequest, GenResult, Sampling, generate_batch
 from persona_evals.steering.layers import check_layer
 from persona_evals.steering.loading import SharedModel, load_shared
@@ -47,7 +48,7 @@ from persona_evals.steering.vectors import LoadedVector, check_fits, load_vector
 
 DEFAULT_MAX_TOKENS = 1024
 # GenerateConfig fields a local model cannot honour; recorded in each output's metadata when set.
-_IGNORED_FIELDS = ("response_schema", "frequency_penalty", "presence_penalty", "logit_bias", "best_of")
+_IGNORED_FIELDS = ("frequency_penalty", "presence_penalty", "logit_bias", "best_of")
 
 
 class SteerAPI(ModelAPI):
@@ -250,4 +251,5 @@ def _sampling(config: GenerateConfig, shared: SharedModel) -> Sampling:
         top_k=None if greedy else top_k,
         logprobs=bool(config.logprobs or config.top_logprobs),
         top_logprobs=int(config.top_logprobs or 0),
+        json_schema=schema_text(config.response_schema),
     )
