@@ -50,6 +50,7 @@ def test_modes_plot(log_dir, tmp_path):
     acc = {r["mode"]: float(r["accuracy"]) for r in rows}
     assert acc == {"baseline": 0.0, "output_only": 1.0, "chain_of_thought": 1.0, "demographic_summary": 1.0}
     assert all(int(r["n"]) == 4 for r in rows)
+    assert all(float(r["mean_answer_tokens"]) == 1.0 for r in rows)  # scripted outputs report 1 token
 
 
 def test_loo_plot_is_sorted_with_correct_labels(log_dir, tmp_path):
@@ -142,3 +143,13 @@ def test_the_same_samples_in_two_logs_is_an_error(log_dir, tmp_path, capsys):
     [rerun] = eval(task, model=target_model(), model_roles={"critic": critic_model()}, display="none", log_dir=str(tmp_path))
     assert main(["viz", "persona-modes", main_log, rerun.location, "--out", str(tmp_path / "m.png")]) == 2
     assert "more than one log" in capsys.readouterr().err
+
+
+def test_mode_ci_is_clipped_to_the_score_range_and_nan_stays_nan():
+    import pandas as pd
+
+    df = pd.DataFrame({"model": ["m"] * 3, "metadata_mode": ["baseline", "output_only", "output_only"],
+                       "metadata_pair_id": ["a", "a", "b"], "score": [1.0, 1.0, 0.0]})
+    rows = {r["mode"]: r for r in mode_table(df)}
+    assert math.isnan(rows["baseline"]["ci_low"])  # one sample: no standard error, no interval
+    assert rows["output_only"]["ci_low"] == 0.0 and rows["output_only"]["ci_high"] == 1.0

@@ -29,12 +29,18 @@ class NoSamplesError(ResultsError):
     """The logs hold no samples of the task a table needs."""
 
 
-def load_samples(paths: Sequence[str], task: str) -> Any:
-    """One row per sample and epoch of `task` (a DataFrame with model, score and metadata)."""
-    import pandas as pd
-    from inspect_ai.analysis import EvalModel, EvalTask, SampleSummary, samples_df
+def load_samples(paths: Sequence[str], task: str, answer_tokens: bool = False) -> Any:
+    """One row per sample and epoch of `task` (a DataFrame with model, score and metadata).
 
-    df = samples_df(list(paths), columns=EvalModel + EvalTask + SampleSummary, quiet=True)
+    ``answer_tokens`` adds the output tokens of the target's answer (reads whole samples: slower).
+    """
+    import pandas as pd
+    from inspect_ai.analysis import EvalModel, EvalTask, SampleColumn, SampleSummary, samples_df
+
+    columns = EvalModel + EvalTask + SampleSummary
+    if answer_tokens:
+        columns = columns + [SampleColumn("answer_tokens", path="output.usage.output_tokens", full=True)]
+    df = samples_df(list(paths), columns=columns, quiet=True)
     df = df[df["task_name"] == task] if "task_name" in df else df.iloc[0:0]
     if df.empty or SCORE not in df:
         raise NoSamplesError(f"no {task} samples with critic scores in {len(paths)} log(s)")
@@ -66,8 +72,11 @@ def mode_table(df: Any) -> list[dict[str, Any]]:
 
     Gain is 100 (acc_m - acc_b) / acc_b with error 100 sqrt(se_m^2 + se_b^2) / acc_b, both in
     percent (the anchor's error bars were not, D12). ``p_vs_baseline`` is the exact McNemar test
-    of the mode against baseline over the ``n_paired`` pairs scored in both.
+    of the mode against baseline over the ``n_paired`` pairs scored in both. With an
+    ``answer_tokens`` column, ``mean_answer_tokens`` is the mean length of the target's reply.
     """
+    import pandas as pd
+
     rows = []
     for model, group in df.groupby("model", sort=True):
         mine = []
@@ -76,7 +85,11 @@ def mode_table(df: Any) -> list[dict[str, Any]]:
             acc, se = _mean_se([float(v) for v in scores if not math.isnan(v)])
             mine.append({"model": model, "mode": mode, "n": int(scores.notna().sum()),
                          "unscored": int(scores.isna().sum()), "accuracy": acc, "stderr": se,
-                         "ci_low": acc - Z95 * se, "ci_high": acc + Z95 * se})
+                         # normal-approximation 95% CI, clipped to the score range [0, 1]
+                         "ci_low": _clip01(acc - Z95 * se), "ci_high": _clip01(acc + Z95 * se)})
+            if "answer_tokens" in group:  # the paper's length comparison per mode (whole reply)
+                tokens = pd.to_numeric(group[group["metadata_mode"] == mode]["answer_tokens"], errors="coerce")
+                mine[-1]["mean_answer_tokens"] = float(tokens.mean())
         base = next((r for r in mine if r["mode"] == "baseline"), None)
         by_pair = _scores_by_pair(group)
         for row in mine:
@@ -86,6 +99,10 @@ def mode_table(df: Any) -> list[dict[str, Any]]:
             row["gain_pct_se"] = 100 * math.hypot(row["stderr"], base["stderr"]) / base["accuracy"] if usable else math.nan
         rows.extend(mine)
     return rows
+
+
+def _clip01(x: float) -> float:
+    return x if math.isnan(x) else min(1.0, max(0.0, x))
 
 
 def _scores_by_pair(group: Any) -> dict[str, dict[str, float]]:

@@ -31,14 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.set_defaults(func=func)
 
 
-def _rows(args: argparse.Namespace, task: str, build) -> list[dict[str, Any]]:
+def _rows(args: argparse.Namespace, task: str, build, **load: Any) -> list[dict[str, Any]]:
     from persona_evals.cli import CommandError
     from persona_evals.persona_bench.results import NoSamplesError, ResultsError, load_samples
     from persona_evals.viz.common import resolve_logs
 
     paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
     try:
-        return build(load_samples(paths, task))
+        return build(load_samples(paths, task, **load))
     except NoSamplesError as ex:
         raise CommandError(f"{ex}: run tasks/{task}.py first, or pass its logs") from ex
     except ResultsError as ex:
@@ -70,7 +70,7 @@ def run_modes(args: argparse.Namespace) -> int:
     from persona_evals.viz.common import use_agg
 
     use_agg()
-    rows = _rows(args, "prism_personalization", mode_table)
+    rows = _rows(args, "prism_personalization", mode_table, answer_tokens=True)
     models = sorted({r["model"] for r in rows})
     modes = [m for m in MODES if any(r["mode"] == m for r in rows)]
     width = 0.8 / len(modes)
