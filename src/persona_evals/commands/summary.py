@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import textwrap
 from pathlib import Path
@@ -76,7 +77,7 @@ def summarize(path: str, samples: int = 3) -> str:
         lines.append(f"- [{sample.id}] {_clip(question)}")
         lines.append(f"  -> {_clip(answer)}  ({scores})")
         for name, score in (sample.scores or {}).items():
-            if isinstance(score.value, float) and score.value != score.value and score.explanation:
+            if isinstance(score.value, float) and math.isnan(score.value) and score.explanation:
                 lines.append(f"     {name} unscored: {_clip(score.explanation)}")
     return "\n".join(lines)
 

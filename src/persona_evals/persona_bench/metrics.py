@@ -6,6 +6,7 @@ so every value here is over scored samples only; the log's ``unscored_samples`` 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -14,8 +15,33 @@ from inspect_ai.scorer import Metric, SampleScore, Value, metric
 from persona_evals.persona_bench.dataset import DROP, FULL
 
 
-def _value(s: SampleScore) -> float:
-    return float(s.score.as_float())
+def scores_by_pair(rows: Iterable[tuple[str, str, float]]) -> dict[str, dict[str, float]]:
+    """group -> pair id -> score from (group, pair id, score) rows; unscored (NaN) rows left out."""
+    table: dict[str, dict[str, float]] = defaultdict(dict)
+    for group, pair, score in rows:
+        if not math.isnan(score):
+            table[group][pair] = float(score)
+    return table
+
+
+def paired_drops(rows: Iterable[tuple[str, str, float]]) -> dict[str, list[float]]:
+    """variant -> score(full) - score(variant) for each pair scored in both (from (variant, pair, score))."""
+    table = scores_by_pair(rows)
+    full = table.get(FULL, {})
+    return {
+        variant: [full[pair] - v for pair, v in values.items() if pair in full]
+        for variant, values in table.items()
+        if variant != FULL
+    }
+
+
+def slice_scores(rows: Iterable[tuple[Iterable[str], float]]) -> dict[str, list[float]]:
+    """intersection -> scores from (intersections of the sample, score) rows; NaN scores left out."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    for names, score in rows:
+        for name in names:
+            groups[name].extend([] if math.isnan(score) else [float(score)])
+    return groups
 
 
 @metric
@@ -28,27 +54,15 @@ def loo_drop() -> Metric:
     """
 
     def compute(scores: list[SampleScore]) -> Value:
-        by_variant = _by_variant(scores)
-        full = by_variant.get(FULL, {})
-        result: dict[str, float] = {}
-        for variant, values in by_variant.items():
-            if variant != FULL:
-                paired = [full[pair] - v for pair, v in values.items() if pair in full]
-                result[f"{variant.removeprefix(DROP)}_drop"] = _mean(paired)
-        return result
+        rows = []
+        for s in scores:
+            meta = s.sample_metadata or {}
+            if "variant" not in meta or "pair_id" not in meta:
+                raise ValueError(f"sample {s.sample_id} has no variant/pair_id metadata: loo_drop needs leave_one_out samples")
+            rows.append((meta["variant"], meta["pair_id"], s.score.as_float()))
+        return {f"{v.removeprefix(DROP)}_drop": _mean(d) for v, d in paired_drops(rows).items()}
 
     return compute
-
-
-def _by_variant(scores: list[SampleScore]) -> dict[str, dict[str, float]]:
-    """variant -> pair id -> score (one sample per pair and variant)."""
-    table: dict[str, dict[str, float]] = defaultdict(dict)
-    for s in scores:
-        meta = s.sample_metadata or {}
-        if "variant" not in meta or "pair_id" not in meta:
-            raise ValueError(f"sample {s.sample_id} has no variant/pair_id metadata: loo_drop needs leave_one_out samples")
-        table[meta["variant"]][meta["pair_id"]] = _value(s)
-    return table
 
 
 @metric
@@ -56,14 +70,13 @@ def intersection_accuracy() -> Metric:
     """Accuracy per intersection; a sample counts toward every intersection its persona matches."""
 
     def compute(scores: list[SampleScore]) -> Value:
-        groups: dict[str, list[float]] = defaultdict(list)
+        rows = []
         for s in scores:
             names = (s.sample_metadata or {}).get("intersections")
             if not isinstance(names, list):
                 raise ValueError(f"sample {s.sample_id} has no intersections metadata")
-            for name in names:
-                groups[name].append(_value(s))
-        return {name: _mean(values) for name, values in groups.items()}
+            rows.append((names, s.score.as_float()))
+        return {name: _mean(values) for name, values in slice_scores(rows).items()}
 
     return compute
 

@@ -14,7 +14,8 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from persona_evals.persona_bench.dataset import DROP, FULL, NONE
+from persona_evals.persona_bench.dataset import DROP, NONE
+from persona_evals.persona_bench.metrics import paired_drops, scores_by_pair, slice_scores
 from persona_evals.persona_bench.modes import MODES
 
 SCORE = "score_debate_critic"
@@ -91,7 +92,7 @@ def mode_table(df: Any) -> list[dict[str, Any]]:
                 tokens = pd.to_numeric(group[group["metadata_mode"] == mode]["answer_tokens"], errors="coerce")
                 mine[-1]["mean_answer_tokens"] = float(tokens.mean())
         base = next((r for r in mine if r["mode"] == "baseline"), None)
-        by_pair = _scores_by_pair(group)
+        by_pair = scores_by_pair(zip(group["metadata_mode"], group["metadata_pair_id"], group["score"], strict=True))
         for row in mine:
             row["n_paired"], row["p_vs_baseline"] = _mcnemar_vs_baseline(by_pair, row["mode"]) if base else (0, math.nan)
             usable = base is not None and row is not base and base["accuracy"] > 0
@@ -103,14 +104,6 @@ def mode_table(df: Any) -> list[dict[str, Any]]:
 
 def _clip01(x: float) -> float:
     return x if math.isnan(x) else min(1.0, max(0.0, x))
-
-
-def _scores_by_pair(group: Any) -> dict[str, dict[str, float]]:
-    table: dict[str, dict[str, float]] = {}
-    for mode, pair, score in zip(group["metadata_mode"], group["metadata_pair_id"], group["score"], strict=True):
-        if not math.isnan(score):
-            table.setdefault(mode, {})[pair] = float(score)
-    return table
 
 
 def _mcnemar_vs_baseline(by_pair: dict[str, dict[str, float]], mode: str) -> tuple[int, float]:
@@ -133,15 +126,8 @@ def loo_table(df: Any, n_boot: int = 2000, seed: int = 0) -> list[dict[str, Any]
     """
     rows = []
     for model, group in df.groupby("model", sort=True):
-        table: dict[str, dict[str, float]] = {}
-        for variant, pair, score in zip(group["metadata_variant"], group["metadata_pair_id"], group["score"], strict=True):
-            if not math.isnan(score):
-                table.setdefault(variant, {})[pair] = float(score)
-        full = table.get(FULL, {})
-        for variant, scores in table.items():
-            if variant == FULL:
-                continue
-            diffs = [full[p] - s for p, s in scores.items() if p in full]
+        drops = paired_drops(zip(group["metadata_variant"], group["metadata_pair_id"], group["score"], strict=True))
+        for variant, diffs in drops.items():
             if not diffs:
                 continue
             low, high = _bootstrap_ci(diffs, n_boot, seed)
@@ -164,13 +150,8 @@ def intersection_table(df: Any) -> list[dict[str, Any]]:
     """Accuracy per model and intersection (a sample counts toward each slice it is in)."""
     rows = []
     for model, group in df.groupby("model", sort=True):
-        slices: dict[str, list[float]] = {}
-        for names, score in zip(group["metadata_intersections"], group["score"], strict=True):
-            for name in json.loads(names) if isinstance(names, str) else list(names):
-                slices.setdefault(name, [])
-                if not math.isnan(score):
-                    slices[name].append(float(score))
-        for name, scores in slices.items():
+        names = (json.loads(n) if isinstance(n, str) else list(n) for n in group["metadata_intersections"])
+        for name, scores in slice_scores(zip(names, group["score"], strict=True)).items():
             acc, se = _mean_se(scores)
             rows.append({"model": model, "intersection": name, "n": len(scores), "accuracy": acc, "stderr": se})
     return rows

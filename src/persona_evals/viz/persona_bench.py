@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 from pathlib import Path
 from typing import Any
 
@@ -77,23 +78,22 @@ def run_modes(args: argparse.Namespace) -> int:
     fig, ax = plt.subplots(figsize=(max(6, 1.5 + 1.4 * len(models) * max(1, len(modes) / 2)), 4.2))
     palette = plt.get_cmap("tab10")
     for j, mode in enumerate(modes):
-        xs, ys, errs = [], [], [[], []]
-        for i, model in enumerate(models):
-            row = next((r for r in rows if r["model"] == model and r["mode"] == mode), None)
-            if row is None:
-                continue
-            xs.append(i + (j - (len(modes) - 1) / 2) * width)
-            ys.append(row["accuracy"])
-            low, high = _err(row["ci_low"], row["accuracy"], row["ci_high"])
-            errs[0].append(np.nan_to_num(low))
-            errs[1].append(np.nan_to_num(high))
-        ax.bar(xs, ys, width=width, yerr=errs, capsize=3, label=mode.replace("_", " "), color=palette(j))
-        for x, model in zip(xs, (m for m in models if any(r["model"] == m and r["mode"] == mode for r in rows)), strict=True):
-            row = next(r for r in rows if r["model"] == model and r["mode"] == mode)
+        bars = [
+            (i + (j - (len(modes) - 1) / 2) * width, row)
+            for i, model in enumerate(models)
+            for row in rows
+            if row["model"] == model and row["mode"] == mode
+        ]
+        errs = np.nan_to_num([_err(r["ci_low"], r["accuracy"], r["ci_high"]) for _, r in bars]).T
+        xs = [x for x, _ in bars]
+        ax.bar(xs, [r["accuracy"] for _, r in bars], width=width, yerr=errs, capsize=3,
+               label=mode.replace("_", " "), color=palette(j))
+        for x, row in bars:
             if row["p_vs_baseline"] < 0.05:  # NaN compares False
-                ax.annotate("*", (x, min(row["ci_high"], 1.0)), ha="center", va="bottom", fontsize=12)
+                top = row["ci_high"] if not math.isnan(row["ci_high"]) else row["accuracy"]
+                ax.annotate("*", (x, top), ha="center", va="bottom", fontsize=12)
     ax.set_xticks(range(len(models)), models, rotation=15, ha="right")
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.1)  # room for the stars above a full bar
     ax.set_ylabel("accuracy (critic: no revision needed)")
     ax.set_title("PERSONA Bench: accuracy by generate mode (95% CI; * McNemar p < .05 vs baseline)", fontsize=10)
     ax.legend(fontsize=8, ncols=min(4, len(modes)), loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
