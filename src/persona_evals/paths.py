@@ -25,3 +25,26 @@ def user_path(value: str | os.PathLike[str]) -> Path:
     candidates = [Path(start) / path] if start and Path(start).is_dir() else []
     candidates.append(Path.cwd() / path)
     return next((c for c in candidates if c.exists()), candidates[0])
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str, overwrite: bool = False) -> Path:
+    """Write `text` to a temporary file beside `path`, then rename it into place.
+
+    A reader never sees a half-written file, and an existing `path` is refused unless `overwrite`
+    (`FileExistsError` naming the path).
+    """
+    import tempfile
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists; pass --overwrite to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

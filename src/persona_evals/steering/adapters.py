@@ -1,0 +1,134 @@
+"""LoRA adapters (peft) on a shared base model: read, check against the base, switch per use.
+
+Every adapter of one base model is loaded into the same `SharedModel` (peft injects its LoRA
+layers into the base modules), so N checkpoints cost N adapters, not N models. Outside
+`adapter_active` the adapter layers are disabled: code that knows nothing of adapters (extraction,
+unadapted `steer` instances) sees the plain base model. Callers serialise forwards (the shared
+lock), so switching the active adapter between uses is safe.
+
+An adapter trained by `persona-evals finetune` carries a run record (`run.json`) with a
+fingerprint of its base model (sizes and a sample of the embedding matrix), so an adapter loaded
+onto another base model is refused instead of silently producing noise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from persona_evals.steering.spec import SteeringConfigError
+
+RECORD_FILE = "run.json"
+_WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
+_PEFT: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()  # SharedModel -> PeftModel
+_PEFT_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """A peft adapter folder: its content hash (the name it is loaded under) and run record."""
+
+    path: str
+    sha256: str
+    config: dict[str, Any]
+    record: dict[str, Any] | None
+
+    @property
+    def name(self) -> str:
+        return f"a{self.sha256[:16]}"
+
+
+def read_adapter(path: str, arg: str = "adapter") -> Adapter:
+    """Check that `path` is a peft LoRA folder; hash its config and weights (errors name `arg`)."""
+    p = Path(path).expanduser()
+    config_file = p / "adapter_config.json"
+    if not p.is_dir() or not config_file.is_file():
+        raise SteeringConfigError(f"{arg}: {path} is not a peft adapter folder (no adapter_config.json)")
+    weights = next((p / w for w in _WEIGHT_FILES if (p / w).is_file()), None)
+    if weights is None:
+        raise SteeringConfigError(f"{arg}: {path} has no adapter weights ({' or '.join(_WEIGHT_FILES)})")
+    h = hashlib.sha256()
+    for f in (config_file, weights):
+        h.update(f.read_bytes())
+    config = json.loads(config_file.read_text())
+    record_file = p / RECORD_FILE
+    record = json.loads(record_file.read_text()) if record_file.is_file() else None
+    return Adapter(path=str(p.resolve()), sha256=h.hexdigest(), config=config, record=record)
+
+
+def base_fingerprint(model: Any) -> dict[str, Any]:
+    """Sizes and a few embedding values of a base model: enough to tell base models apart."""
+    emb = model.get_input_embeddings().weight
+    rows = sorted({min(7, emb.shape[0] - 1), emb.shape[0] // 2})
+    sample = emb[rows, :8].detach().to(torch.float32).flatten().cpu().tolist()
+    return {
+        "vocab_size": int(emb.shape[0]),
+        "hidden_size": int(emb.shape[1]),
+        "embedding_sample": [round(x, 6) for x in sample],
+    }
+
+
+def check_base(adapter: Adapter, model: Any, arg: str = "adapter") -> None:
+    """Refuse an adapter whose run record names a different base model (sizes or embeddings)."""
+    expected = (adapter.record or {}).get("base_fingerprint")
+    if not expected:
+        return  # an adapter trained elsewhere: peft checks the shapes of every LoRA weight
+    found = base_fingerprint(model)
+    same = (
+        expected.get("vocab_size") == found["vocab_size"]
+        and expected.get("hidden_size") == found["hidden_size"]
+        and torch.allclose(
+            torch.tensor(expected.get("embedding_sample", [])),
+            torch.tensor(found["embedding_sample"]),
+            rtol=2e-2,
+            atol=1e-3,
+        )
+    )
+    if not same:
+        base = (adapter.record or {}).get("base_model", "?")
+        raise SteeringConfigError(
+            f"{arg}: {adapter.path} was trained on another base model ({base}); it does not fit this one"
+        )
+
+
+def attach_adapter(shared: Any, adapter: Adapter, arg: str = "adapter") -> None:
+    """Load `adapter` into `shared.model` once (a no-op if it is there); it stays disabled."""
+    from peft import PeftModel
+
+    check_base(adapter, shared.model, arg)
+    with _PEFT_LOCK, shared.lock:
+        peft_model = _PEFT.get(shared)
+        try:
+            if peft_model is None:
+                peft_model = PeftModel.from_pretrained(shared.model, adapter.path, adapter_name=adapter.name)
+                _PEFT[shared] = peft_model
+            elif adapter.name not in peft_model.peft_config:
+                peft_model.load_adapter(adapter.path, adapter_name=adapter.name)
+        except (RuntimeError, ValueError, KeyError) as ex:
+            raise SteeringConfigError(f"{arg}: {adapter.path} does not fit {shared.name}: {ex}") from None
+        peft_model.eval()
+        peft_model.base_model.disable_adapter_layers()
+
+
+@contextmanager
+def adapter_active(shared: Any, adapter: Adapter | None) -> Iterator[None]:
+    """Run the shared model with `adapter` (None: the plain base model); call under its lock."""
+    peft_model = _PEFT.get(shared)
+    if adapter is None or peft_model is None:
+        yield
+        return
+    peft_model.base_model.set_adapter(adapter.name)
+    peft_model.base_model.enable_adapter_layers()
+    try:
+        yield
+    finally:
+        peft_model.base_model.disable_adapter_layers()

@@ -1,0 +1,68 @@
+"""Steering and ablation terms resolved against a model: files read, shapes and layers checked.
+
+`steering_deltas` sums coef·v per layer (several vectors at one layer add up); `ablation_bases`
+gives one orthonormal basis per layer of the directions ablated there. The provider and the
+training loop both use them, so a term means the same thing at inference and during finetuning,
+and every error names the argument it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from persona_evals.steering.ablation import orthonormal_basis
+from persona_evals.steering.layers import check_layer
+from persona_evals.steering.spec import VectorSpec
+from persona_evals.steering.vectors import LoadedVector, check_fits, load_vector
+
+
+def arg_name(name: str, i: int, n: int) -> str:
+    """`name` for a single term, `name[i]` when there are several."""
+    return name if n == 1 else f"{name}[{i}]"
+
+
+def load_terms(terms: Sequence[VectorSpec], arg: str) -> list[LoadedVector]:
+    return [load_vector(t.path, t.key, arg=arg_name(arg, i, len(terms))) for i, t in enumerate(terms)]
+
+
+def steering_deltas(
+    terms: Sequence[VectorSpec],
+    vectors: Sequence[LoadedVector],
+    num_layers: int,
+    hidden_size: int,
+    args: tuple[str, str] = ("vector", "layer"),
+) -> dict[int, torch.Tensor]:
+    """``{layer: Σ coef·v_layer}``, float32 on the CPU, after checking every term against the model."""
+    deltas: dict[int, torch.Tensor] = {}
+    for i, (term, vec) in enumerate(zip(terms, vectors, strict=True)):
+        _check(term, vec, num_layers, hidden_size, args, i, len(terms))
+        delta = term.coef * vec.row(term.layer)
+        deltas[term.layer] = deltas[term.layer] + delta if term.layer in deltas else delta
+    return deltas
+
+
+def ablation_bases(
+    terms: Sequence[VectorSpec],
+    vectors: Sequence[LoadedVector],
+    num_layers: int,
+    hidden_size: int,
+    args: tuple[str, str] = ("ablate", "ablate_layer"),
+) -> dict[int, torch.Tensor]:
+    """``{layer: [k, hidden] orthonormal basis}`` of the directions ablated at each layer."""
+    rows: dict[int, list[torch.Tensor]] = {}
+    for i, (term, vec) in enumerate(zip(terms, vectors, strict=True)):
+        _check(term, vec, num_layers, hidden_size, args, i, len(terms))
+        rows.setdefault(term.layer, []).append(vec.row(term.layer))
+    return {
+        layer: orthonormal_basis(torch.stack(dirs), arg=f"{args[0]} (layer {layer})")
+        for layer, dirs in rows.items()
+    }
+
+
+def _check(
+    term: VectorSpec, vec: LoadedVector, num_layers: int, hidden: int, args: tuple[str, str], i: int, n: int
+) -> None:
+    check_layer(term.layer, num_layers, arg_name(args[1], i, n))
+    check_fits(vec, term.layer, hidden, num_layers, arg_name(args[0], i, n))
