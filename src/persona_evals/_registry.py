@@ -7,10 +7,10 @@ its implementation only when the provider is used (see ``persona_evals.steering.
 
 # ruff: noqa: F401
 from persona_evals.steering._modelapi import steer
-from persona_evals.traits import coherence_score, count, draft_trait, trait_score
+from persona_evals.traits import coherence_score, draft_trait, trait_score
 from persona_evals.opinion.scorer import opinion_choice
 from persona_evals.opinion.solver import simulate_opinion
-from persona_evals.scorers import finite_mean, projection
+from persona_evals.scorers import count, finite_mean, projection
 from persona_evals.accuracy.dynamic import dynamic_experts
 from persona_evals.accuracy.refine import refine_persona
 from persona_evals.accuracy.scorers import persona_answer

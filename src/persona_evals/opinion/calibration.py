@@ -29,7 +29,7 @@ from persona_evals.opinion.records import CalibrationVerdict, PersonaRecord
 from persona_evals.personas.census import CensusSampler
 from persona_evals.personas.census_data import load_marginals
 from persona_evals.personas.persona import Persona
-from persona_evals.structured import StructuredOutputError, generate_structured
+from persona_evals.scorers.judge import ask_verdict
 
 
 class ConsistencyVerdict(BaseModel):
@@ -80,17 +80,12 @@ def verify_and_resample(max_rounds: int = 5, max_retries: int = 1) -> Solver:
         rounds = 0
         for round_ in range(max_rounds + 1):
             prompt = VERIFIER_PROMPT.format(record=persona.render())
-            try:
-                verdict = await generate_structured(
-                    model,
-                    prompt,
-                    ConsistencyVerdict,
-                    max_retries=max_retries,
-                    config=GenerateConfig(seed=index * 1000 + round_),
-                )
-                accepted, issues = verdict.consistent, list(verdict.issues)
-            except StructuredOutputError as ex:
-                accepted, issues = False, [f"verifier reply invalid: {ex.reason}"]
+            config = GenerateConfig(seed=index * 1000 + round_)
+            verdict = await ask_verdict(model, prompt, ConsistencyVerdict, max_retries=max_retries, config=config)
+            if verdict.value is None:
+                accepted, issues = False, [f"verifier reply invalid: {verdict.error}"]
+            else:
+                accepted, issues = verdict.value.consistent, list(verdict.value.issues)
             if accepted or round_ == max_rounds:
                 break
             persona = sampler.resample_non_anchor(persona, _round_rng(index, round_, str(state.sample_id)))
