@@ -30,3 +30,6 @@ from persona_evals.persona_bench.tasks.prism_personalization import prism_person
 from persona_evals.persona_bench.tasks.leave_one_out import leave_one_out
 from persona_evals.persona_bench.tasks.intersectionality import intersectionality
 from persona_evals.persona_bench.tasks.pass_at_k import pass_at_k
+from persona_evals.opinion.generation import persona_generation
+from persona_evals.opinion.calibration import persona_calibration
+from persona_evals.traits import trait_draft

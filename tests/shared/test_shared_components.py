@@ -10,9 +10,10 @@ from inspect_ai.scorer import Score, mean, scorer
 from inspect_ai.solver import generate
 from pydantic import BaseModel
 
-from persona_evals.scorers.judge import JudgeRequest, ask_verdict, not_applicable, structured_judge
+from persona_evals.scorers.judge import JudgeRequest, not_applicable, structured_judge
 from persona_evals.scorers.metrics import mean_of, paired_differences, slice_scores
 from persona_evals.solvers.persona import persona_message, show_persona
+from persona_evals.structured import ask_verdict
 from persona_evals.testing import scripted_model
 
 

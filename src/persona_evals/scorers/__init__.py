@@ -1,15 +1,15 @@
 """Scorers and metrics shared by the persona-evals benchmarks.
 
-- `judge`: structured verdicts (`structured_judge`, `ask_verdict`), the route of every judge
-  that answers with a pydantic object;
+- `judge`: `structured_judge`, the route of every judge that answers with a pydantic object;
+- `logprob_judge`: `rating_judge`, a 0-100 rating read from the judge's first-token logprobs;
 - `metrics`: NaN-aware means (`finite_mean`, `mean_of`), `count`, scores grouped by pair or slice;
 - `projection`: the steer provider's live monitor reading as a score.
 """
 
-from persona_evals.scorers.judge import JudgeRequest, Verdict, ask_verdict, structured_judge
+from persona_evals.scorers.judge import JudgeRequest, structured_judge
 from persona_evals.scorers.metrics import count, finite_mean, mean_of
 from persona_evals.scorers.projection import projection
 
 __all__ = [
-    "JudgeRequest", "Verdict", "ask_verdict", "count", "finite_mean", "mean_of", "projection", "structured_judge",
+    "JudgeRequest", "count", "finite_mean", "mean_of", "projection", "structured_judge",
 ]

@@ -1,54 +1,31 @@
 """Structured verdicts: one route for every judge that answers with a pydantic object.
 
-`ask_verdict` asks a model for a validated instance (re-asking on validation errors) and hands
-back the instance or the reason it never validated, without raising; `structured_judge` is the
-scorer body built on it: resolve the judge's model role inside the scorer (so ``--model-role``
+`persona_evals.structured.ask_verdict` asks a model for a validated instance (re-asking on
+validation errors) and hands back the instance or the reason it never validated, without raising;
+`structured_judge` is the scorer body built on it: resolve the judge's model role inside the scorer (so ``--model-role``
 binds it, and the model under evaluation never grades itself), build the request from the sample,
 ask, and map the verdict to a `Score`. A verdict that never validates leaves the sample unscored
 (``grader_failed``) with the reason and the judge's last reply, never a silent 0.
 
-Used by the PERSONA Bench critic, pairwise, subtlety and fidelity scorers and by the census
-calibration verifier of the opinion benchmark.
+Used by the PERSONA Bench critic, pairwise, subtlety and fidelity scorers; the census calibration
+verifier of the opinion benchmark and the writer tasks (`persona_evals.solvers.writer`) use
+`ask_verdict` directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from inspect_ai.model import ChatMessage, GenerateConfig, Model, get_model
+from inspect_ai.model import ChatMessage, Model, get_model
 from inspect_ai.scorer import Score, Scorer, Target
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel
 
-from persona_evals.structured import StructuredOutputError, generate_structured
+from persona_evals.structured import ask_verdict
 
 T = TypeVar("T", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Verdict(Generic[T]):
-    """A validated reply (`value`), or why none validated (`error`, with the last reply text)."""
-
-    value: T | None
-    error: str | None = None
-    last_text: str | None = None
-
-
-async def ask_verdict(
-    model: Model,
-    input: str | list[ChatMessage],
-    response_model: type[T],
-    *,
-    max_retries: int = 2,
-    config: GenerateConfig | None = None,
-) -> Verdict[T]:
-    """`generate_structured`, with a failure returned as a `Verdict` instead of raised."""
-    try:
-        return Verdict(await generate_structured(model, input, response_model, max_retries=max_retries, config=config))
-    except StructuredOutputError as ex:
-        return Verdict(None, ex.reason, ex.last_text)
 
 
 @dataclass
@@ -113,3 +90,5 @@ def structured_judge(
 def not_applicable(why: str) -> Score:
     """The unscored score of a sample the judge does not apply to (e.g. baseline mode)."""
     return Score.unscored(reason="scoring_failed", explanation=why)
+
+

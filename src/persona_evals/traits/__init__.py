@@ -7,7 +7,7 @@ Used by the ``trait_expression`` task (``traits.task``) and ``persona-evals trai
 """
 
 from persona_evals.traits._dataset import POLARITIES, Polarity, article, system_prompt, trait_samples
-from persona_evals.traits._draft import TraitDraft, draft_trait, draft_trait_artifacts
+from persona_evals.traits.draft import TraitDraft, draft_from_log, draft_trait, trait_draft
 from persona_evals.traits._load import (
     VERSIONS,
     artifact_path,
@@ -39,10 +39,11 @@ __all__ = [
     "check_rubric",
     "coherence_score",
     "draft_trait",
-    "draft_trait_artifacts",
+    "draft_from_log",
     "load_trait",
     "parse_artifact",
     "system_prompt",
+    "trait_draft",
     "trait_name_of",
     "trait_names",
     "trait_samples",
