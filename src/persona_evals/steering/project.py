@@ -101,17 +101,20 @@ def finetuning_shift(
     return result
 
 
-def write_csv(rows: list[dict[str, Any]], out: str | Path) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+def write_csv(rows: list[dict[str, Any]], out: str | Path, overwrite: bool = False) -> Path:
+    """One column per key seen in any row, written atomically; refuse an existing file unless `overwrite`."""
+    import io
+
+    from persona_evals.paths import write_text_atomic
+
     fields: list[str] = []
     for r in rows:
         fields.extend(k for k in r if k not in fields)
-    with out.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    return out
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    return write_text_atomic(out, buf.getvalue(), overwrite=overwrite)
 
 
 def load_for_projection(model: str, vector_path: str) -> tuple[SharedModel, LoadedVector]:
