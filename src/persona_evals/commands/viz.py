@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-PLOTS: tuple[str, ...] = ("trait_steering", "vectors", "opinion", "accuracy", "persona_bench")
+PLOTS: tuple[str, ...] = ("trait_steering", "vectors", "finetuning", "opinion", "accuracy", "persona_bench")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
