@@ -111,7 +111,7 @@ def generate_batch(
     generators = [_generator(r.seed, device) for r in requests]
     max_new = max(r.max_tokens for r in requests)
     out_ids: list[list[int]] = [[] for _ in requests]
-    lps: list[list[TokenLogprob]] = [[] for _ in requests]
+    steps_lp: list[tuple[list[int], torch.Tensor, torch.Tensor, torch.Tensor]] = []
     reason: list[str | None] = [None] * len(requests)
     eos = shared.eos_token_ids
 
@@ -137,16 +137,16 @@ def generate_batch(
             if constraint is not None:
                 constraint.restrict(logits, active, [reason[i] is not None for i in active])
             next_ids = _choose(logits, sampling, [generators[i] for i in active])
-            logprobs = torch.log_softmax(logits, dim=-1) if sampling.logprobs else None
+            if sampling.logprobs:  # kept on the device; read once after the loop
+                steps_lp.append((list(active), *_step_logprobs(logits, next_ids, sampling.top_logprobs)))
+            chosen = next_ids.tolist()  # the one host sync of a step
             for j, i in enumerate(active):
                 r = requests[i]
                 if reason[i] is not None:  # only with monitors, where finished rows stay in
                     next_ids[j] = pad_id
                     continue
-                t = int(next_ids[j])
+                t = chosen[j]
                 out_ids[i].append(t)
-                if logprobs is not None:
-                    lps[i].append(_token_logprob(logprobs[j], t, sampling.top_logprobs))
                 if t in eos:
                     reason[i] = "stop"
                 elif constraint is not None and constraint.advance(i, t):
@@ -180,6 +180,7 @@ def generate_batch(
                 break
 
     monitor_values = _monitor_values(rec, monitors, out_ids, eos) if monitors else None
+    lps = _collect_logprobs(steps_lp, out_ids) if sampling.logprobs else None
     results = []
     for i, r in enumerate(requests):
         token_ids = out_ids[i]
@@ -193,7 +194,7 @@ def generate_batch(
                 stop_reason="stop" if reason[i] == "stop" else "max_tokens",
                 input_tokens=lengths[i],
                 output_tokens=len(token_ids),
-                logprobs=lps[i] if sampling.logprobs else None,
+                logprobs=lps[i] if lps is not None else None,
                 extras={"monitor": monitor_values[i]} if monitor_values else {},
             )
         )
@@ -257,14 +258,23 @@ def _choose(logits: torch.Tensor, s: Sampling, generators: list[torch.Generator 
     return torch.cat(picks)
 
 
-def _token_logprob(row: torch.Tensor, token: int, top: int) -> TokenLogprob:
-    k = max(top, 1)
-    values, indices = torch.topk(row, k)
-    return TokenLogprob(
-        token_id=token,
-        logprob=float(row[token]),
-        top=[(int(i), float(v)) for i, v in zip(indices, values)],
-    )
+def _step_logprobs(logits: torch.Tensor, chosen: torch.Tensor, top: int) -> tuple[torch.Tensor, ...]:
+    """Log-softmax of the raw logits: the chosen tokens' values and the top-k (k >= 1), on the device."""
+    logprobs = torch.log_softmax(logits, dim=-1)
+    values, indices = torch.topk(logprobs, max(top, 1), dim=-1)
+    return logprobs.gather(-1, chosen.unsqueeze(-1)).squeeze(-1), values, indices
+
+
+def _collect_logprobs(
+    steps: list[tuple[list[int], torch.Tensor, torch.Tensor, torch.Tensor]], out_ids: list[list[int]]
+) -> list[list[TokenLogprob]]:
+    """Per row, one `TokenLogprob` per generated token (steps where the row was done are skipped)."""
+    lps: list[list[TokenLogprob]] = [[] for _ in out_ids]
+    for rows, chosen, values, indices in steps:
+        for j, (i, lp, vs, ix) in enumerate(zip(rows, chosen.tolist(), values.tolist(), indices.tolist())):
+            if len(lps[i]) < len(out_ids[i]):
+                lps[i].append(TokenLogprob(out_ids[i][len(lps[i])], lp, list(zip(ix, vs))))
+    return lps
 
 
 def _hits_stop(tok, ids: list[int], stops: tuple[str, ...]) -> bool:
