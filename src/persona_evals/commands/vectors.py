@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _show(args: argparse.Namespace) -> int:
     from safetensors import safe_open
 
-    from persona_evals.cli import CommandError
+    from persona_evals.commands import CommandError
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
 
@@ -92,10 +92,10 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from persona_evals.cli import CommandError
-    from persona_evals.steering.extract import extract_vectors
+    from persona_evals.commands import CommandError
     from persona_evals.steering.spec import SteeringConfigError
-    from persona_evals.steering.trait_logs import TraitLogError, read_trait_log
+    from persona_evals.traits.extract import extract_vectors
+    from persona_evals.traits.logs import TraitLogError, read_trait_log
 
     if not args.out.endswith(".safetensors"):
         raise CommandError(f"--out must be a .safetensors file, got {args.out}")
@@ -116,7 +116,7 @@ def _extract(args: argparse.Namespace) -> int:
 def _project(args: argparse.Namespace) -> int:
     import json
 
-    from persona_evals.cli import CommandError
+    from persona_evals.commands import CommandError
     from persona_evals.steering.loading import load_shared
     from persona_evals.steering.project import finetuning_shift, log_pairs, project_rows, write_csv
     from persona_evals.steering.spec import SteeringConfigError
@@ -309,11 +309,14 @@ def _exists(path: str, arg: str) -> str:
     """A log file, or the newest log in a directory."""
     from pathlib import Path
 
-    from persona_evals.cli import CommandError
-    from persona_evals.commands.summary import newest_log
+    from persona_evals.commands import CommandError
+    from persona_evals.logs import LogError, newest_log
 
     if not Path(path).exists():
         raise CommandError(f"{arg}: {path} does not exist")
     if Path(path).is_dir():
-        return newest_log(path).removeprefix("file://")
+        try:
+            return newest_log(path, arg=arg)
+        except LogError as ex:
+            raise CommandError(str(ex)) from None
     return path

@@ -23,9 +23,9 @@ from persona_evals.steering.vectors import LoadedVector, check_fits, load_vector
 
 def log_pairs(path: str) -> tuple[Any, list[tuple[str, int, list[Any], str, dict[str, Any]]]]:
     """(log, [(sample id, epoch, chat input, answer, flat scores)]) for every sample of a log."""
-    from inspect_ai.log import read_eval_log
+    from persona_evals.logs import read_task_log
 
-    log = read_eval_log(path)
+    log = read_task_log(path)
     rows = []
     for s in log.samples or []:
         messages = s.input if not isinstance(s.input, str) else [_user(s.input)]
