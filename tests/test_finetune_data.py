@@ -1,7 +1,6 @@
 """`persona-evals finetune-data`: three levels from a (scripted) generator, or sets from trait logs."""
 
 import json
-import sys
 
 import pytest
 from inspect_ai import eval
@@ -11,9 +10,7 @@ from persona_evals.cli import main
 from persona_evals.datasets.chats import read_chats
 from persona_evals.testing import scripted_model, scripted_output
 from persona_evals.traits import _finetune_data, load_trait
-
-sys.path.insert(0, "tasks")
-from trait_expression import trait_expression  # noqa: E402
+from persona_evals.traits.task import trait_expression
 
 
 def generator(bad_question=None):

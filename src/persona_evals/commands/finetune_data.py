@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 def _from_logs(args: argparse.Namespace, trait: str) -> tuple[dict, list[str]]:
     from persona_evals.commands import CommandError
     from persona_evals.commands.vectors import _exists
-    from persona_evals.steering.trait_logs import TraitLogError, read_trait_log
+    from persona_evals.traits.logs import TraitLogError, read_trait_log
     from persona_evals.traits._finetune_data import sets_from_logs
 
     try:

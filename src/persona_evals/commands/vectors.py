@@ -154,7 +154,7 @@ def _screen(args: argparse.Namespace) -> int:
     """`vectors project DATA.jsonl`: projections of training answers, and the projection difference."""
     import math
 
-    from persona_evals.cli import CommandError
+    from persona_evals.commands import CommandError
     from persona_evals.datasets.chats import ChatFileError, read_chats, write_chats
     from persona_evals.steering.loading import load_shared
     from persona_evals.steering.project import write_csv
@@ -202,7 +202,7 @@ def _screen(args: argparse.Namespace) -> int:
 
 
 def _shift(args: argparse.Namespace) -> int:
-    from persona_evals.cli import CommandError
+    from persona_evals.commands import CommandError
     from persona_evals.steering.adapters import read_adapter
     from persona_evals.steering.loading import load_shared
     from persona_evals.steering.project import write_csv
@@ -252,7 +252,7 @@ def _prompts(spec: str | None) -> list:
 
     from inspect_ai.model import ChatMessageUser
 
-    from persona_evals.cli import CommandError
+    from persona_evals.commands import CommandError
     from persona_evals.datasets.chats import ChatFileError, read_chats
     from persona_evals.steering.project import log_pairs
     from persona_evals.traits import TraitArtifactError, load_trait, trait_names
@@ -278,12 +278,16 @@ def _trait_scores(logs: list[str]) -> dict[str, float]:
     import math
     from pathlib import Path
 
-    from persona_evals.cli import CommandError
-    from persona_evals.steering.trait_logs import TraitLogError, read_trait_log
-    from persona_evals.viz.common import resolve_logs
+    from persona_evals.commands import CommandError
+    from persona_evals.traits.logs import TraitLogError, read_trait_log
+    from persona_evals.logs import LogError, resolve_logs
 
     out = {}
-    for path in resolve_logs(logs, "", newest_only=False):
+    try:
+        paths = resolve_logs(logs, "", newest_only=False)
+    except LogError as ex:
+        raise CommandError(f"--logs: {ex}") from None
+    for path in paths:
         try:
             log = read_trait_log(path)
         except TraitLogError as ex:
@@ -299,7 +303,7 @@ def _trait_scores(logs: list[str]) -> dict[str, float]:
 def _free(path: str | None, overwrite: bool, arg: str) -> None:
     from pathlib import Path
 
-    from persona_evals.cli import CommandError
+    from persona_evals.commands import CommandError
 
     if path and Path(path).exists() and not overwrite:
         raise CommandError(f"{arg} {path} already exists; pass --overwrite to replace it")

@@ -50,7 +50,6 @@ def shift_cosine_frame(csvs: list[str], layer: int | None) -> Any:
     """One row per (finetuned trait A, vector B) at the last step: cosine(v_A, v_B) and shift along v_B."""
     import pandas as pd
 
-    from persona_evals.cli import CommandError
     from persona_evals.viz.vectors import cosine_matrix
 
     parts = []
@@ -58,14 +57,14 @@ def shift_cosine_frame(csvs: list[str], layer: int | None) -> Any:
         df = pd.read_csv(path)
         missing = {"finetuned_trait", "vector_trait", "vector_path", "layer", "step", "shift_proj"} - set(df.columns)
         if missing:
-            raise CommandError(f"{path} is not a `vectors shift` CSV (no {sorted(missing)})")
+            raise ValueError(f"{path} is not a `vectors shift` CSV (no {sorted(missing)})")
         if df["finetuned_trait"].isna().all():
-            raise CommandError(f"{path} has no finetuned trait: make it with `vectors shift --trait A`")
+            raise ValueError(f"{path} has no finetuned trait: make it with `vectors shift --trait A`")
         df = df[df["layer"] == (layer if layer is not None else df["layer"].iloc[0])]
         df = df[df["step"] == df["step"].max()]
         own = df[df["vector_trait"] == df["finetuned_trait"]]
         if own.empty:
-            raise CommandError(f"{path}: none of its vectors is of the finetuned trait {df['finetuned_trait'].iloc[0]!r}")
+            raise ValueError(f"{path}: none of its vectors is of the finetuned trait {df['finetuned_trait'].iloc[0]!r}")
         layer_used = int(df["layer"].iloc[0])
         own_ref = _ref(own.iloc[0])
         for _, row in df.iterrows():
