@@ -162,12 +162,13 @@ CSVS = {
     "missing": (None, "no such file"),
     "folder": (..., "is a directory"),
     "empty": ("", "is empty"),
-    "header only": ("model,mitigation,task,metric,value,verdict,trait,x_proj_layer1\n", "no rows"),
+    "header only": ("model,mitigation,task,metric,value,verdict,trait,x_proj_layer1,"
+                    "finetuned_trait,vector_trait,vector_path,layer,step,shift_proj\n", "no rows"),
     "other kind": ("x,y\n1,2\n", "lacks the column(s)"),
 }
 
 
-@pytest.mark.parametrize("plot", ["accuracy-heatmap", "accuracy-verdicts", "projection-trait"])
+@pytest.mark.parametrize("plot", ["accuracy-heatmap", "accuracy-verdicts", "projection-trait", "shift-cosine"])
 @pytest.mark.parametrize("case", list(CSVS))
 def test_a_bad_csv_is_named(tmp_path, capsys, plot, case):
     content, message = CSVS[case]
@@ -176,8 +177,10 @@ def test_a_bad_csv_is_named(tmp_path, capsys, plot, case):
         path.mkdir()
     elif content is not None:
         path.write_text(content)
-    err = error(["viz", plot, "--csv", str(path), "--out", str(tmp_path / "plot.png")], capsys)
-    assert f"--csv {path}" in err and message in err
+    flag = "CSV" if plot == "shift-cosine" else "--csv"  # shift-cosine takes its CSVs as arguments
+    argv = ["viz", plot, *([] if flag == "CSV" else ["--csv"]), str(path), "--out", str(tmp_path / "plot.png")]
+    err = error(argv, capsys)
+    assert f"{flag} {path}" in err and message in err
     assert not (tmp_path / "plot.png").exists()
 
 

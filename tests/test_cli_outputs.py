@@ -41,11 +41,17 @@ def _writers(tmp) -> list[tuple[list[str], str]]:
         (["traits", "draft", "stub", "--description", "x", "--model", "nope", "--out-dir", str(tmp)], "stub_eval.json"),
         (["demo", "--log-dir", str(tmp), "--model", "nope", "--trait", "evil"], "evil.safetensors"),
         (["viz", "vector-cosine", "nope.safetensors", "--layer", "1", "--out", f"{tmp}/cos.png"], "cos.png"),
+        (["vectors", "shift", "--base", "nope", "--adapters", "nope", "--vector", "nope", "--layer", "1",
+          "--out", f"{tmp}/new.csv", "--plot", f"{tmp}/shift.png"], "shift.png"),
+        (["vectors", "project", "d.jsonl", "--vector", "nope", "--layer", "1", "--out", f"{tmp}/kept.jsonl",
+          "--keep-below", "0", "--csv", f"{tmp}/screen.csv"], "screen.csv"),
+        (["finetune-data", "evil", "--from-logs", "pos", "neg", "--out", str(tmp)], "trait.jsonl"),
+        (["finetune-data", "evil", "--model", "nope", "--out", str(tmp)], "trait_2.jsonl"),
     ]
     for path, parser in commands():
         if path[0] == "viz" and path[1] != "vector-cosine":
-            # the persona-* plots also write a CSV beside the PNG: that one alone must be refused too
-            existing = "plot.csv" if path[1].startswith("persona-") else "plot.png"
+            # a plot that also writes its table beside the PNG: that one alone must be refused too
+            existing = "plot.csv" if parser.get_default("_outputs")[0].companions else "plot.png"
             cases.append(([*path, "nope.eval", "--out", f"{tmp}/plot.png"], existing))
     return cases
 
