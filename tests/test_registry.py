@@ -47,7 +47,7 @@ TASKS = {
     "pass_at_k": "pass_at_k.py",
 }
 # writer tasks: their logs are folded into files by `persona-evals personas|traits ...`
-WRITERS = {"persona_generation", "persona_calibration", "trait_draft"}
+WRITERS = {"persona_generation", "persona_calibration", "trait_draft", "finetune_data"}
 
 
 def test_every_benchmark_task_is_registered_from_the_package():

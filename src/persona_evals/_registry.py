@@ -33,3 +33,4 @@ from persona_evals.persona_bench.tasks.pass_at_k import pass_at_k
 from persona_evals.opinion.generation import persona_generation
 from persona_evals.opinion.calibration import persona_calibration
 from persona_evals.traits import trait_draft
+from persona_evals.traits.finetune_data import finetune_data
