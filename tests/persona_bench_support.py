@@ -8,7 +8,7 @@ age of the FULL persona shown to the critic. So every score is predictable from 
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import re
 from pathlib import Path
@@ -19,10 +19,8 @@ TASKS = Path(__file__).parents[1] / "tasks"
 
 
 def load_task(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_task", TASKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, name)
+    """A PERSONA Bench @task from the package (registered as ``persona_evals/<name>``)."""
+    return getattr(importlib.import_module(f"persona_evals.persona_bench.tasks.{name}"), name)
 
 
 def _shown(system: str) -> dict[str, str]:

@@ -1,7 +1,6 @@
 """End to end: the persona_accuracy task on fixture rows of every dataset kind and mitigation,
 then `persona-evals metrics` over the logs."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,13 +9,9 @@ from accuracy_support import GOLD, knows, oracle, use_fixture_hub
 from inspect_ai import eval
 from inspect_ai.model import ChatMessageSystem
 
+from persona_evals.accuracy import task as task_module
 from persona_evals.testing import scripted_model
 
-spec = importlib.util.spec_from_file_location(
-    "persona_accuracy_task", Path(__file__).parents[1] / "tasks" / "persona_accuracy.py"
-)
-task_module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(task_module)
 persona_accuracy = task_module.persona_accuracy
 
 # every static group, with two of the twelve names to keep the suite fast

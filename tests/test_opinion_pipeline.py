@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from inspect_ai import eval
@@ -14,10 +12,8 @@ from persona_evals.commands.personas import calibrate_personas, generate_persona
 from persona_evals.opinion.elections import election_results
 from persona_evals.opinion.logs import load_truth, read_run, run_report
 from persona_evals.opinion.records import read_personas, write_personas
+from persona_evals.opinion.task import opinion_simulation
 from persona_evals.testing import scripted_model
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "tasks"))
-from opinion_simulation import opinion_simulation  # noqa: E402
 
 OBJECTIVE = {
     "age": 40, "sex": "Female", "race": "White", "state": "NY", "ancestry": "Irish",

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from inspect_ai import eval
 
 from persona_evals.cli import main
+from persona_evals.opinion.task import opinion_simulation
 from persona_evals.testing import scripted_model
 from persona_evals.viz.opinion import tier_rows
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "tasks"))
-from opinion_simulation import opinion_simulation  # noqa: E402
 
 
 @pytest.fixture(scope="module")

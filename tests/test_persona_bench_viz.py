@@ -9,7 +9,8 @@ from inspect_ai import eval
 from persona_bench_support import critic_model, load_task, target_model
 
 from persona_evals.cli import main
-from persona_evals.persona_bench.results import _bootstrap_ci, mode_table
+from persona_evals.persona_bench.results import mode_table
+from persona_evals.stats import bootstrap_mean_ci
 
 FIXTURES = {"personas": "fixture", "questions": "fixture"}
 
@@ -99,7 +100,7 @@ def test_mode_gain_is_in_percent():
 
 def test_bootstrap_ci_brackets_the_mean():
     values = [1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0]
-    low, high = _bootstrap_ci(values, 2000, seed=0)
+    low, high = bootstrap_mean_ci(values, 2000, seed=0)
     assert low < sum(values) / len(values) < high
     assert 0.0 <= low and high <= 1.0
     assert json.dumps([low, high])  # plain floats

@@ -34,3 +34,45 @@ def test_persona_bench_components_are_registered():
         ("metric", "intersection_accuracy"),
     ]:
         assert registry_lookup(kind, f"persona_evals/{name}") is not None, name
+
+
+TASKS = {
+    "capitals": "sanity.py",
+    "trait_expression": "trait_expression.py",
+    "persona_accuracy": "persona_accuracy.py",
+    "opinion_simulation": "opinion_simulation.py",
+    "prism_personalization": "prism_personalization.py",
+    "leave_one_out": "leave_one_out.py",
+    "intersectionality": "intersectionality.py",
+    "pass_at_k": "pass_at_k.py",
+}
+
+
+def test_every_benchmark_task_is_registered_from_the_package():
+    """`inspect eval persona_evals/<task>` needs no checkout: the entry point registers each task."""
+    from inspect_ai._util.registry import registry_find, registry_info
+
+    import persona_evals._registry  # noqa: F401
+
+    found = {registry_info(t).name for t in registry_find(lambda i: i.type == "task")}
+    assert {f"persona_evals/{name}" for name in TASKS} <= found
+
+
+def test_task_files_of_a_checkout_are_the_package_modules(monkeypatch):
+    """tasks/<file>.py link to the package (each task written once) and inspect finds each task there."""
+    from pathlib import Path
+
+    from inspect_ai._eval.list import list_tasks
+
+    import persona_evals
+
+    root = Path(__file__).parents[1]
+    package = Path(persona_evals.__file__).parent
+    monkeypatch.chdir(root)
+    listed = {(Path(t.file).name, t.name) for t in list_tasks("tasks", root_dir=root)}
+    assert listed == {(file, name) for name, file in TASKS.items()}
+    for file in TASKS.values():
+        target = (root / "tasks" / file).resolve()
+        assert target.is_relative_to(package), f"tasks/{file} is not a link into the package"
+    in_package = {t.name for t in list_tasks([], root_dir=package)}
+    assert in_package == set(TASKS)

@@ -22,8 +22,7 @@ def test_embedded_model_is_a_plain_cached_hf_folder(smollm2_dir):
 
 
 def test_capitals_eval_on_smollm2_and_steering_breaks_it(smollm2_dir, tmp_path):
-    sys.path.insert(0, "tasks")
-    from sanity import capitals
+    from persona_evals.capitals.task import capitals
 
     plain = eval(capitals(), model=get_model("steer/smollm2", memoize=False), limit=6, display="none")[0]
     assert plain.status == "success"

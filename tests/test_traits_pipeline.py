@@ -1,7 +1,6 @@
 """End to end on the tiny model: trait_expression (scripted grader) -> extract -> project -> steer."""
 
 import csv
-import sys
 
 import pytest
 import torch
@@ -13,13 +12,11 @@ from persona_evals.scorers import metric_value
 from persona_evals.steering.activations import encode_pair
 from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.loading import load_shared
-from persona_evals.steering.trait_logs import read_trait_log
 from persona_evals.steering.vectors import load_vector
 from persona_evals.testing import scripted_model, scripted_output
 from persona_evals.traits import load_trait
-
-sys.path.insert(0, "tasks")
-from trait_expression import trait_expression  # noqa: E402
+from persona_evals.traits.logs import read_trait_log
+from persona_evals.traits.task import trait_expression
 
 FIRST_QUESTION = load_trait("evil", "extract").questions[0]
 

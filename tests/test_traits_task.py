@@ -2,17 +2,13 @@
 
 import math
 import statistics
-import sys
-from pathlib import Path
 
 import pytest
 from inspect_ai import eval
 
-from persona_evals.traits import article, load_trait, system_prompt, trait_samples
 from persona_evals.testing import scripted_model, scripted_output
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "tasks"))
-from trait_expression import trait_expression  # noqa: E402
+from persona_evals.traits import article, load_trait, system_prompt, trait_samples
+from persona_evals.traits.task import trait_expression
 
 ln = math.log
 EVIL = load_trait("evil", "eval")

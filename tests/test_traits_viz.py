@@ -2,8 +2,6 @@
 
 import math
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 from inspect_ai import Task, eval, task_with
@@ -12,9 +10,7 @@ from inspect_ai.log import write_eval_log
 
 from persona_evals.cli import main
 from persona_evals.testing import scripted_model, scripted_output
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "tasks"))
-from trait_expression import trait_expression  # noqa: E402
+from persona_evals.traits.task import trait_expression
 
 CELLS = [(layer, coef) for layer in (4, 8) for coef in (0.5, 2.0)]
 
@@ -114,7 +110,7 @@ def test_logs_of_another_trait_need_a_filter(sweep_dir, tmp_path, capsys):
 
 
 def test_duplicate_cells_and_other_tasks_are_errors(sweep_dir, tmp_path, capsys):
-    from persona_evals.cli import CommandError
+    from persona_evals.logs import LogError
     from persona_evals.viz.trait_steering import steering_frame
 
     dupe_dir = tmp_path / "dupe"
@@ -124,7 +120,7 @@ def test_duplicate_cells_and_other_tasks_are_errors(sweep_dir, tmp_path, capsys)
     assert "layer 4 coef 0.5" in capsys.readouterr().err
 
     other_model = run(tmp_path / "models", 1, 1, model_args={"coef": 3.0, "layer": 4}, model="mockllm/other")
-    with pytest.raises(CommandError, match="several models"):
+    with pytest.raises(LogError, match="several models"):
         steering_frame([str(sweep_dir), other_model])
 
     other = eval(
@@ -133,7 +129,7 @@ def test_duplicate_cells_and_other_tasks_are_errors(sweep_dir, tmp_path, capsys)
         log_dir=str(tmp_path / "other"),
         display="none",
     )[0]
-    with pytest.raises(CommandError, match="expected trait_expression logs.*other_task"):
+    with pytest.raises(LogError, match="expected trait_expression logs.*other_task"):
         steering_frame([other.location])
 
 

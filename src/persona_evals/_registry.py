@@ -20,3 +20,13 @@ from persona_evals.persona_bench.metrics import intersection_accuracy, loo_drop
 from persona_evals.persona_bench.modes import personalized_answer
 from persona_evals.persona_bench.pairwise import baseline_reference, pairwise_vs_baseline
 from persona_evals.persona_bench.analyses import subtlety, summary_fidelity
+
+# tasks: `inspect eval persona_evals/<task>` (tasks/<file>.py in a checkout links to these modules)
+from persona_evals.capitals.task import capitals
+from persona_evals.traits.task import trait_expression
+from persona_evals.accuracy.task import persona_accuracy
+from persona_evals.opinion.task import opinion_simulation
+from persona_evals.persona_bench.tasks.prism_personalization import prism_personalization
+from persona_evals.persona_bench.tasks.leave_one_out import leave_one_out
+from persona_evals.persona_bench.tasks.intersectionality import intersectionality
+from persona_evals.persona_bench.tasks.pass_at_k import pass_at_k

@@ -13,8 +13,6 @@ runs under ``datasets`` 4, so we read the Hub's parquet conversion of ``tasksour
 
 from __future__ import annotations
 
-import hashlib
-import random
 import re
 from collections.abc import Callable
 from string import ascii_uppercase
@@ -26,6 +24,7 @@ from persona_evals.accuracy.benchmarks import TaskSpec
 from persona_evals.accuracy.boxed import last_boxed
 from persona_evals.accuracy.extract import parse_gsm8k_target
 from persona_evals.accuracy.prompts import format_user_prompt
+from persona_evals.ids import content_hash, keyed_random
 
 TRUTHFULQA_DATASET = "truthfulqa/truthful_qa"
 TRUTHFULQA_DATASET_REVISION = "741b8276f2d1982aa3d5b832d3ee81ed3b896490"
@@ -42,22 +41,12 @@ BIGBENCH_MAX_ROWS = 1000
 MAX_CHOICES = 26
 
 
-def stable_hash(*parts: str, length: int = 8) -> str:
-    """A short hex digest of the defining fields (ids that survive reordering)."""
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:length]
-
-
-def item_rng(item_id: str) -> random.Random:
-    """A random generator seeded by the item id: the same permutation in every run and order."""
-    return random.Random(int(stable_hash(item_id, length=16), 16))
-
-
 def _choice_sample(
     item_id: str, question: str, choices: list[str], gold: int, shuffle: bool, **metadata: Any
 ) -> Sample:
     order = list(range(len(choices)))
     if shuffle:
-        item_rng(item_id).shuffle(order)
+        keyed_random(item_id).shuffle(order)
     shuffled = [choices[i] for i in order]
     letter = ascii_uppercase[order.index(gold)]
     return Sample(
@@ -73,13 +62,13 @@ def truthfulqa_record(record: dict[str, Any]) -> Sample:
     """TruthfulQA mc1: the gold (label 1) is always listed first, so options are shuffled."""
     targets = record["mc1_targets"]
     gold = list(targets["labels"]).index(1)
-    item_id = f"truthfulqa/{stable_hash(record['question'])}"
+    item_id = f"truthfulqa/{content_hash(record['question'])}"
     return _choice_sample(item_id, record["question"], list(targets["choices"]), gold, shuffle=True)
 
 
 def gsm8k_record(record: dict[str, Any]) -> Sample:
     """GSM8K: the gold number follows ``####`` in the worked answer."""
-    item_id = f"gsm8k/{stable_hash(record['question'])}"
+    item_id = f"gsm8k/{content_hash(record['question'])}"
     gold = parse_gsm8k_target(record["answer"])
     return Sample(
         id=item_id,
@@ -112,7 +101,7 @@ def math_record(record: dict[str, Any]) -> Sample:
     gold = last_boxed(record["solution"])
     if gold is None:
         raise ValueError(f"MATH solution without \\boxed{{}}: {record['problem'][:80]!r}")
-    item_id = f"math/{stable_hash(record['problem'], record['solution'])}"
+    item_id = f"math/{content_hash(record['problem'], record['solution'])}"
     return Sample(
         id=item_id,
         input=format_user_prompt(record["problem"], "boxed"),
@@ -138,7 +127,7 @@ def bigbench_record(subtask: str) -> Callable[[dict[str, Any]], Sample]:
         gold = scores.index(1)
         if len(choices) > MAX_CHOICES:  # keep the gold and a seeded sample of wrong options
             wrong = [i for i in range(len(choices)) if i != gold]
-            keep = sorted([gold, *item_rng(item_id + "/drop").sample(wrong, MAX_CHOICES - 1)])
+            keep = sorted([gold, *keyed_random(item_id + "/drop").sample(wrong, MAX_CHOICES - 1)])
             choices, gold = [choices[i] for i in keep], keep.index(gold)
         question = strip_inline_choices(record["inputs"])
         return _choice_sample(item_id, question, choices, gold, shuffle=True, subset=subtask)

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from persona_evals.accuracy.results import LogMixError, Run
-from persona_evals.accuracy.stats import (
+from persona_evals.stats import (
     ALPHA,
     N_BOOTSTRAP,
     bootstrap_tau,

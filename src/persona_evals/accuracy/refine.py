@@ -26,12 +26,12 @@ def read_baseline_answers(path: str | Path) -> tuple[str, dict[str, str]]:
     Raises:
         ValueError: when the log does not exist or holds no empty-persona sample.
     """
-    from inspect_ai.log import read_eval_log
+    from persona_evals.logs import read_task_log
 
     path = user_path(path)
     if not path.exists():
         raise ValueError(f"baseline_log {path} does not exist")
-    log = read_eval_log(str(path))
+    log = read_task_log(path, "persona_accuracy", arg="baseline_log")
     answers: dict[str, str] = {}
     for sample in log.samples or []:
         meta = sample.metadata or {}

@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 
 from inspect_ai.scorer import CORRECT
 
+from persona_evals.logs import LogError, read_task_log
+
+TASK = "persona_accuracy"
+
 SCORER = "persona_answer"
 
 
-class LogMixError(ValueError):
+class LogMixError(LogError):
     """Logs that cannot be analysed together; the message says which and why."""
 
 
@@ -43,19 +47,14 @@ class Run:
 
 def collect_hits(paths: Iterable[str]) -> list[Run]:
     """Read every log and group its scored samples into runs (see the module docstring)."""
-    from inspect_ai.log import read_eval_log
-
     runs: dict[tuple[str, str, str], Run] = {}
     normalize_by_task: dict[str, tuple[object, str]] = {}
     for path in paths:
-        log = read_eval_log(path)
+        try:
+            log = read_task_log(path, TASK, finished=True)
+        except LogError as ex:
+            raise LogMixError(str(ex)) from None
         args = log.eval.task_args or {}
-        if not log.eval.task.endswith("persona_accuracy"):
-            raise LogMixError(f"log {path} is a {log.eval.task} log, not persona_accuracy")
-        if log.status != "success":
-            raise LogMixError(
-                f"log {path} did not complete (status {log.status}): rerun it or leave it out"
-            )
         mitigation = str(args.get("mitigation", "none"))
         for sample in log.samples or []:
             meta = sample.metadata or {}

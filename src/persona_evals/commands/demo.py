@@ -17,6 +17,7 @@ import argparse
 import math
 from pathlib import Path
 
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the persona-vector pipeline on the embedded SmolLM2 model, offline")
     p.add_argument("--log-dir", default="logs/demo", help="logs, vector and plot go here (default logs/demo)")
@@ -35,15 +36,12 @@ def run(args: argparse.Namespace) -> int:
     from inspect_ai.model import get_model
 
     from persona_evals.commands import CommandError
-    from persona_evals.steering.extract import extract_vectors
-    from persona_evals.steering.trait_logs import read_trait_log
+    from persona_evals.traits.extract import extract_vectors
+    from persona_evals.traits.logs import read_trait_log
     from persona_evals.viz.common import save_figure, use_agg
     from persona_evals.viz.trait_steering import plot_trait_steering, steering_frame
 
-    task_file = Path(__file__).resolve().parents[3] / "tasks" / "trait_expression.py"
-    if not task_file.exists():
-        raise CommandError(f"the demo runs tasks/trait_expression.py from a checkout; {task_file} is missing")
-    task = f"{task_file}@trait_expression"
+    task = "persona_evals/trait_expression"  # the registered task: no checkout needed
     out = Path(args.log_dir)
     name = f"steer/{args.model}"
     grader = args.grader or name

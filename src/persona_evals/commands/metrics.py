@@ -40,18 +40,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from persona_evals.accuracy.metrics import compute_metrics
-    from persona_evals.accuracy.results import LogMixError, collect_hits
+    from persona_evals.accuracy.results import collect_hits
     from persona_evals.accuracy.tables import markdown, write_accuracy_csv, write_csv
-    from persona_evals.cli import CommandError
-    from persona_evals.viz.common import resolve_logs
+    from persona_evals.commands import CommandError
+    from persona_evals.logs import LogError, resolve_logs
 
     if args.n_boot < 100:
         raise CommandError(f"--n-boot must be at least 100, got {args.n_boot}")
-    paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
     try:
-        runs = collect_hits(paths)
+        runs = collect_hits(resolve_logs(args.logs, args.log_dir, newest_only=False))
         rows = compute_metrics(runs, use_holm=args.holm, n_boot=args.n_boot)
-    except LogMixError as ex:
+    except LogError as ex:
         raise CommandError(str(ex)) from ex
     out = Path(args.out_dir)
     write_csv(rows, out / "metrics.csv")

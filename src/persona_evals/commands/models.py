@@ -26,7 +26,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from persona_evals.cli import CommandError
+    from persona_evals.commands import CommandError
     from persona_evals.steering.embedded import embedded_dir
     from persona_evals.steering.spec import SteeringConfigError
 

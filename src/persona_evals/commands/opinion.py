@@ -27,14 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def collect_reports(logs: list[str], log_dir: str, truth_path: str | None) -> list[dict[str, Any]]:
-    from persona_evals.cli import CommandError
-    from persona_evals.opinion.logs import load_truth, read_run, run_report
-    from persona_evals.viz.common import resolve_logs
+    from persona_evals.commands import CommandError
+    from persona_evals.logs import resolve_logs
+    from persona_evals.opinion.logs import reports
 
-    paths = resolve_logs(logs, log_dir, newest_only=False)
     try:
-        truth = load_truth(truth_path) if truth_path else None
-        return [run_report(read_run(p), truth) for p in paths]
+        return reports(resolve_logs(logs, log_dir, newest_only=False), truth_path)
     except ValueError as ex:
         raise CommandError(str(ex)) from None
 

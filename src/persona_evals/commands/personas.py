@@ -77,7 +77,7 @@ def _model_arguments(p: argparse.ArgumentParser, log_dir: str) -> None:
 
 
 def _error(ex: Exception) -> Exception:
-    from persona_evals.cli import CommandError
+    from persona_evals.commands import CommandError
 
     return CommandError(str(ex))
 
@@ -231,7 +231,7 @@ def run_refresh(args: argparse.Namespace) -> int:
 
 
 def run_values(args: argparse.Namespace) -> int:
-    from persona_evals.cli import CommandError
+    from persona_evals.commands import CommandError
     from persona_evals.datasets.hub import GatedDatasetError, HubUnavailableError
     from persona_evals.persona_bench.dataset import load_intersection_config
     from persona_evals.persona_bench.sources import load_personas

@@ -21,38 +21,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def newest_log(log_dir: str | Path) -> str:
-    """Path of the newest eval log in `log_dir`; a CommandError when there is none."""
-    from inspect_ai.log import list_eval_logs
-
-    from persona_evals.cli import CommandError
-
-    if not Path(log_dir).exists():
-        raise CommandError(f"--log-dir {log_dir} does not exist")
-    logs = list_eval_logs(str(log_dir))
-    if not logs:
-        raise CommandError(f"no eval logs in --log-dir {log_dir}")
-    return logs[0].name
-
-
 def run(args: argparse.Namespace) -> int:
-    from persona_evals.cli import CommandError
+    from persona_evals.commands import CommandError
+    from persona_evals.logs import LogError, newest_log
 
-    if args.log and Path(args.log).is_dir():
-        path = newest_log(args.log)
-    elif args.log and not Path(args.log).exists():
-        raise CommandError(f"log {args.log} does not exist")
-    else:
-        path = args.log or newest_log(args.log_dir)
+    try:
+        if args.log and Path(args.log).is_dir():
+            path = newest_log(args.log)
+        elif args.log and not Path(args.log).exists():
+            raise CommandError(f"log {args.log} does not exist")
+        else:
+            path = args.log or newest_log(args.log_dir)
+    except LogError as ex:
+        raise CommandError(str(ex)) from None
     print(summarize(path, samples=args.samples))
     return 0
 
 
 def summarize(path: str, samples: int = 3) -> str:
     """Task, model and steering args, status, every metric, and the first few samples."""
-    from inspect_ai.log import read_eval_log
+    from persona_evals.logs import read_task_log
 
-    log = read_eval_log(path)
+    log = read_task_log(path)
     ev = log.eval
     lines = [
         f"log:    {path}",

@@ -32,7 +32,7 @@ def parse_pairs(items: list[str], arg: str) -> dict[str, object]:
     """`k=v` items, values parsed as YAML like inspect's own `-T`/`-M`."""
     import yaml
 
-    from persona_evals.cli import CommandError
+    from persona_evals.commands import CommandError
 
     out: dict[str, object] = {}
     for item in items:
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from inspect_ai import eval
     from inspect_ai.model import get_model
 
-    from persona_evals.cli import CommandError
+    from persona_evals.commands import CommandError
     from persona_evals.steering.spec import SteeringConfigError
 
     extra = parse_pairs(args.model_args, "-M")

@@ -46,7 +46,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_draft(args: argparse.Namespace) -> int:
-    from persona_evals.cli import CommandError
+    from persona_evals.commands import CommandError
     from persona_evals.traits import write_artifact
     from persona_evals.traits._draft import draft_trait_artifacts
 

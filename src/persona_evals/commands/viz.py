@@ -1,15 +1,18 @@
 """`persona-evals viz <plot>`: PNG plots read from eval logs.
 
 Each plot family lives in ``persona_evals.viz.<module>`` and exposes ``register(subparsers)``;
-add the module name to `PLOTS` to add one. Shared helpers are in ``persona_evals.viz.common``.
+add the module name to `PLOTS` to add one. Plots raise ordinary errors (`ValueError`, of which
+`persona_evals.logs.LogError`) that name the log or argument; here they become `CommandError`.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
+from collections.abc import Callable
 
-PLOTS: tuple[str, ...] = ("trait_steering", "vectors", "opinion", "accuracy", "persona_bench")
+PLOTS: tuple[str, ...] = ("trait_steering", "vectors", "finetuning", "opinion", "accuracy", "persona_bench")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,3 +20,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     plots = p.add_subparsers(dest="plot", required=True, metavar="PLOT")
     for name in PLOTS:
         importlib.import_module(f"persona_evals.viz.{name}").register(plots)
+    for parser in plots.choices.values():
+        parser.set_defaults(func=_user_errors(parser.get_default("func")))
+
+
+def _user_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Run a plot; its `ValueError` (bad log, argument or file content) is a user-facing error."""
+    from persona_evals.commands import CommandError
+
+    @functools.wraps(func)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except ValueError as ex:
+            raise CommandError(str(ex)) from ex
+
+    return run

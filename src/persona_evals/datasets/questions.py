@@ -9,13 +9,13 @@ person. Identical question texts are kept once (the first occurrence), as docume
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from persona_evals.personas.prism_survey import PRISM_DATASET, PRISM_DATASET_REVISION
+from persona_evals.datasets.prism_survey import PRISM_DATASET, PRISM_DATASET_REVISION
+from persona_evals.ids import content_hash
 
 PRISM_FILTER_DATASET = "SynthLabsAI/PRISM-Filter"
 # Gated: no commit of this data set could be verified, so none is pinned (see the README).
@@ -37,7 +37,7 @@ class Question(BaseModel):
 
 def prism_filter_record(row: Mapping[str, Any]) -> Question:
     text = str(row["question"]).strip()
-    return Question(id=f"pf-{hashlib.sha256(text.encode()).hexdigest()[:8]}", text=text, source=PRISM_FILTER_DATASET)
+    return Question(id=f"pf-{content_hash(text)}", text=text, source=PRISM_FILTER_DATASET)
 
 
 def prism_conversation_record(row: Mapping[str, Any]) -> Question:

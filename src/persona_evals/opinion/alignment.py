@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from persona_evals.opinion.elections import election_results
+from persona_evals.stats import wilson_interval
 
 
 @dataclass
@@ -84,16 +85,6 @@ def question_alignment(
     if scale == "ordinal":
         return ordinal_alignment(p_sim, p_real, {k: float(options[k]["ordinal"]) for k in keys})
     return nominal_alignment(p_sim, p_real, keys)
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95 % Wilson score interval of a share: honest about how few personas a state has."""
-    if n == 0:
-        return (float("nan"), float("nan"))
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def weighted_mean(values: Mapping[str, float], weights: Mapping[str, float]) -> float:

@@ -13,7 +13,6 @@ toward combinations the verifier likes; `persona-evals personas calibrate` print
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, mean,
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, Field
 
+from persona_evals.ids import keyed_rng
 from persona_evals.opinion.records import CalibrationVerdict, PersonaRecord
 from persona_evals.personas.census import CensusSampler
 from persona_evals.personas.census_data import load_marginals
@@ -61,7 +61,7 @@ def calibration_samples(records: list[PersonaRecord]) -> list[Sample]:
 
 
 def _round_rng(index: int, round_: int, persona_id: str) -> np.random.Generator:
-    return np.random.default_rng([index, round_, zlib.crc32(persona_id.encode())])
+    return keyed_rng(index, round_, key=persona_id)
 
 
 @solver

@@ -6,12 +6,11 @@ The shuffle removes the anchor's position confound (Trump was always option A in
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
-import numpy as np
 from inspect_ai.dataset import Sample
 
+from persona_evals.ids import keyed_rng
 from persona_evals.opinion.prompts import question_text
 from persona_evals.opinion.questions import Question
 from persona_evals.opinion.records import PersonaRecord, require_tier
@@ -19,7 +18,7 @@ from persona_evals.opinion.records import PersonaRecord, require_tier
 
 def option_order(question: Question, persona_id: str, seed: int) -> dict[str, str]:
     """Displayed letter -> original key, a seeded permutation per (persona, question)."""
-    rng = np.random.default_rng([int(seed), zlib.crc32(f"{persona_id}|{question.question_id}".encode())])
+    rng = keyed_rng(seed, key=f"{persona_id}|{question.question_id}")
     keys = question.letters
     perm = [keys[i] for i in rng.permutation(len(keys))]
     return {chr(ord("A") + i): key for i, key in enumerate(perm)}

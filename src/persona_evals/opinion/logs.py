@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from persona_evals.logs import read_task_log
 from persona_evals.opinion.alignment import Tally, election_alignment, question_alignment, weighted_mean
 from persona_evals.personas.census_data import load_marginals
+
+TASK = "opinion_simulation"
 
 
 @dataclass
@@ -42,11 +45,7 @@ def adult_population() -> dict[str, float]:
 
 def read_run(path: str | Path) -> SimulationRun:
     """Tallies from an opinion-simulation log (raises if it is not one or did not finish)."""
-    from inspect_ai.log import read_eval_log
-
-    log = read_eval_log(str(path))
-    if log.status != "success":
-        raise ValueError(f"{path}: eval status is {log.status}, not success")
+    log = read_task_log(path, TASK, finished=True)
     meta = log.eval.metadata or {}
     run = SimulationRun(
         path=str(path),
@@ -92,6 +91,12 @@ def load_truth(path: str | Path) -> dict[str, dict[str, dict[str, float]]]:
             f'--truth: {path} must look like {{"question_id": {{"US": {{"A": 0.4, "B": 0.6}}}}}}'
         )
     return data
+
+
+def reports(paths: list[str], truth_path: str | None = None) -> list[dict[str, Any]]:
+    """`run_report` of each log, against the survey truth file when one is given."""
+    truth = load_truth(truth_path) if truth_path else None
+    return [run_report(read_run(p), truth) for p in paths]
 
 
 def run_report(

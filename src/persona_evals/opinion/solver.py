@@ -8,14 +8,13 @@ more rounds; every round is its own logged eval (the anchor ran rounds in one pr
 
 from __future__ import annotations
 
-import zlib
 from collections import defaultdict
 from typing import Literal
 
-import numpy as np
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
+from persona_evals.ids import keyed_rng
 from persona_evals.opinion.parsing import extract_reasoning
 from persona_evals.opinion.prompts import (
     FAST_INSTRUCTION,
@@ -32,14 +31,13 @@ PeerIndex = dict[tuple[str, str], list[tuple[str, str]]]
 
 def load_peers(peers_log: str) -> PeerIndex:
     """(state, question_id) -> [(persona_id, reasoning)] from a previous simulation log."""
-    from inspect_ai.log import read_eval_log
-
+    from persona_evals.logs import read_task_log
     from persona_evals.paths import user_path
 
     path = user_path(peers_log)
     if not path.exists():
         raise ValueError(f"peers_log: {path} does not exist (a log of a reasoning or multi_turn run)")
-    log = read_eval_log(str(path))
+    log = read_task_log(path, "opinion_simulation", arg="peers_log")
     index: PeerIndex = defaultdict(list)
     for s in log.samples or []:
         if not s.output or not s.output.completion or "question_id" not in (s.metadata or {}):
@@ -60,7 +58,7 @@ def pick_peers(
     pool = [text for pid, text in index.get((state, question_id), []) if pid != persona_id]
     if len(pool) <= n:
         return pool
-    rng = np.random.default_rng([int(seed), zlib.crc32(f"{persona_id}|{question_id}".encode())])
+    rng = keyed_rng(seed, key=f"{persona_id}|{question_id}")
     return [pool[i] for i in sorted(rng.choice(len(pool), size=n, replace=False))]
 
 

@@ -14,7 +14,6 @@ lines, the same text the critic sees.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from typing import Any, Literal, get_args
@@ -22,6 +21,7 @@ from typing import Any, Literal, get_args
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
+from persona_evals.ids import keyed_seed
 from persona_evals.personas.persona import Persona
 
 GenerateMode = Literal["baseline", "output_only", "chain_of_thought", "demographic_summary"]
@@ -110,8 +110,7 @@ def personalized_answer(sampling_seed: int | None = None) -> Solver:
 
 def attempt_seed(seed: int, sample_id: str | int, epoch: int) -> int:
     """A 31-bit seed for one sample and epoch (stable across runs and platforms)."""
-    digest = hashlib.sha256(f"{seed}/{sample_id}/{epoch}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") >> 1
+    return keyed_seed(f"{seed}/{sample_id}/{epoch}")
 
 
 BASELINE_PROMPT = (

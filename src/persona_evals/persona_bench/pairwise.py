@@ -9,7 +9,6 @@ out and reruns see the same order. Score: 1 win, 0.5 tie, 0 loss; the mean is th
 
 from __future__ import annotations
 
-import hashlib
 from typing import Literal
 
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser, get_model
@@ -17,6 +16,7 @@ from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, Field
 
+from persona_evals.ids import keyed_seed
 from persona_evals.persona_bench.critic import CRITIC_ROLE
 from persona_evals.persona_bench.modes import BASELINE_PROMPT
 from persona_evals.personas.persona import Persona
@@ -34,7 +34,7 @@ class PairwiseVerdict(BaseModel):
 
 def persona_first(sample_id: str | int) -> bool:
     """Whether the persona-conditioned answer is shown as A (a fixed coin flip per sample id)."""
-    return hashlib.sha256(str(sample_id).encode()).digest()[0] % 2 == 0
+    return keyed_seed(str(sample_id), bits=8) % 2 == 0
 
 
 @solver

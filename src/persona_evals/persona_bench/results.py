@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from collections.abc import Sequence
 from typing import Any
 
+from persona_evals.logs import LogError, is_task, read_task_log, task_name
 from persona_evals.persona_bench.dataset import DROP, NONE
 from persona_evals.persona_bench.metrics import paired_drops, scores_by_pair, slice_scores
 from persona_evals.persona_bench.modes import MODES
+from persona_evals.stats import bootstrap_mean_ci, mcnemar_exact, mean_se, normal_ci
 
 SCORE = "score_debate_critic"
-Z95 = 1.959963984540054
 
 
-class ResultsError(ValueError):
+class ResultsError(LogError):
     """The logs cannot give the table asked for (a message says why)."""
 
 
@@ -42,7 +42,7 @@ def load_samples(paths: Sequence[str], task: str, answer_tokens: bool = False) -
     if answer_tokens:
         columns = columns + [SampleColumn("answer_tokens", path="output.usage.output_tokens", full=True)]
     df = samples_df(list(paths), columns=columns, quiet=True)
-    df = df[df["task_name"] == task] if "task_name" in df else df.iloc[0:0]
+    df = df[df["task_name"].map(task_name) == task] if "task_name" in df else df.iloc[0:0]
     if df.empty or SCORE not in df:
         raise NoSamplesError(f"no {task} samples with critic scores in {len(paths)} log(s)")
     repeated = df[df.duplicated(["model", "id", "epoch"], keep=False)]
@@ -55,17 +55,6 @@ def load_samples(paths: Sequence[str], task: str, answer_tokens: bool = False) -
     df = df.copy()
     df["score"] = pd.to_numeric(df[SCORE], errors="coerce").astype(float)
     return df
-
-
-def _mean_se(values: Sequence[float]) -> tuple[float, float]:
-    n = len(values)
-    if n == 0:
-        return math.nan, math.nan
-    mean = sum(values) / n
-    if n < 2:
-        return mean, math.nan
-    var = sum((v - mean) ** 2 for v in values) / (n - 1)
-    return mean, math.sqrt(var / n)
 
 
 def mode_table(df: Any) -> list[dict[str, Any]]:
@@ -83,11 +72,11 @@ def mode_table(df: Any) -> list[dict[str, Any]]:
         mine = []
         for mode in (m for m in MODES if m in set(group["metadata_mode"])):
             scores = group[group["metadata_mode"] == mode]["score"]
-            acc, se = _mean_se([float(v) for v in scores if not math.isnan(v)])
+            acc, se = mean_se([float(v) for v in scores if not math.isnan(v)])
+            low, high = normal_ci(acc, se)  # clipped to the score range [0, 1]
             mine.append({"model": model, "mode": mode, "n": int(scores.notna().sum()),
                          "unscored": int(scores.isna().sum()), "accuracy": acc, "stderr": se,
-                         # normal-approximation 95% CI, clipped to the score range [0, 1]
-                         "ci_low": _clip01(acc - Z95 * se), "ci_high": _clip01(acc + Z95 * se)})
+                         "ci_low": low, "ci_high": high})
             if "answer_tokens" in group:  # the paper's length comparison per mode (whole reply)
                 tokens = pd.to_numeric(group[group["metadata_mode"] == mode]["answer_tokens"], errors="coerce")
                 mine[-1]["mean_answer_tokens"] = float(tokens.mean())
@@ -102,13 +91,7 @@ def mode_table(df: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _clip01(x: float) -> float:
-    return x if math.isnan(x) else min(1.0, max(0.0, x))
-
-
 def _mcnemar_vs_baseline(by_pair: dict[str, dict[str, float]], mode: str) -> tuple[int, float]:
-    from persona_evals.accuracy.stats import mcnemar_exact
-
     if mode == "baseline":
         return 0, math.nan
     base, mine = by_pair.get("baseline", {}), by_pair.get(mode, {})
@@ -130,7 +113,7 @@ def loo_table(df: Any, n_boot: int = 2000, seed: int = 0) -> list[dict[str, Any]
         for variant, diffs in drops.items():
             if not diffs:
                 continue
-            low, high = _bootstrap_ci(diffs, n_boot, seed)
+            low, high = bootstrap_mean_ci(diffs, n_boot, seed)
             name = "(all listed)" if variant == NONE else variant.removeprefix(DROP)
             rows.append({"model": model, "attribute": name, "n_pairs": len(diffs),
                          "drop": sum(diffs) / len(diffs), "ci_low": low, "ci_high": high})
@@ -139,32 +122,23 @@ def loo_table(df: Any, n_boot: int = 2000, seed: int = 0) -> list[dict[str, Any]
     return rows
 
 
-def _bootstrap_ci(values: Sequence[float], n_boot: int, seed: int) -> tuple[float, float]:
-    rng = random.Random(seed)
-    n = len(values)
-    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(n_boot))
-    return means[int(0.025 * (n_boot - 1))], means[int(math.ceil(0.975 * (n_boot - 1)))]
-
-
 def intersection_table(df: Any) -> list[dict[str, Any]]:
     """Accuracy per model and intersection (a sample counts toward each slice it is in)."""
     rows = []
     for model, group in df.groupby("model", sort=True):
         names = (json.loads(n) if isinstance(n, str) else list(n) for n in group["metadata_intersections"])
         for name, scores in slice_scores(zip(names, group["score"], strict=True)).items():
-            acc, se = _mean_se(scores)
+            acc, se = mean_se(scores)
             rows.append({"model": model, "intersection": name, "n": len(scores), "accuracy": acc, "stderr": se})
     return rows
 
 
 def pass_at_k_table(paths: Sequence[str]) -> list[dict[str, Any]]:
     """pass@k for k = 1..K per model, from the ``pass_at_<k>`` reducers of pass_at_k logs."""
-    from inspect_ai.log import read_eval_log
-
     rows = []
     for path in paths:
-        log = read_eval_log(path, header_only=True)
-        if log.eval.task.split("/")[-1] != "pass_at_k" or log.results is None:
+        log = read_task_log(path, header_only=True)
+        if not is_task(log.eval.task, "pass_at_k") or log.results is None:
             continue
         for score in log.results.scores:
             reducer = score.reducer or ""

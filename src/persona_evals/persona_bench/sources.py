@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from persona_evals.datasets import prism_survey
+from persona_evals.datasets import synthetic_personas as synthetic
 from persona_evals.datasets.questions import (
     DEFAULT_CONVERSATION_TYPES,
     PRISM_FILTER_DATASET,
@@ -19,7 +21,6 @@ from persona_evals.datasets.questions import (
     prism_opening_questions,
     unique_questions,
 )
-from persona_evals.personas import prism_survey, synthetic
 from persona_evals.personas.persona import Persona
 
 PERSONA_SOURCES: tuple[str, ...] = (

@@ -18,12 +18,12 @@ non-householder) are left out of the persona rather than set to "Not Applicable"
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from persona_evals.ids import keyed_rng
 from persona_evals.personas.census_data import (
     ACS_VINTAGE,
     AGE_BINS,
@@ -66,7 +66,7 @@ def _choice(rng: np.random.Generator, dist: Mapping[str, float], n: int) -> np.n
 
 def state_rng(seed: int, state: str) -> np.random.Generator:
     """One generator per (seed, state): adding a state never changes another state's personas."""
-    return np.random.default_rng([int(seed), zlib.crc32(state.encode())])
+    return keyed_rng(seed, key=state)
 
 
 class CensusSampler:

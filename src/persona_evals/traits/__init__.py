@@ -1,6 +1,6 @@
 """Character traits: artifacts (instruction pairs, questions, judge rubric), samples and judges.
 
-Used by ``tasks/trait_expression.py`` and ``persona-evals traits``. Shipped artifacts live in
+Used by the ``trait_expression`` task (``traits.task``) and ``persona-evals traits``. Shipped artifacts live in
 ``persona_evals/traits/data/<trait>_{extract,eval}.json``.
 """
 

@@ -45,24 +45,19 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def load_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Metric rows (dicts) of one mitigation, from --csv or computed from the logs."""
-    from persona_evals.cli import CommandError
-
     if args.csv:
         with open(args.csv, encoding="utf-8") as handle:
             rows = [{**r, "value": float(r["value"])} for r in csv.DictReader(handle)]
     else:
         from persona_evals.accuracy.metrics import compute_metrics
-        from persona_evals.accuracy.results import LogMixError, collect_hits
-        from persona_evals.viz.common import resolve_logs
+        from persona_evals.accuracy.results import collect_hits
+        from persona_evals.logs import resolve_logs
 
-        try:
-            runs = collect_hits(resolve_logs(args.logs, args.log_dir, newest_only=False))
-            rows = [r.as_dict() for r in compute_metrics(runs, n_boot=args.n_boot)]
-        except LogMixError as ex:
-            raise CommandError(str(ex)) from ex
+        runs = collect_hits(resolve_logs(args.logs, args.log_dir, newest_only=False))
+        rows = [r.as_dict() for r in compute_metrics(runs, n_boot=args.n_boot)]
     rows = [r for r in rows if r["mitigation"] == args.mitigation]
     if not rows:
-        raise CommandError(f"no metric rows for --mitigation {args.mitigation}")
+        raise ValueError(f"no metric rows for --mitigation {args.mitigation}")
     return rows
 
 

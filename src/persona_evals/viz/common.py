@@ -1,4 +1,4 @@
-"""Helpers shared by the plot commands: which logs to read, and where PNGs go."""
+"""Helpers shared by the plot commands: their log arguments, and where PNGs go (logs: `persona_evals.logs`)."""
 
 from __future__ import annotations
 
@@ -17,30 +17,6 @@ def add_log_arguments(p: argparse.ArgumentParser, out_default: str) -> None:
         help="where to look when no logs are given (default: $INSPECT_LOG_DIR or ./logs)",
     )
     p.add_argument("--out", default=out_default, help=f"PNG to write (default: {out_default})")
-
-
-def resolve_logs(logs: list[str], log_dir: str, newest_only: bool = True) -> list[str]:
-    """Expand directories to their logs; with no logs, the newest in `log_dir` (or all of them)."""
-    from inspect_ai.log import list_eval_logs
-
-    from persona_evals.cli import CommandError
-
-    paths: list[str] = []
-    for item in logs:
-        if Path(item).is_dir():
-            paths.extend(info.name for info in list_eval_logs(item))
-        elif Path(item).exists():
-            paths.append(str(item))
-        else:
-            raise CommandError(f"log {item} does not exist")
-    if not logs:
-        if not Path(log_dir).exists():
-            raise CommandError(f"--log-dir {log_dir} does not exist")
-        found = [info.name for info in list_eval_logs(log_dir)]
-        if not found:
-            raise CommandError(f"no eval logs in --log-dir {log_dir}")
-        paths = found[:1] if newest_only else found
-    return [p.removeprefix("file://") for p in paths]
 
 
 def save_figure(fig: Any, out: str | Path) -> Path:

@@ -13,7 +13,8 @@ import argparse
 import math
 from typing import Any
 
-from persona_evals.viz.common import add_log_arguments, resolve_logs, save_figure, use_agg
+from persona_evals.logs import LogError, resolve_logs
+from persona_evals.viz.common import add_log_arguments, save_figure, use_agg
 
 TIER_ORDER = ["meta", "objective", "subjective", "descriptive"]
 TILES: dict[str, tuple[int, int]] = {
@@ -44,10 +45,9 @@ def register(plots: argparse._SubParsersAction) -> None:
 
 
 def _reports(args: argparse.Namespace, newest_only: bool, truth: str | None = None) -> list[dict[str, Any]]:
-    from persona_evals.commands.opinion import collect_reports
+    from persona_evals.opinion.logs import reports
 
-    paths = resolve_logs(args.logs, args.log_dir, newest_only=newest_only)
-    return collect_reports(paths, args.log_dir, truth)
+    return reports(resolve_logs(args.logs, args.log_dir, newest_only=newest_only), truth)
 
 
 def tier_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -72,8 +72,6 @@ def tier_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def plot_tiers(args: argparse.Namespace) -> int:
-    from persona_evals.cli import CommandError
-
     use_agg()
     import matplotlib.pyplot as plt
     import pandas as pd
@@ -81,7 +79,7 @@ def plot_tiers(args: argparse.Namespace) -> int:
 
     df = pd.DataFrame(tier_rows(_reports(args, newest_only=False, truth=args.truth)))
     if df.empty:
-        raise CommandError("no election item or survey item with --truth in these logs: nothing to plot")
+        raise LogError("no election item or survey item with --truth in these logs: nothing to plot")
     df["x"] = [TIER_ORDER.index(t) for t in df["tier"]]
     metrics = [m for m in ("abs_error", "bias", "alignment") if m in df and df[m].notna().any()]
     titles = {
@@ -106,8 +104,6 @@ def plot_tiers(args: argparse.Namespace) -> int:
 
 
 def plot_states(args: argparse.Namespace) -> int:
-    from persona_evals.cli import CommandError
-
     use_agg()
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
@@ -121,7 +117,7 @@ def plot_states(args: argparse.Namespace) -> int:
         for row in e["election"]["states"]
     ]
     if not rows:
-        raise CommandError("no election item with valid answers in this log: nothing to plot")
+        raise LogError("no election item with valid answers in this log: nothing to plot")
     rep = reports[0]
     diff = {r["state"]: r["sim_margin"] - r["real_margin"] for r in rows}
     by_state = {r["state"]: r for r in rows}
@@ -151,8 +147,6 @@ def plot_states(args: argparse.Namespace) -> int:
 
 
 def plot_topics(args: argparse.Namespace) -> int:
-    from persona_evals.cli import CommandError
-
     use_agg()
     import matplotlib.pyplot as plt
     import pandas as pd
@@ -176,7 +170,7 @@ def plot_topics(args: argparse.Namespace) -> int:
                     )
     df = pd.DataFrame(rows)
     if df.empty:
-        raise CommandError("no valid answers in these logs: nothing to plot")
+        raise LogError("no valid answers in these logs: nothing to plot")
     stances = _stances(load_context, set(df["context"]))
     df["option"] = [stances.get((q, o), o) for q, o in zip(df["question"], df["option"])]
     questions = list(dict.fromkeys(df["question"]))

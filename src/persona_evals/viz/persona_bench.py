@@ -33,17 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _rows(args: argparse.Namespace, task: str, build, **load: Any) -> list[dict[str, Any]]:
-    from persona_evals.cli import CommandError
-    from persona_evals.persona_bench.results import NoSamplesError, ResultsError, load_samples
-    from persona_evals.viz.common import resolve_logs
+    from persona_evals.logs import resolve_logs
+    from persona_evals.persona_bench.results import NoSamplesError, load_samples
 
     paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
     try:
         return build(load_samples(paths, task, **load))
     except NoSamplesError as ex:
-        raise CommandError(f"{ex}: run tasks/{task}.py first, or pass its logs") from ex
-    except ResultsError as ex:
-        raise CommandError(str(ex)) from ex
+        raise NoSamplesError(f"{ex}: run tasks/{task}.py first, or pass its logs") from ex
 
 
 def _write(fig: Any, rows: list[dict[str, Any]], out: str) -> None:
@@ -132,7 +129,8 @@ def run_intersections(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from persona_evals.persona_bench.results import Z95, intersection_table
+    from persona_evals.persona_bench.results import intersection_table
+    from persona_evals.stats import Z95
     from persona_evals.viz.common import use_agg
 
     use_agg()
@@ -163,16 +161,17 @@ def run_pass_at_k(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from persona_evals.cli import CommandError
-    from persona_evals.persona_bench.results import Z95, NoSamplesError, pass_at_k_table
-    from persona_evals.viz.common import resolve_logs, use_agg
+    from persona_evals.logs import resolve_logs
+    from persona_evals.persona_bench.results import NoSamplesError, pass_at_k_table
+    from persona_evals.stats import Z95
+    from persona_evals.viz.common import use_agg
 
     use_agg()
     paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
     try:
         rows = pass_at_k_table(paths)
     except NoSamplesError as ex:
-        raise CommandError(f"{ex}: run tasks/pass_at_k.py first, or pass its logs") from ex
+        raise NoSamplesError(f"{ex}: run tasks/pass_at_k.py first, or pass its logs") from ex
     runs = sorted({(r["model"], r["log"]) for r in rows})
     fig, ax = plt.subplots(figsize=(6, 4))
     for model, log in runs:

@@ -14,6 +14,8 @@ import json
 import math
 from typing import Any
 
+from persona_evals.logs import LogError, task_name
+
 TASK = "trait_expression"
 DEFAULT_COEF = 1.0
 PANELS = (("trait", "trait expression (0-100)"), ("coherence", "coherence (0-100)"))
@@ -34,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from persona_evals.viz.common import resolve_logs, save_figure, use_agg
+    from persona_evals.logs import resolve_logs
+    from persona_evals.viz.common import save_figure, use_agg
 
     use_agg()
     paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
@@ -50,25 +53,24 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
     """One row per log: trait, instruction, layer, coef, and the mean/stderr of trait and coherence.
 
     Raises:
-        CommandError: a log of another task, mixed traits/instructions/versions without a filter,
+        LogError: a log of another task, mixed traits/instructions/versions without a filter,
             a coef without a layer, or two logs for the same (layer, coef).
     """
     from inspect_ai.analysis import EvalColumn, EvalInfo, EvalModel, EvalResults, EvalScores, EvalTask, evals_df
 
-    from persona_evals.cli import CommandError
     from persona_evals.scorers import metric_names
 
     model_args = EvalColumn("model_arg_*", path="eval.model_args")
     columns = EvalInfo + EvalTask + EvalModel + EvalResults + EvalScores + [model_args]
     df = evals_df(paths, columns=columns, quiet=True)
-    other = df[df["task_name"] != TASK]
+    other = df[df["task_name"].map(task_name) != TASK]
     if len(other):
         listed = ", ".join(f"{loc} ({task})" for loc, task in zip(other["log"], other["task_name"]))
-        raise CommandError(f"expected {TASK} logs, got: {listed}")
+        raise LogError(f"expected {TASK} logs, got: {listed}")
     unfinished = df[df["status"] != "success"]
     if len(unfinished):
         listed = ", ".join(f"{loc} ({status})" for loc, status in zip(unfinished["log"], unfinished["status"]))
-        raise CommandError(f"logs that did not finish: {listed}")
+        raise LogError(f"logs that did not finish: {listed}")
     for column in ("task_arg_trait", "task_arg_instruction", "task_arg_version"):
         if column not in df:
             df[column] = None
@@ -77,14 +79,14 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
     if instruction:
         df = df[df["task_arg_instruction"] == instruction]
     if df.empty:
-        raise CommandError(f"no {TASK} log matches trait={trait} instruction={instruction}")
+        raise LogError(f"no {TASK} log matches trait={trait} instruction={instruction}")
     models = sorted(df["model"].unique())
     if len(models) > 1:
-        raise CommandError(f"the logs are of several models {models}; pass the logs of one model")
+        raise LogError(f"the logs are of several models {models}; pass the logs of one model")
     combos = df[["task_arg_trait", "task_arg_instruction", "task_arg_version"]].drop_duplicates()
     if len(combos) > 1:
         found = "; ".join(f"trait={t} instruction={i} version={v}" for t, i, v in combos.itertuples(index=False))
-        raise CommandError(
+        raise LogError(
             f"the logs mix several runs ({found}); choose with --trait/--instruction or pass the logs"
         )
     frame = df.assign(
@@ -97,11 +99,11 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
     frame.loc[frame["layer"].notna() & frame["coef"].isna(), "coef"] = DEFAULT_COEF
     bad = frame[frame["coef"].notna() & frame["layer"].isna()]
     if len(bad):
-        raise CommandError(f"logs with a coef but no layer model arg: {', '.join(bad['log'])}")
+        raise LogError(f"logs with a coef but no layer model arg: {', '.join(bad['log'])}")
     steered = frame[frame["layer"].notna()]
     dupes = steered[steered.duplicated(["layer", "coef"], keep=False)]
     if len(dupes):
-        raise CommandError(
+        raise LogError(
             "several logs for the same (layer, coef): " + ", ".join(
                 f"layer {int(r.layer)} coef {r.coef}: {r.log}" for r in dupes.itertuples()
             ) + "; pass the logs you want explicitly"
@@ -110,7 +112,7 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
         for metric in ("mean", "stderr"):
             column = f"score_{key}_{metric}"
             if column not in frame:
-                raise CommandError(f"the logs have no {key} {metric} (column {column}); were they scored?")
+                raise LogError(f"the logs have no {key} {metric} (column {column}); were they scored?")
             frame[f"{key}_{metric}"] = _floats(frame[column])
     keep = ["log", "model", "trait", "instruction", "layer", "coef"]
     keep += [f"{k}_{m}" for k, _ in PANELS for m in ("mean", "stderr")]
@@ -174,8 +176,6 @@ def _number(value: Any, name: str, log: str) -> float:
     """A model arg as a float (NaN when absent); a list or text is an error naming the log."""
     import pandas as pd
 
-    from persona_evals.cli import CommandError
-
     if isinstance(value, str) and value.startswith("["):  # evals_df flattens lists to JSON text
         try:
             value = json.loads(value)
@@ -188,7 +188,7 @@ def _number(value: Any, name: str, log: str) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise CommandError(
+        raise LogError(
             f"model arg {name}={value!r} of {log} is not a single number "
             "(runs steering several layers at once have no place on this plot)"
         ) from None

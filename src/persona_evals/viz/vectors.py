@@ -14,6 +14,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from persona_evals.logs import LogError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.viz.common import add_log_arguments
@@ -35,24 +37,19 @@ def cosine_matrix(paths: list[str], layer: int) -> tuple[list[str], Any]:
     """Labels and the cosine-similarity matrix of the vectors' rows at `layer`."""
     import torch
 
-    from persona_evals.cli import CommandError
-    from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
 
     rows, labels = [], []
     for item in paths:
         path, _, key = item.partition("#")
-        try:
-            vec = load_vector(path, key or None, arg="vectors")
-        except SteeringConfigError as ex:
-            raise CommandError(str(ex)) from None
+        vec = load_vector(path, key or None, arg="vectors")
         if vec.tensor.dim() == 2 and not 0 <= layer < vec.tensor.shape[0]:
-            raise CommandError(f"--layer {layer} is outside 0..{vec.tensor.shape[0] - 1} for {path}")
+            raise ValueError(f"--layer {layer} is outside 0..{vec.tensor.shape[0] - 1} for {path}")
         rows.append(vec.row(layer))
         labels.append(f"{Path(path).stem}" + (f"#{vec.key}" if key else ""))
     sizes = {r.shape[-1] for r in rows}
     if len(sizes) > 1:
-        raise CommandError(f"the vectors have different hidden sizes {sorted(sizes)}: they come from different models")
+        raise ValueError(f"the vectors have different hidden sizes {sorted(sizes)}: they come from different models")
     m = torch.stack(rows)
     m = m / m.norm(dim=-1, keepdim=True)
     return labels, (m @ m.T).numpy()
@@ -79,16 +76,14 @@ def projection_frame(logs: list[str] | None, csv: str | None, column: str | None
     """Columns `trait` and `proj` (one row per sample with both values); the projection's name."""
     import pandas as pd
 
-    from persona_evals.cli import CommandError
-
     if csv:
         df = pd.read_csv(csv)
         candidates = [c for c in df.columns if "_proj_layer" in c and "prompt" not in c]
         column = column or (candidates[0] if candidates else None)
         if column is None or column not in df:
-            raise CommandError(f"--column: {csv} has no projection column {column!r}; it has {list(df.columns)}")
+            raise LogError(f"--column: {csv} has no projection column {column!r}; it has {list(df.columns)}")
         if "trait" not in df:
-            raise CommandError(f"{csv} has no judged `trait` column (project a trait_expression log)")
+            raise LogError(f"{csv} has no judged `trait` column (project a trait_expression log)")
         frame = pd.DataFrame({"trait": pd.to_numeric(df["trait"], errors="coerce"), "proj": pd.to_numeric(df[column], errors="coerce")})
         name = column
     else:
@@ -100,12 +95,12 @@ def projection_frame(logs: list[str] | None, csv: str | None, column: str | None
         ]
         df = samples_df(logs, columns=cols, quiet=True)
         if "proj" not in df or pd.to_numeric(df["proj"], errors="coerce").isna().all():
-            raise CommandError("the logs have no projection scores: run with -M monitor=<vector> -M monitor_layer=<L>")
+            raise LogError("the logs have no projection scores: run with -M monitor=<vector> -M monitor_layer=<L>")
         frame = pd.DataFrame({"trait": pd.to_numeric(df["trait"], errors="coerce"), "proj": pd.to_numeric(df["proj"], errors="coerce")})
         name = "proj (live monitor)"
     frame = frame.dropna()
     if len(frame) < 2:
-        raise CommandError(f"only {len(frame)} sample(s) have both a judged trait score and a projection")
+        raise LogError(f"only {len(frame)} sample(s) have both a judged trait score and a projection")
     return frame, name
 
 
@@ -121,7 +116,8 @@ def run_projection(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from persona_evals.viz.common import resolve_logs, save_figure, use_agg
+    from persona_evals.logs import resolve_logs
+    from persona_evals.viz.common import save_figure, use_agg
 
     use_agg()
     logs = None if args.csv else resolve_logs(args.logs, args.log_dir, newest_only=False)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest, kendalltau
 
-from persona_evals.accuracy.stats import bootstrap_tau, holm, kendall_tau_b, mcnemar_exact, verdict
+from persona_evals.stats import bootstrap_tau, holm, kendall_tau_b, mcnemar_exact, verdict
 
 
 def test_mcnemar_hand_computed():

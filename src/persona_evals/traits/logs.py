@@ -11,10 +11,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from persona_evals.logs import LogError, read_task_log
+
 TASK_NAME = "trait_expression"
 
 
-class TraitLogError(ValueError):
+class TraitLogError(LogError):
     """A log does not fit what the command expects; the message says which log and why."""
 
 
@@ -42,12 +44,10 @@ class TraitLog:
 
 def read_trait_log(path: str, polarity: str | None = None) -> TraitLog:
     """Read a trait_expression log; check its task (and polarity, when given)."""
-    from inspect_ai.log import read_eval_log
-
-    log = read_eval_log(path)
-    task = log.eval.task.split("/")[-1]
-    if task != TASK_NAME:
-        raise TraitLogError(f"{path} is a log of task {task!r}, not {TASK_NAME}")
+    try:
+        log = read_task_log(path, TASK_NAME)
+    except LogError as ex:
+        raise TraitLogError(str(ex)) from None
     if log.status != "success" or not log.samples:
         raise TraitLogError(f"{path} has status {log.status!r} and {len(log.samples or [])} samples")
     args = log.eval.task_args or {}

@@ -7,11 +7,11 @@ two to numbers so typed intersection clauses work, and keep every other value as
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from persona_evals.ids import content_hash
 from persona_evals.personas.attributes import NUMERIC_ATTRIBUTES, coerce_numeric
 from persona_evals.personas.persona import Persona
 
@@ -22,8 +22,7 @@ SYNTHETIC_PERSONAS_DATASET_REVISION: str | None = None
 
 def persona_id(prefix: str, row: Mapping[str, Any]) -> str:
     """A stable id from the row's content (the data set has no id column)."""
-    digest = hashlib.sha256(json.dumps(row, sort_keys=True, default=str).encode()).hexdigest()
-    return f"{prefix}-{digest[:8]}"
+    return f"{prefix}-{content_hash(json.dumps(row, sort_keys=True, default=str))}"
 
 
 def record_to_persona(row: Mapping[str, Any]) -> Persona:

@@ -1,6 +1,6 @@
 """Capital cities: a tiny factual-recall set shipped with the package (public knowledge).
 
-Used by `tasks/sanity.py` to check that a model (steered or not) still answers plain questions,
+Used by the `capitals` task to check that a model (steered or not) still answers plain questions,
 and by `make demo` as a real eval that runs offline.
 """
 
@@ -14,7 +14,7 @@ QUESTION = "What is the capital of {country}? Answer with the city name."
 
 
 def capitals_dataset() -> Dataset:
-    path = files("persona_evals.datasets") / "data" / "capitals.jsonl"
+    path = files("persona_evals.capitals") / "data" / "capitals.jsonl"
     return json_dataset(
         str(path),
         sample_fields=lambda r: Sample(

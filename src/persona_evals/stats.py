@@ -1,8 +1,12 @@
-"""Statistics of the three desiderata, as pure functions over per-item correctness arrays.
+"""Statistics shared by every benchmark, as pure functions (nothing here reads logs).
 
-Inputs are arrays over the same items in the same order (0/1 hits, or soft hits in [0, 1] for a
-group of personas averaged per item). Nothing here reads logs.
+Paired tests take arrays over the same items in the same order (0/1 hits, or soft hits in [0, 1]
+for a group of personas averaged per item).
 
+- `mean_se`: mean and standard error of the mean (sample variance, n - 1).
+- `normal_ci`: mean +- z * SE, clipped to a range (scores in [0, 1]).
+- `bootstrap_mean_ci`: percentile interval of the mean from a seeded resampling of the values.
+- `wilson_interval`: the Wilson score interval of a share (honest for small n).
 - `mcnemar_exact`: two-sided exact McNemar test (binomial test with p = 0.5 on discordant pairs).
 - `kendall_tau_b`: Kendall's tau-b of observed accuracies against an expected order (ties kept).
 - `bootstrap_tau`: the item bootstrap of tau (10,000 resamples, seeded) with a percentile CI.
@@ -12,6 +16,9 @@ group of personas averaged per item). Nothing here reads logs.
 
 from __future__ import annotations
 
+import math
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from math import comb
 
@@ -21,6 +28,47 @@ from numpy.typing import ArrayLike
 ALPHA = 0.05
 N_BOOTSTRAP = 10_000
 BOOTSTRAP_SEED = 42
+Z95 = 1.959963984540054  # two-sided 95% normal quantile
+
+
+def mean_se(values: Sequence[float]) -> tuple[float, float]:
+    """(mean, standard error of the mean); nan for an empty list, SE nan for a single value."""
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan
+    mean = sum(values) / n
+    if n < 2:
+        return mean, math.nan
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, math.sqrt(var / n)
+
+
+def clip(x: float, low: float = 0.0, high: float = 1.0) -> float:
+    """`x` clipped to [low, high]; nan stays nan."""
+    return x if math.isnan(x) else min(high, max(low, x))
+
+
+def normal_ci(mean: float, se: float, z: float = Z95, low: float = 0.0, high: float = 1.0) -> tuple[float, float]:
+    """Normal-approximation interval mean +- z * se, clipped to the score range [low, high]."""
+    return clip(mean - z * se, low, high), clip(mean + z * se, low, high)
+
+
+def bootstrap_mean_ci(values: Sequence[float], n_boot: int, seed: int) -> tuple[float, float]:
+    """95% percentile interval of the mean over `n_boot` resamples of `values` (seeded, stdlib RNG)."""
+    rng = random.Random(seed)
+    n = len(values)
+    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(n_boot))
+    return means[int(0.025 * (n_boot - 1))], means[int(math.ceil(0.975 * (n_boot - 1)))]
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a share: honest about how few observations there are."""
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def _hits(values: ArrayLike, name: str) -> np.ndarray:

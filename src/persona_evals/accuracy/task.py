@@ -1,0 +1,52 @@
+"""Persona-prompted task accuracy ("Principled Personas", Luz de Araujo et al., EMNLP 2025).
+
+Paper: https://arxiv.org/abs/2508.19764 (code: github.com/peluz/principled-personas, MIT).
+Datasets: truthfulqa/truthful_qa (mc1), openai/gsm8k, TIGER-Lab/MMLU-Pro (14 categories),
+DigitalLearningGmbH/MATH-lighteval (7 subjects; mirror of the removed lighteval/MATH),
+tasksource/bigbench (4 subtasks, parquet conversion). Tags: personas, accuracy, robustness.
+
+One sample per item x persona; compute expertise advantage, robustness and fidelity from the logs
+with ``persona-evals metrics``.
+"""
+
+from inspect_ai import Task, task
+
+from persona_evals.accuracy.build import build_dataset, build_solver
+from persona_evals.accuracy.scorers import persona_answer
+
+
+@task
+def persona_accuracy(
+    dataset: str | list[str] = "truthfulqa",
+    personas: str | list[str] = "all",
+    mitigation: str = "none",
+    persona_placement: str = "system",
+    baseline_log: str | None = None,
+    experts_cache: str | None = None,
+    items: int | None = None,
+    math_normalize: bool = False,
+) -> Task:
+    """Accuracy of a model under persona prompts, one sample per item and persona.
+
+    Args:
+        dataset: ``truthfulqa``, ``gsm8k``, ``mmlu_pro:<category>``, ``math:<subject>``,
+            ``bigbench:<subtask>``, a bare family (all its tasks), ``all``, or a list of these.
+        personas: ``all`` or persona groups / ids: ``empty``, ``education``, ``names``, ``colors``,
+            ``in_domain``, ``related``, ``out_of_domain``, ``dynamic`` (e.g. ``[empty,names]``).
+        mitigation: ``none``, ``instruction`` (persona plus constraints), ``refine`` (three-turn
+            refine of the no-persona answer, with constraints) or ``refine_basic`` (without).
+        persona_placement: ``system`` message, ``user`` turn, or ``auto`` (user turn for chat
+            templates without a system role, e.g. Gemma).
+        baseline_log: for refine: a persona_accuracy log of the same model whose empty-persona
+            answers are refined (by item id); omitted, they are generated in this run.
+        experts_cache: JSON file of dynamic experts by item id (default: the persona-evals cache);
+            missing items are written by the ``persona_writer`` model role.
+        items: first N items of each task (``--limit`` counts item x persona samples instead).
+        math_normalize: compare MATH answers after normalising equivalent forms (not the paper's).
+    """
+    samples = build_dataset(dataset, personas, items)
+    return Task(
+        dataset=samples,
+        solver=build_solver(samples, mitigation, persona_placement, baseline_log, experts_cache),
+        scorer=persona_answer(math_normalize=math_normalize),
+    )

@@ -1,0 +1,97 @@
+"""Eval logs: which files to read, the newest one, and one task's log read with a clear error.
+
+Every reader in the suite goes through here, so a task's name is compared one way: without the
+package namespace, since the same task logs as ``trait_expression`` when run from
+``tasks/trait_expression.py`` and as ``persona_evals/trait_expression`` when run from the package.
+Errors are `LogError` (a `ValueError`) whose message names the file; commands turn them into
+user-facing errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from inspect_ai.log import EvalLog
+
+
+class LogError(ValueError):
+    """A log is missing, of another task, unfinished, or lacks what a reader needs (says which)."""
+
+
+def task_name(task: str) -> str:
+    """A task's registry name without its package: ``persona_evals/capitals`` -> ``capitals``."""
+    return str(task).split("/")[-1]
+
+
+def is_task(task: str, name: str) -> bool:
+    """Whether a log's `task` is the task `name` (with or without a package namespace)."""
+    return task_name(task) == task_name(name)
+
+
+def newest_log(log_dir: str | Path, arg: str = "--log-dir") -> str:
+    """The newest eval log in `log_dir` (a plain path); `arg` names the option in errors."""
+    from inspect_ai.log import list_eval_logs
+
+    if not Path(log_dir).exists():
+        raise LogError(f"{arg} {log_dir} does not exist")
+    logs = list_eval_logs(str(log_dir))
+    if not logs:
+        raise LogError(f"no eval logs in {arg} {log_dir}")
+    return logs[0].name.removeprefix("file://")
+
+
+def resolve_logs(logs: Sequence[str], log_dir: str, newest_only: bool = True) -> list[str]:
+    """Expand directories to their logs; with no logs, the newest in `log_dir` (or all of them)."""
+    from inspect_ai.log import list_eval_logs
+
+    paths: list[str] = []
+    for item in logs:
+        if Path(item).is_dir():
+            paths.extend(info.name for info in list_eval_logs(item))
+        elif Path(item).exists():
+            paths.append(str(item))
+        else:
+            raise LogError(f"log {item} does not exist")
+    if not logs:
+        if newest_only:
+            return [newest_log(log_dir)]
+        if not Path(log_dir).exists():
+            raise LogError(f"--log-dir {log_dir} does not exist")
+        paths = [info.name for info in list_eval_logs(log_dir)]
+        if not paths:
+            raise LogError(f"no eval logs in --log-dir {log_dir}")
+    return [p.removeprefix("file://") for p in paths]
+
+
+def read_task_log(
+    path: str | Path,
+    task: str | None = None,
+    *,
+    arg: str | None = None,
+    finished: bool = False,
+    header_only: bool = False,
+) -> EvalLog:
+    """Read one log, checking that it exists, is of `task` and (with `finished`) completed.
+
+    Args:
+        path: the log file.
+        task: the task it must be a log of (any namespace); None accepts every task.
+        arg: the argument the path came from (``baseline_log``), named in errors.
+        finished: also require status ``success``.
+        header_only: skip the samples (``inspect_ai.log.read_eval_log``'s option).
+    """
+    from inspect_ai.log import read_eval_log
+
+    path = str(path).removeprefix("file://")
+    where = f"{arg}: {path}" if arg else path
+    if "://" not in path and not Path(path).exists():  # remote logs (s3://...) are inspect's to check
+        raise LogError(f"{where} does not exist")
+    log = read_eval_log(path, header_only=header_only)
+    if task is not None and not is_task(log.eval.task, task):
+        raise LogError(f"{where} is a log of task {task_name(log.eval.task)!r}, not {task_name(task)}")
+    if finished and log.status != "success":
+        raise LogError(f"{where} did not complete (status {log.status}): rerun it or leave it out")
+    return log

@@ -1,0 +1,60 @@
+"""Trait expression: how strongly a model expresses a character trait, judged 0-100.
+
+Persona vectors: Monitoring and Controlling Character Traits in Language Models
+(Chen et al., 2025, arXiv:2507.21509). Artifacts are our own, in the paper's format.
+
+Each sample is one question of the trait's `version` split, under one of its instruction pairs
+(`pos` elicits the trait, `neg` suppresses it) or under no system prompt at all (`none`). The
+`grader` role judges the answer twice from the question and answer alone: trait expression and
+coherence, each the probability-weighted mean of the judge's integer first tokens.
+
+Tags: persona, steering, llm-judge
+"""
+
+from inspect_ai import Task, task
+from inspect_ai.model import GenerateConfig
+from inspect_ai.solver import generate
+
+from persona_evals.scorers import projection
+from persona_evals.traits import coherence_score, load_trait, trait_name_of, trait_samples, trait_score
+
+
+@task
+def trait_expression(
+    trait: str = "evil",
+    version: str = "eval",
+    instruction: str = "none",
+    assistant_name: str | None = None,
+    samples_per_question: int = 1,
+) -> Task:
+    """Generate answers to a trait's questions and judge trait expression and coherence.
+
+    Args:
+        trait: a shipped trait (evil, sycophantic, hallucinating, optimistic, impolite, apathetic,
+            humorous, anxious, confident) or a path to an artifact .json file.
+        version: the question split, `extract` (for building vectors) or `eval` (for measuring).
+        instruction: `pos` (system prompt eliciting the trait), `neg` (suppressing it) or `none`
+            (no system message). pos/neg run every question under each of the trait's
+            instruction pairs.
+        assistant_name: the identity sentence's adjective ("You are a/an <name> assistant.");
+            default: the trait for pos, "helpful" for neg. Not allowed with `none`.
+        samples_per_question: answers per question (and pair); the paper used 10. Sampling is
+            at temperature 1 when above 1, greedy otherwise (override with --temperature).
+
+    Scores: `trait` and `coherence` (mean, stderr over scored samples) and `trait_unscored`,
+    `coherence_unscored` (count of samples whose judge put < 0.25 mass on integers 0-100).
+    Needs `--model-role grader=...`, ideally a model with logprobs. `proj` and `prompt_last_proj`
+    report the live projection onto a persona vector when the model is
+    `steer/... -M monitor=<vector> -M monitor_layer=<L>` (NaN otherwise).
+    """
+    artifact = load_trait(trait, version)
+    name = trait_name_of(trait)
+    return Task(
+        dataset=trait_samples(
+            name, artifact, instruction, version, assistant_name, samples_per_question  # type: ignore[arg-type]
+        ),
+        solver=generate(),
+        scorer=[trait_score(artifact.eval_prompt), coherence_score(), projection()],
+        config=GenerateConfig(temperature=1.0 if samples_per_question > 1 else 0.0, max_tokens=1000),
+        metadata={"trait": name, "version": version, "instruction": instruction},
+    )
