@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal
 import torch
 
 from persona_evals.steering.hooks import record_residual, steer_residual
+from persona_evals.steering.layers import supports_logits_to_keep
 from persona_evals.steering.loading import SharedModel
 from persona_evals.steering.rows import UNSTEERED, BatchTerms, Monitor, RowSteering
 from persona_evals.steering.sampling import (
@@ -248,12 +249,6 @@ def _stop(r: GenRequest, ids: list[int], t: int, eos: frozenset[int], tok, const
     if len(ids) >= r.max_tokens:
         return "max_tokens"
     return None
-
-
-def supports_logits_to_keep(model: torch.nn.Module) -> bool:
-    import inspect
-
-    return "logits_to_keep" in inspect.signature(model.forward).parameters
 
 
 def _hits_stop(tok, ids: list[int], stops: tuple[str, ...]) -> bool:

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from persona_evals.steering.generation import supports_logits_to_keep
+from persona_evals.steering.layers import supports_logits_to_keep
 from persona_evals.steering.loading import SharedModel
 from persona_evals.steering.rows import UNSTEERED, BatchTerms, RowSteering
 from persona_evals.steering.spec import SteeringConfigError
