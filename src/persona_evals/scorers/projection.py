@@ -9,42 +9,14 @@ Without a monitor the values are NaN, which the metrics skip, and the explanatio
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import TypeVar
 
-from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer, stderr
+from inspect_ai.scorer import Score, Scorer, Target, scorer, stderr
 from inspect_ai.solver import TaskState
 
-T = TypeVar("T")
+from persona_evals.scorers.metrics import finite_mean
 
 NO_MONITOR = "no monitor reading: run with --model steer/... -M monitor=<vector file> -M monitor_layer=<L>"
 
-
-@metric
-def finite_mean() -> Metric:
-    """Mean over the samples that have a value (NaN = no reading); NaN when none has."""
-
-    def metric(scores: list[SampleScore]) -> float:
-        values = [float(s.score.value) for s in scores if not math.isnan(float(s.score.value))]  # type: ignore[arg-type]
-        return sum(values) / len(values) if values else math.nan
-
-    return metric
-
-
-def metric_names(name: str) -> tuple[str, str]:
-    """The names a metric of this package may carry in a log: ``persona_evals/<name>``, or bare.
-
-    inspect prefixes the package only when the package's files lie in a site-packages folder or
-    it is installed editable. Installed with ``pip install --target DIR`` and put on PYTHONPATH
-    (common on clusters without network), or imported from a source tree, the metric is plain
-    `name`; readers of logs accept both.
-    """
-    return f"persona_evals/{name}", name
-
-
-def metric_value(metrics: Mapping[str, T], name: str) -> T | None:
-    """`metrics[name]` under either of its `metric_names` (None when absent)."""
-    return next((metrics[n] for n in metric_names(name) if n in metrics), None)
 
 
 @scorer(metrics={"proj": [finite_mean(), stderr()], "prompt_last_proj": [finite_mean(), stderr()]})
