@@ -76,17 +76,20 @@ def test_a_failing_compile_falls_back_to_eager_with_one_warning(tiny_llama):
     static = StaticDecoding(backend=broken_backend)
     requests = _requests(shared, _steerings(shared)[1])
     # a handler on the logger itself: inspect may have stopped persona_evals' loggers propagating
-    # to the root (its own handler then writes the warning into the eval log)
+    # to the root (its own handler then writes the warning into the eval log); and re-enabled:
+    # import-linter's dictConfig (tests/test_layers.py) disables every logger existing by then
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.WARNING)
     handler.emit = records.append  # type: ignore[method-assign]
     logger = logging.getLogger("persona_evals.steering.static")
     logger.addHandler(handler)
+    disabled, logger.disabled = logger.disabled, False
     try:
         first = generate_batch(shared, requests, Sampling(), static=static)
         second = generate_batch(shared, requests, Sampling(), static=static)
     finally:
         logger.removeHandler(handler)
+        logger.disabled = disabled
     assert [r.token_ids for r in first] == [r.token_ids for r in second] == [r.token_ids for r in generate_batch(shared, requests, Sampling())]
     assert not static.usable and "no compiler here" in static.error
     assert len([r for r in records if "decoding eagerly" in r.getMessage()]) == 1
