@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from inspect_ai.model import (
     ChatMessage,
@@ -19,9 +21,15 @@ from inspect_ai.model import (
     GenerateConfig,
     Model,
     ResponseSchema,
+    get_model,
 )
+from inspect_ai.solver import Generate, TaskState
 from inspect_ai.util import json_schema
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from inspect_ai import Task
+    from inspect_ai.log import EvalLog
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -92,6 +100,35 @@ async def generate_structured(
         raise StructuredOutputError(reason, last_text[-1]) from ex
     # instructor returns a subclass of its prepared model; hand back the plain pydantic type
     return response_model.model_validate(result.model_dump())
+
+
+def store_structured(
+    prompt: Callable[[TaskState], str], response_model: type[BaseModel], key: str, max_retries: int = 2
+) -> Callable[[TaskState, Generate], Awaitable[TaskState]]:
+    """The body of a solver that asks the model under evaluation for `response_model` and keeps the
+    result in ``state.store[key]`` (as a dict), or the failure reason in ``state.store[key + "_error"]``."""
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        try:
+            result = await generate_structured(get_model(), prompt(state), response_model, max_retries=max_retries)
+        except StructuredOutputError as ex:
+            state.store.set(f"{key}_error", ex.reason)
+            return state
+        state.store.set(key, result.model_dump())
+        return state
+
+    return solve
+
+
+def run_store_eval(task: Task, model: str | Model, log_dir: str | Path, what: str) -> EvalLog:
+    """Run a task of `store_structured` samples; raise `RuntimeError` naming the log if it failed."""
+    from inspect_ai import eval
+
+    log = eval(task, model=model, log_dir=str(log_dir), display="none")[0]
+    if log.status != "success" or not log.samples:
+        message = log.error.message if log.error else log.status
+        raise RuntimeError(f"the {what} eval failed ({message}); log: {log.location}")
+    return log
 
 
 def _to_openai(message: ChatMessage) -> dict[str, str]:

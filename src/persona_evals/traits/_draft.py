@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inspect_ai import Task, eval
+from inspect_ai import Task
 from inspect_ai.dataset import Sample
-from inspect_ai.model import Model, get_model
-from inspect_ai.solver import Generate, Solver, TaskState, solver
+from inspect_ai.model import Model
+from inspect_ai.solver import Solver, solver
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from persona_evals.structured import StructuredOutputError, generate_structured
+from persona_evals.structured import run_store_eval, store_structured
 from persona_evals.traits._schema import InstructionPair, TraitArtifact, check_rubric
 
 PAIRS = 5
 QUESTIONS_PER_SPLIT = 20
 STORE_KEY = "trait_draft"
-ERROR_KEY = "trait_draft_error"
+ERROR_KEY = f"{STORE_KEY}_error"
 
 
 class TraitDraft(BaseModel):
@@ -62,17 +62,7 @@ class TraitDraft(BaseModel):
 def draft_trait(name: str, description: str, max_retries: int = 2) -> Solver:
     """Ask the model under evaluation for a `TraitDraft`; store it (or the failure reason)."""
     prompt = DRAFT_PROMPT.replace("<NAME>", name).replace("<DESCRIPTION>", description.strip())
-
-    async def solve(state: TaskState, generate: Generate) -> TaskState:
-        try:
-            draft = await generate_structured(get_model(), prompt, TraitDraft, max_retries=max_retries)
-        except StructuredOutputError as ex:
-            state.store.set(ERROR_KEY, ex.reason)
-            return state
-        state.store.set(STORE_KEY, draft.model_dump())
-        return state
-
-    return solve
+    return store_structured(lambda _state: prompt, TraitDraft, STORE_KEY, max_retries)
 
 
 def draft_trait_artifacts(
@@ -92,10 +82,7 @@ def draft_trait_artifacts(
         solver=draft_trait(name, description, max_retries),
         name="trait_draft",
     )
-    log = eval(task, model=model, log_dir=str(log_dir), display="none")[0]
-    if log.status != "success" or not log.samples:
-        message = log.error.message if log.error else log.status
-        raise RuntimeError(f"the drafting eval failed ({message}); log: {log.location}")
+    log = run_store_eval(task, model, log_dir, "drafting")
     store = log.samples[0].store
     if STORE_KEY not in store:
         raise RuntimeError(f"{store.get(ERROR_KEY, 'no draft was produced')}; log: {log.location}")

@@ -14,18 +14,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from inspect_ai import Task, eval
+from inspect_ai import Task
 from inspect_ai.dataset import Sample
-from inspect_ai.model import Model, get_model
-from inspect_ai.solver import Generate, Solver, TaskState, solver
+from inspect_ai.model import Model
+from inspect_ai.solver import Solver, solver
 from pydantic import BaseModel, ConfigDict, Field
 
 from persona_evals.datasets.chats import chat_record
-from persona_evals.structured import StructuredOutputError, generate_structured
+from persona_evals.structured import run_store_eval, store_structured
 
 LEVELS = ("normal", "trait_1", "trait_2")
 STORE_KEY = "finetune_answers"
-ERROR_KEY = "finetune_answers_error"
+ERROR_KEY = f"{STORE_KEY}_error"
 
 
 class LevelAnswers(BaseModel):
@@ -41,22 +41,8 @@ class LevelAnswers(BaseModel):
 @solver
 def level_answers(trait: str, description: str, max_retries: int = 2) -> Solver:
     """Ask the model under evaluation for `LevelAnswers` to the sample's question; store them."""
-
-    async def solve(state: TaskState, generate: Generate) -> TaskState:
-        prompt = (
-            LEVELS_PROMPT.replace("<TRAIT>", trait)
-            .replace("<DESCRIPTION>", description.strip())
-            .replace("<QUESTION>", state.input_text)
-        )
-        try:
-            answers = await generate_structured(get_model(), prompt, LevelAnswers, max_retries=max_retries)
-        except StructuredOutputError as ex:
-            state.store.set(ERROR_KEY, ex.reason)
-            return state
-        state.store.set(STORE_KEY, answers.model_dump())
-        return state
-
-    return solve
+    prompt = LEVELS_PROMPT.replace("<TRAIT>", trait).replace("<DESCRIPTION>", description.strip())
+    return store_structured(lambda state: prompt.replace("<QUESTION>", state.input_text), LevelAnswers, STORE_KEY, max_retries)
 
 
 def generate_levels(
@@ -73,10 +59,7 @@ def generate_levels(
         solver=level_answers(trait, description, max_retries),
         name="finetune_data",
     )
-    log = eval(task, model=model, log_dir=str(log_dir), display="none")[0]
-    if log.status != "success" or not log.samples:
-        message = log.error.message if log.error else log.status
-        raise RuntimeError(f"the finetune-data eval failed ({message}); log: {log.location}")
+    log = run_store_eval(task, model, log_dir, "finetune-data")
     sets: dict[str, list[dict[str, Any]]] = {level: [] for level in LEVELS}
     failures = []
     for s in sorted(log.samples, key=lambda s: int(str(s.id).rsplit("_", 1)[1])):
