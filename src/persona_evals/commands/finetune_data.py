@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError
+    from persona_evals.commands._files import refuse_existing
     from persona_evals.datasets.chats import write_chats
     from persona_evals.traits import TraitArtifactError, load_trait, trait_name_of
 
@@ -46,9 +47,7 @@ def run(args: argparse.Namespace) -> int:
         sets, notes = _generate(args, trait, extract)
     out = Path(args.out)
     paths = {level: out / f"{level}.jsonl" for level in sets}
-    existing = [str(p) for p in paths.values() if p.exists()]
-    if existing and not args.overwrite:
-        raise CommandError(f"{', '.join(existing)} already exist(s); pass --overwrite to replace")
+    refuse_existing([(str(p), "--out") for p in paths.values()], args.overwrite)
     for level, rows in sets.items():
         n = write_chats(paths[level], rows, overwrite=args.overwrite)
         print(f"wrote {paths[level]}  ({n} chats)")
@@ -59,13 +58,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _from_logs(args: argparse.Namespace, trait: str) -> tuple[dict, list[str]]:
     from persona_evals.commands import CommandError
-    from persona_evals.commands.vectors import _exists
+    from persona_evals.commands._files import existing_log
     from persona_evals.traits.logs import TraitLogError, read_trait_log
     from persona_evals.traits._finetune_data import sets_from_logs
 
     try:
-        pos = read_trait_log(_exists(args.from_logs[0], "--from-logs POS"), "pos")
-        neg = read_trait_log(_exists(args.from_logs[1], "--from-logs NEG"), "neg")
+        pos = read_trait_log(existing_log(args.from_logs[0], "--from-logs POS"), "pos")
+        neg = read_trait_log(existing_log(args.from_logs[1], "--from-logs NEG"), "neg")
     except TraitLogError as ex:
         raise CommandError(str(ex)) from None
     for log in (pos, neg):
