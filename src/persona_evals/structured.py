@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from inspect_ai.model import (
     ChatMessage,
@@ -21,15 +20,9 @@ from inspect_ai.model import (
     GenerateConfig,
     Model,
     ResponseSchema,
-    get_model,
 )
-from inspect_ai.solver import Generate, TaskState
 from inspect_ai.util import json_schema
 from pydantic import BaseModel
-
-if TYPE_CHECKING:
-    from inspect_ai import Task
-    from inspect_ai.log import EvalLog
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -102,33 +95,28 @@ async def generate_structured(
     return response_model.model_validate(result.model_dump())
 
 
-def store_structured(
-    prompt: Callable[[TaskState], str], response_model: type[BaseModel], key: str, max_retries: int = 2
-) -> Callable[[TaskState, Generate], Awaitable[TaskState]]:
-    """The body of a solver that asks the model under evaluation for `response_model` and keeps the
-    result in ``state.store[key]`` (as a dict), or the failure reason in ``state.store[key + "_error"]``."""
+@dataclass(frozen=True)
+class Verdict(Generic[T]):
+    """A validated reply (`value`), or why none validated (`error`, with the last reply text)."""
 
-    async def solve(state: TaskState, generate: Generate) -> TaskState:
-        try:
-            result = await generate_structured(get_model(), prompt(state), response_model, max_retries=max_retries)
-        except StructuredOutputError as ex:
-            state.store.set(f"{key}_error", ex.reason)
-            return state
-        state.store.set(key, result.model_dump())
-        return state
-
-    return solve
+    value: T | None
+    error: str | None = None
+    last_text: str | None = None
 
 
-def run_store_eval(task: Task, model: str | Model, log_dir: str | Path, what: str) -> EvalLog:
-    """Run a task of `store_structured` samples; raise `RuntimeError` naming the log if it failed."""
-    from inspect_ai import eval
-
-    log = eval(task, model=model, log_dir=str(log_dir), display="none")[0]
-    if log.status != "success" or not log.samples:
-        message = log.error.message if log.error else log.status
-        raise RuntimeError(f"the {what} eval failed ({message}); log: {log.location}")
-    return log
+async def ask_verdict(
+    model: Model,
+    input: str | list[ChatMessage],
+    response_model: type[T],
+    *,
+    max_retries: int = 2,
+    config: GenerateConfig | None = None,
+) -> Verdict[T]:
+    """`generate_structured`, with a failure returned as a `Verdict` instead of raised."""
+    try:
+        return Verdict(await generate_structured(model, input, response_model, max_retries=max_retries, config=config))
+    except StructuredOutputError as ex:
+        return Verdict(None, ex.reason, ex.last_text)
 
 
 def _to_openai(message: ChatMessage) -> dict[str, str]:

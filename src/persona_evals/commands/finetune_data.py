@@ -60,7 +60,7 @@ def _from_logs(args: argparse.Namespace, trait: str) -> tuple[dict, list[str]]:
     from persona_evals.commands import CommandError
     from persona_evals.commands._files import existing_log
     from persona_evals.traits.logs import TraitLogError, read_trait_log
-    from persona_evals.traits._finetune_data import sets_from_logs
+    from persona_evals.traits.finetune_data import sets_from_logs
 
     try:
         pos = read_trait_log(existing_log(args.from_logs[0], "--from-logs POS"), "pos")
@@ -75,20 +75,19 @@ def _from_logs(args: argparse.Namespace, trait: str) -> tuple[dict, list[str]]:
 
 
 def _generate(args: argparse.Namespace, trait: str, extract) -> tuple[dict, list[str]]:
-    from persona_evals.commands import CommandError
-    from persona_evals.traits import load_trait
-    from persona_evals.traits._finetune_data import generate_levels
+    from inspect_ai import eval
 
-    if args.questions:
-        questions = _read_questions(args.questions)
-    else:
-        splits = ["extract", "eval"] if args.split == "both" else [args.split]
-        questions = [q for s in splits for q in load_trait(args.trait, s).questions]
-    description = args.description or extract.instruction[0].pos
+    from persona_evals.commands import CommandError
+    from persona_evals.traits.finetune_data import finetune_data, levels_from_log
+
+    questions = _read_questions(args.questions) if args.questions else None
+    task = finetune_data(args.trait, questions, args.split, args.description, args.max_retries)
     try:
-        sets, failures = generate_levels(trait, description, questions, args.model, args.log_dir, args.max_retries)
+        log = eval(task, model=args.model, log_dir=args.log_dir, display="none")[0]
+        sets, failures = levels_from_log(log)
     except RuntimeError as ex:
         raise CommandError(str(ex)) from None
+    print(f"log: {log.location}")
     if failures and not any(sets.values()):
         raise CommandError(f"no question got valid answers; first failure: {failures[0]}")
     return sets, [f"no valid answers for {len(failures)} question(s):", *(f"  {f}" for f in failures)] if failures else []
