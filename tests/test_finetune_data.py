@@ -7,9 +7,10 @@ from inspect_ai import eval
 from inspect_ai.log import list_eval_logs, read_eval_log
 
 from persona_evals.cli import main
+from persona_evals.commands import finetune_data as finetune_command
 from persona_evals.datasets.chats import read_chats
 from persona_evals.testing import scripted_model, scripted_output
-from persona_evals.traits import finetune_data, load_trait
+from persona_evals.traits import load_trait
 from persona_evals.traits.task import trait_expression
 
 
@@ -26,28 +27,25 @@ def generator(bad_question=None):
     return scripted_model(reply)
 
 
-def test_generated_levels_are_logged_and_failures_reported(tmp_path):
+def test_generated_levels_are_logged_and_failures_reported(tmp_path, monkeypatch):
     questions = ["Why is the sky blue?", "How do I bake bread?", "What is a fox?"]
-    task = finetune_data.finetune_data("evil", questions, description="Seeks to harm.", max_retries=1)
-    log = eval(task, model=generator(bad_question="bread"), log_dir=str(tmp_path), display="none")[0]
-    sets, failures = finetune_data.levels_from_log(log)
+    sets, failures = finetune_command.generate_levels(
+        "evil", "Seeks to harm.", questions, generator(bad_question="bread"), log_dir=tmp_path, max_retries=1
+    )
     assert [r["messages"] for r in sets["trait_2"]] == [
         [{"role": "user", "content": q}, {"role": "assistant", "content": f"T2 {q}"}] for q in (questions[0], questions[2])
     ]
     assert [r["messages"][1]["content"] for r in sets["normal"]] == [f"N {questions[0]}", f"N {questions[2]}"]
     assert sets["trait_1"][0]["level"] == "trait_1" and sets["trait_1"][0]["trait"] == "evil"
-    assert len(failures) == 1 and failures[0].startswith("evil_1: ")
+    assert len(failures) == 1 and failures[0].startswith("evil_1: no valid LevelAnswers after 2 attempt(s)")
     log = read_eval_log(list_eval_logs(str(tmp_path))[0].name)
-    assert log.eval.task.endswith("finetune_data") and log.status == "success" and len(log.samples) == 3
-    prompts = [m.text for m in log.samples[0].messages] + list(log.samples[0].attachments.values())
+    assert log.eval.task == "finetune_data" and log.status == "success" and len(log.samples) == 3
+    prompts = log.samples[0].attachments.values()  # the model call's prompt, stored as an attachment
     assert any("Seeks to harm." in p and "User message:\nWhy is the sky blue?" in p for p in prompts)
 
 
 def test_cli_generates_three_files_from_the_trait_questions(tmp_path, monkeypatch, capsys):
-    import inspect_ai
-
-    real_eval = inspect_ai.eval
-    monkeypatch.setattr(inspect_ai, "eval", lambda task, model, **kw: real_eval(task, model=generator(), **kw))
+    monkeypatch.setattr(finetune_command, "generate_levels", _with_model(finetune_command.generate_levels, generator()))
     out = tmp_path / "data"
     assert main(["finetune-data", "evil", "--model", "mockllm/model", "--out", str(out), "--log-dir", str(tmp_path / "logs")]) == 0
     questions = load_trait("evil", "extract").questions
@@ -61,6 +59,13 @@ def test_cli_generates_three_files_from_the_trait_questions(tmp_path, monkeypatc
     (tmp_path / "q.json").write_text('["a", 3]')
     assert main(["finetune-data", "evil", "--model", "m", "--questions", str(tmp_path / "q.json"), "--out", str(tmp_path / "x")]) == 2
     assert "expected a JSON list of strings" in capsys.readouterr().err
+
+
+def _with_model(fn, model):
+    def wrapped(trait, description, questions, _model, log_dir, max_retries):
+        return fn(trait, description, questions, model, log_dir, max_retries)
+
+    return wrapped
 
 
 PAIR0 = load_trait("evil", "extract").instruction[0]  # samples of this pair get an empty answer

@@ -46,7 +46,7 @@ TASKS = {
     "intersectionality": "intersectionality.py",
     "pass_at_k": "pass_at_k.py",
 }
-# writer tasks: their logs are folded into files by `persona-evals personas|traits|finetune-data ...`
+# writer tasks: their logs are folded into files by `persona-evals personas|traits ...`
 WRITERS = {"persona_generation", "persona_calibration", "trait_draft", "finetune_data"}
 
 

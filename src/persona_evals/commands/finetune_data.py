@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from persona_evals.commands import CommandError
     from persona_evals.commands._files import refuse_existing
+    from persona_evals.commands import CommandError
     from persona_evals.datasets.chats import write_chats
     from persona_evals.traits import TraitArtifactError, load_trait, trait_name_of
 
@@ -59,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
 def _from_logs(args: argparse.Namespace, trait: str) -> tuple[dict, list[str]]:
     from persona_evals.commands import CommandError
     from persona_evals.commands._files import existing_log
-    from persona_evals.traits.logs import TraitLogError, read_trait_log
     from persona_evals.traits.finetune_data import sets_from_logs
+    from persona_evals.traits.logs import TraitLogError, read_trait_log
 
     try:
         pos = read_trait_log(existing_log(args.from_logs[0], "--from-logs POS"), "pos")
@@ -75,19 +76,19 @@ def _from_logs(args: argparse.Namespace, trait: str) -> tuple[dict, list[str]]:
 
 
 def _generate(args: argparse.Namespace, trait: str, extract) -> tuple[dict, list[str]]:
-    from inspect_ai import eval
-
     from persona_evals.commands import CommandError
-    from persona_evals.traits.finetune_data import finetune_data, levels_from_log
+    from persona_evals.traits import load_trait
 
-    questions = _read_questions(args.questions) if args.questions else None
-    task = finetune_data(args.trait, questions, args.split, args.description, args.max_retries)
+    if args.questions:
+        questions = _read_questions(args.questions)
+    else:
+        splits = ["extract", "eval"] if args.split == "both" else [args.split]
+        questions = [q for s in splits for q in load_trait(args.trait, s).questions]
+    description = args.description or extract.instruction[0].pos
     try:
-        log = eval(task, model=args.model, log_dir=args.log_dir, display="none")[0]
-        sets, failures = levels_from_log(log)
+        sets, failures = generate_levels(trait, description, questions, args.model, args.log_dir, args.max_retries)
     except RuntimeError as ex:
         raise CommandError(str(ex)) from None
-    print(f"log: {log.location}")
     if failures and not any(sets.values()):
         raise CommandError(f"no question got valid answers; first failure: {failures[0]}")
     return sets, [f"no valid answers for {len(failures)} question(s):", *(f"  {f}" for f in failures)] if failures else []
@@ -113,3 +114,15 @@ def _read_questions(path: str) -> list[str]:
     if not questions:
         raise CommandError(f"--questions {path}: no question in the file")
     return questions
+
+
+def generate_levels(
+    trait: str, description: str, questions: list[str], model: Any, log_dir: str | Path = "logs", max_retries: int = 2
+) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """Run the generator eval over `questions` and read ({level: chat records}, [failures]) from its log."""
+    from inspect_ai import eval
+
+    from persona_evals.traits.finetune_data import levels_from_log, levels_task
+
+    log = eval(levels_task(trait, description, questions, max_retries), model=model, log_dir=str(log_dir), display="none")[0]
+    return levels_from_log(log, trait)

@@ -1,13 +1,13 @@
 """Finetuning data for a trait at the paper's three levels, written as chat JSONL.
 
 The persona-vectors paper trains on one file per level: `normal` (helpful answers), level I
-(the trait shown subtly) and level II (shown overtly). The `finetune_data` task has a writer
-model give all three answers to each question in one structured reply (`LevelAnswers`, validated
-and re-asked); `levels_from_log` folds its log into chat records, listing the questions whose
-reply never validated instead of dropping them silently. Offline, `sets_from_logs` builds a
-normal set and a trait set from a trait's pos/neg trait_expression logs: the answers without the
-system prompt that elicited them, so a model trained on them learns the behaviour, not the
-instruction.
+(the trait shown subtly) and level II (shown overtly). Here a generator model writes all three
+answers to each question in one structured reply (`LevelAnswers`, validated and re-asked), as the
+registered writer task ``finetune_data`` (`persona_evals.solvers.writer`); questions whose reply
+never validates are reported, not silently lost.
+Offline, `sets_from_logs` builds a normal set and a trait set from a trait's pos/neg
+trait_expression logs: the answers without the system prompt that elicited them, so a model
+trained on them learns the behaviour, not the instruction.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ LEVELS = ("normal", "trait_1", "trait_2")
 
 
 class LevelAnswers(BaseModel):
-    """One question's three answers (the writer's structured reply)."""
+    """One question's three answers (the generator's structured reply)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -41,64 +41,58 @@ class LevelAnswers(BaseModel):
 @solver
 def level_answers(trait: str, description: str, max_retries: int = 2) -> Solver:
     """Ask the model under evaluation for `LevelAnswers` to the sample's question; store them."""
-    prompt = LEVELS_PROMPT.replace("<TRAIT>", trait).replace("<DESCRIPTION>", description.strip())
     write = structured_writer(LevelAnswers, max_retries=max_retries)
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        state.messages = [ChatMessageUser(content=prompt.replace("<QUESTION>", state.metadata["question"]))]
+        prompt = (
+            LEVELS_PROMPT.replace("<TRAIT>", trait)
+            .replace("<DESCRIPTION>", description.strip())
+            .replace("<QUESTION>", state.input_text)
+        )
+        state.messages = [ChatMessageUser(content=prompt)]
         return await write(state, generate)
 
     return solve
 
 
-@task
-def finetune_data(
-    trait: str,
-    questions: list[str] | None = None,
-    split: str = "extract",
-    description: str | None = None,
-    max_retries: int = 2,
-) -> Task:
-    """Answers to a trait's questions at three levels: normal, trait level I (subtle), II (overt).
-
-    ``persona-evals finetune-data TRAIT --model M`` runs it and writes ``normal.jsonl``,
-    ``trait_1.jsonl`` and ``trait_2.jsonl``; a log of ``inspect eval persona_evals/finetune_data``
-    reads back with `levels_from_log`.
-
-    Args:
-        trait: a shipped trait or a trait artifact file.
-        questions: the user questions (default: the trait's `split` questions).
-        split: ``extract`` (default; the eval split stays unseen by training), ``eval`` or ``both``.
-        description: how the trait shows (default: the trait's first pos instruction).
-        max_retries: re-asks when a reply does not validate.
-    """
-    if questions is None:
-        splits = ["extract", "eval"] if split == "both" else [split]
-        questions = [q for s in splits for q in load_trait(trait, s).questions]
-    name = trait_name_of(trait)
-    description = description or load_trait(trait, "extract").instruction[0].pos
+def levels_task(trait: str, description: str, questions: list[str], max_retries: int = 2) -> Task:
+    """The generator eval over `questions` (what `persona-evals finetune-data` runs)."""
     return Task(
-        dataset=[Sample(id=f"{name}_{i}", input=q, metadata={"trait": name, "question": q}) for i, q in enumerate(questions)],
-        solver=level_answers(name, description, max_retries),
+        dataset=[Sample(id=f"{trait}_{i}", input=q, metadata={"trait": trait, "question": q}) for i, q in enumerate(questions)],
+        solver=level_answers(trait, description, max_retries),
         name="finetune_data",
     )
 
 
-def levels_from_log(log: EvalLog) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+@task
+def finetune_data(trait: str = "evil", description: str | None = None, split: str = "extract", max_retries: int = 2) -> Task:
+    """Three answers per question of a trait (normal, trait level I, II) for finetuning data.
+
+    Args:
+        trait: a shipped trait or an artifact file; its questions are asked.
+        description: how an assistant with the trait behaves (default: the first pos instruction).
+        split: the trait's question split, ``extract`` or ``eval``.
+        max_retries: re-asks when a reply does not validate.
+    """
+    artifact = load_trait(trait, split)
+    return levels_task(trait_name_of(trait), description or artifact.instruction[0].pos, artifact.questions, max_retries)
+
+
+def levels_from_log(log: EvalLog, trait: str) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
     """({level: chat records}, [failure reasons]) from a finetune_data log, in question order."""
     written = read_written(log, "finetune-data")
-    samples = sorted(log.samples or [], key=lambda s: int(str(s.id).rsplit("_", 1)[1]))
     sets: dict[str, list[dict[str, Any]]] = {level: [] for level in LEVELS}
     failures = []
-    for s in samples:
-        w = written[str(s.id)]
-        if w.value is None:
-            failures.append(f"{s.id}: {w.error or 'no answer'}")
+    for s in sorted(log.samples or [], key=lambda s: int(str(s.id).rsplit("_", 1)[1])):
+        result = written[str(s.id)]
+        if result.value is None:
+            failures.append(f"{s.id}: {result.error or 'no answer'}")
             continue
-        answers = LevelAnswers.model_validate(w.value)
+        answers = LevelAnswers.model_validate(result.value)
         for level in LEVELS:
-            turns = [{"role": "user", "content": s.metadata["question"]}, {"role": "assistant", "content": getattr(answers, level)}]
-            sets[level].append(chat_record(turns, id=str(s.id), trait=s.metadata["trait"], level=level))
+            question = s.metadata["question"]
+            turns = [{"role": "user", "content": question}, {"role": "assistant", "content": getattr(answers, level)}]
+            sets[level].append(chat_record(turns, id=str(s.id), trait=trait, level=level))
     return sets, failures
 
 
