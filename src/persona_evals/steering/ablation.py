@@ -59,8 +59,8 @@ def ablate_residual(
 ) -> Iterator[None]:
     """Ablate ``bases[L]`` (orthonormal rows, see `component_in`) from the output of block L at the
     masked positions (every position when `positions` or its mask is None); hooks removed on exit,
-    even on error. Entered inside a `steer_residual` block, the ablation runs first at a shared
-    layer (both hooks are prepended), so steering adds to the ablated stream."""
+    even on error. Enter it before `steer_residual`: both hooks are prepended, so at a layer that
+    is also steered the ablation then runs last and the stream keeps no component along it."""
     blocks = decoder_blocks(model)
     handles = []
 
