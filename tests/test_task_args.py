@@ -171,12 +171,11 @@ def test_loo_config_malformed_names_the_file_and_line(tmp_path):
 @pytest.fixture
 def no_hub(monkeypatch):
     """persona_accuracy's Hub seam replaced by one that fails the test."""
-    from persona_evals.accuracy import data
 
     def hub(*args, **kwargs):
         raise AssertionError("persona_accuracy read the Hub before checking its arguments")
 
-    monkeypatch.setattr(data, "hub", hub)
+    monkeypatch.setattr("persona_evals.datasets.hub.hf_dataset", hub)
 
 
 @pytest.mark.parametrize(
