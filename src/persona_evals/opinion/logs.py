@@ -92,9 +92,10 @@ def load_truth(path: str | Path) -> dict[str, dict[str, dict[str, float]]]:
         )
         for v in data.values()
     )
-    if not ok:
+    if not ok or not data:
         raise ValueError(
             f'--truth: {path} must look like {{"question_id": {{"US": {{"A": 0.4, "B": 0.6}}}}}}'
+            + (" (it holds no question)" if ok else "")
         )
     return data
 
@@ -102,7 +103,14 @@ def load_truth(path: str | Path) -> dict[str, dict[str, dict[str, float]]]:
 def reports(paths: list[str], truth_path: str | None = None) -> list[dict[str, Any]]:
     """`run_report` of each log, against the survey truth file when one is given."""
     truth = load_truth(truth_path) if truth_path else None
-    return [run_report(read_run(p), truth) for p in paths]
+    out = [run_report(read_run(p), truth) for p in paths]
+    asked = {qid for rep in out for qid in rep["questions"]}
+    if truth and not asked & set(truth):  # else no alignment at all, silently
+        raise ValueError(
+            f"--truth: none of its questions ({', '.join(sorted(truth)[:5])}) is in the logs, which ask "
+            f"{', '.join(sorted(asked)[:5]) or 'nothing'}"
+        )
+    return out
 
 
 def run_report(
