@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from persona_evals.logs import read_task_log
-from persona_evals.opinion.alignment import Tally, election_alignment, question_alignment, weighted_mean
+from persona_evals.opinion.alignment import (
+    AlignmentError,
+    Tally,
+    election_alignment,
+    question_alignment,
+    weighted_mean,
+)
 from persona_evals.personas.census_data import load_marginals
 
 TASK = "opinion_simulation"
@@ -86,9 +92,10 @@ def load_truth(path: str | Path) -> dict[str, dict[str, dict[str, float]]]:
         )
         for v in data.values()
     )
-    if not ok:
+    if not ok or not data:
         raise ValueError(
             f'--truth: {path} must look like {{"question_id": {{"US": {{"A": 0.4, "B": 0.6}}}}}}'
+            + (" (it holds no question)" if ok else "")
         )
     return data
 
@@ -96,7 +103,14 @@ def load_truth(path: str | Path) -> dict[str, dict[str, dict[str, float]]]:
 def reports(paths: list[str], truth_path: str | None = None) -> list[dict[str, Any]]:
     """`run_report` of each log, against the survey truth file when one is given."""
     truth = load_truth(truth_path) if truth_path else None
-    return [run_report(read_run(p), truth) for p in paths]
+    out = [run_report(read_run(p), truth) for p in paths]
+    asked = {qid for rep in out for qid in rep["questions"]}
+    if truth and not asked & set(truth):  # else no alignment at all, silently
+        raise ValueError(
+            f"--truth: none of its questions ({', '.join(sorted(truth)[:5])}) is in the logs, which ask "
+            f"{', '.join(sorted(asked)[:5]) or 'nothing'}"
+        )
+    return out
 
 
 def run_report(
@@ -126,15 +140,21 @@ def run_report(
             parties = {k: o.get("party") for k, o in q["options"].items()}
             entry["election"] = election_alignment(tallies, parties, int(q["year"]), adults)
         if truth and qid in truth:
-            scores = {}
+            scores, errors = {}, {}
             for scope, real in truth[qid].items():
                 sim = (
                     entry["national_shares"]
                     if scope == "US"
                     else (run.shares(qid, scope) if scope in tallies and tallies[scope].n_valid else None)
                 )
-                if sim is not None:
+                if sim is None:
+                    continue
+                try:
                     scores[scope] = question_alignment(q["options"], q["scale"], sim, real)
+                except AlignmentError as ex:  # one undefined scope must not abort the report
+                    errors[scope] = f"question {qid}, {'national' if scope == 'US' else 'state ' + scope}: {ex}"
             entry["alignment"] = scores
+            if errors:
+                entry["alignment_errors"] = errors
         report["questions"][qid] = entry
     return report
