@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from persona_evals.steering.ablation import orthonormal_basis
 from persona_evals.steering.generation import GenRequest, Sampling, generate_batch
 from persona_evals.steering.hooks import active_hook_count
 from persona_evals.steering.layers import decoder_blocks
@@ -27,6 +28,7 @@ def configurations(shared):
     h, last = shared.hidden_size, shared.num_layers
     v = torch.randn(h) * 4
     watch = Monitor("watch", 2, torch.randn(h))
+    one, two = orthonormal_basis(v), orthonormal_basis(torch.randn(2, h))
     return [
         RowSteering(),
         RowSteering({2: v}, "response"),
@@ -34,6 +36,8 @@ def configurations(shared):
         RowSteering({2: 2 * v}, "prompt"),
         RowSteering({2: v}, "response", (watch,)),
         RowSteering({}, "response", (watch, Monitor("other", last - 1, torch.randn(h)))),
+        RowSteering(ablate={2: two}),  # bases of different sizes: zero-padded in the batch
+        RowSteering({2: v}, "all", (Monitor("v", 2, v),), ablate={2: one, 1: two}),  # steered along v, then v ablated
     ]
 
 
@@ -54,6 +58,8 @@ def assert_mixed_equals_alone(shared, tol):
     assert len({tuple(tuple(r.token_ids) for r in rows) for rows in by_config}) > 3  # the steering did something
     assert set(by_config[4][0].extras["monitor"]) == {"watch"}
     assert set(by_config[5][0].extras["monitor"]) == {"watch", "other"} and by_config[0][0].extras == {}
+    for row in by_config[7]:  # the ablation runs after the steering at its layer: no v is left
+        assert abs(row.extras["monitor"]["v"]["prompt_last_proj"]) < 1e-4 and abs(row.extras["monitor"]["v"]["proj"]) < 1e-4
     assert active_hook_count(shared.model) == 0
 
 

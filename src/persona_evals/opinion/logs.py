@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from persona_evals.logs import read_task_log
-from persona_evals.opinion.alignment import Tally, election_alignment, question_alignment, weighted_mean
+from persona_evals.opinion.alignment import (
+    AlignmentError,
+    Tally,
+    election_alignment,
+    question_alignment,
+    weighted_mean,
+)
 from persona_evals.personas.census_data import load_marginals
 
 TASK = "opinion_simulation"
@@ -134,15 +140,21 @@ def run_report(
             parties = {k: o.get("party") for k, o in q["options"].items()}
             entry["election"] = election_alignment(tallies, parties, int(q["year"]), adults)
         if truth and qid in truth:
-            scores = {}
+            scores, errors = {}, {}
             for scope, real in truth[qid].items():
                 sim = (
                     entry["national_shares"]
                     if scope == "US"
                     else (run.shares(qid, scope) if scope in tallies and tallies[scope].n_valid else None)
                 )
-                if sim is not None:
+                if sim is None:
+                    continue
+                try:
                     scores[scope] = question_alignment(q["options"], q["scale"], sim, real)
+                except AlignmentError as ex:  # one undefined scope must not abort the report
+                    errors[scope] = f"question {qid}, {'national' if scope == 'US' else 'state ' + scope}: {ex}"
             entry["alignment"] = scores
+            if errors:
+                entry["alignment_errors"] = errors
         report["questions"][qid] = entry
     return report

@@ -37,7 +37,14 @@ def orthonormal_basis(directions: torch.Tensor, arg: str = "ablate") -> torch.Te
 
 
 def component_in(h: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
-    """The component of `h` ([..., hidden]) in the span of the orthonormal rows of `basis`."""
+    """The component of `h` in the span of the orthonormal rows of `basis`.
+
+    `basis` is ``[k, hidden]`` (the same for every row of `h` ``[..., hidden]``) or ``[rows, k,
+    hidden]`` for ``h`` ``[rows, seq, hidden]``, one basis per row; zero rows of a basis remove
+    nothing, so bases of different sizes stack by zero-padding.
+    """
+    if basis.dim() == 3:
+        return torch.einsum("rsk,rkh->rsh", torch.einsum("rsh,rkh->rsk", h, basis), basis)
     return (h @ basis.T) @ basis
 
 
@@ -50,20 +57,22 @@ def project_out(h: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
 def ablate_residual(
     model: Any, bases: Mapping[int, torch.Tensor], positions: PositionMask | None = None
 ) -> Iterator[None]:
-    """Ablate ``bases[L]`` (orthonormal rows) from the output of block L at the masked positions
-    (every position when `positions` or its mask is None); hooks removed on exit, even on error."""
+    """Ablate ``bases[L]`` (orthonormal rows, see `component_in`) from the output of block L at the
+    masked positions (every position when `positions` or its mask is None); hooks removed on exit,
+    even on error. Enter it before `steer_residual`: both hooks are prepended, so at a layer that
+    is also steered the ablation then runs last and the stream keeps no component along it."""
     blocks = decoder_blocks(model)
     handles = []
+    cast: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def make_hook(basis: torch.Tensor):
-        cast: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
-
+    def make_hook(layer: int):
         def hook(_module: Any, _args: Any, output: Any) -> Any:
             h = _hidden(output)
-            b = cast.get((h.dtype, h.device))
-            if b is None:
-                b = cast[(h.dtype, h.device)] = basis.to(device=h.device, dtype=h.dtype)
-            removed = component_in(h, b)
+            basis = bases[layer]  # read at every forward: a batch may replace it (rows leaving)
+            held = cast.get(layer)
+            if held is None or held[0] is not basis or held[1].dtype != h.dtype or held[1].device != h.device:
+                held = cast[layer] = (basis, basis.to(device=h.device, dtype=h.dtype))
+            removed = component_in(h, held[1])
             m = positions.mask if positions is not None else None
             if m is not None:
                 removed = m.to(device=h.device, dtype=h.dtype).unsqueeze(-1) * removed
@@ -73,9 +82,9 @@ def ablate_residual(
         return hook
 
     try:
-        for layer, basis in bases.items():
+        for layer in list(bases):
             # prepend, like steering: hooks that collect output_hidden_states see the ablated stream
-            handles.append(blocks[layer - 1].register_forward_hook(make_hook(basis), prepend=True))
+            handles.append(blocks[layer - 1].register_forward_hook(make_hook(layer), prepend=True))
         yield
     finally:
         for handle in handles:

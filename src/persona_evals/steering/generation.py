@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 import torch
 
+from persona_evals.steering.ablation import ablate_residual
 from persona_evals.steering.hooks import record_residual, steer_residual
 from persona_evals.steering.layers import supports_logits_to_keep
 from persona_evals.steering.loading import SharedModel
@@ -84,7 +85,7 @@ def generate_batch(
     if deltas or monitors:
         shared_row = RowSteering(dict(deltas or {}), positions, tuple(Monitor(*m) for m in monitors))
         requests = [r if r.steering is not UNSTEERED else replace(r, steering=shared_row) for r in requests]
-    if static is not None and static.usable and not any(r.steering.monitors for r in requests):
+    if static is not None and static.usable and not any(r.steering.monitors or r.steering.ablate for r in requests):
         try:
             return _generate(shared, requests, sampling, static)
         except Exception as ex:  # a compile or capture failure: never a wrong answer, decode eagerly
@@ -148,7 +149,7 @@ def _decode(
         dec = static.decoder(shared, ids, attn, rows, max(r.max_tokens for r in requests))
         terms = dec.terms
     else:
-        steers = any(r.deltas for r in rows) or any(r.monitors for r in rows)
+        steers = any(r.deltas or r.monitors or r.ablate for r in rows)
         terms = BatchTerms(rows, attn, shared.dtype, shared.hidden_size) if steers else None
         dec = DynamicDecoder(shared, ids, attn, terms)
     generators = [row_generator(r.seed, device) for r in requests]
@@ -166,6 +167,8 @@ def _decode(
     with ExitStack() as stack:
         rec = None
         if terms is not None:
+            if terms.ablate:  # entered first: at a layer also steered, the ablation runs last
+                stack.enter_context(ablate_residual(shared.model, terms.ablate))
             if terms.add:
                 stack.enter_context(steer_residual(shared.model, terms.add, terms.position))
             if terms.monitored:

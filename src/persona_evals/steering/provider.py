@@ -1,15 +1,17 @@
 """`SteerAPI`: inspect's `steer` provider, a local HF model with persona-vector steering.
 
 Model args (see `SteeringSpec`): `vector`, `layer`, `coef`, `positions`, `dtype`, `device`,
-`device_map`, `batch_size`, `monitor`, `monitor_layer`, `compile`. Everything is validated, and
-vectors are checked against the model, when the model is created, before any generation.
+`device_map`, `batch_size`, `monitor`, `monitor_layer`, `compile`, `adapter`, `ablate`,
+`ablate_layer`. Everything is validated, and vectors are checked against the model, when the
+model is created, before any generation.
 
 Why not the built-in `hf` provider: its batches idle seconds waiting for a timer, mix models and
 ignore `batch_size`; it cannot steer. Here instances of one base model share one copy of the
 weights (`loading.load_shared`) and one decode thread (`batching.Batcher`); each request
 carries its instance's steering (`rows.RowSteering`), so a batch mixes requests of several
 instances (a coefficient sweep fills one batch) and is keyed only by what its rows must share
-(`BatchKey`). Hooks live only while their batch runs. The steering signature is part of
+(`BatchKey`: sampling, schema, compiled or not, the LoRA adapter). Hooks live only while their
+batch runs. The steering signature is part of
 `base_url`, which inspect's response cache keys on, so a cached answer is never handed to
 another steering configuration.
 """
@@ -20,7 +22,7 @@ import functools
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
 from typing import Any
@@ -40,6 +42,7 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+from persona_evals.steering.adapters import Adapter, adapter_active, attach_adapter, read_adapter
 from persona_evals.steering.batching import BatchInfo, Batcher
 from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.constrained import schema_text
@@ -49,7 +52,7 @@ from persona_evals.steering.loading import SharedModel, load_shared
 from persona_evals.steering.rows import Monitor, RowSteering
 from persona_evals.steering.spec import SteeringSpec
 from persona_evals.steering.static import resolve_compile
-from persona_evals.steering.terms import arg_name, load_terms, steering_deltas
+from persona_evals.steering.terms import ablation_bases, arg_name, load_terms, steering_deltas
 from persona_evals.steering.vectors import LoadedVector, check_fits
 
 DEFAULT_MAX_TOKENS = 1024
@@ -61,12 +64,14 @@ _IGNORED_FIELDS = ("frequency_penalty", "presence_penalty", "logit_bias", "best_
 class BatchKey:
     """What every row of a batch shares; requests of different keys never share a batch.
 
-    Steering is per row and never part of the key. A term that changes the weights themselves
-    (a LoRA adapter) would be: it goes here, and `run_batch` switches it on around the batch.
+    Steering (vectors, ablations, monitors) is per row and never part of the key. What changes
+    the weights themselves is: a LoRA adapter, which `run_batch` switches on around the batch.
     """
 
     sampling: Sampling
-    compiled: bool = False  # a compiled static-cache decoder (no monitors there)
+    compiled: bool = False  # a compiled static-cache decoder (never with monitors or ablations)
+    adapter_name: str | None = None
+    adapter: Adapter | None = field(default=None, compare=False)  # the one named by adapter_name
 
 
 class SteerAPI(ModelAPI):
@@ -81,13 +86,22 @@ class SteerAPI(ModelAPI):
         self.spec = SteeringSpec.from_model_args(model_args)
         vectors = load_terms(self.spec.vectors, "vector")
         monitors = load_terms(self.spec.monitor, "monitor")
+        ablated = load_terms(self.spec.ablate, "ablate")
+        self.adapter = read_adapter(self.spec.adapter) if self.spec.adapter else None
         self.shared: SharedModel = load_shared(
             model_name, self.spec.dtype, self.spec.device, self.spec.device_map
         )
-        deltas = steering_deltas(self.spec.vectors, vectors, self.shared.num_layers, self.shared.hidden_size)
-        self.steering = RowSteering(deltas, self.spec.positions, _monitors(self.shared, self.spec, monitors))
+        if self.adapter is not None:
+            attach_adapter(self.shared, self.adapter)  # adapters of one base model share its weights
+        n, hidden = self.shared.num_layers, self.shared.hidden_size
+        self.steering = RowSteering(
+            steering_deltas(self.spec.vectors, vectors, n, hidden),
+            self.spec.positions,
+            _monitors(self.shared, self.spec, monitors),
+            ablation_bases(self.spec.ablate, ablated, n, hidden),
+        )
         self.static = resolve_compile(self.spec.compile, self.shared, self.spec.device_map)
-        self.signature = _signature(self.shared, self.spec, vectors, monitors)
+        self.signature = _signature(self.shared, self.spec, vectors, monitors, self.adapter, ablated)
         super().__init__(
             model_name=model_name,
             base_url=f"steer://{model_name}?steering={self.signature}",
@@ -103,6 +117,7 @@ class SteerAPI(ModelAPI):
             "vector_files": [
                 {"path": v.path, "key": v.key, "sha256": v.sha256, "metadata": v.metadata} for v in vectors
             ],
+            "adapter": {"path": self.adapter.path, "sha256": self.adapter.sha256} if self.adapter else None,
             "signature": self.signature,
         }
 
@@ -117,18 +132,21 @@ class SteerAPI(ModelAPI):
             raise ValueError("the steer provider does not support tool calling (tools were given)")
         if config.num_choices not in (None, 1):
             raise ValueError(f"the steer provider generates one choice; num_choices={config.num_choices}")
+        if config.max_tokens is not None and config.max_tokens < 1:  # 0 must not mean the default
+            raise ValueError(f"max_tokens must be at least 1, got {config.max_tokens}")
         start = time.monotonic()
         prompt = render_prompt(self.shared.tokenizer, input)
         ids = self.shared.tokenizer(prompt, add_special_tokens=False)["input_ids"]
         request = GenRequest(
             input_ids=tuple(ids),
-            max_tokens=int(config.max_tokens or DEFAULT_MAX_TOKENS),
+            max_tokens=DEFAULT_MAX_TOKENS if config.max_tokens is None else int(config.max_tokens),
             stop_seqs=tuple(config.stop_seqs or ()),
             seed=config.seed,
             steering=self.steering,
         )
         sampling = _sampling(config, self.shared)
-        key = BatchKey(sampling, compiled=self.static is not None and not self.steering.monitors)
+        compiled = self.static is not None and not (self.steering.monitors or self.steering.ablate)
+        key = BatchKey(sampling, compiled, self.adapter.name if self.adapter else None, self.adapter)
         result, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
         elapsed = time.monotonic() - start
         ignored = [f for f in _IGNORED_FIELDS if getattr(config, f, None) is not None]
@@ -200,7 +218,8 @@ class SteerAPI(ModelAPI):
 def run_batch(shared: SharedModel, key: BatchKey, requests: Sequence[GenRequest], info: BatchInfo) -> list[tuple[GenResult, int]]:
     """Run one batch (in the decode thread, holding the model's lock): each row with its own steering."""
     static = shared.static if key.compiled else None
-    results = generate_batch(shared, requests, key.sampling, static=static)
+    with adapter_active(shared, key.adapter):
+        results = generate_batch(shared, requests, key.sampling, static=static)
     return [(r, info.size) for r in results]
 
 
@@ -214,14 +233,26 @@ def _monitors(shared: SharedModel, spec: SteeringSpec, vectors: list[LoadedVecto
     return tuple(out)
 
 
-def _signature(shared: SharedModel, spec: SteeringSpec, vectors: list[LoadedVector], monitors: list[LoadedVector]) -> str:
-    payload = {
+def _signature(
+    shared: SharedModel,
+    spec: SteeringSpec,
+    vectors: list[LoadedVector],
+    monitors: list[LoadedVector],
+    adapter: Adapter | None = None,
+    ablated: list[LoadedVector] | None = None,
+) -> str:
+    payload: dict[str, Any] = {
         "model": shared.path,
         "dtype": str(shared.dtype),
         "positions": spec.positions if vectors else None,
         "terms": [[v.sha256, v.key, t.layer, t.coef] for t, v in zip(spec.vectors, vectors)],
         "monitor": [[v.sha256, v.key, t.layer] for t, v in zip(spec.monitor, monitors)],
     }
+    # only when used, so the signatures (and cache keys) of existing configurations do not change
+    if adapter is not None:
+        payload["adapter"] = adapter.sha256
+    if ablated:
+        payload["ablate"] = [[v.sha256, v.key, t.layer] for t, v in zip(spec.ablate, ablated)]
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

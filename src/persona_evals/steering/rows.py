@@ -1,18 +1,19 @@
 """Steering per row: every request of a batch carries its own terms; one set of hooks applies them.
 
 A request's `RowSteering` is what its `steer` instance adds to the residual stream (coef·v
-summed per layer), at which positions, and what it monitors. `BatchTerms` stacks the rows of
-one batch on the model's device: per steered layer a ``[rows, 1, hidden]`` tensor (zeros for a
-row that adds nothing there) and per forward a ``[rows, seq]`` position mask, so the one hook
-per layer (`hooks.steer_residual`) computes ``h + mask·add`` for every row at once. Rows that
-leave the batch are dropped from every tensor (`select`). Monitors project the last position of
-each forward onto the union of the rows' directions at that layer; each row then reads its own.
+summed per layer) and at which positions, which directions it ablates, and what it monitors.
+`BatchTerms` stacks the rows of one batch on the model's device: per steered layer a
+``[rows, 1, hidden]`` tensor (zeros for a row that adds nothing there) and per forward a
+``[rows, seq]`` position mask, so one hook per layer (`hooks.steer_residual`) computes
+``h + mask·add`` for every row at once; per ablated layer a ``[rows, k, hidden]`` orthonormal
+basis, zero-padded (a zero row removes nothing), for `ablation.ablate_residual` (every position).
+Rows that leave the batch are dropped from every tensor (`select`). Monitors project the last
+position of each forward onto the union of the rows' directions at that layer; each row then
+reads its own.
 
-Adding a per-row term (a directional ablation, say) means a field on `RowSteering`, a stacked
-tensor per layer here (a zero-padded ``[rows, k, hidden]`` basis) and its hook, registered
-before the steering hook. What every row of a batch must share (the weights, e.g. a LoRA
-adapter; the sampling mode; a JSON schema) is no term: it belongs in the batch key
-(`provider.BatchKey`).
+A new per-row term is a field on `RowSteering`, a stacked tensor per layer here and its hook.
+What every row of a batch must share (the weights, e.g. a LoRA adapter; the sampling mode; a
+JSON schema) is no term: it belongs in the batch key (`provider.BatchKey`).
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ class Monitor(NamedTuple):
 
 @dataclass(frozen=True, eq=False)
 class RowSteering:
-    """One request's steering: ``deltas[L]`` ([hidden], float32) added after block L at `positions`."""
+    """One request's steering: ``deltas[L]`` ([hidden], float32) added after block L at `positions`;
+    the span of ``ablate[L]`` (orthonormal rows, [k, hidden]) projected out after block L."""
 
     deltas: Mapping[int, torch.Tensor] = field(default_factory=dict)
     positions: Positions = "response"
     monitors: tuple[Monitor, ...] = ()
+    ablate: Mapping[int, torch.Tensor] = field(default_factory=dict)
 
 
 UNSTEERED = RowSteering()
@@ -85,6 +88,10 @@ class BatchTerms:
             layer: torch.stack([r.deltas.get(layer, zero) for r in rows]).unsqueeze(1).to(device=device, dtype=dtype)
             for layer in steered
         }
+        self.ablate: dict[int, torch.Tensor] = {
+            layer: _stack_bases([r.ablate.get(layer) for r in rows], hidden_size).to(device=device, dtype=dtype)
+            for layer in sorted({layer for r in rows for layer in r.ablate})
+        }
         masks = [position_masks(r.positions, attention_mask[i]) for i, r in enumerate(rows)]
         self.prefill_mask = torch.stack([p for p, _ in masks]).to(dtype)
         self.decode_mask = torch.stack([d for _, d in masks]).to(dtype)
@@ -119,8 +126,9 @@ class BatchTerms:
 
     def select(self, keep: torch.Tensor) -> None:
         """Keep only the rows `keep` (indices into the current rows), in place for the hooks."""
-        for layer in self.add:
-            self.add[layer] = self.add[layer][keep]
+        for terms in (self.add, self.ablate):
+            for layer in terms:
+                terms[layer] = terms[layer][keep]
         self.decode_mask = self.decode_mask[keep]
         self.position.mask = self.decode_mask
 
@@ -155,3 +163,13 @@ class BatchTerms:
                     mean = sums[i][col] / counts[i] if counts[i] > 0 and i in sums else None
                     values[i][name] = {"proj": mean, "prompt_last_proj": per_forward[0][i][col]}
         return values
+
+
+def _stack_bases(bases: Sequence[torch.Tensor | None], hidden_size: int) -> torch.Tensor:
+    """Per-row ``[k_i, hidden]`` bases (None: nothing ablated) as one ``[rows, max k, hidden]``, zero-padded."""
+    k = max(b.shape[0] for b in bases if b is not None)
+    out = torch.zeros(len(bases), k, hidden_size)
+    for i, b in enumerate(bases):
+        if b is not None:
+            out[i, : b.shape[0]] = b
+    return out

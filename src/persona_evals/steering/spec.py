@@ -45,6 +45,8 @@ class SteeringSpec:
     batch_size: int = DEFAULT_BATCH_SIZE
     monitor: tuple[VectorSpec, ...] = ()
     compile: Compile = "auto"  # a compiled static-cache decode step: auto = on for a model on one CUDA GPU
+    adapter: str | None = None  # a peft LoRA folder (or one of its checkpoints) on the base model
+    ablate: tuple[VectorSpec, ...] = ()  # directions projected out after block `layer` (coef unused)
 
     @classmethod
     def from_model_args(cls, args: dict[str, Any]) -> SteeringSpec:
@@ -71,6 +73,10 @@ class SteeringSpec:
             raise SteeringConfigError(f"compile must be one of {list(get_args(Compile))}, got {args['compile']!r}")
         vectors = _terms(args, "vector", "layer", "coef", default_coef=1.0)
         monitor = _terms(args, "monitor", "monitor_layer", None, default_coef=1.0)
+        ablate = _terms(args, "ablate", "ablate_layer", None, default_coef=0.0)
+        adapter = args.get("adapter")
+        if adapter is not None and (not isinstance(adapter, str) or not adapter.strip()):
+            raise SteeringConfigError(f"adapter must be the path of a peft adapter folder, got {adapter!r}")
         return cls(
             vectors=vectors,
             positions=positions,
@@ -80,6 +86,8 @@ class SteeringSpec:
             batch_size=batch_size,
             monitor=monitor,
             compile=compile_,  # type: ignore[arg-type]
+            adapter=str(Path(adapter).expanduser()) if adapter else None,
+            ablate=ablate,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -90,6 +98,8 @@ class SteeringSpec:
             ],
             "positions": self.positions,
             "monitor": [{"path": v.path, "key": v.key, "layer": v.layer} for v in self.monitor],
+            "adapter": self.adapter,
+            "ablate": [{"path": v.path, "key": v.key, "layer": v.layer} for v in self.ablate],
         }
 
 
@@ -105,6 +115,9 @@ _KNOWN = {
     "monitor",
     "monitor_layer",
     "compile",
+    "adapter",
+    "ablate",
+    "ablate_layer",
 }
 
 
