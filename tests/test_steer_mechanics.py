@@ -92,11 +92,11 @@ def _applied_deltas(shared, layer, delta, positions, requests, monkeypatch):
     """Per forward: (block output seen by the next block) - (raw block output)."""
     from contextlib import contextmanager
 
-    import persona_evals.steering.generation as generation
+    import persona_evals.steering.rows as rows  # where the steering hooks are attached (`applied`)
 
     blocks = decoder_blocks(shared.model)
     raw, seen = [], []
-    original = generation.steer_residual
+    original = rows.steer_residual
 
     @contextmanager
     def spy(model, deltas, pm):
@@ -110,7 +110,7 @@ def _applied_deltas(shared, layer, delta, positions, requests, monkeypatch):
             finally:
                 h.remove()
 
-    monkeypatch.setattr(generation, "steer_residual", spy)
+    monkeypatch.setattr(rows, "steer_residual", spy)
     h2 = blocks[layer].register_forward_pre_hook(
         lambda m, a, k: seen.append((a[0] if a else k["hidden_states"]).clone()), with_kwargs=True
     )

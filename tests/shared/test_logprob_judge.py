@@ -15,7 +15,7 @@ def test_weighted_mean_renormalised_over_numeric_mass():
     assert verdict.score == pytest.approx(82.5)
     assert verdict.numeric_mass == pytest.approx(0.8)
     assert verdict.refusal_mass == pytest.approx(0.1)
-    assert verdict.method == "logprobs"
+    assert verdict.method == "top_logprobs"
 
 
 def test_marked_tokens_of_the_same_number_add_up():

@@ -1,9 +1,21 @@
-"""The logprob judge: a 0-100 rating read from the judge's first-token distribution.
+"""The logprob judge: a 0-100 rating read from the judge's distribution over its reply.
 
-The judge is asked for a single token. Its top alternatives form a distribution over answers;
-the score is the probability-weighted mean of the alternatives that are integers 0-100,
-renormalised over their total mass. When that mass is small (the judge mostly said REFUSAL, or
-something else) the sample is unscored rather than scored from a sliver of the distribution.
+Two methods, by grader (the score's metadata and explanation name the one used):
+
+- ``top_logprobs`` (API graders, the paper's judge): one token with its 20 most likely
+  alternatives; the score is the probability-weighted mean of the alternatives that are integers
+  0-100, renormalised over their total mass. It needs a tokenizer with one token per number.
+- ``candidates`` (local `steer` graders): the probability that the reply begins with each of
+  0..100 and REFUSAL, each scored from its whole token sequence and ended by a word boundary
+  (`persona_evals.steering.candidates`), then the same weighted mean. Exact on any tokenizer.
+
+The mass rule, for both: the numeric mass is the judge's own (unrenormalised) probability that
+its reply is an integer 0-100. Under ``top_logprobs`` that is the first-token mass on integer
+tokens among the top 20; under ``candidates`` it is the sum of the 101 candidates' sequence
+probabilities, which is the same event measured exactly (a one-token-per-number judge whose
+number tokens are followed by a word boundary gives the same mass both ways). Below
+`MIN_NUMERIC_MASS` (the judge mostly said REFUSAL, or something else) the sample is unscored
+rather than scored from a sliver of the distribution. Graders with neither get a text fallback.
 
 Worked example: top tokens ``{"80": ln .6, "90": ln .2, "REFUSAL": ln .2}`` give numeric mass
 0.8, refusal mass 0.2 and score ``(80*.6 + 90*.2) / .8 = 82.5``.
@@ -15,16 +27,25 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from inspect_ai.model import GenerateConfig, Model, get_model
 from inspect_ai.scorer import Score, Scorer, Target
 from inspect_ai.solver import TaskState
+
+JudgeMethod = Literal["auto", "candidates", "top_logprobs"]
 
 MIN_NUMERIC_MASS = 0.25
 """Below this total probability on integer tokens the judge's answer is not a score."""
 
 JUDGE_CONFIG = GenerateConfig(max_tokens=1, temperature=0, seed=0, logprobs=True, top_logprobs=20)
 """One token, greedy, with the 20 most likely first tokens (the parity judge request)."""
+
+SCORE_CANDIDATES = tuple(str(k) for k in range(101)) + ("REFUSAL",)
+"""What a local grader scores (``candidates`` method): every integer answer, and a refusal."""
+
+CANDIDATE_CONFIG = GenerateConfig(max_tokens=1, temperature=0, seed=0, extra_body={"candidates": list(SCORE_CANDIDATES)})
+"""The same judge request for a `steer` grader: its provider scores each candidate reply."""
 
 TEXT_FALLBACK_CONFIG = GenerateConfig(max_tokens=8, temperature=0, seed=0)
 """Second request for graders that return no logprobs: room for a whole number."""
@@ -41,7 +62,7 @@ class JudgeVerdict:
     score: float | None
     numeric_mass: float
     refusal_mass: float
-    method: str  # "logprobs" or "text"
+    method: str  # "top_logprobs", "candidates" or "text"
     explanation: str
 
 
@@ -66,46 +87,50 @@ def is_refusal_token(token: str) -> bool:
 
 
 def aggregate_top_logprobs(
-    top_logprobs: Mapping[str, float] | Iterable[tuple[str, float]],
+    top_logprobs: Mapping[str, float | None] | Iterable[tuple[str, float | None]],
     min_mass: float = MIN_NUMERIC_MASS,
+    method: str = "top_logprobs",
 ) -> JudgeVerdict:
-    """Probability-weighted mean of the integer tokens among the judge's first-token alternatives.
+    """Probability-weighted mean of the integer answers among the judge's alternatives.
 
     Args:
-        top_logprobs: token -> log probability (a mapping or pairs; tokens that normalise to the
-            same integer, e.g. ``"7"`` and ``"Ġ7"``, add up).
-        min_mass: minimum total probability on integer tokens for a score.
+        top_logprobs: answer -> log probability (a mapping or pairs; answers that normalise to
+            the same integer, e.g. ``"7"`` and ``"Ġ7"``, add up; None is probability 0): the
+            first-token alternatives, or the ``candidates`` method's scored replies.
+        min_mass: minimum total probability on integer answers for a score.
+        method: recorded in the verdict: ``top_logprobs`` or ``candidates``.
 
     Returns:
-        A verdict whose score is ``sum(k * p_k) / sum(p_k)`` over integer tokens k in 0-100, or
+        A verdict whose score is ``sum(k * p_k) / sum(p_k)`` over integers k in 0-100, or
         None when there are no alternatives or their numeric mass is below `min_mass`.
     """
     pairs = list(top_logprobs.items() if isinstance(top_logprobs, Mapping) else top_logprobs)
     if not pairs:
-        return JudgeVerdict(None, 0.0, 0.0, "logprobs", "unscored: the judge returned no logprobs")
+        return JudgeVerdict(None, 0.0, 0.0, method, f"unscored: the judge returned no logprobs ({method})")
     weights: dict[int, float] = {}
     refusal = 0.0
     for token, logprob in pairs:
-        p = math.exp(logprob)
+        p = 0.0 if logprob is None else math.exp(logprob)
         value = score_of_token(token)
         if value is not None:
             weights[value] = weights.get(value, 0.0) + p
         elif is_refusal_token(token):
             refusal += p
     mass = sum(weights.values())
-    if mass < min_mass:
-        why = f"numeric mass {mass:.3f} < {min_mass}"
+    if mass < min_mass or mass <= 0:
+        why = f"numeric mass {mass:.3f} < {min_mass}" if mass < min_mass else "numeric mass 0"
         if refusal >= 0.5:
             why += f"; the judge mostly answered REFUSAL (p={refusal:.3f})"
-        return JudgeVerdict(None, mass, refusal, "logprobs", f"unscored: {why}")
+        return JudgeVerdict(None, mass, refusal, method, f"unscored: {why} ({method})")
     score = sum(k * p for k, p in weights.items()) / mass
+    what = "integer token(s)" if method == "top_logprobs" else "integer replies"
     return JudgeVerdict(
         score,
         mass,
         refusal,
-        "logprobs",
-        f"{score:.2f} = probability-weighted mean over {len(weights)} integer token(s), "
-        f"numeric mass {mass:.3f}, refusal mass {refusal:.3f}",
+        method,
+        f"{score:.2f} = probability-weighted mean over {len(weights)} {what}, "
+        f"numeric mass {mass:.3f}, refusal mass {refusal:.3f} ({method})",
     )
 
 
@@ -123,7 +148,9 @@ def parse_score_text(text: str) -> JudgeVerdict:
     return JudgeVerdict(None, 0.0, 0.0, "text", why)
 
 
-def rating_judge(template: str, key: str, min_mass: float = MIN_NUMERIC_MASS, role: str = "grader") -> Scorer:
+def rating_judge(
+    template: str, key: str, min_mass: float = MIN_NUMERIC_MASS, role: str = "grader", method: JudgeMethod = "auto"
+) -> Scorer:
     """A scorer body: the `role` model rates ``template.format(question=..., answer=...)`` 0-100.
 
     The score is a dict ``{key: value, f"{key}_unscored": 0|1}`` (NaN value when unscored), so a
@@ -137,18 +164,33 @@ def rating_judge(template: str, key: str, min_mass: float = MIN_NUMERIC_MASS, ro
         grader = get_model(role=role, required=True)
         question = str(state.metadata.get("question") or state.input_text)
         answer = final_answer(state.output.completion)
-        verdict = await judge(grader, template.format(question=question, answer=answer), min_mass)
+        verdict = await judge(grader, template.format(question=question, answer=answer), min_mass, method)
         return verdict_to_score(verdict, key, answer)
 
     return score
 
 
-async def judge(grader: Model, prompt: str, min_mass: float = MIN_NUMERIC_MASS) -> JudgeVerdict:
-    """Ask `grader` for one token with its top logprobs; fall back to text without logprobs.
+async def judge(
+    grader: Model, prompt: str, min_mass: float = MIN_NUMERIC_MASS, method: JudgeMethod = "auto"
+) -> JudgeVerdict:
+    """Rate `prompt` 0-100 with `grader`: ``candidates`` for a local `steer` grader, else one
+    token with its ``top_logprobs`` (`method` "auto"); a text fallback without logprobs.
 
-    The first token must spell the whole number: a judge whose tokenizer splits digits (Qwen,
-    SmolLM2: "85" is "8", "5") puts "8" first for 85, so validate such a judge before trusting it.
+    ``top_logprobs`` needs the first token to spell the whole number: on a judge whose tokenizer
+    splits digits (Qwen, SmolLM2: "85" is "8", "5") it puts "8" first for 85. Force it only to
+    compare the two methods.
     """
+    if method not in ("auto", "candidates", "top_logprobs"):
+        raise ValueError(f"method must be auto, candidates or top_logprobs, got {method!r}")
+    local = bool(getattr(grader.api, "scores_candidates", False))
+    if method == "candidates" or (method == "auto" and local):
+        if not local:
+            raise ValueError(f"the candidates judge needs a steer grader; {grader} cannot score candidates")
+        output = await grader.generate(prompt, config=CANDIDATE_CONFIG)
+        scored = (output.metadata or {}).get("candidate_logprobs")
+        if not isinstance(scored, dict):
+            raise RuntimeError(f"{grader} returned no candidate_logprobs for a candidates request")
+        return aggregate_top_logprobs(scored, min_mass, method="candidates")
     output = await grader.generate(prompt, config=JUDGE_CONFIG)
     logprobs = output.choices[0].logprobs if output.choices else None
     if logprobs is None:

@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING, Literal
 
 import torch
 
-from persona_evals.steering.ablation import ablate_residual
-from persona_evals.steering.hooks import record_residual, steer_residual
+from persona_evals.steering.hooks import record_residual
 from persona_evals.steering.layers import supports_logits_to_keep
 from persona_evals.steering.loading import SharedModel
-from persona_evals.steering.rows import UNSTEERED, BatchTerms, Monitor, RowSteering
+from persona_evals.steering.rows import UNSTEERED, BatchTerms, Monitor, RowSteering, applied
 from persona_evals.steering.sampling import (
     Sampling,
     StepLogprobs,
@@ -166,13 +165,9 @@ def _decode(
 
     with ExitStack() as stack:
         rec = None
-        if terms is not None:
-            if terms.ablate:  # entered first: at a layer also steered, the ablation runs last
-                stack.enter_context(ablate_residual(shared.model, terms.ablate))
-            if terms.add:
-                stack.enter_context(steer_residual(shared.model, terms.add, terms.position))
-            if terms.monitored:
-                rec = stack.enter_context(record_residual(shared.model, sorted(terms.units), terms.project))
+        stack.enter_context(applied(shared.model, terms))
+        if terms is not None and terms.monitored:
+            rec = stack.enter_context(record_residual(shared.model, sorted(terms.units), terms.project))
         logits = dec.prefill()
         if terms is not None:
             terms.decoding()

@@ -44,6 +44,13 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 
 from persona_evals.steering.adapters import Adapter, adapter_active, attach_adapter, read_adapter
 from persona_evals.steering.batching import BatchInfo, Batcher
+from persona_evals.steering.candidates import (
+    CandidateRequest,
+    candidate_ids,
+    candidate_output,
+    requested_candidates,
+    score_candidates,
+)
 from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.constrained import schema_text
 from persona_evals.steering.generation import GenRequest, GenResult, Sampling, generate_batch
@@ -72,9 +79,12 @@ class BatchKey:
     compiled: bool = False  # a compiled static-cache decoder (never with monitors or ablations)
     adapter_name: str | None = None
     adapter: Adapter | None = field(default=None, compare=False)  # the one named by adapter_name
+    scoring: bool = False  # candidate scoring (`candidates.score_candidates`), not generation
 
 
 class SteerAPI(ModelAPI):
+    scores_candidates = True  # answers GenerateConfig(extra_body={"candidates": [...]}) (see candidates.py)
+
     def __init__(
         self,
         model_name: str,
@@ -137,6 +147,9 @@ class SteerAPI(ModelAPI):
         start = time.monotonic()
         prompt = render_prompt(self.shared.tokenizer, input)
         ids = self.shared.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        candidates = requested_candidates(config)
+        if candidates is not None:
+            return await self._score_candidates(prompt, ids, candidates, start)
         request = GenRequest(
             input_ids=tuple(ids),
             max_tokens=DEFAULT_MAX_TOKENS if config.max_tokens is None else int(config.max_tokens),
@@ -186,6 +199,26 @@ class SteerAPI(ModelAPI):
         )
         return output, call
 
+    async def _score_candidates(
+        self, prompt: str, ids: list[int], candidates: tuple[str, ...], start: float
+    ) -> tuple[ModelOutput, ModelCall]:
+        """``extra_body={"candidates": [...]}``: log P(reply begins with s, as a word) for each s,
+        in the output's ``metadata["candidate_logprobs"]``; the completion is the likeliest s."""
+        request = CandidateRequest(
+            tuple(ids), candidate_ids(self.shared.tokenizer, prompt, ids, candidates), self.steering
+        )
+        key = BatchKey(Sampling(), False, self.adapter.name if self.adapter else None, self.adapter, scoring=True)
+        logprobs, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
+        output = candidate_output(self.model_name, candidates, logprobs, len(ids), time.monotonic() - start)
+        output.metadata = {"steering": self.signature, "batch_size": batch_size, **(output.metadata or {})}
+        call = ModelCall.create(
+            request={"prompt": prompt, "input_tokens": len(ids), "candidates": list(candidates),
+                     "candidate_tokens": [list(c) for c in request.candidates], **self._describe},
+            response={"text": output.completion, "batch_size": batch_size},
+            time=output.time,
+        )
+        return output, call
+
     def _logprobs(self, result: GenResult) -> Logprobs | None:
         if result.logprobs is None:
             return None
@@ -219,7 +252,10 @@ def run_batch(shared: SharedModel, key: BatchKey, requests: Sequence[GenRequest]
     """Run one batch (in the decode thread, holding the model's lock): each row with its own steering."""
     static = shared.static if key.compiled else None
     with adapter_active(shared, key.adapter):
-        results = generate_batch(shared, requests, key.sampling, static=static)
+        if key.scoring:
+            results = score_candidates(shared, requests)
+        else:
+            results = generate_batch(shared, requests, key.sampling, static=static)
     return [(r, info.size) for r in results]
 
 

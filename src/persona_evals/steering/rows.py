@@ -18,13 +18,15 @@ JSON schema) is no term: it belongs in the batch key (`provider.BatchKey`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 
-from persona_evals.steering.hooks import PositionMask
+from persona_evals.steering.ablation import ablate_residual
+from persona_evals.steering.hooks import PositionMask, steer_residual
 from persona_evals.steering.spec import Positions
 
 
@@ -173,3 +175,18 @@ def _stack_bases(bases: Sequence[torch.Tensor | None], hidden_size: int) -> torc
         if b is not None:
             out[i, : b.shape[0]] = b
     return out
+
+
+@contextmanager
+def applied(model: Any, terms: BatchTerms | None) -> Iterator[None]:
+    """The batch's ablation and steering hooks, attached for the block (nothing when `terms` is None).
+
+    Ablation is entered first: both hooks are prepended, so at a layer that is also steered the
+    ablation runs last and the stream keeps no component along it.
+    """
+    with ExitStack() as stack:
+        if terms is not None and terms.ablate:
+            stack.enter_context(ablate_residual(model, terms.ablate))
+        if terms is not None and terms.add:
+            stack.enter_context(steer_residual(model, terms.add, terms.position))
+        yield
