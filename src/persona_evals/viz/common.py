@@ -30,6 +30,20 @@ def save_figure(fig: Any, out: str | Path) -> Path:
     return out
 
 
+def write_rows(rows: list[dict[str, Any]], path: str | Path, columns: list[str] | None = None) -> Path:
+    """The plotted numbers as a CSV beside the plot (atomically; replaces an existing file)."""
+    import csv
+    import io
+
+    from persona_evals.paths import write_text_atomic
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns or list(rows[0]), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return write_text_atomic(path, buffer.getvalue(), overwrite=True)
+
+
 def use_agg() -> None:
     """Headless backend: our machines and CI have no display."""
     import matplotlib

@@ -7,7 +7,6 @@ the plotted numbers next to it (same name, ``.csv``).
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 from pathlib import Path
 from typing import Any
@@ -44,14 +43,10 @@ def _rows(args: argparse.Namespace, task: str, build, **load: Any) -> list[dict[
 
 
 def _write(fig: Any, rows: list[dict[str, Any]], out: str) -> None:
-    from persona_evals.viz.common import save_figure
+    from persona_evals.viz.common import save_figure, write_rows
 
     png = save_figure(fig, out)
-    table = png.with_suffix(".csv")
-    with table.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    table = write_rows(rows, png.with_suffix(".csv"))
     print(f"wrote {png} and {table}")
 
 
