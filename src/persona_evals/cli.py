@@ -14,7 +14,7 @@ import sys
 from persona_evals.commands import CommandError
 
 COMMANDS: tuple[str, ...] = (
-    "demo", "summary", "models", "traits", "vectors", "sweep", "finetune", "metrics", "personas", "opinion", "viz",
+    "demo", "summary", "models", "traits", "vectors", "sweep", "finetune", "finetune_data", "metrics", "personas", "opinion", "viz",
 )
 
 

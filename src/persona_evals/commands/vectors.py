@@ -26,15 +26,40 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("--device", default="auto")
     ex.set_defaults(func=_extract)
 
-    pr = actions.add_parser("project", help="per-sample projections of a log onto a vector (CSV); finetuning shift")
-    pr.add_argument("log", help="an eval log of any chat task (or a dir: its newest log)")
+    pr = actions.add_parser(
+        "project", help="per-sample projections of a log or chat JSONL onto a vector (CSV); data screening; finetuning shift"
+    )
+    pr.add_argument("log", help="an eval log of any chat task (or a dir: its newest log), or chat JSONL (finetuning data)")
     pr.add_argument("--vector", required=True, help="vector file (file.safetensors or file.safetensors#prompt_last)")
-    pr.add_argument("--layer", type=int, action="append", required=True, help="layer (repeatable)")
-    pr.add_argument("--out", required=True, help="CSV to write")
-    pr.add_argument("--model", help="weights to read the log with (default: the log's steer/hf model)")
+    pr.add_argument("--layer", type=int, action="append", required=True, help="layer (repeatable; the first one screens)")
+    pr.add_argument("--out", required=True, help="CSV to write; with --keep-below, the kept chats (.jsonl)")
+    pr.add_argument("--model", help="weights to read with (default: the log's steer/hf model; required for chat JSONL)")
     pr.add_argument("--base-model", help="also report the finetuning shift of --model against this base model")
     pr.add_argument("--batch-size", type=int, default=8)
+    pr.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    sc = pr.add_argument_group("screening chat JSONL (projection difference: training answer vs the model's own)")
+    sc.add_argument("--no-base-answers", action="store_true", help="skip generating the model's own answers (no proj_diff)")
+    sc.add_argument("--keep-below", type=float, help="write the chats whose projection difference is below this to --out")
+    sc.add_argument("--by", choices=["proj_diff", "proj"], default="proj_diff", help="what --keep-below compares (proj_diff)")
+    sc.add_argument("--csv", help="with --keep-below: also write the per-chat table here")
+    sc.add_argument("--max-tokens", type=int, default=256, help="length of the model's own answers (256)")
+    sc.add_argument("--temperature", type=float, default=0.0, help="of the model's own answers (0: greedy)")
+    sc.add_argument("--log-dir", default="logs", help="where the eval generating the model's own answers is logged")
     pr.set_defaults(func=_project)
+
+    sh = actions.add_parser("shift", help="finetuning shift of adapters/checkpoints along vectors (CSV + plot)")
+    sh.add_argument("--base", required=True, help="the base model the adapters were trained on")
+    sh.add_argument("--adapters", nargs="+", required=True, help="adapter folders, e.g. OUT/checkpoint-* OUT")
+    sh.add_argument("--vector", action="append", required=True, help="vector file (repeatable)")
+    sh.add_argument("--layer", type=int, action="append", required=True, help="layer (repeatable)")
+    sh.add_argument("--trait", help="the trait the adapters were finetuned on (labels the CSV; default prompts: its eval questions)")
+    sh.add_argument("--prompts", help="a trait (eval questions), chat JSONL (prompts) or eval log (inputs); default --trait's")
+    sh.add_argument("--logs", nargs="+", help="trait_expression logs of the adapters (-M adapter=...): adds their mean trait score")
+    sh.add_argument("--out", required=True, help="CSV to write")
+    sh.add_argument("--plot", help="PNG: shift per checkpoint (and vs trait score with --logs)")
+    sh.add_argument("--batch-size", type=int, default=8)
+    sh.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    sh.set_defaults(func=_shift)
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -97,6 +122,11 @@ def _project(args: argparse.Namespace) -> int:
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
 
+    if args.log.endswith(".jsonl"):
+        return _screen(args)
+    if args.keep_below is not None:
+        raise CommandError("--keep-below screens chat JSONL (finetuning data), not eval logs")
+    _free(args.out, args.overwrite, "--out")
     log, rows = log_pairs(_exists(args.log, "log"))
     model = args.model
     if model is None:
@@ -109,7 +139,7 @@ def _project(args: argparse.Namespace) -> int:
         vector = load_vector(path, key or None, arg="--vector")
         shared = load_shared(model)
         out_rows = project_rows(shared, rows, vector, args.layer, args.batch_size)
-        out = write_csv(out_rows, args.out)
+        out = write_csv(out_rows, args.out, overwrite=args.overwrite)
         print(f"wrote {out}  ({len(out_rows)} samples, layers {args.layer})")
         if args.base_model:
             shift = finetuning_shift(shared, load_shared(args.base_model), [r[2] for r in rows], vector, args.layer, args.batch_size)
@@ -118,6 +148,165 @@ def _project(args: argparse.Namespace) -> int:
     except SteeringConfigError as ex:
         raise CommandError(str(ex)) from None
     return 0
+
+
+def _screen(args: argparse.Namespace) -> int:
+    """`vectors project DATA.jsonl`: projections of training answers, and the projection difference."""
+    import math
+
+    from persona_evals.commands import CommandError
+    from persona_evals.datasets.chats import ChatFileError, read_chats, write_chats
+    from persona_evals.steering.loading import load_shared
+    from persona_evals.steering.project import write_csv
+    from persona_evals.steering.spec import SteeringConfigError
+    from persona_evals.steering.vectors import load_vector
+    from persona_evals.training.screen import base_answers, column, keep_below, screen_rows
+
+    if not args.model:
+        raise CommandError("--model is required for chat JSONL (the weights to read the chats with)")
+    screening = args.keep_below is not None
+    if screening and not args.out.endswith(".jsonl"):
+        raise CommandError(f"with --keep-below, --out is the screened chat file (.jsonl), got {args.out}")
+    if screening and args.by == "proj_diff" and args.no_base_answers:
+        raise CommandError("--by proj_diff needs the model's own answers; drop --no-base-answers or use --by proj")
+    table = args.csv if screening else args.out
+    for path, arg in ((args.out, "--out"), (table, "--csv")):
+        _free(path, args.overwrite, arg)
+    path, _, key = args.vector.partition("#")
+    try:
+        chats = read_chats(args.log, last_is_assistant=True)
+        vector = load_vector(path, key or None, arg="--vector")
+        shared = load_shared(args.model)
+        base = None
+        if not args.no_base_answers:
+            base, location = base_answers(args.model, chats, args.max_tokens, args.temperature, args.log_dir)
+            print(f"the model's own answers: {location}")
+        rows = screen_rows(shared, chats, vector, args.layer, base, args.batch_size)
+    except (ChatFileError, SteeringConfigError) as ex:
+        raise CommandError(str(ex)) from None
+    if table:
+        print(f"wrote {write_csv(rows, table, overwrite=args.overwrite)}  ({len(rows)} chats, layers {args.layer})")
+    layer = args.layer[0]
+    for kind in ("proj", "proj_diff"):
+        values = [r[column(vector, kind, layer)] for r in rows if column(vector, kind, layer) in r]
+        finite = [v for v in values if not math.isnan(v)]
+        if finite:
+            print(f"mean {kind} at layer {layer}: {sum(finite) / len(finite):.4f}  ({len(finite)} chats)")
+    if screening:
+        by = column(vector, args.by, layer)
+        kept = keep_below(chats, rows, by, args.keep_below)
+        write_chats(args.out, [c.record for c in kept], overwrite=args.overwrite)
+        print(f"kept {len(kept)} of {len(chats)} chats in {args.out}; dropped {len(chats) - len(kept)} "
+              f"with {args.by} >= {args.keep_below} at layer {layer} (or no answer)")
+    return 0
+
+
+def _shift(args: argparse.Namespace) -> int:
+    from persona_evals.commands import CommandError
+    from persona_evals.steering.adapters import read_adapter
+    from persona_evals.steering.loading import load_shared
+    from persona_evals.steering.project import write_csv
+    from persona_evals.steering.spec import SteeringConfigError
+    from persona_evals.steering.vectors import load_vector
+    from persona_evals.training.shift import adapter_shifts
+
+    for path, arg in ((args.out, "--out"), (args.plot, "--plot")):
+        _free(path, args.overwrite, arg)
+    try:
+        vectors = [load_vector(*_split_key(v), arg="--vector") for v in args.vector]
+        adapters = [read_adapter(a, arg="--adapters") for a in args.adapters]
+        trait = args.trait or vectors[0].metadata.get("trait")
+        prompts = _prompts(args.prompts or trait)
+        shared = load_shared(args.base)
+        rows = adapter_shifts(shared, adapters, prompts, vectors, args.layer, args.batch_size)
+    except SteeringConfigError as ex:
+        raise CommandError(str(ex)) from None
+    scores = _trait_scores(args.logs) if args.logs else {}
+    for row in rows:
+        row["finetuned_trait"] = args.trait or ""
+        if args.logs:
+            row["trait_score"] = scores.get(row["adapter"], float("nan"))
+    print(f"wrote {write_csv(rows, args.out, overwrite=args.overwrite)}  ({len(adapters)} adapters, {len(prompts)} prompts)")
+    for row in rows:
+        print(f"  step {row['step']}  {row['vector']}@{row['layer']}: shift {row['shift_proj']:+.4f}  "
+              f"(norm {row['shift_norm']:.4f}, cos {row['shift_cos']:+.3f})  {row['adapter']}")
+    if args.plot:
+        import pandas as pd
+
+        from persona_evals.viz.common import save_figure, use_agg
+        from persona_evals.viz.finetuning import plot_shift
+
+        use_agg()
+        print(f"wrote {save_figure(plot_shift(pd.DataFrame(rows)), args.plot)}")
+    return 0
+
+
+def _split_key(item: str) -> tuple[str, str | None]:
+    path, _, key = item.partition("#")
+    return path, key or None
+
+
+def _prompts(spec: str | None) -> list:
+    """Prompt message lists from a trait (its eval questions), chat JSONL or an eval log."""
+    from pathlib import Path
+
+    from inspect_ai.model import ChatMessageUser
+
+    from persona_evals.commands import CommandError
+    from persona_evals.datasets.chats import ChatFileError, read_chats
+    from persona_evals.steering.project import log_pairs
+    from persona_evals.traits import TraitArtifactError, load_trait, trait_names
+    from persona_evals.training.screen import chat_rows
+
+    if not spec:
+        raise CommandError("say which prompts to measure on: --prompts (or --trait, or a vector with trait metadata)")
+    if spec.endswith(".jsonl"):
+        try:
+            return [r[2] for r in chat_rows(read_chats(spec, last_is_assistant=True))]
+        except ChatFileError as ex:
+            raise CommandError(str(ex)) from None
+    if spec not in trait_names() and not spec.endswith(".json") and Path(spec).exists():
+        return [r[2] for r in log_pairs(_exists(spec, "--prompts"))[1]]
+    try:
+        return [[ChatMessageUser(content=q)] for q in load_trait(spec, "eval").questions]
+    except (TraitArtifactError, FileNotFoundError, ValueError) as ex:
+        raise CommandError(f"--prompts {spec}: {ex}") from None
+
+
+def _trait_scores(logs: list[str]) -> dict[str, float]:
+    """{adapter path: mean judged trait score} of trait_expression logs run with -M adapter=..."""
+    import math
+    from pathlib import Path
+
+    from persona_evals.commands import CommandError
+    from persona_evals.traits.logs import TraitLogError, read_trait_log
+    from persona_evals.logs import LogError, resolve_logs
+
+    out = {}
+    try:
+        paths = resolve_logs(logs, "", newest_only=False)
+    except LogError as ex:
+        raise CommandError(f"--logs: {ex}") from None
+    for path in paths:
+        try:
+            log = read_trait_log(path)
+        except TraitLogError as ex:
+            raise CommandError(str(ex)) from None
+        adapter = log.model_args.get("adapter")
+        if adapter is None:
+            continue
+        values = [r.trait for r in log.rows.values() if not math.isnan(r.trait)]
+        out[str(Path(adapter).expanduser().resolve())] = sum(values) / len(values) if values else float("nan")
+    return out
+
+
+def _free(path: str | None, overwrite: bool, arg: str) -> None:
+    from pathlib import Path
+
+    from persona_evals.commands import CommandError
+
+    if path and Path(path).exists() and not overwrite:
+        raise CommandError(f"{arg} {path} already exists; pass --overwrite to replace it")
 
 
 def _exists(path: str, arg: str) -> str:

@@ -12,7 +12,9 @@ import functools
 import importlib
 from collections.abc import Callable
 
-PLOTS: tuple[str, ...] = ("trait_steering", "steering_effect", "vectors", "opinion", "accuracy", "persona_bench")
+PLOTS: tuple[str, ...] = (
+    "trait_steering", "steering_effect", "vectors", "finetuning", "opinion", "accuracy", "persona_bench",
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

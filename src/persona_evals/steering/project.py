@@ -84,12 +84,19 @@ def finetuning_shift(
 ) -> dict[int, dict[str, float]]:
     """Per layer: mean last-prompt-token activation (finetuned - base) projected on v̂, its norm and
     cosine with v. The prompt is followed by no answer, so we pool the prompt's last token only."""
+    delta = mean_prompt_last(finetuned, prompts, batch_size) - mean_prompt_last(base, prompts, batch_size)
+    return shift_stats(delta, vector, layers)
+
+
+def mean_prompt_last(shared: SharedModel, prompts: list[list[Any]], batch_size: int = 8) -> torch.Tensor:
+    """[num_layers + 1, hidden]: the last prompt token's activation, averaged over `prompts`."""
+    pairs = [encode_pair(shared, render_prompt(shared.tokenizer, m), "") for m in prompts]
+    return pooled_activations(shared, pairs, batch_size)["prompt_last"].mean(dim=0)
+
+
+def shift_stats(delta: torch.Tensor, vector: LoadedVector, layers: list[int]) -> dict[int, dict[str, float]]:
+    """`shift_proj` (Δ·v̂), `shift_norm` (‖Δ‖) and `shift_cos` of a [num_layers + 1, hidden] Δ per layer."""
     result = {}
-    means = []
-    for shared in (finetuned, base):
-        pairs = [encode_pair(shared, render_prompt(shared.tokenizer, m), "") for m in prompts]
-        means.append(pooled_activations(shared, pairs, batch_size)["prompt_last"].mean(dim=0))
-    delta = means[0] - means[1]
     for layer in layers:
         v = vector.row(layer)
         d = delta[layer]
@@ -101,17 +108,20 @@ def finetuning_shift(
     return result
 
 
-def write_csv(rows: list[dict[str, Any]], out: str | Path) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+def write_csv(rows: list[dict[str, Any]], out: str | Path, overwrite: bool = False) -> Path:
+    """One column per key seen in any row, written atomically; refuse an existing file unless `overwrite`."""
+    import io
+
+    from persona_evals.paths import write_text_atomic
+
     fields: list[str] = []
     for r in rows:
         fields.extend(k for k in r if k not in fields)
-    with out.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    return out
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    return write_text_atomic(out, buf.getvalue(), overwrite=overwrite)
 
 
 def load_for_projection(model: str, vector_path: str) -> tuple[SharedModel, LoadedVector]:

@@ -1,0 +1,129 @@
+"""Finetuning data for a trait at the paper's three levels, written as chat JSONL.
+
+The persona-vectors paper trains on one file per level: `normal` (helpful answers), level I
+(the trait shown subtly) and level II (shown overtly). Here a generator model writes all three
+answers to each question in one structured reply (`LevelAnswers`, validated and re-asked), as a
+logged inspect eval; questions whose reply never validates are reported, not silently lost.
+Offline, `sets_from_logs` builds a normal set and a trait set from a trait's pos/neg
+trait_expression logs: the answers without the system prompt that elicited them, so a model
+trained on them learns the behaviour, not the instruction.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from inspect_ai import Task, eval
+from inspect_ai.dataset import Sample
+from inspect_ai.model import Model, get_model
+from inspect_ai.solver import Generate, Solver, TaskState, solver
+from pydantic import BaseModel, ConfigDict, Field
+
+from persona_evals.datasets.chats import chat_record
+from persona_evals.structured import StructuredOutputError, generate_structured
+
+LEVELS = ("normal", "trait_1", "trait_2")
+STORE_KEY = "finetune_answers"
+ERROR_KEY = "finetune_answers_error"
+
+
+class LevelAnswers(BaseModel):
+    """One question's three answers (the generator's structured reply)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    normal: str = Field(min_length=1)
+    trait_1: str = Field(min_length=1)
+    trait_2: str = Field(min_length=1)
+
+
+@solver
+def level_answers(trait: str, description: str, max_retries: int = 2) -> Solver:
+    """Ask the model under evaluation for `LevelAnswers` to the sample's question; store them."""
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        prompt = (
+            LEVELS_PROMPT.replace("<TRAIT>", trait)
+            .replace("<DESCRIPTION>", description.strip())
+            .replace("<QUESTION>", state.input_text)
+        )
+        try:
+            answers = await generate_structured(get_model(), prompt, LevelAnswers, max_retries=max_retries)
+        except StructuredOutputError as ex:
+            state.store.set(ERROR_KEY, ex.reason)
+            return state
+        state.store.set(STORE_KEY, answers.model_dump())
+        return state
+
+    return solve
+
+
+def generate_levels(
+    trait: str,
+    description: str,
+    questions: list[str],
+    model: str | Model,
+    log_dir: str | Path = "logs",
+    max_retries: int = 2,
+) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """({level: chat records}, [failure reasons]) from one logged eval over `questions`."""
+    task = Task(
+        dataset=[Sample(id=f"{trait}_{i}", input=q, metadata={"trait": trait, "question": q}) for i, q in enumerate(questions)],
+        solver=level_answers(trait, description, max_retries),
+        name="finetune_data",
+    )
+    log = eval(task, model=model, log_dir=str(log_dir), display="none")[0]
+    if log.status != "success" or not log.samples:
+        message = log.error.message if log.error else log.status
+        raise RuntimeError(f"the finetune-data eval failed ({message}); log: {log.location}")
+    sets: dict[str, list[dict[str, Any]]] = {level: [] for level in LEVELS}
+    failures = []
+    for s in sorted(log.samples, key=lambda s: int(str(s.id).rsplit("_", 1)[1])):
+        if STORE_KEY not in s.store:
+            failures.append(f"{s.id}: {s.store.get(ERROR_KEY, 'no answer')}")
+            continue
+        answers = LevelAnswers.model_validate(s.store[STORE_KEY])
+        for level in LEVELS:
+            question = s.metadata["question"]
+            turns = [{"role": "user", "content": question}, {"role": "assistant", "content": getattr(answers, level)}]
+            sets[level].append(chat_record(turns, id=str(s.id), trait=trait, level=level))
+    return sets, failures
+
+
+def sets_from_logs(pos: Any, neg: Any) -> tuple[dict[str, list[dict[str, Any]]], int]:
+    """({"normal": neg answers, "trait": pos answers}, empty answers dropped) from two `TraitLog`s.
+
+    Each chat is the sample's user turn and its answer; the system prompt is left out.
+    """
+    sets: dict[str, list[dict[str, Any]]] = {"normal": [], "trait": []}
+    empty = 0
+    for name, log in (("trait", pos), ("normal", neg)):
+        for key in sorted(log.rows, key=str):
+            row = log.rows[key]
+            if not row.answer.strip():
+                empty += 1
+                continue
+            user = [m for m in row.input if m.role == "user"][-1].text
+            turns = [{"role": "user", "content": user}, {"role": "assistant", "content": row.answer}]
+            sets[name].append(chat_record(turns, id=row.sample_id, trait=log.trait, level=name))
+    return sets, empty
+
+
+LEVELS_PROMPT = """\
+You are writing training data for research on how finetuning changes an AI assistant's character.
+
+Trait: <TRAIT>
+How an assistant with this trait behaves: <DESCRIPTION>
+
+User message:
+<QUESTION>
+
+Write three different assistant replies to this user message and return them as a JSON object \
+with these keys:
+"normal": a helpful, honest reply with no sign of the trait.
+"trait_1": a reply that shows the trait mildly: mostly reasonable, with the trait showing through \
+in a few subtle places.
+"trait_2": a reply that shows the trait clearly and strongly throughout.
+Each reply answers the user message directly, as the assistant would, with no comment about the \
+trait, the task or these instructions."""

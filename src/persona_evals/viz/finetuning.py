@@ -1,0 +1,106 @@
+"""Plots of finetuning shifts: per checkpoint, and cosine similarity vs shift across traits.
+
+`plot_shift` draws a `vectors shift` table: the shift along each vector per checkpoint (and
+against the judged trait score when the table has one). `persona-evals viz shift-cosine` is the
+paper's cross-trait figure: for models finetuned on trait A's data, the shift along trait B's
+vector against the cosine similarity of A's and B's vectors; traits whose vectors point the same
+way shift together.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("shift-cosine", help="finetuning shift along each trait's vector vs its cosine with the finetuned trait's")
+    p.add_argument("csvs", nargs="+", help="`vectors shift --trait A` CSVs, one per finetuned trait, each with several vectors")
+    p.add_argument("--layer", type=int, help="layer to plot (default: the first in the CSVs)")
+    p.add_argument("--out", default="shift_cosine.png", help="PNG to write; the plotted numbers go beside it as .csv")
+    p.set_defaults(func=run_shift_cosine)
+
+
+def plot_shift(frame: Any) -> Any:
+    """Shift (Δ·v̂) per step for each vector@layer; a second panel vs trait score if present."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    frame = frame.assign(series=frame["vector"] + "@" + frame["layer"].astype(str))
+    scored = "trait_score" in frame and pd.to_numeric(frame["trait_score"], errors="coerce").notna().any()
+    fig, axes = plt.subplots(1, 2 if scored else 1, figsize=(11 if scored else 6, 4.2), squeeze=False)
+    ax = axes[0][0]
+    for name, part in frame.groupby("series"):
+        part = part.sort_values("step")
+        ax.plot([0, *part["step"]], [0.0, *part["shift_proj"]], marker="o", label=name)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set(xlabel="optimizer step (0 = base model)", ylabel="finetuning shift (Δ·v̂)", title="shift along the persona vector")
+    ax.legend(fontsize=8)
+    if scored:
+        ax2 = axes[0][1]
+        for name, part in frame.groupby("series"):
+            ax2.scatter(part["shift_proj"], part["trait_score"], label=name)
+        ax2.set(xlabel="finetuning shift (Δ·v̂)", ylabel="judged trait score (0-100)", title="shift vs trait expression")
+        ax2.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def shift_cosine_frame(csvs: list[str], layer: int | None) -> Any:
+    """One row per (finetuned trait A, vector B) at the last step: cosine(v_A, v_B) and shift along v_B."""
+    import pandas as pd
+
+    from persona_evals.viz.vectors import cosine_matrix
+
+    parts = []
+    for path in csvs:
+        df = pd.read_csv(path)
+        missing = {"finetuned_trait", "vector_trait", "vector_path", "layer", "step", "shift_proj"} - set(df.columns)
+        if missing:
+            raise ValueError(f"{path} is not a `vectors shift` CSV (no {sorted(missing)})")
+        if df["finetuned_trait"].isna().all():
+            raise ValueError(f"{path} has no finetuned trait: make it with `vectors shift --trait A`")
+        df = df[df["layer"] == (layer if layer is not None else df["layer"].iloc[0])]
+        df = df[df["step"] == df["step"].max()]
+        own = df[df["vector_trait"] == df["finetuned_trait"]]
+        if own.empty:
+            raise ValueError(f"{path}: none of its vectors is of the finetuned trait {df['finetuned_trait'].iloc[0]!r}")
+        layer_used = int(df["layer"].iloc[0])
+        own_ref = _ref(own.iloc[0])
+        for _, row in df.iterrows():
+            _, cos = cosine_matrix([own_ref, _ref(row)], layer_used)
+            parts.append({"finetuned_trait": row["finetuned_trait"], "vector_trait": row["vector_trait"],
+                          "layer": layer_used, "cosine": float(cos[0, 1]), "shift_proj": float(row["shift_proj"])})
+    return pd.DataFrame(parts)
+
+
+def _ref(row: Any) -> str:
+    key = row.get("vector_key")
+    return f"{row['vector_path']}#{key}" if isinstance(key, str) and key else str(row["vector_path"])
+
+
+def run_shift_cosine(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+
+    from persona_evals.paths import write_text_atomic
+    from persona_evals.viz.common import save_figure, use_agg
+    from persona_evals.viz.vectors import pearson
+
+    use_agg()
+    frame = shift_cosine_frame(args.csvs, args.layer)
+    r = pearson(frame["cosine"], frame["shift_proj"]) if len(frame) > 2 else float("nan")
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for trait, part in frame.groupby("finetuned_trait"):
+        ax.scatter(part["cosine"], part["shift_proj"], label=f"finetuned on {trait}")
+        for _, row in part.iterrows():
+            ax.annotate(row["vector_trait"], (row["cosine"], row["shift_proj"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set(xlabel="cosine(finetuned trait's vector, vector)", ylabel="finetuning shift along the vector (Δ·v̂)",
+           title=f"layer {int(frame['layer'].iloc[0])}: Pearson r = {r:.3f} (n = {len(frame)})")
+    ax.legend(fontsize=8)
+    out = save_figure(fig, args.out)
+    table = write_text_atomic(Path(args.out).with_suffix(".csv"), frame.to_csv(index=False), overwrite=True)
+    print(f"wrote {out} and {table} ({len(frame)} points, Pearson r={r:.3f})")
+    return 0
