@@ -18,6 +18,7 @@ from inspect_ai.model import ChatMessageSystem
 from persona_evals.accuracy import data
 from persona_evals.accuracy.boxed import last_boxed
 from persona_evals.accuracy.extract import parse_gsm8k_target
+from persona_evals.datasets import hub
 
 FIXTURES = Path(__file__).parent / "fixtures" / "accuracy"
 
@@ -45,7 +46,7 @@ def use_fixture_hub(monkeypatch) -> list[tuple[str, dict]]:
             records = rows(name)
         return MemoryDataset([kwargs["sample_fields"](r) for r in records])
 
-    monkeypatch.setattr(data, "hub", fake_hub)
+    monkeypatch.setattr(hub, "hf_dataset", fake_hub)
     return calls
 
 

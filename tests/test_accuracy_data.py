@@ -5,6 +5,7 @@ from persona_evals.accuracy import data
 from persona_evals.accuracy.benchmarks import TASKS, resolve_tasks
 from persona_evals.accuracy.build import build_dataset
 from persona_evals.accuracy.catalog import GROUPS, expert_fields, select_personas, task_personas
+from persona_evals.datasets.revisions import PINNED
 
 
 def test_there_are_27_tasks_and_families_expand():
@@ -90,8 +91,8 @@ def test_loads_use_pinned_revisions(monkeypatch):
     ):
         assert data.load_items(task)
     revisions = {path: kw.get("revision") for path, kw in calls}
-    assert revisions[data.MMLU_PRO_DATASET] == data.MMLU_PRO_DATASET_REVISION
-    assert revisions[data.MATH_DATASET] == data.MATH_DATASET_REVISION
+    assert revisions[data.MMLU_PRO_DATASET] == PINNED[data.MMLU_PRO_DATASET]
+    assert revisions[data.MATH_DATASET] == PINNED[data.MATH_DATASET]
     assert all(len(r) == 40 for p, r in revisions.items() if p != "parquet")
     parquet = next(kw for p, kw in calls if p == "parquet")
     assert (
@@ -142,3 +143,13 @@ def test_dataset_is_item_major_with_persona_metadata(monkeypatch):
     )
     with pytest.raises(ValueError, match="items must be a positive"):
         build_dataset("truthfulqa", "empty", items=0)
+
+
+def test_every_hub_source_is_pinned_or_listed_as_unpinned():
+    from persona_evals.datasets.revisions import UNPINNED, revision_for
+
+    for path in (data.TRUTHFULQA_DATASET, data.GSM8K_DATASET, data.MMLU_PRO_DATASET, data.MATH_DATASET, data.BIGBENCH_DATASET):
+        assert revision_for(path) == PINNED[path]
+    assert all(revision_for(path) is None for path in UNPINNED)
+    with pytest.raises(ValueError, match="no pinned revision; add it to persona_evals.datasets.revisions"):
+        revision_for("someone/unknown")

@@ -259,7 +259,7 @@ def test_table_tiers_render_as_key_value_blocks():
 
 
 def test_generation_and_calibration_argument_errors():
-    from persona_evals.opinion.calibration import persona_calibration
+    from persona_evals.opinion.calibration import calibration_task
     from persona_evals.opinion.generation import generation_samples
     from persona_evals.opinion.tiers import clean_descriptive
 
@@ -267,7 +267,7 @@ def test_generation_and_calibration_argument_errors():
     with pytest.raises(ValueError, match="tiers: expected some of objective, subjective, descriptive"):
         generation_samples([rec], ["meta"])
     with pytest.raises(ValueError, match="max_rounds"):
-        persona_calibration([rec], max_rounds=-1)
+        calibration_task([rec], max_rounds=-1)
     (s,) = generation_samples([rec], ["descriptive"])
     assert s.id == "NY-1:descriptive" and "state: NY" in s.input[-1].text
     assert clean_descriptive("Persona:  Ann, 40.") == "Ann, 40."
@@ -287,8 +287,10 @@ def test_calibration_drops_stale_tiers_visibly():
         input="x",
         target="",
         store={
-            "calibrated_meta": {"state": "NY", "age": 30, "education": "x"},
-            "verdict": {"accepted": True, "rounds": 1, "issues": []},
+            "written": {
+                "meta": {"state": "NY", "age": 30, "education": "x"},
+                "verdict": {"accepted": True, "rounds": 1, "issues": []},
+            },
         },
     )
     spec = EvalSpec(

@@ -6,8 +6,10 @@ import pytest
 from inspect_ai.log import list_eval_logs, read_eval_log
 
 from persona_evals.cli import main
+from persona_evals.commands import traits as traits_command
+from persona_evals.logs import is_task
 from persona_evals.testing import scripted_model
-from persona_evals.traits import _draft, load_trait
+from persona_evals.traits import load_trait
 
 RUBRIC = "Stubbornness: refusing to change one's mind.\n[Q]\n{question}\n[/Q]\n[A]\n{answer}\n[/A]\nREFUSAL or 0-100, number only."
 
@@ -30,7 +32,7 @@ def test_draft_reasks_until_valid_and_splits_20_20(tmp_path):
         seen.append(messages[-1].text)
         return next(replies)
 
-    extract, evaluate = _draft.draft_trait_artifacts(
+    extract, evaluate = traits_command.draft_trait_artifacts(
         "stubborn", "Refuses to change its mind.", scripted_model(reply), log_dir=tmp_path
     )
     assert extract.questions == [f"Question number {i}?" for i in range(20)]
@@ -42,26 +44,26 @@ def test_draft_reasks_until_valid_and_splits_20_20(tmp_path):
     assert "at least 40 items" in seen[2]
     # the calls are an inspect eval, logged
     log = read_eval_log(list_eval_logs(str(tmp_path))[0].name)
-    assert log.eval.task == "trait_draft" and log.status == "success"
+    assert is_task(log.eval.task, "trait_draft") and log.status == "success"
 
 
 def test_draft_gives_up_with_the_failing_field(tmp_path):
     with pytest.raises(RuntimeError, match="eval_prompt"):
-        _draft.draft_trait_artifacts(
+        traits_command.draft_trait_artifacts(
             "stubborn", "x", scripted_model(lambda m, c: draft_json(rubric="{question} only")),
             log_dir=tmp_path, max_retries=1,
         )
 
 
 def test_cli_writes_both_splits_that_load_back(tmp_path, monkeypatch, capsys):
-    real = _draft.draft_trait_artifacts
+    real = traits_command.draft_trait_artifacts
     models = []
 
     def fake(name, description, model, **kwargs):
         models.append(model)
         return real(name, description, scripted_model(lambda m, c: draft_json()), **kwargs)
 
-    monkeypatch.setattr(_draft, "draft_trait_artifacts", fake)
+    monkeypatch.setattr(traits_command, "draft_trait_artifacts", fake)
     out = tmp_path / "traits"
     argv = ["traits", "draft", "stubborn", "--description", "Refuses to change its mind.",
             "--model", "openai/gpt-4o-mini", "--out-dir", str(out), "--log-dir", str(tmp_path / "logs")]

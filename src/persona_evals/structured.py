@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from inspect_ai.model import (
     ChatMessage,
@@ -92,6 +93,30 @@ async def generate_structured(
         raise StructuredOutputError(reason, last_text[-1]) from ex
     # instructor returns a subclass of its prepared model; hand back the plain pydantic type
     return response_model.model_validate(result.model_dump())
+
+
+@dataclass(frozen=True)
+class Verdict(Generic[T]):
+    """A validated reply (`value`), or why none validated (`error`, with the last reply text)."""
+
+    value: T | None
+    error: str | None = None
+    last_text: str | None = None
+
+
+async def ask_verdict(
+    model: Model,
+    input: str | list[ChatMessage],
+    response_model: type[T],
+    *,
+    max_retries: int = 2,
+    config: GenerateConfig | None = None,
+) -> Verdict[T]:
+    """`generate_structured`, with a failure returned as a `Verdict` instead of raised."""
+    try:
+        return Verdict(await generate_structured(model, input, response_model, max_retries=max_retries, config=config))
+    except StructuredOutputError as ex:
+        return Verdict(None, ex.reason, ex.last_text)
 
 
 def _to_openai(message: ChatMessage) -> dict[str, str]:

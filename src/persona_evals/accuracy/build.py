@@ -21,10 +21,11 @@ from persona_evals.accuracy.refine import (
     read_baseline_answers,
     refine_persona,
 )
-from persona_evals.accuracy.solvers import PLACEMENTS, persona_message
 
 Mitigation = Literal["none", "instruction", "refine", "refine_basic"]
 MITIGATIONS: tuple[str, ...] = ("none", "instruction", "refine", "refine_basic")
+from persona_evals.accuracy.prompts import with_constraints
+from persona_evals.solvers.persona import PERSONA_SLOT, PLACEMENTS, persona_message
 
 
 def as_list(value: str | list[str]) -> list[str]:
@@ -98,7 +99,7 @@ def build_solver(
         )
     else:
         chain += [
-            persona_message(persona_placement, instruction=mitigation == "instruction"),
+            persona_message(persona_placement, template=with_constraints(PERSONA_SLOT) if mitigation == "instruction" else PERSONA_SLOT),
             generate(),
         ]  # type: ignore[arg-type]
     return chain

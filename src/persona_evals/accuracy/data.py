@@ -18,25 +18,21 @@ from collections.abc import Callable
 from string import ascii_uppercase
 from typing import Any
 
-from inspect_ai.dataset import Dataset, Sample, hf_dataset
+from inspect_ai.dataset import Sample
 
 from persona_evals.accuracy.benchmarks import TaskSpec
 from persona_evals.accuracy.boxed import last_boxed
 from persona_evals.accuracy.extract import parse_gsm8k_target
 from persona_evals.accuracy.prompts import format_user_prompt
+from persona_evals.datasets.hub import hub_dataset, hub_parquet
 from persona_evals.ids import content_hash, keyed_random
 
+# revisions: persona_evals.datasets.revisions
 TRUTHFULQA_DATASET = "truthfulqa/truthful_qa"
-TRUTHFULQA_DATASET_REVISION = "741b8276f2d1982aa3d5b832d3ee81ed3b896490"
 GSM8K_DATASET = "openai/gsm8k"
-GSM8K_DATASET_REVISION = "cc7b047b6e5bb11b4f1af84efc572db110a51b3c"
 MMLU_PRO_DATASET = "TIGER-Lab/MMLU-Pro"
-MMLU_PRO_DATASET_REVISION = "527feea0afed1de15a8c115abf7be4c912123315"
 MATH_DATASET = "DigitalLearningGmbH/MATH-lighteval"
-MATH_DATASET_REVISION = "0530c78699ea5e8eb5530600900e1f328b48acad"
 BIGBENCH_DATASET = "tasksource/bigbench"
-# No commit of the parquet branch was verified: we read the branch itself (see the README).
-BIGBENCH_DATASET_REVISION = "refs/convert/parquet"
 BIGBENCH_MAX_ROWS = 1000
 MAX_CHOICES = 26
 
@@ -145,52 +141,23 @@ def _number_text(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def hub(path: str, split: str, **kwargs: Any) -> Dataset:
-    """`hf_dataset`, one seam for tests to replace with rows in the real schema."""
-    return hf_dataset(path, split=split, **kwargs)
+# family -> (Hub path, split, config, record -> Sample)
+SOURCES: dict[str, tuple[str, str, str | None, Callable[[dict[str, Any]], Sample]]] = {
+    "truthfulqa": (TRUTHFULQA_DATASET, "validation", "multiple_choice", truthfulqa_record),
+    "gsm8k": (GSM8K_DATASET, "test", "main", gsm8k_record),
+    "mmlu_pro": (MMLU_PRO_DATASET, "test", None, mmlu_pro_record),
+    "math": (MATH_DATASET, "test", "default", math_record),
+}
 
 
 def load_items(task: TaskSpec) -> list[Sample]:
     """All items of one task, in source order, from the pinned Hub revision."""
-    if task.family == "truthfulqa":
-        ds = hub(
-            TRUTHFULQA_DATASET,
-            "validation",
-            name="multiple_choice",
-            revision=TRUTHFULQA_DATASET_REVISION,
-            sample_fields=truthfulqa_record,
-        )
-    elif task.family == "gsm8k":
-        ds = hub(
-            GSM8K_DATASET,
-            "test",
-            name="main",
-            revision=GSM8K_DATASET_REVISION,
-            sample_fields=gsm8k_record,
-        )
-    elif task.family == "mmlu_pro":
-        ds = hub(
-            MMLU_PRO_DATASET,
-            "test",
-            revision=MMLU_PRO_DATASET_REVISION,
-            sample_fields=mmlu_pro_record,
-        )
-    elif task.family == "math":
-        ds = hub(
-            MATH_DATASET,
-            "test",
-            name="default",
-            revision=MATH_DATASET_REVISION,
-            sample_fields=math_record,
-        )
-    elif task.family == "bigbench":
-        url = f"hf://datasets/{BIGBENCH_DATASET}@{BIGBENCH_DATASET_REVISION.replace('/', '%2F')}"
-        ds = hub(
-            "parquet",
-            "validation",
-            data_files={"validation": f"{url}/{task.subset}/validation/*.parquet"},
-            sample_fields=bigbench_record(str(task.subset)),
-        )
+    if task.family == "bigbench":
+        files = f"{task.subset}/validation/*.parquet"
+        ds = hub_parquet(BIGBENCH_DATASET, "validation", files, sample_fields=bigbench_record(str(task.subset)))
+    elif task.family in SOURCES:
+        path, split, config, record = SOURCES[task.family]
+        ds = hub_dataset(path, split, **({"name": config} if config else {}), sample_fields=record)
     else:
         raise ValueError(f"unknown task family {task.family!r}")
     samples = [

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
 def _from_logs(args: argparse.Namespace, trait: str) -> tuple[dict, list[str]]:
     from persona_evals.commands import CommandError
     from persona_evals.commands.vectors import _exists
+    from persona_evals.traits.finetune_data import sets_from_logs
     from persona_evals.traits.logs import TraitLogError, read_trait_log
-    from persona_evals.traits._finetune_data import sets_from_logs
 
     try:
         pos = read_trait_log(_exists(args.from_logs[0], "--from-logs POS"), "pos")
@@ -78,7 +79,6 @@ def _from_logs(args: argparse.Namespace, trait: str) -> tuple[dict, list[str]]:
 def _generate(args: argparse.Namespace, trait: str, extract) -> tuple[dict, list[str]]:
     from persona_evals.commands import CommandError
     from persona_evals.traits import load_trait
-    from persona_evals.traits._finetune_data import generate_levels
 
     if args.questions:
         questions = _read_questions(args.questions)
@@ -115,3 +115,15 @@ def _read_questions(path: str) -> list[str]:
     if not questions:
         raise CommandError(f"--questions {path}: no question in the file")
     return questions
+
+
+def generate_levels(
+    trait: str, description: str, questions: list[str], model: Any, log_dir: str | Path = "logs", max_retries: int = 2
+) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """Run the generator eval over `questions` and read ({level: chat records}, [failures]) from its log."""
+    from inspect_ai import eval
+
+    from persona_evals.traits.finetune_data import levels_from_log, levels_task
+
+    log = eval(levels_task(trait, description, questions, max_retries), model=model, log_dir=str(log_dir), display="none")[0]
+    return levels_from_log(log, trait)

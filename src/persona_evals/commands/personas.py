@@ -153,9 +153,9 @@ def generate_personas(records, tiers, model, log_dir, model_args=None, max_retri
     """Run the generation eval and merge its log into the records (importable for tests)."""
     from inspect_ai import eval as inspect_eval
 
-    from persona_evals.opinion.generation import merge_generation_log, persona_generation
+    from persona_evals.opinion.generation import generation_task, merge_generation_log
 
-    task = persona_generation(records, tiers, max_retries=max_retries)
+    task = generation_task(records, tiers, max_retries=max_retries)
     limits = {"max_tokens": max_tokens} if max_tokens else {}
     log = inspect_eval(
         task, model=model, model_args=model_args or {}, log_dir=log_dir, display="none", **limits
@@ -166,9 +166,9 @@ def generate_personas(records, tiers, model, log_dir, model_args=None, max_retri
 def calibrate_personas(records, model, log_dir, max_rounds=5, model_args=None, max_tokens=None):
     from inspect_ai import eval as inspect_eval
 
-    from persona_evals.opinion.calibration import merge_calibration_log, persona_calibration
+    from persona_evals.opinion.calibration import calibration_task, merge_calibration_log
 
-    task = persona_calibration(records, max_rounds=max_rounds)
+    task = calibration_task(records, max_rounds=max_rounds)
     limits = {"max_tokens": max_tokens} if max_tokens else {}
     log = inspect_eval(
         task, model=model, model_args=model_args or {}, log_dir=log_dir, display="none", **limits

@@ -6,6 +6,7 @@ import argparse
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -48,7 +49,6 @@ def run_list(args: argparse.Namespace) -> int:
 def run_draft(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError
     from persona_evals.traits import write_artifact
-    from persona_evals.traits._draft import draft_trait_artifacts
 
     if not NAME.match(args.name):
         raise CommandError(
@@ -73,3 +73,13 @@ def run_draft(args: argparse.Namespace) -> int:
         write_artifact(artifact, path)
         print(f"wrote {path}")
     return 0
+
+
+def draft_trait_artifacts(name: str, description: str, model: Any, log_dir: str | Path = "logs", max_retries: int = 2) -> tuple[Any, Any]:
+    """Run the registered trait_draft task and read (extract, eval) artifacts from its log."""
+    from inspect_ai import eval
+
+    from persona_evals.traits import draft_from_log, trait_draft
+
+    log = eval(trait_draft(name, description, max_retries), model=model, log_dir=str(log_dir), display="none")[0]
+    return draft_from_log(log)

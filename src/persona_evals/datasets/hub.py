@@ -1,4 +1,4 @@
-"""Rows from the Hugging Face Hub, with a clear message for gated data sets.
+"""The one Hub loader: rows (or an inspect dataset) at the revision pinned in `revisions`.
 
 The PERSONA Bench sources are gated (the user accepts the terms on the data set page, then sets
 ``HF_TOKEN``). Without a token the Hub answers "not found", which tells a user nothing; we check
@@ -9,6 +9,10 @@ first and say exactly what to do. Loaders that pair or reshape rows read them th
 from __future__ import annotations
 
 from typing import Any
+
+from inspect_ai.dataset import hf_dataset
+
+from persona_evals.datasets.revisions import revision_for
 
 
 class GatedDatasetError(RuntimeError):
@@ -39,15 +43,9 @@ def hf_token() -> str | None:
     return get_token()
 
 
-def load_rows(
-    path: str,
-    *,
-    name: str | None = None,
-    split: str = "train",
-    revision: str | None = None,
-    gated: bool = False,
-) -> list[dict[str, Any]]:
-    """All rows of one split as dicts (raises `GatedDatasetError` with instructions when gated)."""
+def load_rows(path: str, *, name: str | None = None, split: str = "train", gated: bool = False) -> list[dict[str, Any]]:
+    """All rows of one split as dicts, at the pinned revision (`GatedDatasetError` when gated)."""
+    revision = revision_for(path)
     token = hf_token()
     if gated and not token:
         raise GatedDatasetError(access_message(path))
@@ -68,3 +66,15 @@ def load_rows(
             "-T personas=fixture -T questions=fixture."
         ) from ex
     return [dict(row) for row in data]
+
+
+def hub_dataset(path: str, split: str, **kwargs: Any) -> Any:
+    """inspect's `hf_dataset` at the pinned revision of `path` (tests replace `hf_dataset` here)."""
+    return hf_dataset(path, split=split, revision=revision_for(path), **kwargs)
+
+
+def hub_parquet(path: str, split: str, files: str, **kwargs: Any) -> Any:
+    """inspect's `hf_dataset` over parquet `files` (a glob) of `path` at its pinned revision."""
+    revision = revision_for(path)
+    url = f"hf://datasets/{path}" + (f"@{revision.replace('/', '%2F')}" if revision else "")
+    return hf_dataset("parquet", split=split, data_files={split: f"{url}/{files}"}, **kwargs)

@@ -13,9 +13,7 @@ from typing import Any
 
 from persona_evals.personas.persona import Persona
 
-PRISM_DATASET = "HannahRoseKirk/prism-alignment"
-# Seen as the PRISM revision in several public pipelines and HF cache paths; re-check on upgrade.
-PRISM_DATASET_REVISION = "18ab5cfb37456f4ec8cbc00212ce54cf7b1239f6"
+PRISM_DATASET = "HannahRoseKirk/prism-alignment"  # revision: persona_evals.datasets.revisions
 
 PRISM_EXTRA_ATTRIBUTES: tuple[str, ...] = ("country of residence", "self description")
 
@@ -55,5 +53,5 @@ def load_prism_personas() -> list[Persona]:
     """One persona per PRISM participant (1,500 in the release)."""
     from persona_evals.datasets.hub import load_rows
 
-    rows = load_rows(PRISM_DATASET, name="survey", split="train", revision=PRISM_DATASET_REVISION)
+    rows = load_rows(PRISM_DATASET, name="survey", split="train")
     return [record_to_persona(r) for r in rows]

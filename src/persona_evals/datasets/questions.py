@@ -14,12 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from persona_evals.datasets.prism_survey import PRISM_DATASET, PRISM_DATASET_REVISION
+from persona_evals.datasets.prism_survey import PRISM_DATASET
 from persona_evals.ids import content_hash
 
-PRISM_FILTER_DATASET = "SynthLabsAI/PRISM-Filter"
-# Gated: no commit of this data set could be verified, so none is pinned (see the README).
-PRISM_FILTER_DATASET_REVISION: str | None = None
+PRISM_FILTER_DATASET = "SynthLabsAI/PRISM-Filter"  # gated, unpinned: see persona_evals.datasets.revisions
 
 PRISM_CONVERSATION_TYPES: tuple[str, ...] = ("unguided", "values guided", "controversy guided")
 DEFAULT_CONVERSATION_TYPES: tuple[str, ...] = ("values guided", "controversy guided")
@@ -82,7 +80,7 @@ def load_prism_filter_questions() -> list[Question]:
     """PRISM-Filter questions (needs ``HF_TOKEN`` with access)."""
     from persona_evals.datasets.hub import load_rows
 
-    rows = load_rows(PRISM_FILTER_DATASET, revision=PRISM_FILTER_DATASET_REVISION, gated=True)
+    rows = load_rows(PRISM_FILTER_DATASET, gated=True)
     return unique_questions(prism_filter_record(r) for r in rows)
 
 
@@ -92,5 +90,5 @@ def load_prism_opening_questions(
     """Opening user turns of PRISM conversations of the given types (open data)."""
     from persona_evals.datasets.hub import load_rows
 
-    rows = load_rows(PRISM_DATASET, name="conversations", revision=PRISM_DATASET_REVISION)
+    rows = load_rows(PRISM_DATASET, name="conversations")
     return prism_opening_questions(rows, conversation_types)

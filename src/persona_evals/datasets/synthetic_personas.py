@@ -15,9 +15,7 @@ from persona_evals.ids import content_hash
 from persona_evals.personas.attributes import NUMERIC_ATTRIBUTES, coerce_numeric
 from persona_evals.personas.persona import Persona
 
-SYNTHETIC_PERSONAS_DATASET = "SynthLabsAI/Synthetic-Personas"
-# Gated: no commit of this data set could be verified, so none is pinned (see the README).
-SYNTHETIC_PERSONAS_DATASET_REVISION: str | None = None
+SYNTHETIC_PERSONAS_DATASET = "SynthLabsAI/Synthetic-Personas"  # gated, unpinned: see datasets.revisions
 
 
 def persona_id(prefix: str, row: Mapping[str, Any]) -> str:
@@ -48,7 +46,5 @@ def load_synthetic_personas(split: str = "train") -> list[Persona]:
     """All personas of one split (needs ``HF_TOKEN`` with access; see `GatedDatasetError`)."""
     from persona_evals.datasets.hub import load_rows
 
-    rows = load_rows(
-        SYNTHETIC_PERSONAS_DATASET, split=split, revision=SYNTHETIC_PERSONAS_DATASET_REVISION, gated=True
-    )
+    rows = load_rows(SYNTHETIC_PERSONAS_DATASET, split=split, gated=True)
     return unique_ids(record_to_persona(r) for r in rows)

@@ -13,10 +13,8 @@ toward combinations the verifier likes; `persona-evals personas calibrate` print
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from inspect_ai import Task
+from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.log import EvalLog
 from inspect_ai.model import GenerateConfig, ModelOutput, get_model
@@ -25,11 +23,12 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, Field
 
 from persona_evals.ids import keyed_rng
-from persona_evals.opinion.records import CalibrationVerdict, PersonaRecord
+from persona_evals.opinion.records import CalibrationVerdict, PersonaRecord, read_personas
 from persona_evals.personas.census import CensusSampler
 from persona_evals.personas.census_data import load_marginals
 from persona_evals.personas.persona import Persona
-from persona_evals.structured import StructuredOutputError, generate_structured
+from persona_evals.solvers.writer import WRITTEN, read_written
+from persona_evals.structured import ask_verdict
 
 
 class ConsistencyVerdict(BaseModel):
@@ -80,23 +79,18 @@ def verify_and_resample(max_rounds: int = 5, max_retries: int = 1) -> Solver:
         rounds = 0
         for round_ in range(max_rounds + 1):
             prompt = VERIFIER_PROMPT.format(record=persona.render())
-            try:
-                verdict = await generate_structured(
-                    model,
-                    prompt,
-                    ConsistencyVerdict,
-                    max_retries=max_retries,
-                    config=GenerateConfig(seed=index * 1000 + round_),
-                )
-                accepted, issues = verdict.consistent, list(verdict.issues)
-            except StructuredOutputError as ex:
-                accepted, issues = False, [f"verifier reply invalid: {ex.reason}"]
+            config = GenerateConfig(seed=index * 1000 + round_)
+            verdict = await ask_verdict(model, prompt, ConsistencyVerdict, max_retries=max_retries, config=config)
+            if verdict.value is None:
+                accepted, issues = False, [f"verifier reply invalid: {verdict.error}"]
+            else:
+                accepted, issues = verdict.value.consistent, list(verdict.value.issues)
             if accepted or round_ == max_rounds:
                 break
             persona = sampler.resample_non_anchor(persona, _round_rng(index, round_, str(state.sample_id)))
             rounds += 1
-        state.store.set("calibrated_meta", dict(persona.attributes))
-        state.store.set("verdict", {"accepted": accepted, "rounds": rounds, "issues": issues})
+        verdict = {"accepted": accepted, "rounds": rounds, "issues": issues}
+        state.store.set(WRITTEN, {"meta": dict(persona.attributes), "verdict": verdict})
         state.output = ModelOutput.from_content(str(model), "accepted" if accepted else "rejected")
         return state
 
@@ -106,7 +100,7 @@ def verify_and_resample(max_rounds: int = 5, max_retries: int = 1) -> Solver:
 @scorer(metrics={"accepted": [accuracy()], "rounds": [mean()]})
 def calibration_outcome():
     async def score(state: TaskState, target: Target) -> Score:
-        verdict = state.store.get("verdict")
+        verdict = state.store.get(WRITTEN)["verdict"]
         return Score(
             value={"accepted": CORRECT if verdict["accepted"] else INCORRECT, "rounds": verdict["rounds"]},
             explanation="; ".join(verdict["issues"]) or "consistent",
@@ -115,7 +109,8 @@ def calibration_outcome():
     return score
 
 
-def persona_calibration(records: list[PersonaRecord], max_rounds: int = 5) -> Task:
+def calibration_task(records: list[PersonaRecord], max_rounds: int = 5) -> Task:
+    """The verifier eval over `records` (what `persona-evals personas calibrate` runs)."""
     if max_rounds < 0:
         raise ValueError(f"max_rounds: expected 0 or more resampling rounds, got {max_rounds}")
     return Task(
@@ -127,18 +122,25 @@ def persona_calibration(records: list[PersonaRecord], max_rounds: int = 5) -> Ta
     )
 
 
+@task
+def persona_calibration(personas: str, max_rounds: int = 5) -> Task:
+    """A verifier model checks each census persona of a JSONL file; implausible ones are redrawn.
+
+    Args:
+        personas: personas JSONL (``persona-evals personas sample``).
+        max_rounds: redraws of the non-anchor attributes after a rejection.
+    """
+    return calibration_task(read_personas(personas), max_rounds)
+
+
 def merge_calibration_log(records: list[PersonaRecord], log: EvalLog) -> list[PersonaRecord]:
     """Every record, with its final meta, its verdict and the original draw when it changed."""
-    if log.status != "success":
-        raise RuntimeError(f"calibration eval ended with status {log.status}: {log.error}")
-    by_id: dict[str, Any] = {s.id: s for s in log.samples or []}
+    written = read_written(log, "calibration")
     out = []
     for r in records:
-        sample = by_id[r.id]
-        meta = sample.store.get("calibrated_meta")
-        verdict = CalibrationVerdict(
-            **sample.store.get("verdict"), original_meta=r.meta if meta != r.meta else None
-        )
+        result = written[r.id].value
+        meta = result["meta"]
+        verdict = CalibrationVerdict(**result["verdict"], original_meta=r.meta if meta != r.meta else None)
         provenance = dict(
             r.provenance, calibration={"model": log.eval.model, "log": log.location, "sample_id": r.id}
         )

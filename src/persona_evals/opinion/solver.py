@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Literal
 
-from inspect_ai.model import ChatMessageSystem, ChatMessageUser
+from inspect_ai.model import ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from persona_evals.ids import keyed_rng
@@ -23,6 +23,7 @@ from persona_evals.opinion.prompts import (
     ROLE_SYSTEM,
     letters_phrase,
 )
+from persona_evals.solvers.persona import show_persona
 
 Mode = Literal["fast", "reasoning", "multi_turn"]
 MODES: tuple[str, ...] = ("fast", "reasoning", "multi_turn")
@@ -88,10 +89,8 @@ def simulate_opinion(
                     PEERS_BLOCK.format(state_name=md["state_name"], peers="\n".join(f"- {t}" for t in said))
                 )
         parts.append(instruction)
-        state.messages = [
-            ChatMessageSystem(content=ROLE_SYSTEM.format(persona=md["persona"])),
-            ChatMessageUser(content="\n\n".join(parts)),
-        ]
+        question = ChatMessageUser(content="\n\n".join(parts))
+        state.messages = show_persona([question], ROLE_SYSTEM.format(persona=md["persona"]), "system")
         return await generate(state)
 
     return solve

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from inspect_ai.model import get_model
-from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
+from inspect_ai.model import Model
+from inspect_ai.scorer import Score, Scorer, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
 from persona_evals.persona_bench.critic import CRITIC_ROLE
 from persona_evals.personas.persona import Persona
-from persona_evals.structured import StructuredOutputError, generate_structured
+from persona_evals.scorers.judge import JudgeRequest, not_applicable, structured_judge
 
 
 class SubtletyLabel(BaseModel):
@@ -36,26 +36,21 @@ class SubtletyLabel(BaseModel):
 def subtlety(max_retries: int = 2, role: str = CRITIC_ROLE) -> Scorer:
     """1.0 when the answer's personalisation is subtle, 0.0 when it is on-the-nose."""
 
-    async def score(state: TaskState, target: Target) -> Score:
+    async def label(state: TaskState, critic: Model) -> JudgeRequest | Score:
         if state.metadata.get("mode") == "baseline":
-            return Score.unscored(reason="scoring_failed", explanation="baseline mode: no persona was given")
+            return not_applicable("baseline mode: no persona was given")
         answer = state.output.completion
         prompt = SUBTLETY_PROMPT.format(
             question=state.metadata.get("question") or state.input_text,
             answer=answer,
             persona=Persona(attributes=state.metadata.get("shown_persona") or {}).render(),
         )
-        try:
-            verdict = await generate_structured(get_model(role=role, required=True), prompt, SubtletyLabel, max_retries=max_retries)
-        except StructuredOutputError as ex:
-            return Score.unscored(reason="grader_failed", answer=answer, explanation=f"subtlety label invalid: {ex.reason}")
-        return Score(
-            value=1.0 if verdict.label == "subtle" else 0.0,
-            answer=verdict.label,
-            explanation=verdict.reasoning,
-        )
+        return JudgeRequest(prompt, answer=answer)
 
-    return score
+    def to_score(verdict: SubtletyLabel, request: JudgeRequest) -> Score:
+        return Score(value=1.0 if verdict.label == "subtle" else 0.0, answer=verdict.label, explanation=verdict.reasoning)
+
+    return structured_judge(label, SubtletyLabel, to_score, role=role, name="subtlety label", max_retries=max_retries)
 
 
 SUBTLETY_PROMPT = """An assistant was told about the person below and asked to tailor its answer to them subtly, without repeating their attributes back to them.
@@ -83,26 +78,22 @@ class FidelityVerdict(BaseModel):
 def summary_fidelity(max_retries: int = 2, role: str = CRITIC_ROLE) -> Scorer:
     """1.0 when the demographic summary only says what the persona supports, else 0.0."""
 
-    async def score(state: TaskState, target: Target) -> Score:
+    async def check(state: TaskState, critic: Model) -> JudgeRequest | Score:
         summary = (state.metadata.get("response") or {}).get("summary")
         if state.metadata.get("mode") != "demographic_summary" or not summary:
-            why = "no summary: the model wrote no SUMMARY part" if summary == "" else "not demographic_summary mode"
-            return Score.unscored(reason="scoring_failed", explanation=why)
-        prompt = FIDELITY_PROMPT.format(
-            summary=summary, persona=Persona(attributes=state.metadata.get("shown_persona") or {}).render()
-        )
-        try:
-            verdict = await generate_structured(get_model(role=role, required=True), prompt, FidelityVerdict, max_retries=max_retries)
-        except StructuredOutputError as ex:
-            return Score.unscored(reason="grader_failed", answer=summary, explanation=f"fidelity verdict invalid: {ex.reason}")
+            return not_applicable("no summary: the model wrote no SUMMARY part" if summary == "" else "not demographic_summary mode")
+        persona = Persona(attributes=state.metadata.get("shown_persona") or {}).render()
+        return JudgeRequest(FIDELITY_PROMPT.format(summary=summary, persona=persona), answer=summary)
+
+    def to_score(verdict: FidelityVerdict, request: JudgeRequest) -> Score:
         return Score(
             value=1.0 if verdict.faithful and not verdict.unsupported else 0.0,
-            answer=summary,
+            answer=request.answer,
             explanation="; ".join(verdict.unsupported) or "every claim is supported",
             metadata={"unsupported": verdict.unsupported},
         )
 
-    return score
+    return structured_judge(check, FidelityVerdict, to_score, role=role, name="fidelity verdict", max_retries=max_retries)
 
 
 FIDELITY_PROMPT = """A model summarised the traits of a person that matter for a question. Check the summary against the person's description: list every claim in the summary that the description does not support or that contradicts it (an empty list if there is none).

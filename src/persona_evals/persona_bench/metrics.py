@@ -6,42 +6,17 @@ so every value here is over scored samples only; the log's ``unscored_samples`` 
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from collections.abc import Iterable
 
 from inspect_ai.scorer import Metric, SampleScore, Value, metric
 
 from persona_evals.persona_bench.dataset import DROP, FULL
-
-
-def scores_by_pair(rows: Iterable[tuple[str, str, float]]) -> dict[str, dict[str, float]]:
-    """group -> pair id -> score from (group, pair id, score) rows; unscored (NaN) rows left out."""
-    table: dict[str, dict[str, float]] = defaultdict(dict)
-    for group, pair, score in rows:
-        if not math.isnan(score):
-            table[group][pair] = float(score)
-    return table
+from persona_evals.scorers.metrics import mean_of, paired_differences, slice_scores
 
 
 def paired_drops(rows: Iterable[tuple[str, str, float]]) -> dict[str, list[float]]:
     """variant -> score(full) - score(variant) for each pair scored in both (from (variant, pair, score))."""
-    table = scores_by_pair(rows)
-    full = table.get(FULL, {})
-    return {
-        variant: [full[pair] - v for pair, v in values.items() if pair in full]
-        for variant, values in table.items()
-        if variant != FULL
-    }
-
-
-def slice_scores(rows: Iterable[tuple[Iterable[str], float]]) -> dict[str, list[float]]:
-    """intersection -> scores from (intersections of the sample, score) rows; NaN scores left out."""
-    groups: dict[str, list[float]] = defaultdict(list)
-    for names, score in rows:
-        for name in names:
-            groups[name].extend([] if math.isnan(score) else [float(score)])
-    return groups
+    return paired_differences(rows, FULL)
 
 
 @metric
@@ -60,7 +35,7 @@ def loo_drop() -> Metric:
             if "variant" not in meta or "pair_id" not in meta:
                 raise ValueError(f"sample {s.sample_id} has no variant/pair_id metadata: loo_drop needs leave_one_out samples")
             rows.append((meta["variant"], meta["pair_id"], s.score.as_float()))
-        return {f"{v.removeprefix(DROP)}_drop": _mean(d) for v, d in paired_drops(rows).items()}
+        return {f"{v.removeprefix(DROP)}_drop": mean_of(d) for v, d in paired_drops(rows).items()}
 
     return compute
 
@@ -76,11 +51,7 @@ def intersection_accuracy() -> Metric:
             if not isinstance(names, list):
                 raise ValueError(f"sample {s.sample_id} has no intersections metadata")
             rows.append((names, s.score.as_float()))
-        return {name: _mean(values) for name, values in slice_scores(rows).items()}
+        return {name: mean_of(values) for name, values in slice_scores(rows).items()}
 
     return compute
 
-
-def _mean(values: Iterable[float]) -> float:
-    items = list(values)
-    return sum(items) / len(items) if items else float("nan")

@@ -18,11 +18,12 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal, get_args
 
-from inspect_ai.model import ChatMessageSystem, ChatMessageUser
+from inspect_ai.model import ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from persona_evals.ids import keyed_seed
 from persona_evals.personas.persona import Persona
+from persona_evals.solvers.persona import show_persona
 
 GenerateMode = Literal["baseline", "output_only", "chain_of_thought", "demographic_summary"]
 MODES: tuple[str, ...] = get_args(GenerateMode)
@@ -92,10 +93,8 @@ def personalized_answer(sampling_seed: int | None = None) -> Solver:
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         mode = state.metadata["mode"]
         persona = Persona(attributes=state.metadata.get("shown_persona") or {})
-        state.messages = [
-            ChatMessageSystem(content=system_prompt(mode, persona)),
-            ChatMessageUser(content=state.metadata.get("question") or state.input_text),
-        ]
+        question = ChatMessageUser(content=state.metadata.get("question") or state.input_text)
+        state.messages = show_persona([question], system_prompt(mode, persona), "system")
         if sampling_seed is None:
             state = await generate(state)
         else:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from inspect_ai.model import ChatMessageSystem, ChatMessageUser, get_model
-from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
+from inspect_ai.model import ChatMessageSystem, ChatMessageUser, Model, get_model
+from inspect_ai.scorer import Score, Scorer, mean, scorer, stderr
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, Field
 
@@ -20,7 +20,7 @@ from persona_evals.ids import keyed_seed
 from persona_evals.persona_bench.critic import CRITIC_ROLE
 from persona_evals.persona_bench.modes import BASELINE_PROMPT
 from persona_evals.personas.persona import Persona
-from persona_evals.structured import StructuredOutputError, generate_structured
+from persona_evals.scorers.judge import JudgeRequest, not_applicable, structured_judge
 
 _POINTS = {"persona": 1.0, "tie": 0.5, "baseline": 0.0}
 
@@ -62,9 +62,9 @@ def pairwise_vs_baseline(max_retries: int = 2, role: str = CRITIC_ROLE) -> Score
     nothing to compare them with.
     """
 
-    async def score(state: TaskState, target: Target) -> Score:
+    async def compare(state: TaskState, critic: Model) -> JudgeRequest | Score:
         if state.metadata.get("mode") == "baseline":
-            return Score.unscored(reason="scoring_failed", explanation="baseline mode: nothing to compare")
+            return not_applicable("baseline mode: nothing to compare")
         baseline = state.metadata.get("baseline_answer")
         if baseline is None:
             raise RuntimeError("pairwise_vs_baseline needs the baseline_reference() solver in the chain")
@@ -77,22 +77,14 @@ def pairwise_vs_baseline(max_retries: int = 2, role: str = CRITIC_ROLE) -> Score
             a=a,
             b=b,
         )
-        critic = get_model(role=role, required=True)
-        try:
-            verdict = await generate_structured(critic, prompt, PairwiseVerdict, max_retries=max_retries)
-        except StructuredOutputError as ex:
-            return Score.unscored(
-                reason="grader_failed", answer=answer, explanation=f"pairwise verdict invalid: {ex.reason}"
-            )
-        winner = "tie" if verdict.better == "tie" else ("persona" if (verdict.better == "A") == first else "baseline")
-        return Score(
-            value=_POINTS[winner],
-            answer=answer,
-            explanation=verdict.reasoning,
-            metadata={"winner": winner, "persona_answer_shown_as": "A" if first else "B"},
-        )
+        return JudgeRequest(prompt, answer=answer, metadata={"persona_answer_shown_as": "A" if first else "B"})
 
-    return score
+    def to_score(verdict: PairwiseVerdict, request: JudgeRequest) -> Score:
+        first = request.metadata["persona_answer_shown_as"] == "A"
+        winner = "tie" if verdict.better == "tie" else ("persona" if (verdict.better == "A") == first else "baseline")
+        return Score(value=_POINTS[winner], answer=request.answer, explanation=verdict.reasoning, metadata={"winner": winner})
+
+    return structured_judge(compare, PairwiseVerdict, to_score, role=role, name="pairwise verdict", max_retries=max_retries)
 
 
 PAIRWISE_PROMPT = """Two assistant answers to the same question are shown below, followed by a description of the person who asked it. Decide which answer suits this person better: tailored to their situation and values in a subtle way, while staying honest, harmless and helpful. Answer "tie" only if neither is better.

@@ -17,8 +17,9 @@ from typing import Any
 from persona_evals.identity import labels_by_log
 from persona_evals.logs import LogError, is_task, read_task_log, task_name
 from persona_evals.persona_bench.dataset import DROP, NONE
-from persona_evals.persona_bench.metrics import paired_drops, scores_by_pair, slice_scores
+from persona_evals.persona_bench.metrics import paired_drops
 from persona_evals.persona_bench.modes import MODES
+from persona_evals.scorers.metrics import scores_by_pair, slice_scores
 from persona_evals.stats import bootstrap_mean_ci, mcnemar_exact, mean_se, normal_ci
 
 SCORE = "score_debate_critic"

@@ -1,5 +1,15 @@
-"""Scorers and metrics shared by the persona-evals tasks."""
+"""Scorers and metrics shared by the persona-evals benchmarks.
 
-from persona_evals.scorers.projection import finite_mean, projection
+- `judge`: `structured_judge`, the route of every judge that answers with a pydantic object;
+- `logprob_judge`: `rating_judge`, a 0-100 rating read from the judge's first-token logprobs;
+- `metrics`: NaN-aware means (`finite_mean`, `mean_of`), `count`, scores grouped by pair or slice;
+- `projection`: the steer provider's live monitor reading as a score.
+"""
 
-__all__ = ["finite_mean", "projection"]
+from persona_evals.scorers.judge import JudgeRequest, structured_judge
+from persona_evals.scorers.metrics import count, finite_mean, mean_of
+from persona_evals.scorers.projection import projection
+
+__all__ = [
+    "JudgeRequest", "count", "finite_mean", "mean_of", "projection", "structured_judge",
+]

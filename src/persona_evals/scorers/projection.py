@@ -10,21 +10,13 @@ from __future__ import annotations
 
 import math
 
-from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, metric, scorer, stderr
+from inspect_ai.scorer import Score, Scorer, Target, scorer, stderr
 from inspect_ai.solver import TaskState
+
+from persona_evals.scorers.metrics import finite_mean
 
 NO_MONITOR = "no monitor reading: run with --model steer/... -M monitor=<vector file> -M monitor_layer=<L>"
 
-
-@metric
-def finite_mean() -> Metric:
-    """Mean over the samples that have a value (NaN = no reading); NaN when none has."""
-
-    def metric(scores: list[SampleScore]) -> float:
-        values = [float(s.score.value) for s in scores if not math.isnan(float(s.score.value))]  # type: ignore[arg-type]
-        return sum(values) / len(values) if values else math.nan
-
-    return metric
 
 
 @scorer(metrics={"proj": [finite_mean(), stderr()], "prompt_last_proj": [finite_mean(), stderr()]})

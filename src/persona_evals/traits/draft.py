@@ -1,4 +1,4 @@
-"""Drafting a new trait's artifacts with an LLM, as a one-sample inspect eval (so it is logged).
+"""Drafting a new trait's artifacts with an LLM, as a one-sample registered task (so it is logged).
 
 The model writes 5 instruction pairs, 40 questions and a rubric in one structured reply
 (`TraitDraft`, validated with instructor and re-asked on failure); the first 20 questions become
@@ -7,21 +7,18 @@ the extract split and the last 20 the eval split, which share the pairs and the 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from inspect_ai import Task, eval
+from inspect_ai import Task, task
 from inspect_ai.dataset import Sample
-from inspect_ai.model import Model, get_model
+from inspect_ai.log import EvalLog
+from inspect_ai.model import ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from persona_evals.structured import StructuredOutputError, generate_structured
+from persona_evals.solvers.writer import read_written, structured_writer
 from persona_evals.traits._schema import InstructionPair, TraitArtifact, check_rubric
 
 PAIRS = 5
 QUESTIONS_PER_SPLIT = 20
-STORE_KEY = "trait_draft"
-ERROR_KEY = "trait_draft_error"
 
 
 class TraitDraft(BaseModel):
@@ -62,44 +59,43 @@ class TraitDraft(BaseModel):
 def draft_trait(name: str, description: str, max_retries: int = 2) -> Solver:
     """Ask the model under evaluation for a `TraitDraft`; store it (or the failure reason)."""
     prompt = DRAFT_PROMPT.replace("<NAME>", name).replace("<DESCRIPTION>", description.strip())
+    write = structured_writer(TraitDraft, max_retries=max_retries)
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        try:
-            draft = await generate_structured(get_model(), prompt, TraitDraft, max_retries=max_retries)
-        except StructuredOutputError as ex:
-            state.store.set(ERROR_KEY, ex.reason)
-            return state
-        state.store.set(STORE_KEY, draft.model_dump())
-        return state
+        state.messages = [ChatMessageUser(content=prompt)]
+        return await write(state, generate)
 
     return solve
 
 
-def draft_trait_artifacts(
-    name: str,
-    description: str,
-    model: str | Model,
-    log_dir: str | Path = "logs",
-    max_retries: int = 2,
-) -> tuple[TraitArtifact, TraitArtifact]:
-    """Run the drafting eval and return (extract, eval) artifacts.
+@task
+def trait_draft(name: str, description: str, max_retries: int = 2) -> Task:
+    """Draft a new trait's artifacts (5 instruction pairs, 40 questions, a judge rubric).
 
-    Raises:
-        RuntimeError: the eval failed, or no reply validated (the reason names the fields).
+    ``persona-evals traits draft`` runs it and writes ``<name>_extract.json`` and
+    ``<name>_eval.json``; a log of ``inspect eval persona_evals/trait_draft`` reads back with
+    `draft_from_log`.
+
+    Args:
+        name: the trait's name (lower case, e.g. ``stubborn``).
+        description: what the trait is, in a sentence or two.
+        max_retries: re-asks when the draft does not validate.
     """
-    task = Task(
+    return Task(
         dataset=[Sample(id=name, input=description, metadata={"trait": name})],
         solver=draft_trait(name, description, max_retries),
         name="trait_draft",
     )
-    log = eval(task, model=model, log_dir=str(log_dir), display="none")[0]
-    if log.status != "success" or not log.samples:
-        message = log.error.message if log.error else log.status
-        raise RuntimeError(f"the drafting eval failed ({message}); log: {log.location}")
-    store = log.samples[0].store
-    if STORE_KEY not in store:
-        raise RuntimeError(f"{store.get(ERROR_KEY, 'no draft was produced')}; log: {log.location}")
-    return TraitDraft.model_validate(store[STORE_KEY]).splits()
+
+
+def draft_from_log(log: EvalLog) -> tuple[TraitArtifact, TraitArtifact]:
+    """(extract, eval) artifacts from a trait_draft log (RuntimeError naming why there are none)."""
+    written = list(read_written(log, "drafting").values())
+    if not written:
+        raise RuntimeError(f"the drafting eval has no sample; log: {log.location}")
+    if written[0].value is None:
+        raise RuntimeError(f"{written[0].error or 'no draft was produced'}; log: {log.location}")
+    return TraitDraft.model_validate(written[0].value).splits()
 
 
 DRAFT_PROMPT = """\

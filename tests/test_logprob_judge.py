@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from persona_evals.traits import aggregate_top_logprobs, normalise_token, parse_score_text, score_of_token
+from persona_evals.scorers.logprob_judge import aggregate_top_logprobs, normalise_token, parse_score_text, score_of_token
 
 ln = math.log
 
@@ -95,7 +95,7 @@ def test_text_fallback_refusal_and_garbage_are_unscored():
 
 
 def test_judge_sees_only_the_text_after_the_last_think_block():
-    from persona_evals.traits._scorers import final_answer
+    from persona_evals.scorers.logprob_judge import final_answer
 
     assert final_answer("<think>plan</think>\n Hello") == "Hello"
     assert final_answer("<think>a</think>b</think> c") == "c"

@@ -1,4 +1,4 @@
-"""Turning a 0-100 judge's first-token distribution into a score (pure functions, no I/O).
+"""The logprob judge: a 0-100 rating read from the judge's first-token distribution.
 
 The judge is asked for a single token. Its top alternatives form a distribution over answers;
 the score is the probability-weighted mean of the alternatives that are integers 0-100,
@@ -16,8 +16,18 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from inspect_ai.model import GenerateConfig, Model, get_model
+from inspect_ai.scorer import Score, Scorer, Target
+from inspect_ai.solver import TaskState
+
 MIN_NUMERIC_MASS = 0.25
 """Below this total probability on integer tokens the judge's answer is not a score."""
+
+JUDGE_CONFIG = GenerateConfig(max_tokens=1, temperature=0, seed=0, logprobs=True, top_logprobs=20)
+"""One token, greedy, with the 20 most likely first tokens (the parity judge request)."""
+
+TEXT_FALLBACK_CONFIG = GenerateConfig(max_tokens=8, temperature=0, seed=0)
+"""Second request for graders that return no logprobs: room for a whole number."""
 
 _TOKEN_MARKERS = "Ġ▁Ċ"  # byte-level BPE space/newline and sentencepiece space markers
 _REFUSAL = "REFUSAL"
@@ -111,3 +121,63 @@ def parse_score_text(text: str) -> JudgeVerdict:
             return JudgeVerdict(float(value), 1.0, 0.0, "text", f"{value} ({note})")
     why = f"unscored: {note}, and it holds no integer 0-100: {stripped[:80]!r}"
     return JudgeVerdict(None, 0.0, 0.0, "text", why)
+
+
+def rating_judge(template: str, key: str, min_mass: float = MIN_NUMERIC_MASS, role: str = "grader") -> Scorer:
+    """A scorer body: the `role` model rates ``template.format(question=..., answer=...)`` 0-100.
+
+    The score is a dict ``{key: value, f"{key}_unscored": 0|1}`` (NaN value when unscored), so a
+    ``count`` metric on the flag reports how many samples the judge could not score. Wrap it in
+    an ``@scorer`` factory that names it and sets the metrics (see ``traits.trait_score``).
+    """
+    if not 0 <= min_mass <= 1:
+        raise ValueError(f"min_mass must be between 0 and 1, got {min_mass}")
+
+    async def score(state: TaskState, target: Target) -> Score:
+        grader = get_model(role=role, required=True)
+        question = str(state.metadata.get("question") or state.input_text)
+        answer = final_answer(state.output.completion)
+        verdict = await judge(grader, template.format(question=question, answer=answer), min_mass)
+        return verdict_to_score(verdict, key, answer)
+
+    return score
+
+
+async def judge(grader: Model, prompt: str, min_mass: float = MIN_NUMERIC_MASS) -> JudgeVerdict:
+    """Ask `grader` for one token with its top logprobs; fall back to text without logprobs.
+
+    The first token must spell the whole number: a judge whose tokenizer splits digits (Qwen,
+    SmolLM2: "85" is "8", "5") puts "8" first for 85, so validate such a judge before trusting it.
+    """
+    output = await grader.generate(prompt, config=JUDGE_CONFIG)
+    logprobs = output.choices[0].logprobs if output.choices else None
+    if logprobs is None:
+        reply = await grader.generate(prompt, config=TEXT_FALLBACK_CONFIG)
+        return parse_score_text(reply.completion)
+    first = logprobs.content[0] if logprobs.content else None
+    tops = (first.top_logprobs or [first]) if first else []
+    return aggregate_top_logprobs([(t.token, t.logprob) for t in tops], min_mass)
+
+
+def verdict_to_score(verdict: JudgeVerdict, key: str, answer: str) -> Score:
+    """A dict score: the value (NaN when unscored) and a 0/1 unscored flag."""
+    unscored = verdict.score is None
+    reason = None
+    if unscored:
+        reason = "refusal" if verdict.refusal_mass >= 0.5 else "grader_failed"
+    return Score(
+        value={key: math.nan if unscored else verdict.score, f"{key}_unscored": int(unscored)},
+        answer=answer,
+        explanation=verdict.explanation,
+        reason=reason,
+        metadata={
+            "numeric_mass": verdict.numeric_mass,
+            "refusal_mass": verdict.refusal_mass,
+            "method": verdict.method,
+        },
+    )
+
+
+def final_answer(completion: str) -> str:
+    """The answer the judge sees: for reasoning models, only the text after the last ``</think>``."""
+    return completion.rsplit("</think>", 1)[-1].strip() if "</think>" in completion else completion

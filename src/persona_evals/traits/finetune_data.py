@@ -2,8 +2,9 @@
 
 The persona-vectors paper trains on one file per level: `normal` (helpful answers), level I
 (the trait shown subtly) and level II (shown overtly). Here a generator model writes all three
-answers to each question in one structured reply (`LevelAnswers`, validated and re-asked), as a
-logged inspect eval; questions whose reply never validates are reported, not silently lost.
+answers to each question in one structured reply (`LevelAnswers`, validated and re-asked), as the
+registered writer task ``finetune_data`` (`persona_evals.solvers.writer`); questions whose reply
+never validates are reported, not silently lost.
 Offline, `sets_from_logs` builds a normal set and a trait set from a trait's pos/neg
 trait_expression logs: the answers without the system prompt that elicited them, so a model
 trained on them learns the behaviour, not the instruction.
@@ -11,21 +12,20 @@ trained on them learns the behaviour, not the instruction.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from inspect_ai import Task, eval
+from inspect_ai import Task, task
 from inspect_ai.dataset import Sample
-from inspect_ai.model import Model, get_model
+from inspect_ai.log import EvalLog
+from inspect_ai.model import ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, ConfigDict, Field
 
 from persona_evals.datasets.chats import chat_record
-from persona_evals.structured import StructuredOutputError, generate_structured
+from persona_evals.solvers.writer import read_written, structured_writer
+from persona_evals.traits._load import load_trait, trait_name_of
 
 LEVELS = ("normal", "trait_1", "trait_2")
-STORE_KEY = "finetune_answers"
-ERROR_KEY = "finetune_answers_error"
 
 
 class LevelAnswers(BaseModel):
@@ -41,6 +41,7 @@ class LevelAnswers(BaseModel):
 @solver
 def level_answers(trait: str, description: str, max_retries: int = 2) -> Solver:
     """Ask the model under evaluation for `LevelAnswers` to the sample's question; store them."""
+    write = structured_writer(LevelAnswers, max_retries=max_retries)
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         prompt = (
@@ -48,42 +49,46 @@ def level_answers(trait: str, description: str, max_retries: int = 2) -> Solver:
             .replace("<DESCRIPTION>", description.strip())
             .replace("<QUESTION>", state.input_text)
         )
-        try:
-            answers = await generate_structured(get_model(), prompt, LevelAnswers, max_retries=max_retries)
-        except StructuredOutputError as ex:
-            state.store.set(ERROR_KEY, ex.reason)
-            return state
-        state.store.set(STORE_KEY, answers.model_dump())
-        return state
+        state.messages = [ChatMessageUser(content=prompt)]
+        return await write(state, generate)
 
     return solve
 
 
-def generate_levels(
-    trait: str,
-    description: str,
-    questions: list[str],
-    model: str | Model,
-    log_dir: str | Path = "logs",
-    max_retries: int = 2,
-) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
-    """({level: chat records}, [failure reasons]) from one logged eval over `questions`."""
-    task = Task(
+def levels_task(trait: str, description: str, questions: list[str], max_retries: int = 2) -> Task:
+    """The generator eval over `questions` (what `persona-evals finetune-data` runs)."""
+    return Task(
         dataset=[Sample(id=f"{trait}_{i}", input=q, metadata={"trait": trait, "question": q}) for i, q in enumerate(questions)],
         solver=level_answers(trait, description, max_retries),
         name="finetune_data",
     )
-    log = eval(task, model=model, log_dir=str(log_dir), display="none")[0]
-    if log.status != "success" or not log.samples:
-        message = log.error.message if log.error else log.status
-        raise RuntimeError(f"the finetune-data eval failed ({message}); log: {log.location}")
+
+
+@task
+def finetune_data(trait: str = "evil", description: str | None = None, split: str = "extract", max_retries: int = 2) -> Task:
+    """Three answers per question of a trait (normal, trait level I, II) for finetuning data.
+
+    Args:
+        trait: a shipped trait or an artifact file; its questions are asked.
+        description: how an assistant with the trait behaves (default: the first pos instruction).
+        split: the trait's question split, ``extract`` or ``eval``.
+        max_retries: re-asks when a reply does not validate.
+    """
+    artifact = load_trait(trait, split)
+    return levels_task(trait_name_of(trait), description or artifact.instruction[0].pos, artifact.questions, max_retries)
+
+
+def levels_from_log(log: EvalLog, trait: str) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """({level: chat records}, [failure reasons]) from a finetune_data log, in question order."""
+    written = read_written(log, "finetune-data")
     sets: dict[str, list[dict[str, Any]]] = {level: [] for level in LEVELS}
     failures = []
-    for s in sorted(log.samples, key=lambda s: int(str(s.id).rsplit("_", 1)[1])):
-        if STORE_KEY not in s.store:
-            failures.append(f"{s.id}: {s.store.get(ERROR_KEY, 'no answer')}")
+    for s in sorted(log.samples or [], key=lambda s: int(str(s.id).rsplit("_", 1)[1])):
+        result = written[str(s.id)]
+        if result.value is None:
+            failures.append(f"{s.id}: {result.error or 'no answer'}")
             continue
-        answers = LevelAnswers.model_validate(s.store[STORE_KEY])
+        answers = LevelAnswers.model_validate(result.value)
         for level in LEVELS:
             question = s.metadata["question"]
             turns = [{"role": "user", "content": question}, {"role": "assistant", "content": getattr(answers, level)}]
