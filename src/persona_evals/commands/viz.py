@@ -13,7 +13,8 @@ import importlib
 from collections.abc import Callable
 
 PLOTS: tuple[str, ...] = (
-    "trait_steering", "steering_effect", "vectors", "finetuning", "opinion", "accuracy", "persona_bench",
+    "trait_steering", "steering_effect", "steering_linearity", "trait_change", "vectors", "finetuning",
+    "opinion", "accuracy", "persona_bench",
 )
 
 

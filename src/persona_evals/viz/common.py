@@ -30,6 +30,16 @@ def save_figure(fig: Any, out: str | Path) -> Path:
     return out
 
 
+def check_outputs(out: str | Path, overwrite: bool) -> tuple[Path, Path]:
+    """The PNG and its CSV (same name, ``.csv``), refused before any work when they exist."""
+    png = Path(out)
+    table = png.with_suffix(".csv")
+    for path in (png, table):
+        if path.exists() and not overwrite:
+            raise ValueError(f"{path} already exists; pass --overwrite to replace it")
+    return png, table
+
+
 def write_rows(rows: list[dict[str, Any]], path: str | Path, columns: list[str] | None = None) -> Path:
     """The plotted numbers as a CSV beside the plot (atomically; replaces an existing file)."""
     import csv

@@ -28,6 +28,7 @@ _MEANS = {"accuracy", "mean", "finite_mean"}
 @dataclass(frozen=True)
 class MetricValue:
     value: float
+    stderr: float = math.nan  # of `value`, where the log has one
     ci_low: float = math.nan
     ci_high: float = math.nan
     n: int | None = None  # scored samples
@@ -42,6 +43,7 @@ class LogMetrics:
     task_args: dict[str, Any]
     identity: ModelIdentity
     label: str  # the model's label, unique among the logs read together
+    metadata: dict[str, Any] = field(default_factory=dict)  # the task's eval metadata
     metrics: dict[str, MetricValue] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)  # short name -> full name
 
@@ -59,7 +61,9 @@ def read_log_metrics(paths: Sequence[str]) -> list[LogMetrics]:
             unfinished.append(f"{path} ({log.status})")
             continue
         ident, label = labels[path]
-        item = LogMetrics(path, task_name(log.eval.task), dict(log.eval.task_args or {}), ident, label)
+        item = LogMetrics(
+            path, task_name(log.eval.task), dict(log.eval.task_args or {}), ident, label, dict(log.eval.metadata or {})
+        )
         _add_scores(item, log.results.scores)
         out.append(item)
     if unfinished:
@@ -96,6 +100,21 @@ def varying_task_args(logs: Iterable[LogMetrics]) -> dict[str, str]:
     return out
 
 
+def comparison_groups(logs: Iterable[LogMetrics]) -> dict[str, tuple[str, str, str]]:
+    """path -> what must match for two logs to differ only in their steering terms: the model
+    without its vectors (adapter etc. kept), the task and the task args that vary."""
+    logs = list(logs)
+    args = varying_task_args(logs)
+    return {log.path: (log.identity.base.key, log.task, args[log.path]) for log in logs}
+
+
+def default_metrics(logs: Iterable[LogMetrics]) -> list[str]:
+    """The headline metrics with a standard error (means, accuracies) that every log has."""
+    logs = list(logs)
+    names = [n for n in logs[0].aliases if "/" not in n] if logs else []
+    return [n for n in names if all((v := log.get(n)) is not None and math.isfinite(v.stderr) for log in logs)]
+
+
 def _add_scores(item: LogMetrics, scores: Iterable[Any]) -> None:
     counts: dict[str, int] = {}
     for score in scores:
@@ -114,7 +133,7 @@ def _add_scores(item: LogMetrics, scores: Iterable[Any]) -> None:
             else:
                 low, high = mean - Z95 * se, mean + Z95 * se
             full = f"{score.name}/{metric}"
-            item.metrics[full] = MetricValue(mean, low, high, score.scored_samples)
+            item.metrics[full] = MetricValue(mean, se, low, high, score.scored_samples)
             counts[metric] = counts.get(metric, 0) + 1
             if metric == headline:
                 item.aliases[score.name] = full

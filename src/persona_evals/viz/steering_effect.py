@@ -40,11 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from persona_evals.logs import resolve_logs
-    from persona_evals.viz.common import save_figure, use_agg, write_rows
+    from persona_evals.viz.common import check_outputs, save_figure, use_agg, write_rows
     from persona_evals.viz.log_metrics import read_log_metrics
 
     use_agg()
-    png, table = _outputs(args.out, args.overwrite)
+    png, table = check_outputs(args.out, args.overwrite)
     rows = effect_rows(read_log_metrics(resolve_logs(args.logs, args.log_dir, newest_only=False)), args.metric, args.allow_mixed)
     save_figure(effect_figure(rows, args.metric), png)
     write_rows(rows, table, COLUMNS)
@@ -60,14 +60,14 @@ def effect_rows(logs: list[Any], metrics: list[str], allow_mixed: bool = False) 
         LogError: a metric no log has (listing those available), several tasks without
             `allow_mixed`, or two logs for the same point of a line.
     """
-    from persona_evals.viz.log_metrics import check_metrics, check_one_task, varying_task_args
+    from persona_evals.viz.log_metrics import check_metrics, check_one_task, comparison_groups
 
     check_one_task(logs, allow_mixed)
     check_metrics(logs, metrics)
-    args = varying_task_args(logs)
+    groups = comparison_groups(logs)
     rows: list[dict[str, Any]] = []
     for metric in metrics:
-        points = [_point(metric, log, args[log.path]) for log in logs if log.get(metric) is not None]
+        points = [_point(metric, log, groups[log.path]) for log in logs if log.get(metric) is not None]
         rows += _with_baselines(points)
     _check_unique(rows)
     return rows
@@ -95,7 +95,7 @@ def effect_figure(rows: list[dict[str, Any]], metrics: list[str]) -> Any:
     return fig
 
 
-def _point(metric: str, log: Any, task_args: str) -> dict[str, Any]:
+def _point(metric: str, log: Any, group: tuple[str, str, str]) -> dict[str, Any]:
     ident, value = log.identity, log.get(metric)
     terms = ident.terms
     positions = json.loads(dict(ident.other).get("positions", '"response"'))
@@ -103,8 +103,8 @@ def _point(metric: str, log: Any, task_args: str) -> dict[str, Any]:
     if terms and positions != "response":
         direction += f" [{positions}]"
     return {
-        "metric": metric, "task": log.task, "direction": direction, "args": task_args,
-        "base": ident.base.label, "group": (ident.base.key, log.task, task_args),
+        "metric": metric, "task": log.task, "direction": direction, "args": group[2],
+        "base": ident.base.label, "group": group,
         "coef": terms[0].coef if terms else 0.0, "value": value.value, "ci_low": value.ci_low,
         "ci_high": value.ci_high, "n": value.n, "baseline": not terms, "model": log.label, "log": log.path,
     }
@@ -134,17 +134,6 @@ def _check_unique(rows: list[dict[str, Any]]) -> None:
                 "pass the logs you want explicitly"
             )
         seen[key] = r["log"]
-
-
-def _outputs(out: str, overwrite: bool) -> tuple[Any, Any]:
-    from pathlib import Path
-
-    png = Path(out)
-    table = png.with_suffix(".csv")
-    for path in (png, table):
-        if path.exists() and not overwrite:
-            raise ValueError(f"{path} already exists; pass --overwrite to replace it")
-    return png, table
 
 
 def _gap(a: float, b: float) -> float:
