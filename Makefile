@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(OFFLINE) $(PY) -m pytest -q $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(OFFLINE) $(VENV)/bin/persona-evals demo --log-dir $(LOG_DIR)
+	$(OFFLINE) $(VENV)/bin/persona-evals demo --log-dir $(LOG_DIR) --overwrite
 
 bench: $(STAMP)
 	$(OFFLINE) $(PY) bench/steer_speed.py

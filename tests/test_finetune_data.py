@@ -54,7 +54,7 @@ def test_cli_generates_three_files_from_the_trait_questions(tmp_path, monkeypatc
         assert [c.answer for c in chats] == [f"{prefix} {q}" for q in questions]
     assert main(["finetune-data", "evil", "--model", "mockllm/model", "--out", str(out)]) == 2
     assert "already exist" in capsys.readouterr().err
-    assert main(["finetune-data", "evil", "--out", str(out)]) == 2
+    assert main(["finetune-data", "evil", "--out", str(tmp_path / "other")]) == 2
     assert "--model is required" in capsys.readouterr().err
     (tmp_path / "q.json").write_text('["a", 3]')
     assert main(["finetune-data", "evil", "--model", "m", "--questions", str(tmp_path / "q.json"), "--out", str(tmp_path / "x")]) == 2

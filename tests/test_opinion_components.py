@@ -236,8 +236,9 @@ def test_cli_bad_input_is_reported_with_exit_code_2(tmp_path, capsys):
     assert "bad.jsonl:2: state: Field required" in capsys.readouterr().err
     assert main(["personas", "sample", "--states", "NY,PR", "--out", str(tmp_path / "m.jsonl")]) == 2
     assert "unknown state code(s) PR" in capsys.readouterr().err
-    assert main(["personas", "sample", "--states", "NY", "--n", "0", "--out", str(tmp_path / "m.jsonl")]) == 2
-    assert "n: expected a positive number" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # refused while parsing
+        main(["personas", "sample", "--states", "NY", "--n", "0", "--out", str(tmp_path / "m.jsonl")])
+    assert "argument --n: expected a whole number >= 1" in capsys.readouterr().err
     assert main(["opinion", "metrics", str(tmp_path / "none")]) == 2
 
 

@@ -219,6 +219,7 @@ def test_bad_input_is_an_error_naming_it(task, args, message):
 
 def test_gated_source_without_token_says_how_to_get_access(monkeypatch):
     monkeypatch.setattr("persona_evals.datasets.hub.hf_token", lambda: None)
+    monkeypatch.setattr("persona_evals.datasets.hub.hub_offline", lambda: False)  # online, no token
     with pytest.raises(GatedDatasetError, match="HF_TOKEN") as ex:
         load_task("prism_personalization")(personas="SynthLabsAI/Synthetic-Personas", questions="fixture")
     assert "huggingface.co/datasets/SynthLabsAI/Synthetic-Personas" in str(ex.value)
@@ -228,6 +229,19 @@ def test_missing_critic_role_is_an_error_naming_it(tmp_path):
     task = load_task("prism_personalization")(mode="output_only", pairs=1, **FIXTURES)
     [log] = eval(task, model=target_model(), display="none", log_dir=str(tmp_path))
     assert log.status == "error" and "'critic' is required" in log.error.message
+
+
+def test_offline_gated_source_names_offline_as_the_cause(monkeypatch):
+    """Offline (as in these tests), a gated source without a cached copy: the cause is being
+    offline, not a missing token; the token is mentioned as the next step."""
+    from persona_evals.datasets.hub import HubUnavailableError
+
+    monkeypatch.setattr("persona_evals.datasets.hub.hf_token", lambda: None)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(HubUnavailableError) as ex:
+        load_task("prism_personalization")(personas="SynthLabsAI/Synthetic-Personas", questions="fixture")
+    message = str(ex.value)
+    assert message.index("HF_HUB_OFFLINE") < message.index("HF_TOKEN") and "personas=fixture" in message
 
 
 def test_unreachable_hub_says_what_to_do(monkeypatch):

@@ -66,9 +66,9 @@ def test_cli_writes_both_splits_that_load_back(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(traits_command, "draft_trait_artifacts", fake)
     out = tmp_path / "traits"
     argv = ["traits", "draft", "stubborn", "--description", "Refuses to change its mind.",
-            "--model", "openai/gpt-4o-mini", "--out-dir", str(out), "--log-dir", str(tmp_path / "logs")]
+            "--model", "mockllm/model", "--out-dir", str(out), "--log-dir", str(tmp_path / "logs")]
     assert main(argv) == 0
-    assert models == ["openai/gpt-4o-mini"]
+    assert [str(m) for m in models] == ["mockllm/model"]  # resolved before the draft runs
     assert load_trait(str(out / "stubborn_extract.json"), "extract").questions[0] == "Question number 0?"
     assert load_trait(str(out / "stubborn_eval.json"), "eval").questions[0] == "Question number 20?"
     # refusing to overwrite without --overwrite

@@ -31,39 +31,74 @@ def is_task(task: str, name: str) -> bool:
     return task_name(task) == task_name(name)
 
 
-def newest_log(log_dir: str | Path, arg: str = "--log-dir") -> str:
-    """The newest eval log in `log_dir` (a plain path); `arg` names the option in errors."""
+def newest_log(log_dir: str | Path, arg: str | None = "--log-dir") -> str:
+    """The newest eval log in `log_dir` (a plain path); `arg` names the option in errors (None: a
+    positional argument, named by its value alone)."""
     from inspect_ai.log import list_eval_logs
 
+    where = f"{arg} {log_dir}" if arg else str(log_dir)
     if not Path(log_dir).exists():
-        raise LogError(f"{arg} {log_dir} does not exist")
+        raise LogError(f"{where} does not exist")
     logs = list_eval_logs(str(log_dir))
     if not logs:
-        raise LogError(f"no eval logs in {arg} {log_dir}")
+        raise LogError(f"no eval logs (.eval or .json) in {where}")
     return logs[0].name.removeprefix("file://")
 
 
 def resolve_logs(logs: Sequence[str], log_dir: str, newest_only: bool = True) -> list[str]:
-    """Expand directories to their logs; with no logs, the newest in `log_dir` (or all of them)."""
+    """Expand directories to their logs; with no logs, the newest in `log_dir` (or all of them).
+
+    Never returns an empty list (inspect's readers take an empty list for "the default log dir"):
+    a folder without logs is an error, as is a file that is not a readable log.
+    """
     from inspect_ai.log import list_eval_logs
 
     paths: list[str] = []
     for item in logs:
         if Path(item).is_dir():
-            paths.extend(info.name for info in list_eval_logs(item))
+            found = [info.name for info in list_eval_logs(item)]
+            if not found:
+                raise LogError(f"no eval logs (.eval or .json) in {item}")
+            paths.extend(found)
         elif Path(item).exists():
             paths.append(str(item))
         else:
             raise LogError(f"log {item} does not exist")
     if not logs:
         if newest_only:
-            return [newest_log(log_dir)]
+            return [check_log(newest_log(log_dir))]
         if not Path(log_dir).exists():
             raise LogError(f"--log-dir {log_dir} does not exist")
         paths = [info.name for info in list_eval_logs(log_dir)]
         if not paths:
             raise LogError(f"no eval logs in --log-dir {log_dir}")
-    return [p.removeprefix("file://") for p in paths]
+    return [check_log(p.removeprefix("file://")) for p in paths]
+
+
+def check_log(path: str | Path, arg: str | None = None) -> str:
+    """`path` if it is a readable eval log (its header reads); else a `LogError` naming the file."""
+    _read(str(path).removeprefix("file://"), arg, header_only=True)
+    return str(path)
+
+
+def _read(path: str, arg: str | None, header_only: bool) -> EvalLog:
+    """`read_eval_log`, whose errors on a file that is not a log ("EOCD not found") name the file."""
+    from inspect_ai.log import read_eval_log
+
+    where = f"{arg}: {path}" if arg else path
+    if "://" not in path:  # remote logs (s3://...) are inspect's to check
+        if not Path(path).exists():
+            raise LogError(f"{where} does not exist")
+        if Path(path).suffix not in (".eval", ".json"):
+            raise LogError(f"{where} is not an eval log (an inspect .eval or .json file)")
+        if Path(path).stat().st_size == 0:
+            raise LogError(f"{where} is an empty file, not an eval log")
+    try:
+        return read_eval_log(path, header_only=header_only)
+    except Exception as ex:  # zipfile, JSON and pydantic errors alike: the file is not a whole log
+        raise LogError(
+            f"{where} is not a readable eval log ({type(ex).__name__}: {ex}); is it truncated, or still being written?"
+        ) from None
 
 
 def read_task_log(
@@ -83,13 +118,9 @@ def read_task_log(
         finished: also require status ``success``.
         header_only: skip the samples (``inspect_ai.log.read_eval_log``'s option).
     """
-    from inspect_ai.log import read_eval_log
-
     path = str(path).removeprefix("file://")
     where = f"{arg}: {path}" if arg else path
-    if "://" not in path and not Path(path).exists():  # remote logs (s3://...) are inspect's to check
-        raise LogError(f"{where} does not exist")
-    log = read_eval_log(path, header_only=header_only)
+    log = _read(path, arg, header_only)
     if task is not None and not is_task(log.eval.task, task):
         raise LogError(f"{where} is a log of task {task_name(log.eval.task)!r}, not {task_name(task)}")
     if finished and log.status != "success":

@@ -1,15 +1,34 @@
-"""Paths the user typed, resolved against the directory they typed them in.
+"""Paths the user typed: files to read, resolved where the user typed them, and files to write.
 
-``inspect eval tasks/x.py -T config=loo.json`` creates and runs the task with the working directory
-changed to ``tasks/``, so a plain ``Path("loo.json")`` would look for ``tasks/loo.json``. Every task
-argument that names a file goes through `user_path`, which tries the shell's directory (``$PWD``,
-which ``os.chdir`` leaves alone) first and the current directory second.
+Reading: ``inspect eval tasks/x.py -T config=loo.json`` creates and runs the task with the working
+directory changed to ``tasks/``, so a plain ``Path("loo.json")`` would look for ``tasks/loo.json``.
+Every task argument that names a file goes through `user_path`, which tries the shell's directory
+(``$PWD``, which ``os.chdir`` leaves alone) first and the current directory second.
+
+Writing: nothing is silently replaced or half-written. A command declares each file it writes with
+`add_output_argument`; `check_outputs` (run by the CLI before any command) refuses an existing file
+unless ``--overwrite``, a directory where a file goes, and a parent that cannot be a folder, so a
+bad path fails before minutes of computing. Writers then go through `atomic_path` (a temporary
+file beside the target, renamed into place only when complete).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+
+class OutputPathError(ValueError):
+    """An output path that cannot be written as asked (exists, is a folder, ...); names the argument."""
+
+
+class OutputExistsError(OutputPathError, FileExistsError):
+    """The output exists and ``--overwrite`` was not given."""
 
 
 def user_path(value: str | os.PathLike[str]) -> Path:
@@ -27,24 +46,121 @@ def user_path(value: str | os.PathLike[str]) -> Path:
     return next((c for c in candidates if c.exists()), candidates[0])
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str, overwrite: bool = False) -> Path:
-    """Write `text` to a temporary file beside `path`, then rename it into place.
+def check_output(path: str | os.PathLike[str], overwrite: bool = False, arg: str = "--out") -> Path:
+    """Check, before computing, that a file can be written at `path` (missing parents are created later).
 
-    A reader never sees a half-written file, and an existing `path` is refused unless `overwrite`
-    (`FileExistsError` naming the path).
+    Raises:
+        OutputPathError: `path` is a folder, exists (without `overwrite`), or a parent is a file.
     """
-    import tempfile
-
     path = Path(path)
+    where = f"{arg} {path}"
+    if path.is_dir():
+        raise OutputPathError(f"{where} is a directory; give a file name")
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass --overwrite to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        raise OutputExistsError(f"{where} already exists; pass --overwrite to replace it")
+    parent = next((p for p in path.parents if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise OutputPathError(f"{where}: {parent} is a file, so it cannot hold a folder")
+    if not os.access(parent, os.W_OK):
+        raise OutputPathError(f"{where}: {parent} is not writable")
     return path
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str], overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside `path` to write; rename it onto `path` when the block succeeds.
+
+    The temporary name keeps the suffix (matplotlib and safetensors read the format from it). On
+    error it is removed and `path` is left as it was.
+    """
+    path = check_output(path, overwrite, arg="file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".partial{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        if not overwrite and path.exists():  # appeared while we computed
+            raise OutputExistsError(f"{path} appeared while it was being written; pass --overwrite to replace it")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str, overwrite: bool = False) -> Path:
+    """Write `text` through `atomic_path`: a reader never sees half a file; an existing `path` is
+    refused unless `overwrite` (`OutputExistsError`, a `ValueError` and `FileExistsError`, naming the path)."""
+    with atomic_path(path, overwrite) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+Files = Sequence[str] | Callable[[argparse.Namespace], Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Output:
+    """A command's output argument: `dest` names a file, or (with `files`) a folder holding them."""
+
+    dest: str
+    flag: str
+    files: Files | None = None  # names inside the folder; "{name}" is formatted from the arguments
+    companions: tuple[str, ...] = ()  # suffixes of files written beside the file (".csv")
+
+    def paths(self, args: argparse.Namespace) -> list[Path]:
+        value = getattr(args, self.dest, None)
+        if value is None:
+            return []
+        base = Path(value)
+        if self.files is None:
+            return [base, *(base.with_suffix(s) for s in self.companions)]
+        names = self.files(args) if callable(self.files) else [f.format(**vars(args)) for f in self.files]
+        return [base / name for name in names]
+
+
+def add_output_argument(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    *,
+    files: Files | None = None,
+    companions: Sequence[str] = (),
+    **kwargs,
+) -> None:
+    """Add `flag` (a file, or with `files` a folder of them) and ``--overwrite``; `check_outputs` checks it.
+
+    Args:
+        parser: the command's parser.
+        flag: e.g. ``--out``; further argparse options (``required``, ``default``, ``help``) in `kwargs`.
+        files: the file names written inside the folder `flag` names (or a function of the arguments).
+        companions: suffixes of files written beside the file, e.g. ``(".csv",)`` for a plot's table.
+    """
+    action = parser.add_argument(flag, **kwargs)
+    outputs = list(parser.get_default("_outputs") or [])
+    if not outputs:
+        try:
+            parser.add_argument("--overwrite", action="store_true", help="replace output files that exist")
+        except argparse.ArgumentError:  # the command has its own --overwrite
+            pass
+    outputs.append(Output(action.dest, flag, files, tuple(companions)))
+    parser.set_defaults(_outputs=outputs)
+
+
+def check_outputs(args: argparse.Namespace) -> list[Path]:
+    """Check every output a command declared (see `add_output_argument`); all problems in one error."""
+    overwrite = bool(getattr(args, "overwrite", False))
+    problems, paths = [], []
+    for out in getattr(args, "_outputs", None) or []:
+        folder = getattr(args, out.dest, None)
+        if out.files is not None and folder is not None and Path(folder).exists() and not Path(folder).is_dir():
+            problems.append(f"{out.flag} {folder} is a file; give a folder")
+            continue
+        for path in out.paths(args):
+            try:
+                paths.append(check_output(path, overwrite, arg=out.flag))
+            except OutputPathError as ex:
+                problems.append(str(ex))
+    if len(problems) == 1:
+        raise OutputPathError(problems[0])
+    if problems:
+        raise OutputPathError("; ".join(problems))
+    return paths

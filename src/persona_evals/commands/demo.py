@@ -17,17 +17,23 @@ import argparse
 import math
 from pathlib import Path
 
+OUTPUTS = ("{trait}.safetensors", "trait_steering.png")  # in --log-dir (the logs are new files)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.argtypes import finite_float, positive_int
+    from persona_evals.paths import add_output_argument
+
     p = sub.add_parser("demo", help="the persona-vector pipeline on the embedded SmolLM2 model, offline")
-    p.add_argument("--log-dir", default="logs/demo", help="logs, vector and plot go here (default logs/demo)")
+    add_output_argument(p, "--log-dir", default="logs/demo", files=OUTPUTS,
+                        help="logs, vector and plot go here (default logs/demo)")
     p.add_argument("--trait", default="evil", help="a shipped trait (default evil)")
     p.add_argument("--model", default="smollm2", help="the steer model: embedded name, local dir or HF id (default smollm2)")
     p.add_argument("--grader", default=None, help="judge model (default: the model itself, steer/<--model>: offline, but SmolLM2 is no real judge)")
-    p.add_argument("--layer", type=int, default=20, help="layer to steer and monitor (SmolLM2 has 30; default 20)")
-    p.add_argument("--coefs", type=float, nargs="+", default=[0.0, 1.0, 2.0], help="coefficients (default 0 1 2)")
-    p.add_argument("--limit", type=int, default=20, help="samples per run (default 20)")
-    p.add_argument("--max-tokens", type=int, default=48, help="answer length (default 48)")
+    p.add_argument("--layer", type=positive_int, default=20, help="layer to steer and monitor (SmolLM2 has 30; default 20)")
+    p.add_argument("--coefs", type=finite_float, nargs="+", default=[0.0, 1.0, 2.0], help="coefficients (default 0 1 2)")
+    p.add_argument("--limit", type=positive_int, default=20, help="samples per run (default 20)")
+    p.add_argument("--max-tokens", type=positive_int, default=48, help="answer length (default 48)")
     p.set_defaults(func=run)
 
 
@@ -35,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from inspect_ai import eval
     from inspect_ai.model import get_model
 
-    from persona_evals.commands import CommandError
+    from persona_evals.commands import CommandError, resolve_model
+    from persona_evals.paths import atomic_path
+    from persona_evals.traits import TraitArtifactError, load_trait
     from persona_evals.traits.extract import extract_vectors
     from persona_evals.traits.logs import read_trait_log
     from persona_evals.viz.common import save_figure, use_agg
@@ -45,10 +53,20 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.log_dir)
     name = f"steer/{args.model}"
     grader = args.grader or name
+    # every argument is checked before the first eval: trait, model, layer, grader
+    try:
+        load_trait(args.trait, "extract")
+    except (TraitArtifactError, FileNotFoundError) as ex:
+        raise CommandError(f"--trait {args.trait}: {ex}") from None
+    model = resolve_model(name)
+    layers = model.api.shared.num_layers
+    if not args.layer <= layers:
+        raise CommandError(f"--layer {args.layer} is outside 1..{layers} ({args.model} has {layers} layers)")
+    if args.grader:
+        resolve_model(grader, "--grader")
     common = dict(model_roles={"grader": grader}, limit=args.limit, max_tokens=args.max_tokens)
 
     _step(1, f"{args.trait}: answers under pos and neg system prompts (extract split), judged by {grader}")
-    model = get_model(name)
     logs = {}
     for polarity in ("pos", "neg"):
         log = eval(task, model=model, task_args={"trait": args.trait, "version": "extract", "instruction": polarity},
@@ -63,11 +81,10 @@ def run(args: argparse.Namespace) -> int:
     use_scores = scored > 0
     if not use_scores:
         print(f"  the judge ({grader}) scored no answer: extracting from all pairs, unfiltered")
-    vector = out / f"{args.trait}.safetensors"
-    path, counts = extract_vectors(pos, neg, vector, use_scores=use_scores, progress=False)
+    path = out / OUTPUTS[0].format(trait=args.trait)
+    with atomic_path(path, args.overwrite) as tmp:
+        _, counts = extract_vectors(pos, neg, tmp, use_scores=use_scores, progress=False)
     print(f"  {path}  pairs: {counts}")
-    if not 1 <= args.layer <= model.api.shared.num_layers:
-        raise CommandError(f"--layer {args.layer} is outside 1..{model.api.shared.num_layers}")
 
     _step(3, f"steering sweep on the eval split: layer {args.layer}, coefs {args.coefs}, with live projection")
     models = [
@@ -82,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     _step(4, "plot and summary")
     use_agg()
     frame = steering_frame([log.location for log in sweep])
-    png = save_figure(plot_trait_steering(frame), out / "trait_steering.png")
+    png = save_figure(plot_trait_steering(frame), out / OUTPUTS[1], args.overwrite)
     print(_table(sweep))
     print(f"\nlogs:   {out / 'extract'}  {out / 'sweep'}   (inspect view --log-dir {out / 'sweep'})")
     print(f"vector: {path}   (persona-evals vectors show {path})")

@@ -10,12 +10,16 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.argtypes import nonnegative_int
+    from persona_evals.paths import add_output_argument
+
     p = sub.add_parser(
         "finetune-data",
         help="finetuning chats for a trait: normal, trait level I and II (a logged eval), or from pos/neg logs",
     )
     p.add_argument("trait", help="a shipped trait (persona-evals traits list) or a trait artifact file")
-    p.add_argument("--out", required=True, help="folder for normal.jsonl, trait_1.jsonl, trait_2.jsonl (trait.jsonl with --from-logs)")
+    add_output_argument(p, "--out", required=True, files=_files,
+                        help="folder for normal.jsonl, trait_1.jsonl, trait_2.jsonl (trait.jsonl with --from-logs)")
     p.add_argument("--model", help="the generator model, e.g. openai/gpt-4.1-mini")
     p.add_argument("--questions", help="questions file: one per line, or a JSON list (default: the trait's questions)")
     p.add_argument("--split", choices=["extract", "eval", "both"], default="extract",
@@ -24,9 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from-logs", nargs=2, metavar=("POS", "NEG"),
                    help="offline: trait_expression logs (or dirs: newest log); pos answers -> trait.jsonl, neg -> normal.jsonl")
     p.add_argument("--log-dir", default=os.environ.get("INSPECT_LOG_DIR", "logs"), help="where the generation eval is logged")
-    p.add_argument("--max-retries", type=int, default=2, help="re-asks after an invalid reply (default 2)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing files")
+    p.add_argument("--max-retries", type=nonnegative_int, default=2, help="re-asks after an invalid reply (default 2)")
     p.set_defaults(func=run)
+
+
+def _files(args: argparse.Namespace) -> list[str]:
+    """The files written into --out (checked before the generator runs)."""
+    from persona_evals.traits.finetune_data import LEVELS
+
+    return ["trait.jsonl", "normal.jsonl"] if args.from_logs else [f"{level}.jsonl" for level in LEVELS]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,11 +55,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.model:
             raise CommandError("--model is required (or build the sets offline with --from-logs POS NEG)")
         sets, notes = _generate(args, trait, extract)
-    out = Path(args.out)
-    paths = {level: out / f"{level}.jsonl" for level in sets}
-    existing = [str(p) for p in paths.values() if p.exists()]
-    if existing and not args.overwrite:
-        raise CommandError(f"{', '.join(existing)} already exist(s); pass --overwrite to replace")
+    paths = {level: Path(args.out) / f"{level}.jsonl" for level in sets}  # checked by the CLI before any work
     for level, rows in sets.items():
         n = write_chats(paths[level], rows, overwrite=args.overwrite)
         print(f"wrote {paths[level]}  ({n} chats)")
@@ -77,7 +83,7 @@ def _from_logs(args: argparse.Namespace, trait: str) -> tuple[dict, list[str]]:
 
 
 def _generate(args: argparse.Namespace, trait: str, extract) -> tuple[dict, list[str]]:
-    from persona_evals.commands import CommandError
+    from persona_evals.commands import CommandError, resolve_model
     from persona_evals.traits import load_trait
 
     if args.questions:
@@ -86,8 +92,9 @@ def _generate(args: argparse.Namespace, trait: str, extract) -> tuple[dict, list
         splits = ["extract", "eval"] if args.split == "both" else [args.split]
         questions = [q for s in splits for q in load_trait(args.trait, s).questions]
     description = args.description or extract.instruction[0].pos
+    model = resolve_model(args.model)
     try:
-        sets, failures = generate_levels(trait, description, questions, args.model, args.log_dir, args.max_retries)
+        sets, failures = generate_levels(trait, description, questions, model, args.log_dir, args.max_retries)
     except RuntimeError as ex:
         raise CommandError(str(ex)) from None
     if failures and not any(sets.values()):

@@ -6,8 +6,13 @@ import argparse
 import os
 from pathlib import Path
 
+FILES = ("metrics.csv", "accuracy.csv", "metrics.md")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.argtypes import int_at_least
+    from persona_evals.paths import add_output_argument
+
     p = sub.add_parser(
         "metrics", help="Principled Personas metrics (advantage, robustness, fidelity) over logs"
     )
@@ -21,8 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=os.environ.get("INSPECT_LOG_DIR", "logs"),
         help="where to look when no logs are given (default: $INSPECT_LOG_DIR or ./logs)",
     )
-    p.add_argument(
+    add_output_argument(
+        p,
         "--out-dir",
+        files=FILES,
         default="results/persona_accuracy",
         help="where metrics.csv, accuracy.csv and metrics.md go (default: results/persona_accuracy)",
     )
@@ -31,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--n-boot",
-        type=int,
+        type=int_at_least(100),
         default=10_000,
         help="bootstrap resamples for fidelity (default 10000)",
     )
@@ -43,20 +50,20 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.accuracy.results import collect_hits
     from persona_evals.accuracy.tables import markdown, write_accuracy_csv, write_csv
     from persona_evals.commands import CommandError
-    from persona_evals.logs import LogError, resolve_logs
+    from persona_evals.logs import resolve_logs
+    from persona_evals.paths import atomic_path, write_text_atomic
 
-    if args.n_boot < 100:
-        raise CommandError(f"--n-boot must be at least 100, got {args.n_boot}")
-    try:
-        runs = collect_hits(resolve_logs(args.logs, args.log_dir, newest_only=False))
-        rows = compute_metrics(runs, use_holm=args.holm, n_boot=args.n_boot)
-    except LogError as ex:
-        raise CommandError(str(ex)) from ex
-    out = Path(args.out_dir)
-    write_csv(rows, out / "metrics.csv")
-    write_accuracy_csv(runs, out / "accuracy.csv")
+    paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
+    runs = collect_hits(paths)  # LogError naming the log: the CLI prints it
+    if not runs:
+        raise CommandError(f"no scored persona_accuracy samples in {len(paths)} log(s): nothing to compute")
+    rows = compute_metrics(runs, use_holm=args.holm, n_boot=args.n_boot)
     table = markdown(rows, holm=args.holm)
-    (out / "metrics.md").write_text(table, encoding="utf-8")
+    out = Path(args.out_dir)
+    for name, write in (("metrics.csv", lambda p: write_csv(rows, p)), ("accuracy.csv", lambda p: write_accuracy_csv(runs, p))):
+        with atomic_path(out / name, args.overwrite) as tmp:
+            write(tmp)
+    write_text_atomic(out / "metrics.md", table, args.overwrite)
     print(table)
     print(f"wrote {out / 'metrics.csv'}, {out / 'accuracy.csv'} and {out / 'metrics.md'}")
     return 0

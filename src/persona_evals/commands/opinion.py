@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.paths import add_output_argument
+
     p = sub.add_parser("opinion", help="opinion simulation: alignment metrics over logs")
     cmds = p.add_subparsers(dest="opinion_command", required=True, metavar="ACTION")
     m = cmds.add_parser("metrics", help="answer distributions and alignment per log")
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--log-dir", default="logs", help="where to look when no logs are given")
     m.add_argument("--truth", help='survey truth JSON: {"question_id": {"US" or state: {"A": share, ...}}}')
     m.add_argument("--per-state", action="store_true", help="print the per-state table of election items")
-    m.add_argument("--json", dest="json_out", help="write the full reports to this JSON file")
+    add_output_argument(m, "--json", dest="json_out", help="write the full reports to this JSON file")
     m.set_defaults(func=run_metrics)
 
 
@@ -38,12 +39,13 @@ def collect_reports(logs: list[str], log_dir: str, truth_path: str | None) -> li
 
 
 def run_metrics(args: argparse.Namespace) -> int:
+    from persona_evals.paths import write_text_atomic
+
     reports = collect_reports(args.logs, args.log_dir, args.truth)
     for report in reports:
         print(format_report(report, per_state=args.per_state))
     if args.json_out:
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(json.dumps(reports, indent=2, default=_nan_to_none))
+        write_text_atomic(args.json_out, json.dumps(reports, indent=2, default=_nan_to_none), args.overwrite)
         print(f"-> {args.json_out}")
     return 0
 

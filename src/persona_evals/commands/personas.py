@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.argtypes import int_at_least, nonnegative_int, positive_int
+    from persona_evals.paths import add_output_argument
+
     p = sub.add_parser(
         "personas", help="census-grounded personas: sample, generate, calibrate, refresh-census"
     )
@@ -24,30 +26,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     s = cmds.add_parser("sample", help="sample meta personas per state from ACS marginals")
     s.add_argument("--states", default="all", help="postal codes, comma-separated, or 'all' (default)")
-    s.add_argument("--n", type=int, default=100, help="personas per state (default 100)")
+    s.add_argument("--n", type=positive_int, default=100, help="personas per state (default 100)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument(
         "--marginals", help="marginals JSON from refresh-census (default: the shipped ACS 2023 file)"
     )
-    s.add_argument("--out", required=True, help="personas JSONL to write")
+    add_output_argument(s, "--out", required=True, help="personas JSONL to write")
     s.set_defaults(func=run_sample)
 
     g = cmds.add_parser("generate", help="write objective/subjective/descriptive tiers with a model")
     g.add_argument("personas", help="personas JSONL (from `personas sample`)")
     g.add_argument("--tiers", default="objective,subjective,descriptive", help="comma-separated tiers")
     _model_arguments(g, "logs/personas")
-    g.add_argument("--max-retries", type=int, default=2, help="re-asks when a table fails validation")
+    g.add_argument("--max-retries", type=nonnegative_int, default=2, help="re-asks when a table fails validation")
     g.set_defaults(func=run_generate)
 
     c = cmds.add_parser("calibrate", help="LLM consistency check with bounded resampling")
     c.add_argument("personas", help="personas JSONL")
-    c.add_argument("--max-rounds", type=int, default=5, help="resampling rounds per persona (default 5)")
+    c.add_argument("--max-rounds", type=positive_int, default=5, help="resampling rounds per persona (default 5)")
     _model_arguments(c, "logs/calibration")
     c.set_defaults(func=run_calibrate)
 
     r = cmds.add_parser("refresh-census", help="rebuild ACS marginals from the Census API (needs network)")
-    r.add_argument("--out", required=True, help="marginals JSON to write (use with --marginals)")
-    r.add_argument("--year", type=int, default=2023, help="ACS 1-year vintage (default 2023)")
+    add_output_argument(r, "--out", required=True, help="marginals JSON to write (use with --marginals)")
+    r.add_argument("--year", type=int_at_least(2005), default=2023, help="ACS 1-year vintage (default 2023)")
     r.add_argument("--states", default="all", help="postal codes or 'all'")
     r.add_argument("--from-dir", help="build from local tables in the acs2023 layout instead of the API")
     r.add_argument("--api-key", help="Census API key (default: $CENSUS_API_KEY; optional for small use)")
@@ -60,20 +62,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="SynthLabsAI/Synthetic-Personas, HannahRoseKirk/prism-alignment, fixture (default) or fixture-prism",
     )
     v.add_argument("--attribute", action="append", default=[], help="only these attributes (repeatable)")
-    v.add_argument("--top", type=int, default=8, help="values shown per categorical attribute (default 8)")
+    v.add_argument("--top", type=positive_int, default=8, help="values shown per categorical attribute (default 8)")
     v.add_argument("--intersections", help="intersections config (JSON file or text): personas matched by each")
     v.set_defaults(func=run_values)
 
 
 def _model_arguments(p: argparse.ArgumentParser, log_dir: str) -> None:
+    from persona_evals.argtypes import positive_int
+    from persona_evals.paths import add_output_argument
+
     p.add_argument("--model", required=True, help="inspect model, e.g. openai/gpt-4o-mini or steer/smollm2")
     p.add_argument(
         "-M", dest="model_args", action="append", default=[], metavar="KEY=VALUE", help="model args"
     )
-    p.add_argument("--out", required=True, help="personas JSONL to write")
+    add_output_argument(p, "--out", required=True, help="personas JSONL to write")
     p.add_argument("--log-dir", default=log_dir, help=f"where the eval log goes (default {log_dir})")
-    p.add_argument("--limit", type=int, help="only the first N personas")
-    p.add_argument("--max-tokens", type=int, help="cap reply length (e.g. for small local models)")
+    p.add_argument("--limit", type=positive_int, help="only the first N personas")
+    p.add_argument("--max-tokens", type=positive_int, help="cap reply length (e.g. for small local models)")
 
 
 def _error(ex: Exception) -> Exception:
@@ -109,7 +114,7 @@ def run_sample(args: argparse.Namespace) -> int:
         ]
     except (ValueError, OSError) as ex:
         raise _error(ex) from None
-    path = write_personas(args.out, records)
+    path = write_personas(args.out, records, args.overwrite)
     print(f"{len(records)} personas ({len(codes)} states x {args.n}, seed {args.seed}) -> {path}")
     return 0
 
@@ -127,21 +132,16 @@ def _read(path: str, limit: int | None):
 def run_generate(args: argparse.Namespace) -> int:
     from persona_evals.opinion.records import write_personas
 
+    from persona_evals.commands import resolve_model
+
     records = _read(args.personas, args.limit)
     tiers = [t.strip() for t in args.tiers.split(",") if t.strip()]
+    model = resolve_model(args.model, "--model", **_model_args(args.model_args))
     try:
-        out = generate_personas(
-            records,
-            tiers,
-            args.model,
-            args.log_dir,
-            _model_args(args.model_args),
-            args.max_retries,
-            args.max_tokens,
-        )
+        out = generate_personas(records, tiers, model, args.log_dir, None, args.max_retries, args.max_tokens)
     except (ValueError, RuntimeError) as ex:  # RuntimeError: the eval did not succeed
         raise _error(ex) from None
-    write_personas(args.out, out)
+    write_personas(args.out, out, args.overwrite)
     for tier in tiers:
         ok = sum(1 for r in out if r.has_tier(tier))
         print(f"{tier}: {ok}/{len(out)} written")
@@ -179,14 +179,15 @@ def calibrate_personas(records, model, log_dir, max_rounds=5, model_args=None, m
 def run_calibrate(args: argparse.Namespace) -> int:
     from persona_evals.opinion.records import write_personas
 
+    from persona_evals.commands import resolve_model
+
     records = _read(args.personas, args.limit)
+    model = resolve_model(args.model, "--model", **_model_args(args.model_args))
     try:
-        out = calibrate_personas(
-            records, args.model, args.log_dir, args.max_rounds, _model_args(args.model_args), args.max_tokens
-        )
+        out = calibrate_personas(records, model, args.log_dir, args.max_rounds, None, args.max_tokens)
     except (ValueError, RuntimeError) as ex:  # RuntimeError: the eval did not succeed
         raise _error(ex) from None
-    write_personas(args.out, out)
+    write_personas(args.out, out, args.overwrite)
     accepted = sum(1 for r in out if r.calibration and r.calibration.accepted)
     changed = sum(1 for r in out if r.calibration and r.calibration.original_meta)
     print(
@@ -221,9 +222,9 @@ def run_refresh(args: argparse.Namespace) -> int:
             marginals = fetch_marginals(args.year, states, api_key=args.api_key)
     except (ValueError, OSError) as ex:
         raise _error(ex) from None
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(marginals, separators=(",", ":")))
+    from persona_evals.paths import write_text_atomic
+
+    out = write_text_atomic(args.out, json.dumps(marginals, separators=(",", ":")), args.overwrite)
     print(
         f"marginals for {len(marginals['states'])} states -> {out} (use: personas sample --marginals {out})"
     )
@@ -238,8 +239,6 @@ def run_values(args: argparse.Namespace) -> int:
     from persona_evals.personas.attributes import attribute_kind, numeric_interval
     from persona_evals.personas.matching import members
 
-    if args.top < 1:
-        raise CommandError(f"--top must be at least 1, got {args.top}")
     try:
         pool = load_personas(args.source)
     except (ValueError, GatedDatasetError, HubUnavailableError) as ex:

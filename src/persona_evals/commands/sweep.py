@@ -10,22 +10,25 @@ batch. The unsteered baseline is the cell with coef 0 (include 0 in --coefs). Wi
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.argtypes import finite_float, positive_int
+
     p = sub.add_parser("sweep", help="run a task over layers x coefficients with one loaded model")
     p.add_argument("task", help="task file or file@task, e.g. tasks/trait_expression.py")
     p.add_argument("--model", default="smollm2", help="embedded name, local dir or HF id (default smollm2)")
     p.add_argument("--vector", help="vector file (file.safetensors or file.safetensors#name)")
-    p.add_argument("--layers", type=int, nargs="+", required=True, help="layers, e.g. --layers 10 15 20")
-    p.add_argument("--coefs", type=float, nargs="+", help="coefficients of --vector, e.g. --coefs 0 1 2")
+    p.add_argument("--layers", type=positive_int, nargs="+", required=True, help="layers, e.g. --layers 10 15 20")
+    p.add_argument("--coefs", type=finite_float, nargs="+", help="coefficients of --vector, e.g. --coefs 0 1 2")
     p.add_argument("--mix", nargs=2, metavar=("A", "B"), help="instead of --vector: interpolate two vectors")
     p.add_argument("--weights", type=float, nargs="+", help="with --mix: w of w·A + (1−w)·B, in [0, 1], increasing")
     p.add_argument("--positions", default="response", choices=["response", "prompt", "all"])
     p.add_argument("-M", dest="model_args", action="append", default=[], metavar="K=V", help="other steer model args")
     p.add_argument("-T", dest="task_args", action="append", default=[], metavar="K=V", help="task args")
     p.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL", help="e.g. grader=steer/smollm2")
-    p.add_argument("--limit", type=int, help="samples per cell")
+    p.add_argument("--limit", type=positive_int, help="samples per cell")
     p.add_argument("--log-dir", default="logs/sweep", help="where the cells' logs go (default logs/sweep)")
     p.add_argument("--display", default=None, help="inspect display (full, rich, plain, none)")
     p.set_defaults(func=run)
@@ -53,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError
     from persona_evals.steering.spec import SteeringConfigError
 
+    file = args.task.split("@")[0]
+    if file.endswith(".py") and not Path(file).is_file():  # before loading the model
+        raise CommandError(f"task file {file} does not exist")
     extra = parse_pairs(args.model_args, "-M")
     clash = {"vector", "layer", "coef", "positions"} & set(extra)
     if clash:

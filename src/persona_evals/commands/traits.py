@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import Any
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+SPLIT_FILES = ("{name}_extract.json", "{name}_eval.json")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.argtypes import nonnegative_int
+    from persona_evals.paths import add_output_argument
+
     p = sub.add_parser("traits", help="trait artifacts: list the shipped ones, draft new ones")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -25,14 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("name", help="trait name: lower case letters, digits, underscores (e.g. 'stubborn')")
     d.add_argument("--description", required=True, help="what the trait means, in a sentence or two")
     d.add_argument("--model", required=True, help="the drafting model, e.g. openai/gpt-4o-mini")
-    d.add_argument("--out-dir", required=True, help="folder for NAME_extract.json and NAME_eval.json")
+    add_output_argument(d, "--out-dir", required=True, files=SPLIT_FILES,
+                        help="folder for NAME_extract.json and NAME_eval.json")
     d.add_argument(
         "--log-dir",
         default=os.environ.get("INSPECT_LOG_DIR", "logs"),
         help="where the drafting eval's log goes (default: $INSPECT_LOG_DIR or ./logs)",
     )
-    d.add_argument("--max-retries", type=int, default=2, help="re-asks after an invalid reply (default 2)")
-    d.add_argument("--overwrite", action="store_true", help="replace existing files")
+    d.add_argument("--max-retries", type=nonnegative_int, default=2, help="re-asks after an invalid reply (default 2)")
     d.set_defaults(func=run_draft)
 
 
@@ -47,7 +51,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_draft(args: argparse.Namespace) -> int:
-    from persona_evals.commands import CommandError
+    from persona_evals.commands import CommandError, resolve_model
     from persona_evals.traits import write_artifact
 
     if not NAME.match(args.name):
@@ -56,21 +60,16 @@ def run_draft(args: argparse.Namespace) -> int:
         )
     if not args.description.strip():
         raise CommandError("--description must not be empty")
-    if args.max_retries < 0:
-        raise CommandError(f"--max-retries must be >= 0, got {args.max_retries}")
-    out = Path(args.out_dir)
-    paths = [out / f"{args.name}_{split}.json" for split in ("extract", "eval")]
-    existing = [str(p) for p in paths if p.exists()]
-    if existing and not args.overwrite:
-        raise CommandError(f"{', '.join(existing)} already exist(s); pass --overwrite to replace")
+    paths = [Path(args.out_dir) / f.format(name=args.name) for f in SPLIT_FILES]  # checked by the CLI
+    model = resolve_model(args.model)
     try:
         splits = draft_trait_artifacts(
-            args.name, args.description, args.model, log_dir=args.log_dir, max_retries=args.max_retries
+            args.name, args.description, model, log_dir=args.log_dir, max_retries=args.max_retries
         )
     except RuntimeError as ex:
         raise CommandError(str(ex)) from ex
     for artifact, path in zip(splits, paths):
-        write_artifact(artifact, path)
+        write_artifact(artifact, path, args.overwrite)
         print(f"wrote {path}")
     return 0
 

@@ -6,22 +6,25 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.argtypes import finite_float, positive_int
+    from persona_evals.paths import add_output_argument
+
     p = sub.add_parser("vectors", help="persona-vector files")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     show = actions.add_parser("show", help="tensors, shapes, per-layer norms and metadata of a vector file")
-    show.add_argument("path", help=".safetensors (or .pt) file")
+    show.add_argument("path", help=".safetensors (or .pt) file; file#name shows one tensor")
     show.set_defaults(func=_show)
 
     ex = actions.add_parser("extract", help="mean-difference vectors from a trait's pos and neg trait_expression logs")
     ex.add_argument("--pos", required=True, help="log (or dir: its newest log) of trait_expression -T instruction=pos")
     ex.add_argument("--neg", required=True, help="log (or dir: its newest log) of trait_expression -T instruction=neg")
-    ex.add_argument("--out", required=True, help="vector file to write (.safetensors)")
+    add_output_argument(ex, "--out", required=True, type=_safetensors, help="vector file to write (.safetensors)")
     ex.add_argument("--model", help="local dir or HF id of the weights (default: the logs' steer/hf model)")
-    ex.add_argument("--pos-threshold", type=float, default=50, help="keep pairs whose pos trait score >= this (50)")
-    ex.add_argument("--neg-threshold", type=float, default=50, help="... and whose neg trait score < this (50)")
-    ex.add_argument("--coherence-threshold", type=float, default=50, help="... and both coherences >= this (50)")
+    ex.add_argument("--pos-threshold", type=finite_float, default=50, help="keep pairs whose pos trait score >= this (50)")
+    ex.add_argument("--neg-threshold", type=finite_float, default=50, help="... and whose neg trait score < this (50)")
+    ex.add_argument("--coherence-threshold", type=finite_float, default=50, help="... and both coherences >= this (50)")
     ex.add_argument("--no-filter", action="store_true", help="keep every pair, ignoring the judge's scores")
-    ex.add_argument("--batch-size", type=int, default=8)
+    ex.add_argument("--batch-size", type=positive_int, default=8)
     ex.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     ex.add_argument("--device", default="auto")
     ex.set_defaults(func=_extract)
@@ -31,19 +34,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     pr.add_argument("log", help="an eval log of any chat task (or a dir: its newest log), or chat JSONL (finetuning data)")
     pr.add_argument("--vector", required=True, help="vector file (file.safetensors or file.safetensors#prompt_last)")
-    pr.add_argument("--layer", type=int, action="append", required=True, help="layer (repeatable; the first one screens)")
-    pr.add_argument("--out", required=True, help="CSV to write; with --keep-below, the kept chats (.jsonl)")
+    pr.add_argument("--layer", type=positive_int, action="append", required=True, help="layer (repeatable; the first one screens)")
+    add_output_argument(pr, "--out", required=True, help="CSV to write; with --keep-below, the kept chats (.jsonl)")
     pr.add_argument("--model", help="weights to read with (default: the log's steer/hf model; required for chat JSONL)")
     pr.add_argument("--base-model", help="also report the finetuning shift of --model against this base model")
-    pr.add_argument("--batch-size", type=int, default=8)
-    pr.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    pr.add_argument("--batch-size", type=positive_int, default=8)
     sc = pr.add_argument_group("screening chat JSONL (projection difference: training answer vs the model's own)")
     sc.add_argument("--no-base-answers", action="store_true", help="skip generating the model's own answers (no proj_diff)")
-    sc.add_argument("--keep-below", type=float, help="write the chats whose projection difference is below this to --out")
+    sc.add_argument("--keep-below", type=finite_float, help="write the chats whose projection difference is below this to --out")
     sc.add_argument("--by", choices=["proj_diff", "proj"], default="proj_diff", help="what --keep-below compares (proj_diff)")
-    sc.add_argument("--csv", help="with --keep-below: also write the per-chat table here")
-    sc.add_argument("--max-tokens", type=int, default=256, help="length of the model's own answers (256)")
-    sc.add_argument("--temperature", type=float, default=0.0, help="of the model's own answers (0: greedy)")
+    add_output_argument(sc, "--csv", help="with --keep-below: also write the per-chat table here")
+    sc.add_argument("--max-tokens", type=positive_int, default=256, help="length of the model's own answers (256)")
+    sc.add_argument("--temperature", type=finite_float, default=0.0, help="of the model's own answers (0: greedy)")
     sc.add_argument("--log-dir", default="logs", help="where the eval generating the model's own answers is logged")
     pr.set_defaults(func=_project)
 
@@ -51,15 +53,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     sh.add_argument("--base", required=True, help="the base model the adapters were trained on")
     sh.add_argument("--adapters", nargs="+", required=True, help="adapter folders, e.g. OUT/checkpoint-* OUT")
     sh.add_argument("--vector", action="append", required=True, help="vector file (repeatable)")
-    sh.add_argument("--layer", type=int, action="append", required=True, help="layer (repeatable)")
+    sh.add_argument("--layer", type=positive_int, action="append", required=True, help="layer (repeatable)")
     sh.add_argument("--trait", help="the trait the adapters were finetuned on (labels the CSV; default prompts: its eval questions)")
     sh.add_argument("--prompts", help="a trait (eval questions), chat JSONL (prompts) or eval log (inputs); default --trait's")
     sh.add_argument("--logs", nargs="+", help="trait_expression logs of the adapters (-M adapter=...): adds their mean trait score")
-    sh.add_argument("--out", required=True, help="CSV to write")
-    sh.add_argument("--plot", help="PNG: shift per checkpoint (and vs trait score with --logs)")
-    sh.add_argument("--batch-size", type=int, default=8)
-    sh.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_output_argument(sh, "--out", required=True, help="CSV to write")
+    add_output_argument(sh, "--plot", help="PNG: shift per checkpoint (and vs trait score with --logs)")
+    sh.add_argument("--batch-size", type=positive_int, default=8)
     sh.set_defaults(func=_shift)
+
+
+def _safetensors(text: str) -> str:
+    if not text.endswith(".safetensors"):
+        raise argparse.ArgumentTypeError(f"expected a .safetensors file name, got {text!r}")
+    return text
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -69,19 +76,20 @@ def _show(args: argparse.Namespace) -> int:
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
 
+    path, _, key = args.path.partition("#")
     try:
-        first = load_vector(args.path, arg="path")
+        first = load_vector(path, key or None, arg="path")
     except SteeringConfigError as ex:
         raise CommandError(str(ex)) from None
     keys = [first.key]
-    if args.path.endswith(".safetensors"):
-        with safe_open(args.path, "pt") as f:
+    if path.endswith(".safetensors") and not key:
+        with safe_open(path, "pt") as f:
             keys = list(f.keys())
-    print(f"file:    {args.path}\nsha256:  {first.sha256}")
+    print(f"file:    {path}\nsha256:  {first.sha256}")
     for k, v in sorted(first.metadata.items()):
         print(f"  {k}: {v}")
     for key in keys:
-        t = load_vector(args.path, key, arg="path").tensor
+        t = load_vector(path, key, arg="path").tensor
         print(f"tensor {key!r}: shape {list(t.shape)}")
         if t.dim() == 2:
             norms = " ".join(f"{i}:{float(n):.2f}" for i, n in enumerate(t.norm(dim=-1)))
@@ -93,23 +101,23 @@ def _show(args: argparse.Namespace) -> int:
 
 def _extract(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError
+    from persona_evals.paths import atomic_path
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.traits.extract import extract_vectors
     from persona_evals.traits.logs import TraitLogError, read_trait_log
 
-    if not args.out.endswith(".safetensors"):
-        raise CommandError(f"--out must be a .safetensors file, got {args.out}")
     try:
         pos = read_trait_log(_exists(args.pos, "--pos"), "pos")
         neg = read_trait_log(_exists(args.neg, "--neg"), "neg")
-        path, counts = extract_vectors(
-            pos, neg, args.out, model=args.model, pos_min=args.pos_threshold, neg_max=args.neg_threshold,
-            coherence_min=args.coherence_threshold, batch_size=args.batch_size, dtype=args.dtype, device=args.device,
-            use_scores=not args.no_filter,
-        )
+        with atomic_path(args.out, args.overwrite) as tmp:
+            _, counts = extract_vectors(
+                pos, neg, tmp, model=args.model, pos_min=args.pos_threshold, neg_max=args.neg_threshold,
+                coherence_min=args.coherence_threshold, batch_size=args.batch_size, dtype=args.dtype,
+                device=args.device, use_scores=not args.no_filter,
+            )
     except (TraitLogError, SteeringConfigError) as ex:
         raise CommandError(str(ex)) from None
-    print(f"wrote {path}  (trait {pos.trait}; pairs kept after each filter: {counts})")
+    print(f"wrote {args.out}  (trait {pos.trait}; pairs kept after each filter: {counts})")
     return 0
 
 
@@ -126,8 +134,7 @@ def _project(args: argparse.Namespace) -> int:
         return _screen(args)
     if args.keep_below is not None:
         raise CommandError("--keep-below screens chat JSONL (finetuning data), not eval logs")
-    _free(args.out, args.overwrite, "--out")
-    log, rows = log_pairs(_exists(args.log, "log"))
+    log, rows = log_pairs(_exists(args.log, None))
     model = args.model
     if model is None:
         provider, _, name = log.eval.model.partition("/")
@@ -135,18 +142,19 @@ def _project(args: argparse.Namespace) -> int:
             raise CommandError(f"{args.log} was generated by {log.eval.model}; pass --model with the weights to read it with")
         model = name
     path, _, key = args.vector.partition("#")
-    try:
+    try:  # everything is loaded and computed before --out is written
         vector = load_vector(path, key or None, arg="--vector")
         shared = load_shared(model)
+        base = load_shared(args.base_model) if args.base_model else None
         out_rows = project_rows(shared, rows, vector, args.layer, args.batch_size)
-        out = write_csv(out_rows, args.out, overwrite=args.overwrite)
-        print(f"wrote {out}  ({len(out_rows)} samples, layers {args.layer})")
-        if args.base_model:
-            shift = finetuning_shift(shared, load_shared(args.base_model), [r[2] for r in rows], vector, args.layer, args.batch_size)
-            print("finetuning shift (" + model + " vs " + args.base_model + "):")
-            print(json.dumps(shift, indent=2))
+        shift = base and finetuning_shift(shared, base, [r[2] for r in rows], vector, args.layer, args.batch_size)
     except SteeringConfigError as ex:
         raise CommandError(str(ex)) from None
+    out = write_csv(out_rows, args.out, overwrite=args.overwrite)
+    print(f"wrote {out}  ({len(out_rows)} samples, layers {args.layer})")
+    if shift:
+        print("finetuning shift (" + model + " vs " + args.base_model + "):")
+        print(json.dumps(shift, indent=2))
     return 0
 
 
@@ -169,9 +177,7 @@ def _screen(args: argparse.Namespace) -> int:
         raise CommandError(f"with --keep-below, --out is the screened chat file (.jsonl), got {args.out}")
     if screening and args.by == "proj_diff" and args.no_base_answers:
         raise CommandError("--by proj_diff needs the model's own answers; drop --no-base-answers or use --by proj")
-    table = args.csv if screening else args.out
-    for path, arg in ((args.out, "--out"), (table, "--csv")):
-        _free(path, args.overwrite, arg)
+    table = args.csv if screening else args.out  # both checked by the CLI before any work
     path, _, key = args.vector.partition("#")
     try:
         chats = read_chats(args.log, last_is_assistant=True)
@@ -210,9 +216,7 @@ def _shift(args: argparse.Namespace) -> int:
     from persona_evals.steering.vectors import load_vector
     from persona_evals.training.shift import adapter_shifts
 
-    for path, arg in ((args.out, "--out"), (args.plot, "--plot")):
-        _free(path, args.overwrite, arg)
-    try:
+    try:  # --out and --plot were checked by the CLI before any work
         vectors = [load_vector(*_split_key(v), arg="--vector") for v in args.vector]
         adapters = [read_adapter(a, arg="--adapters") for a in args.adapters]
         trait = args.trait or vectors[0].metadata.get("trait")
@@ -237,7 +241,7 @@ def _shift(args: argparse.Namespace) -> int:
         from persona_evals.viz.finetuning import plot_shift
 
         use_agg()
-        print(f"wrote {save_figure(plot_shift(pd.DataFrame(rows)), args.plot)}")
+        print(f"wrote {save_figure(plot_shift(pd.DataFrame(rows)), args.plot, args.overwrite)}")
     return 0
 
 
@@ -300,27 +304,10 @@ def _trait_scores(logs: list[str]) -> dict[str, float]:
     return out
 
 
-def _free(path: str | None, overwrite: bool, arg: str) -> None:
+def _exists(path: str, arg: str | None) -> str:
+    """A readable log file, or the newest log in a directory (else a `LogError` naming `arg`)."""
     from pathlib import Path
 
-    from persona_evals.commands import CommandError
+    from persona_evals.logs import check_log, newest_log
 
-    if path and Path(path).exists() and not overwrite:
-        raise CommandError(f"{arg} {path} already exists; pass --overwrite to replace it")
-
-
-def _exists(path: str, arg: str) -> str:
-    """A log file, or the newest log in a directory."""
-    from pathlib import Path
-
-    from persona_evals.commands import CommandError
-    from persona_evals.logs import LogError, newest_log
-
-    if not Path(path).exists():
-        raise CommandError(f"{arg}: {path} does not exist")
-    if Path(path).is_dir():
-        try:
-            return newest_log(path, arg=arg)
-        except LogError as ex:
-            raise CommandError(str(ex)) from None
-    return path
+    return check_log(newest_log(path, arg=arg) if Path(path).is_dir() else path, arg=arg)

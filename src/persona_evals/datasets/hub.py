@@ -33,6 +33,27 @@ def access_message(path: str) -> str:
     )
 
 
+def hub_offline() -> bool:
+    """Whether the user switched the Hub off (``HF_HUB_OFFLINE`` or ``HF_DATASETS_OFFLINE``)."""
+    import os
+
+    return any(os.environ.get(v, "").strip().upper() in ("1", "ON", "YES", "TRUE")
+               for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+
+
+def unavailable_message(path: str, reason: str, gated: bool, token: str | None) -> str:
+    """Why `path` could not be read without the Hub, and what to do; offline is named as the cause."""
+    if hub_offline():
+        cause = "HF_HUB_OFFLINE (or HF_DATASETS_OFFLINE) is set and there is no cached copy"
+        fix = "Unset it and connect once to cache the data set"
+    else:
+        cause = f"could not reach the Hugging Face Hub and found no cached copy ({reason})"
+        fix = "Connect once to cache it"
+    if gated and not token:
+        fix += f" (it is gated: you will also need HF_TOKEN with access, see https://huggingface.co/datasets/{path})"
+    return f"{path}: {cause}. {fix}, or use the invented offline fixtures: -T personas=fixture -T questions=fixture."
+
+
 def hf_token() -> str | None:
     """``HF_TOKEN`` from the environment or ``.env``, else a token saved by ``hf auth login``."""
     from huggingface_hub import get_token
@@ -44,10 +65,11 @@ def hf_token() -> str | None:
 
 
 def load_rows(path: str, *, name: str | None = None, split: str = "train", gated: bool = False) -> list[dict[str, Any]]:
-    """All rows of one split as dicts, at the pinned revision (`GatedDatasetError` when gated)."""
+    """All rows of one split as dicts, at the pinned revision (`GatedDatasetError` with instructions
+    when gated, or `HubUnavailableError` offline without a cached copy: being offline is named first)."""
     revision = revision_for(path)
     token = hf_token()
-    if gated and not token:
+    if gated and not token and not hub_offline():  # offline, a cached copy may still load
         raise GatedDatasetError(access_message(path))
     from datasets import load_dataset
     from datasets.exceptions import DatasetNotFoundError
@@ -60,11 +82,7 @@ def load_rows(path: str, *, name: str | None = None, split: str = "train", gated
             raise GatedDatasetError(f"{access_message(path)} (Hub said: {ex})") from ex
         raise
     except ConnectionError as ex:
-        raise HubUnavailableError(
-            f"{path}: could not reach the Hugging Face Hub and found no cached copy ({ex}). Connect "
-            "once to cache it (HF_HUB_OFFLINE must be unset), or use the invented offline fixtures: "
-            "-T personas=fixture -T questions=fixture."
-        ) from ex
+        raise HubUnavailableError(unavailable_message(path, str(ex), gated, token)) from ex
     return [dict(row) for row in data]
 
 

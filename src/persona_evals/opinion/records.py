@@ -115,13 +115,11 @@ def read_personas(path: str | Path) -> list[PersonaRecord]:
     return records
 
 
-def write_personas(path: str | Path, records: Iterable[PersonaRecord]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as f:
-        for r in records:
-            f.write(r.model_dump_json(exclude_none=False) + "\n")
-    return path
+def write_personas(path: str | Path, records: Iterable[PersonaRecord], overwrite: bool = False) -> Path:
+    """One JSON record per line, written atomically; an existing file is replaced only with `overwrite`."""
+    from persona_evals.paths import write_text_atomic
+
+    return write_text_atomic(path, "".join(r.model_dump_json(exclude_none=False) + "\n" for r in records), overwrite)
 
 
 def require_tier(records: list[PersonaRecord], tier: str, source: str = "personas") -> None:

@@ -73,7 +73,7 @@ class CensusSampler:
     """Draws adult meta personas for a state from shipped (or refreshed) ACS marginals."""
 
     def __init__(self, marginals: dict[str, Any] | None = None) -> None:
-        self.marginals = marginals or load_marginals()
+        self.marginals = load_marginals() if marginals is None else marginals
         self.states = available_states(self.marginals)
         self._occupations = [tuple(x) for x in self.marginals["occupation_labels"]]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -54,9 +55,25 @@ def _norm(part: str) -> str:
     return re.sub(r"\s+", " ", part.replace('"', "").replace(":", "")).strip().lower()
 
 
+class CensusUnavailableError(OSError):
+    """api.census.gov could not be reached (offline, blocked, or down)."""
+
+
 def _fetch_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=60) as r:  # noqa: S310 (fixed https host)
-        return json.loads(r.read().decode())
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r:  # noqa: S310 (fixed https host)
+            return json.loads(r.read().decode())
+    except urllib.error.HTTPError as ex:  # reached, but refused: a bad key, year or table
+        raise CensusUnavailableError(
+            f"the Census API answered HTTP {ex.code} ({ex.reason}) for {url.split('?')[0]}: check --year and "
+            "--api-key (or $CENSUS_API_KEY)"
+        ) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as ex:
+        reason = getattr(ex, "reason", ex)
+        raise CensusUnavailableError(
+            f"could not reach api.census.gov ({reason}): are you offline? Build the marginals from local "
+            "tables in the acs2023 layout instead: --from-dir DIR"
+        ) from None
 
 
 class Table:

@@ -225,12 +225,41 @@ def _shipped() -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+class MarginalsError(ValueError):
+    """A marginals file that is missing, not JSON, or not in the shipped format (names file and line)."""
+
+
 def load_marginals(path: str | Path | None = None) -> dict[str, Any]:
-    """The shipped marginals, or a file written by ``persona-evals personas refresh-census``."""
+    """The shipped marginals, or a file written by ``persona-evals personas refresh-census``.
+
+    A user file is checked against the shipped format (every state has the same fields), so an
+    empty or foreign file is an error, never a silent fall-back to the shipped marginals.
+    """
     if path is None:
         return _shipped()
-    return json.loads(Path(path).read_text())
+    path = Path(path)
+    if not path.is_file():
+        raise MarginalsError(f"--marginals {path}: no such file")
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        raise MarginalsError(f"--marginals {path} is empty; write one with `persona-evals personas refresh-census`")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as ex:
+        raise MarginalsError(f"--marginals {path}:{ex.lineno}: not valid JSON ({ex.msg}, column {ex.colno})") from None
+    states = data.get("states") if isinstance(data, dict) else None
+    if not isinstance(states, dict) or not states or not isinstance(data.get("occupation_labels"), list):
+        raise MarginalsError(
+            f"--marginals {path} is not a marginals file: expected an object with 'states' (one entry per "
+            "state) and 'occupation_labels', as `persona-evals personas refresh-census` writes"
+        )
+    fields = set(next(iter(_shipped()["states"].values())))
+    for code, entry in states.items():
+        missing = sorted(fields - set(entry)) if isinstance(entry, dict) else ["(not an object)"]
+        if missing:
+            raise MarginalsError(f"--marginals {path}: state {code!r} lacks {', '.join(missing)}")
+    return data
 
 
 def available_states(marginals: dict[str, Any] | None = None) -> list[str]:
-    return sorted((marginals or load_marginals())["states"])
+    return sorted((load_marginals() if marginals is None else marginals)["states"])

@@ -74,9 +74,10 @@ def load_trait(trait: str, version: str = "extract") -> TraitArtifact:
     return parse_artifact(data, source=f"trait artifact {path}")
 
 
-def write_artifact(artifact: TraitArtifact, path: str | Path) -> Path:
-    """Write one split as pretty JSON (the same format `load_trait` reads)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(artifact.model_dump(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+def write_artifact(artifact: TraitArtifact, path: str | Path, overwrite: bool = False) -> Path:
+    """Write one split as pretty JSON (the same format `load_trait` reads), atomically; an existing
+    file is replaced only with `overwrite`."""
+    from persona_evals.paths import write_text_atomic
+
+    text = json.dumps(artifact.model_dump(), indent=2, ensure_ascii=False) + "\n"
+    return write_text_atomic(path, text, overwrite)

@@ -8,40 +8,43 @@ from pathlib import Path
 from typing import Any
 
 
-def add_log_arguments(p: argparse.ArgumentParser, out_default: str) -> None:
-    """The arguments every plot takes: logs (files or dirs), --log-dir and --out."""
+def add_log_arguments(p: argparse.ArgumentParser, out_default: str, companions: tuple[str, ...] = ()) -> None:
+    """The arguments every plot takes: logs (files or dirs), --log-dir, --out and --overwrite.
+
+    `companions`: suffixes of files written beside the PNG (``(".csv",)``: its table).
+    """
+    from persona_evals.paths import add_output_argument
+
     p.add_argument("logs", nargs="*", help="log files or directories (default: newest in --log-dir)")
     p.add_argument(
         "--log-dir",
         default=os.environ.get("INSPECT_LOG_DIR", "logs"),
         help="where to look when no logs are given (default: $INSPECT_LOG_DIR or ./logs)",
     )
-    p.add_argument("--out", default=out_default, help=f"PNG to write (default: {out_default})")
+    also = "".join(f" and its {s} table" for s in companions)
+    add_output_argument(p, "--out", default=out_default, companions=companions,
+                        help=f"PNG to write{also} (default: {out_default})")
 
 
-def save_figure(fig: Any, out: str | Path) -> Path:
-    """Write `fig` as a PNG (creating the folder) and close it."""
+def save_figure(fig: Any, out: str | Path, overwrite: bool = False) -> Path:
+    """Write `fig` atomically (PNG, or the format of `out`'s suffix), creating the folder; an existing
+    file is replaced only with `overwrite`. The figure is closed."""
     import matplotlib.pyplot as plt
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=150, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    from persona_evals.paths import atomic_path
+
+    try:
+        with atomic_path(out, overwrite) as tmp:
+            fig.savefig(tmp, dpi=150, bbox_inches="tight", format=Path(out).suffix[1:] or "png")
+    finally:
+        plt.close(fig)
+    return Path(out)
 
 
-def check_outputs(out: str | Path, overwrite: bool) -> tuple[Path, Path]:
-    """The PNG and its CSV (same name, ``.csv``), refused before any work when they exist."""
-    png = Path(out)
-    table = png.with_suffix(".csv")
-    for path in (png, table):
-        if path.exists() and not overwrite:
-            raise ValueError(f"{path} already exists; pass --overwrite to replace it")
-    return png, table
-
-
-def write_rows(rows: list[dict[str, Any]], path: str | Path, columns: list[str] | None = None) -> Path:
-    """The plotted numbers as a CSV beside the plot (atomically; replaces an existing file)."""
+def write_rows(
+    rows: list[dict[str, Any]], path: str | Path, columns: list[str] | None = None, overwrite: bool = False
+) -> Path:
+    """The plotted numbers as a CSV beside the plot (atomically; an existing file only with `overwrite`)."""
     import csv
     import io
 
@@ -51,7 +54,7 @@ def write_rows(rows: list[dict[str, Any]], path: str | Path, columns: list[str] 
     writer = csv.DictWriter(buffer, fieldnames=columns or list(rows[0]), extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
-    return write_text_atomic(path, buffer.getvalue(), overwrite=True)
+    return write_text_atomic(path, buffer.getvalue(), overwrite=overwrite)
 
 
 def use_agg() -> None:
@@ -59,3 +62,51 @@ def use_agg() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+
+
+def read_csv_rows(path: str, arg: str, columns: tuple[str, ...], what: str) -> list[dict[str, str]]:
+    """The rows of a CSV that a plot reads (`--csv`), checked: a file, with a header, `columns` and rows.
+
+    Args:
+        path: the file.
+        arg: the option it came from, named in errors.
+        columns: the columns the plot needs.
+        what: what wrote such a file, for the error (e.g. "`persona-evals metrics`").
+
+    Raises:
+        ValueError: naming the argument and file, and the missing columns or the bad line.
+    """
+    import csv
+
+    where = f"{arg} {path}"
+    if not Path(path).is_file():
+        raise ValueError(f"{where}: {'is a directory' if Path(path).is_dir() else 'no such file'}")
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as ex:
+        raise ValueError(f"{where} is not a readable CSV ({ex})") from None
+    if not header:
+        raise ValueError(f"{where} is empty; expected a CSV written by {what}")
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ValueError(
+            f"{where} lacks the column(s) {', '.join(missing)} (it has {', '.join(header)}); "
+            f"expected a CSV written by {what}"
+        )
+    if not rows:
+        raise ValueError(f"{where} has a header but no rows")
+    return rows
+
+
+def csv_float(row: dict[str, str], column: str, path: str, line: int) -> float:
+    """`row[column]` as a float (empty: NaN); else a ValueError naming the file, line and column."""
+    text = (row.get(column) or "").strip()
+    if not text:
+        return float("nan")
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{path}:{line}: column {column} is {text!r}, not a number") from None

@@ -12,12 +12,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+SHIFT_COLUMNS = ("finetuned_trait", "vector_trait", "vector_path", "layer", "step", "shift_proj")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.argtypes import positive_int
+    from persona_evals.paths import add_output_argument
+
     p = sub.add_parser("shift-cosine", help="finetuning shift along each trait's vector vs its cosine with the finetuned trait's")
     p.add_argument("csvs", nargs="+", help="`vectors shift --trait A` CSVs, one per finetuned trait, each with several vectors")
-    p.add_argument("--layer", type=int, help="layer to plot (default: the first in the CSVs)")
-    p.add_argument("--out", default="shift_cosine.png", help="PNG to write; the plotted numbers go beside it as .csv")
+    p.add_argument("--layer", type=positive_int, help="layer to plot (default: the first in the CSVs)")
+    add_output_argument(p, "--out", default="shift_cosine.png", companions=(".csv",),
+                        help="PNG to write; the plotted numbers go beside it as .csv")
     p.set_defaults(func=run_shift_cosine)
 
 
@@ -50,17 +56,20 @@ def shift_cosine_frame(csvs: list[str], layer: int | None) -> Any:
     """One row per (finetuned trait A, vector B) at the last step: cosine(v_A, v_B) and shift along v_B."""
     import pandas as pd
 
+    from persona_evals.viz.common import read_csv_rows
     from persona_evals.viz.vectors import cosine_matrix
 
     parts = []
     for path in csvs:
+        # checked first (a file, with a header, these columns and rows); then read with types
+        read_csv_rows(path, "CSV", SHIFT_COLUMNS, "`persona-evals vectors shift --trait A`")
         df = pd.read_csv(path)
-        missing = {"finetuned_trait", "vector_trait", "vector_path", "layer", "step", "shift_proj"} - set(df.columns)
-        if missing:
-            raise ValueError(f"{path} is not a `vectors shift` CSV (no {sorted(missing)})")
         if df["finetuned_trait"].isna().all():
             raise ValueError(f"{path} has no finetuned trait: make it with `vectors shift --trait A`")
+        layers = sorted(df["layer"].unique())
         df = df[df["layer"] == (layer if layer is not None else df["layer"].iloc[0])]
+        if df.empty:
+            raise ValueError(f"--layer {layer}: {path} has rows for layers {', '.join(map(str, layers))} only")
         df = df[df["step"] == df["step"].max()]
         own = df[df["vector_trait"] == df["finetuned_trait"]]
         if own.empty:
@@ -100,7 +109,7 @@ def run_shift_cosine(args: argparse.Namespace) -> int:
     ax.set(xlabel="cosine(finetuned trait's vector, vector)", ylabel="finetuning shift along the vector (Δ·v̂)",
            title=f"layer {int(frame['layer'].iloc[0])}: Pearson r = {r:.3f} (n = {len(frame)})")
     ax.legend(fontsize=8)
-    out = save_figure(fig, args.out)
-    table = write_text_atomic(Path(args.out).with_suffix(".csv"), frame.to_csv(index=False), overwrite=True)
+    out = save_figure(fig, args.out, args.overwrite)
+    table = write_text_atomic(Path(args.out).with_suffix(".csv"), frame.to_csv(index=False), args.overwrite)
     print(f"wrote {out} and {table} ({len(frame)} points, Pearson r={r:.3f})")
     return 0

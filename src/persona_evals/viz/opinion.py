@@ -98,7 +98,7 @@ def plot_tiers(args: argparse.Namespace) -> int:
         ax.set_xlabel("persona tier")
         if m == "bias":
             ax.axhline(0, color="grey", lw=0.8)
-    save_figure(fig, args.out)
+    save_figure(fig, args.out, args.overwrite)
     print(f"-> {args.out}")
     return 0
 
@@ -141,7 +141,7 @@ def plot_states(args: argparse.Namespace) -> int:
     ax.set_title(
         f"{rep['model']}, tier {rep['tier']}, {rep['context']}  (labels: simulated/real winner; T = tie)"
     )
-    save_figure(fig, args.out)
+    save_figure(fig, args.out, args.overwrite)
     print(f"-> {args.out}")
     return 0
 
@@ -196,7 +196,7 @@ def plot_topics(args: argparse.Namespace) -> int:
     for ax in list(axes.flat)[len(questions) :]:
         ax.axis("off")
     fig.tight_layout()
-    save_figure(fig, args.out)
+    save_figure(fig, args.out, args.overwrite)
     print(f"-> {args.out}")
     return 0
 

@@ -15,19 +15,20 @@ OUT = "results/persona_bench"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.argtypes import int_at_least
     from persona_evals.viz.common import add_log_arguments
 
     plots = [
-        ("persona-modes", "prism_personalization: accuracy per generate mode and model (95% CI)", run_modes, "modes.png"),
-        ("persona-loo", "leave_one_out: drop in accuracy per removed attribute (sorted, 95% CI)", run_loo, "loo.png"),
-        ("persona-intersections", "intersectionality: accuracy per intersection (95% CI)", run_intersections, "intersections.png"),
+        ("persona-modes", "prism_personalization: accuracy per generate mode and model (95%% CI)", run_modes, "modes.png"),
+        ("persona-loo", "leave_one_out: drop in accuracy per removed attribute (sorted, 95%% CI)", run_loo, "loo.png"),
+        ("persona-intersections", "intersectionality: accuracy per intersection (95%% CI)", run_intersections, "intersections.png"),
         ("persona-pass-at-k", "pass_at_k: the unbiased pass@k curve per model", run_pass_at_k, "pass_at_k.png"),
     ]
     for name, help_text, func, out in plots:
         p = sub.add_parser(name, help=help_text)
-        add_log_arguments(p, f"{OUT}/{out}")
+        add_log_arguments(p, f"{OUT}/{out}", companions=(".csv",))
         if name == "persona-loo":
-            p.add_argument("--n-boot", type=int, default=2000, help="paired bootstrap resamples (default 2000)")
+            p.add_argument("--n-boot", type=int_at_least(1), default=2000, help="paired bootstrap resamples (default 2000)")
         p.set_defaults(func=func)
 
 
@@ -42,11 +43,12 @@ def _rows(args: argparse.Namespace, task: str, build, **load: Any) -> list[dict[
         raise NoSamplesError(f"{ex}: run tasks/{task}.py first, or pass its logs") from ex
 
 
-def _write(fig: Any, rows: list[dict[str, Any]], out: str) -> None:
+def _write(fig: Any, rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """The PNG and, beside it, a CSV of the plotted numbers (both atomic; checked before computing)."""
     from persona_evals.viz.common import save_figure, write_rows
 
-    png = save_figure(fig, out)
-    table = write_rows(rows, png.with_suffix(".csv"))
+    png = save_figure(fig, args.out, args.overwrite)
+    table = write_rows(rows, png.with_suffix(".csv"), overwrite=args.overwrite)
     print(f"wrote {png} and {table}")
 
 
@@ -89,7 +91,7 @@ def run_modes(args: argparse.Namespace) -> int:
     ax.set_ylabel("accuracy (critic: no revision needed)")
     ax.set_title("PERSONA Bench: accuracy by generate mode (95% CI; * McNemar p < .05 vs baseline)", fontsize=10)
     ax.legend(fontsize=8, ncols=min(4, len(modes)), loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
-    _write(fig, rows, args.out)
+    _write(fig, rows, args)
     return 0
 
 
@@ -116,7 +118,7 @@ def run_loo(args: argparse.Namespace) -> int:
         ax.set_title(model, fontsize=9)
     fig.suptitle("PERSONA Bench leave-one-out: accuracy drop per removed attribute (95% paired bootstrap CI)", fontsize=10)
     fig.tight_layout()
-    _write(fig, rows, args.out)
+    _write(fig, rows, args)
     return 0
 
 
@@ -148,7 +150,7 @@ def run_intersections(args: argparse.Namespace) -> int:
     ax.set_title("PERSONA Bench: accuracy per intersection (95% CI)", fontsize=10)
     if len(models) > 1:
         ax.legend(fontsize=8)
-    _write(fig, rows, args.out)
+    _write(fig, rows, args)
     return 0
 
 
@@ -183,5 +185,5 @@ def run_pass_at_k(args: argparse.Namespace) -> int:
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_title("PERSONA Bench pass@k (95% CI band)", fontsize=10)
     ax.legend(fontsize=8)
-    _write(fig, rows, args.out)
+    _write(fig, rows, args)
     return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 from persona_evals.logs import LogError
@@ -28,26 +29,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         "steering-effect",
         help="any task: a metric (95%% CI) vs steering coefficient, a line per vector and layer",
     )
-    add_log_arguments(p, out_default="steering_effect.png")
+    add_log_arguments(p, out_default="steering_effect.png", companions=(".csv",))
     p.add_argument(
         "--metric", action="append", required=True, metavar="NAME",
         help="metric to plot, e.g. accuracy, trait, coherence/mean (repeat for one panel each)",
     )
     p.add_argument("--allow-mixed", action="store_true", help="allow logs of several tasks in one plot")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing PNG/CSV")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from persona_evals.logs import resolve_logs
-    from persona_evals.viz.common import check_outputs, save_figure, use_agg, write_rows
+    from persona_evals.viz.common import save_figure, use_agg, write_rows
     from persona_evals.viz.log_metrics import read_log_metrics
 
     use_agg()
-    png, table = check_outputs(args.out, args.overwrite)
+    png, table = Path(args.out), Path(args.out).with_suffix(".csv")
     rows = effect_rows(read_log_metrics(resolve_logs(args.logs, args.log_dir, newest_only=False)), args.metric, args.allow_mixed)
-    save_figure(effect_figure(rows, args.metric), png)
-    write_rows(rows, table, COLUMNS)
+    save_figure(effect_figure(rows, args.metric), png, args.overwrite)
+    write_rows(rows, table, COLUMNS, overwrite=args.overwrite)
     lines = sorted({r["line"] for r in rows})
     print(f"wrote {png} and {table} ({len(lines)} line(s): {', '.join(lines)}; {len(args.metric)} metric(s))")
     return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 from typing import Any
 
 from persona_evals.logs import LogError
@@ -32,25 +33,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "steering-linearity",
         help="effect of steering with A+B against A and B alone, per metric (table + plot)",
     )
-    add_log_arguments(p, out_default="steering_linearity.png")
+    add_log_arguments(p, out_default="steering_linearity.png", companions=(".csv",))
     p.add_argument("--metric", action="append", metavar="NAME",
                    help="metric (repeatable; default: every judged score with a standard error)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing PNG/CSV")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from persona_evals.logs import resolve_logs
-    from persona_evals.viz.common import check_outputs, save_figure, use_agg, write_rows
+    from persona_evals.viz.common import save_figure, use_agg, write_rows
     from persona_evals.viz.log_metrics import default_metrics, read_log_metrics
 
     use_agg()
-    png, table = check_outputs(args.out, args.overwrite)
+    png, table = Path(args.out), Path(args.out).with_suffix(".csv")
     logs = read_log_metrics(resolve_logs(args.logs, args.log_dir, newest_only=False))
     metrics = args.metric or default_metrics(logs)
     rows = linearity_rows(logs, metrics)
-    save_figure(linearity_figure(rows, metrics), png)
-    write_rows(rows, table, COLUMNS)
+    save_figure(linearity_figure(rows, metrics), png, args.overwrite)
+    write_rows(rows, table, COLUMNS, overwrite=args.overwrite)
     for r in rows:
         print(f"{r['metric']:>12}  {r['combined']}: predicted {r['predicted']:+.3g}, observed {r['observed']:+.3g}, "
               f"interference {r['interference']:+.3g} [{r['ci_low']:+.3g}, {r['ci_high']:+.3g}]")

@@ -31,21 +31,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "cosine-trait-change",
         help="cosine between trait vectors vs relative change of one trait when steering with another",
     )
-    add_log_arguments(p, out_default="cosine_trait_change.png")
+    add_log_arguments(p, out_default="cosine_trait_change.png", companions=(".csv",))
     p.add_argument("--vector", action="append", required=True, metavar="TRAIT=FILE",
                    help="a trait's vector file (repeat for each trait; the runs were steered with these files)")
     p.add_argument("--layer", type=int, help="layer of the cosine (default: each run's steering layer)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing PNG/CSV")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from persona_evals.logs import resolve_logs
-    from persona_evals.viz.common import check_outputs, save_figure, use_agg, write_rows
+    from persona_evals.viz.common import save_figure, use_agg, write_rows
     from persona_evals.viz.log_metrics import read_log_metrics
 
     use_agg()
-    png, table = check_outputs(args.out, args.overwrite)
+    png, table = Path(args.out), Path(args.out).with_suffix(".csv")
     vectors = parse_vectors(args.vector)
     logs = read_log_metrics(resolve_logs(args.logs, args.log_dir, newest_only=False))
     rows = change_rows(logs, vectors, args.layer)
@@ -53,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
     for r in rows:
         if r not in shown:
             print(f"not plotted: steering {r['steered']} did not change its own score ({r['log']})")
-    save_figure(change_figure(shown), png)
-    write_rows(rows, table, COLUMNS)
+    save_figure(change_figure(shown), png, args.overwrite)
+    write_rows(rows, table, COLUMNS, overwrite=args.overwrite)
     print(f"wrote {png} and {table} ({len(shown)} points, Pearson r {pearson_r(shown):.3f})")
     return 0
 

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     use_agg()
     paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
     frame = steering_frame(paths, trait=args.trait, instruction=args.instruction)
-    out = save_figure(plot_trait_steering(frame), args.out)
+    out = save_figure(plot_trait_steering(frame), args.out, args.overwrite)
     steered = frame[frame["layer"].notna()]
     print(f"wrote {out} ({len(steered)} steered runs over vectors {sorted(steered['vector'].unique())}, layers "
           f"{sorted(int(x) for x in steered['layer'].unique())}, {int(frame['layer'].isna().sum())} unsteered)")

@@ -19,12 +19,14 @@ from persona_evals.logs import LogError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.paths import add_output_argument
     from persona_evals.viz.common import add_log_arguments
 
     p = sub.add_parser("vector-cosine", help="cosine similarity heatmap of persona vectors at one layer")
     p.add_argument("vectors", nargs="+", help="vector files (file.safetensors or file.safetensors#prompt_last)")
     p.add_argument("--layer", type=int, required=True, help="row of per-layer files to compare")
-    p.add_argument("--out", default="vector_cosine.png", help="PNG to write (default vector_cosine.png)")
+    add_output_argument(p, "--out", default="vector_cosine.png", companions=(".csv",),
+                        help="PNG to write, and a CSV of every pair beside it (default vector_cosine.png)")
     p.set_defaults(func=run_cosine)
 
     q = sub.add_parser("projection-trait", help="projection on the persona vector vs judged trait score, Pearson r")
@@ -69,8 +71,8 @@ def run_cosine(args: argparse.Namespace) -> int:
     fig, ax = plt.subplots(figsize=(size + 1, size))
     sns.heatmap(cos, xticklabels=labels, yticklabels=labels, vmin=-1, vmax=1, cmap="RdBu_r", annot=True, fmt=".2f", ax=ax, square=True)
     ax.set_title(f"cosine similarity of persona vectors, layer {args.layer}")
-    out = save_figure(fig, args.out)
-    table = write_rows(rows, out.with_suffix(".csv")) if rows else None
+    out = save_figure(fig, args.out, args.overwrite)
+    table = write_rows(rows, out.with_suffix(".csv"), overwrite=args.overwrite) if rows else None
     for line in variant_summary(rows):
         print(line)
     print(f"wrote {out}" + (f" and {table}" if table else "") + f" ({len(labels)} vectors)")
@@ -110,13 +112,16 @@ def projection_frame(logs: list[str] | None, csv: str | None, column: str | None
     import pandas as pd
 
     if csv:
-        df = pd.read_csv(csv)
-        candidates = [c for c in df.columns if "_proj_layer" in c and "prompt" not in c]
+        from persona_evals.viz.common import read_csv_rows
+
+        what = "`persona-evals vectors project` from a trait_expression log"
+        rows = read_csv_rows(csv, "--csv", ("trait",), what)
+        candidates = [c for c in rows[0] if "_proj_layer" in c and "prompt" not in c]
         column = column or (candidates[0] if candidates else None)
-        if column is None or column not in df:
-            raise LogError(f"--column: {csv} has no projection column {column!r}; it has {list(df.columns)}")
-        if "trait" not in df:
-            raise LogError(f"{csv} has no judged `trait` column (project a trait_expression log)")
+        if column is None or column not in rows[0]:
+            found = f"no projection column {column!r}" if column else "no projection column (*_proj_layerN)"
+            raise LogError(f"--column: {csv} has {found}; it has {', '.join(rows[0])}")
+        df = pd.DataFrame(rows)
         frame = pd.DataFrame({"trait": pd.to_numeric(df["trait"], errors="coerce"), "proj": pd.to_numeric(df[column], errors="coerce")})
         name = column
     else:
@@ -159,6 +164,6 @@ def run_projection(args: argparse.Namespace) -> int:
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     sns.regplot(data=frame, x="proj", y="trait", ax=ax, scatter_kws={"s": 14, "alpha": 0.6})
     ax.set(xlabel=name, ylabel="judged trait score (0-100)", title=f"Pearson r = {r:.3f} (n = {len(frame)})")
-    out = save_figure(fig, args.out)
+    out = save_figure(fig, args.out, args.overwrite)
     print(f"wrote {out} (n={len(frame)}, Pearson r={r:.3f})")
     return 0

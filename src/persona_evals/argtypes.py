@@ -1,0 +1,44 @@
+"""Argument types for the `persona-evals` commands: a bad value is refused while parsing.
+
+argparse reports an `argparse.ArgumentTypeError` as ``argument --batch-size: expected a whole
+number >= 1, got '0'``, naming the argument, before any file is read or model loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from functools import cache
+
+
+@cache
+def int_at_least(low: int) -> Callable[[str], int]:
+    """An int type that refuses values below `low` (``--batch-size 0``, ``--samples -1``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {text!r}")
+        return value
+
+    parse.__name__ = f"int >= {low}"
+    return parse
+
+
+positive_int = int_at_least(1)
+nonnegative_int = int_at_least(0)
+
+
+def finite_float(text: str) -> float:
+    """A float type that refuses ``nan`` and ``inf`` (which argparse's `float` accepts)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value

@@ -1,0 +1,242 @@
+"""Bad input to the `persona-evals` commands: one clear line naming the argument or file, never a
+traceback, never a silent success or a fall-back to other data."""
+
+from __future__ import annotations
+
+import urllib.error
+
+import pytest
+import torch
+from cli_support import broken_logs, commands, trait_log
+
+from persona_evals.cli import main
+from persona_evals.steering.vectors import save_vectors
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory):
+    """A real trait_expression log, its broken copies, and an empty folder."""
+    root = tmp_path_factory.mktemp("cli_errors")
+    good = trait_log(root / "good", "pos")
+    (root / "empty").mkdir()
+    return {"good": good, "empty_dir": root / "empty", **broken_logs(root / "broken", good)}
+
+
+def error(argv, capsys) -> str:
+    """Run a command that must fail cleanly; its one-line error (after any progress bar)."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("persona-evals "), err
+    return err.strip().splitlines()[-1]
+
+
+def usage_error(argv, capsys) -> str:
+    """A value argparse refuses (exit 2, usage and the message naming the argument)."""
+    with pytest.raises(SystemExit) as ex:
+        main(argv)
+    assert ex.value.code == 2
+    return capsys.readouterr().err
+
+
+# -- help ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [p for p, _ in commands()] + [(), ("viz",), ("personas",), ("vectors",)],
+                         ids=lambda p: " ".join(p) or "persona-evals")
+def test_every_help_screen_prints(path, capsys):
+    with pytest.raises(SystemExit) as ex:
+        main([*path, "--help"])
+    assert ex.value.code == 0
+    assert "usage: persona-evals" in capsys.readouterr().out
+
+
+# -- eval logs that are not logs -------------------------------------------------------------------
+
+READERS = [
+    lambda log, tmp: ["summary", log],
+    lambda log, tmp: ["vectors", "extract", "--pos", log, "--neg", log, "--out", f"{tmp}/v.safetensors"],
+    lambda log, tmp: ["vectors", "project", log, "--vector", "v.safetensors", "--layer", "1", "--out", f"{tmp}/p.csv"],
+    lambda log, tmp: ["viz", "trait-steering", log, "--out", f"{tmp}/t.png"],
+    lambda log, tmp: ["viz", "persona-modes", log, "--out", f"{tmp}/m.png"],
+    lambda log, tmp: ["metrics", log, "--out-dir", str(tmp)],
+    lambda log, tmp: ["opinion", "metrics", log],
+]
+
+
+@pytest.mark.parametrize("kind", ["empty", "garbage", "truncated"])
+@pytest.mark.parametrize("reader", range(len(READERS)), ids=lambda i: " ".join(READERS[i]("L", "T")[:2]))
+def test_a_broken_log_is_named(logs, tmp_path, capsys, kind, reader):
+    err = error(READERS[reader](str(logs[kind]), tmp_path), capsys)
+    assert str(logs[kind]) in err and ("empty file" in err if kind == "empty" else "not a readable eval log" in err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_holding_a_broken_log_names_the_file(logs, capsys):
+    err = error(["viz", "trait-steering", str(logs["garbage"].parent), "--out", "x.png"], capsys)
+    assert any(f"{logs[kind]} is" in err for kind in ("empty", "garbage", "truncated"))
+
+
+def test_summary_of_a_file_that_is_not_a_log(tmp_path, capsys):
+    (tmp_path / "empty.csv").write_text("")
+    assert f"{tmp_path / 'empty.csv'} is not an eval log" in error(["summary", str(tmp_path / "empty.csv")], capsys)
+
+
+# -- empty folders: an error naming the folder, never the default log dir --------------------------
+
+EMPTY = [
+    ["summary"], ["viz", "trait-steering"], ["viz", "opinion-tiers"], ["viz", "opinion-states"],
+    ["viz", "opinion-topics"], ["viz", "accuracy-heatmap"], ["viz", "persona-loo"], ["opinion", "metrics"],
+    ["metrics", "--out-dir", "{tmp}/results"], ["vectors", "project", "--vector", "v.safetensors", "--layer", "1", "--out", "{tmp}/p.csv"],
+]
+
+
+@pytest.mark.parametrize("argv", EMPTY, ids=lambda a: " ".join(a[:2]))
+def test_an_empty_log_folder_is_an_error_naming_it(logs, tmp_path, capsys, argv, monkeypatch):
+    monkeypatch.setenv("INSPECT_LOG_DIR", str(logs["good"].rsplit("/", 1)[0]))  # a real log elsewhere
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    if argv[0] == "viz":
+        argv += ["--out", f"{tmp_path}/plot.png"]
+    err = error([*argv, str(logs["empty_dir"])], capsys)
+    assert f"no eval logs (.eval or .json) in {logs['empty_dir']}" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_metrics_of_an_empty_folder_keeps_the_results_it_would_replace(logs, tmp_path, capsys):
+    (tmp_path / "metrics.csv").write_text("good results\n")
+    err = error(["metrics", str(logs["empty_dir"]), "--out-dir", str(tmp_path), "--overwrite"], capsys)
+    assert str(logs["empty_dir"]) in err and (tmp_path / "metrics.csv").read_text() == "good results\n"
+
+
+def test_vectors_extract_names_the_option_of_an_empty_folder(logs, tmp_path, capsys):
+    argv = ["vectors", "extract", "--pos", str(logs["good"]), "--neg", str(logs["empty_dir"]), "--out", f"{tmp_path}/v.safetensors"]
+    assert f"in --neg {logs['empty_dir']}" in error(argv, capsys)
+
+
+# -- values refused while parsing --------------------------------------------------------------------
+
+BAD_VALUES = [
+    (["summary", "--samples", "-1"], "--samples", "'-1'"),
+    (["vectors", "extract", "--pos", "p", "--neg", "n", "--out", "v.safetensors", "--batch-size", "0"], "--batch-size", "'0'"),
+    (["vectors", "project", "l", "--vector", "v", "--layer", "1", "--out", "p.csv", "--batch-size", "0"], "--batch-size", "'0'"),
+    (["vectors", "extract", "--pos", "p", "--neg", "n", "--out", "v.pt"], "--out", ".safetensors"),
+    (["vectors", "extract", "--pos", "p", "--neg", "n", "--out", "v.safetensors", "--pos-threshold", "nan"], "--pos-threshold", "finite"),
+    (["viz", "persona-loo", "--n-boot", "0"], "--n-boot", "'0'"),
+    (["viz", "accuracy-heatmap", "--n-boot", "10"], "--n-boot", ">= 100"),
+    (["metrics", "--n-boot", "0"], "--n-boot", ">= 100"),
+    (["demo", "--limit", "0"], "--limit", "'0'"),
+    (["demo", "--max-tokens", "-1"], "--max-tokens", "'-1'"),
+    (["demo", "--coefs", "1", "nan"], "--coefs", "finite"),
+    (["demo", "--layer", "0"], "--layer", "'0'"),
+    (["sweep", "t.py", "--vector", "v", "--layers", "1", "--coefs", "inf"], "--coefs", "finite"),
+    (["sweep", "t.py", "--vector", "v", "--layers", "1", "--coefs", "1", "--limit", "0"], "--limit", "'0'"),
+    (["personas", "sample", "--out", "p.jsonl", "--n", "0"], "--n", "'0'"),
+    (["personas", "values", "--top", "abc"], "--top", "'abc'"),
+    (["personas", "generate", "p.jsonl", "--model", "m/x", "--out", "o.jsonl", "--limit", "0"], "--limit", "'0'"),
+    (["traits", "draft", "x", "--description", "d", "--model", "m/x", "--out-dir", "o", "--max-retries", "-1"], "--max-retries", "'-1'"),
+]
+
+
+@pytest.mark.parametrize("argv,flag,detail", BAD_VALUES, ids=lambda v: v if isinstance(v, str) else None)
+def test_bad_values_are_refused_naming_the_argument(tmp_path, monkeypatch, capsys, argv, flag, detail):
+    monkeypatch.chdir(tmp_path)
+    err = usage_error(argv, capsys)
+    assert f"argument {flag}" in err and detail in err
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- vector files ------------------------------------------------------------------------------------
+
+
+def test_vectors_show_picks_a_tensor_with_file_hash_name(tmp_path, capsys):
+    path = save_vectors(tmp_path / "v.safetensors", {"response_avg": torch.ones(3, 4), "prompt_last": torch.ones(4)})
+    assert main(["vectors", "show", f"{path}#prompt_last"]) == 0
+    out = capsys.readouterr().out
+    assert "tensor 'prompt_last': shape [4]" in out and "response_avg" not in out
+    err = error(["vectors", "show", f"{path}#nope"], capsys)
+    assert "has no tensor 'nope'" in err and "prompt_last" in err
+
+
+# -- CSVs given to the plots -------------------------------------------------------------------------
+
+CSVS = {
+    "missing": (None, "no such file"),
+    "folder": (..., "is a directory"),
+    "empty": ("", "is empty"),
+    "header only": ("model,mitigation,task,metric,value,verdict,trait,x_proj_layer1,"
+                    "finetuned_trait,vector_trait,vector_path,layer,step,shift_proj\n", "no rows"),
+    "other kind": ("x,y\n1,2\n", "lacks the column(s)"),
+}
+
+
+@pytest.mark.parametrize("plot", ["accuracy-heatmap", "accuracy-verdicts", "projection-trait", "shift-cosine"])
+@pytest.mark.parametrize("case", list(CSVS))
+def test_a_bad_csv_is_named(tmp_path, capsys, plot, case):
+    content, message = CSVS[case]
+    path = tmp_path / "table.csv"
+    if content is ...:
+        path.mkdir()
+    elif content is not None:
+        path.write_text(content)
+    flag = "CSV" if plot == "shift-cosine" else "--csv"  # shift-cosine takes its CSVs as arguments
+    argv = ["viz", plot, *([] if flag == "CSV" else ["--csv"]), str(path), "--out", str(tmp_path / "plot.png")]
+    err = error(argv, capsys)
+    assert f"{flag} {path}" in err and message in err
+    assert not (tmp_path / "plot.png").exists()
+
+
+def test_a_non_number_in_a_metrics_csv_names_its_line(tmp_path, capsys):
+    path = tmp_path / "metrics.csv"
+    path.write_text("model,mitigation,task,metric,value,verdict\nm,none,t,advantage,0.1,Positive\nm,none,t,advantage,oops,Positive\n")
+    assert f"{path}:3: column value is 'oops'" in error(["viz", "accuracy-heatmap", "--csv", str(path)], capsys)
+
+
+# -- marginals, the census API, models ---------------------------------------------------------------
+
+MARGINALS = {
+    "{}": "is not a marginals file",
+    "": "is empty",
+    '{\n  "states": {\n  oops\n}': ":3: not valid JSON",
+    '{"states": {"NY": {"name": "New York"}}, "occupation_labels": []}': "state 'NY' lacks",
+}
+
+
+@pytest.mark.parametrize("content", list(MARGINALS), ids=["empty object", "empty file", "malformed", "partial state"])
+def test_a_bad_marginals_file_is_named_never_replaced_by_the_shipped_one(tmp_path, capsys, content):
+    path = tmp_path / "marginals.json"
+    path.write_text(content)
+    err = error(["personas", "sample", "--marginals", str(path), "--states", "NY", "--n", "1", "--out", f"{tmp_path}/p.jsonl"], capsys)
+    assert f"--marginals {path}" in err and MARGINALS[content] in err
+    assert not (tmp_path / "p.jsonl").exists()
+
+
+def test_refresh_census_offline_says_so_and_how_to_build_locally(tmp_path, capsys, monkeypatch):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError(OSError(-2, "Name or service not known"))
+
+    monkeypatch.setattr("urllib.request.urlopen", offline)
+    err = error(["personas", "refresh-census", "--states", "NY", "--out", f"{tmp_path}/m.json"], capsys)
+    assert "could not reach api.census.gov" in err and "--from-dir" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("model", ["steer/nope", "nope", "nope/x"])
+def test_traits_draft_checks_the_model_before_the_eval(tmp_path, capsys, model):
+    argv = ["traits", "draft", "stub", "--description", "x", "--model", model, "--out-dir", f"{tmp_path}/out",
+            "--log-dir", f"{tmp_path}/logs"]
+    assert f"--model {model}:" in error(argv, capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--trait", "nope"], "--trait nope: unknown trait"),
+        (["--model", "nope"], "--model steer/nope: unknown embedded model"),
+        (["--model", "{tiny}", "--layer", "99"], "--layer 99 is outside 1..4"),
+        (["--model", "{tiny}", "--layer", "2", "--grader", "nope"], "--grader nope:"),
+    ],
+)
+def test_demo_checks_its_arguments_before_any_eval(tiny_llama, tmp_path, capsys, args, message):
+    args = [a.format(tiny=tiny_llama) for a in args]
+    assert message in error(["demo", "--log-dir", str(tmp_path / "demo"), *args], capsys)
+    assert not (tmp_path / "demo").exists()
