@@ -134,6 +134,8 @@ def test_cosine_vs_relative_trait_change(runs, single_runs, vectors, tmp_path, c
 def test_cosine_change_bad_input(single_runs, vectors, tmp_path, capsys):
     base = ["viz", "cosine-trait-change", str(single_runs), "--out", str(tmp_path / "c.png")]
     assert main([*base, "--vector", f"evil={vectors['evil']}"]) == 2
+    assert "at least two traits" in capsys.readouterr().err
+    assert main([*base, "--vector", f"evil={vectors['evil']}", "--vector", f"optimistic={vectors['optimistic']}"]) == 2
     assert "humorous.safetensors, which is none of --vector" in capsys.readouterr().err
     assert main([*base, "--vector", "evil=a.safetensors", "--vector", "evil=b.safetensors"]) == 2
     assert "gives trait 'evil' twice" in capsys.readouterr().err

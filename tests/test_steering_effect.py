@@ -88,6 +88,8 @@ def test_unknown_metric_lists_the_available_ones(sweep, tmp_path, capsys):
     assert main(["viz", "steering-effect", str(sweep), "--metric", "trait", "--out", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err
     assert "no log has metric 'trait'" in err and "accuracy" in err and "match/accuracy" in err
+    assert main(["viz", "steering-effect", str(sweep), "--out", str(tmp_path / "x.png")]) == 2
+    assert "pass --metric NAME; available: accuracy, match, match/accuracy" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
 
 

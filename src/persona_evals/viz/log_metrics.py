@@ -75,9 +75,9 @@ def check_metrics(logs: Iterable[LogMetrics], names: Sequence[str]) -> None:
     """Raise, listing what the logs have, when a requested metric is in none of them."""
     logs = list(logs)
     for name in names:
-        if not any(log.get(name) is not None for log in logs):
-            available = sorted({n for log in logs for n in [*log.metrics, *log.aliases]})
-            raise LogError(f"no log has metric {name!r}; available: {', '.join(available) or 'none'}")
+        if not name or not any(log.get(name) is not None for log in logs):
+            available = ", ".join(sorted({n for log in logs for n in [*log.metrics, *log.aliases]})) or "none"
+            raise LogError(f"no log has metric {name!r}; available: {available}" if name else f"pass --metric NAME; available: {available}")
 
 
 def check_one_task(logs: Iterable[LogMetrics], allow_mixed: bool) -> None:

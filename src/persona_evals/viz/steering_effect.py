@@ -31,8 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_log_arguments(p, out_default="steering_effect.png", companions=(".csv",))
     p.add_argument(
-        "--metric", action="append", required=True, metavar="NAME",
-        help="metric to plot, e.g. accuracy, trait, coherence/mean (repeat for one panel each)",
+        "--metric", action="append", metavar="NAME",
+        help="metric to plot, e.g. accuracy, trait, coherence/mean (repeat for one panel each; "
+        "without it, the error lists the logs' metrics)",
     )
     p.add_argument("--allow-mixed", action="store_true", help="allow logs of several tasks in one plot")
     p.set_defaults(func=run)
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     use_agg()
     png, table = Path(args.out), Path(args.out).with_suffix(".csv")
-    rows = effect_rows(read_log_metrics(resolve_logs(args.logs, args.log_dir, newest_only=False)), args.metric, args.allow_mixed)
+    rows = effect_rows(read_log_metrics(resolve_logs(args.logs, args.log_dir, newest_only=False)), args.metric or [], args.allow_mixed)
     save_figure(effect_figure(rows, args.metric), png, args.overwrite)
     write_rows(rows, table, COLUMNS, overwrite=args.overwrite)
     lines = sorted({r["line"] for r in rows})
@@ -63,7 +64,7 @@ def effect_rows(logs: list[Any], metrics: list[str], allow_mixed: bool = False) 
     from persona_evals.viz.log_metrics import check_metrics, check_one_task, comparison_groups
 
     check_one_task(logs, allow_mixed)
-    check_metrics(logs, metrics)
+    check_metrics(logs, metrics or [""])
     groups = comparison_groups(logs)
     rows: list[dict[str, Any]] = []
     for metric in metrics:

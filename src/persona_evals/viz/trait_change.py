@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="cosine between trait vectors vs relative change of one trait when steering with another",
     )
     add_log_arguments(p, out_default="cosine_trait_change.png", companions=(".csv",))
-    p.add_argument("--vector", action="append", required=True, metavar="TRAIT=FILE",
+    p.add_argument("--vector", action="append", default=[], metavar="TRAIT=FILE",
                    help="a trait's vector file (repeat for each trait; the runs were steered with these files)")
     p.add_argument("--layer", type=int, help="layer of the cosine (default: each run's steering layer)")
     p.set_defaults(func=run)
@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
 
 def parse_vectors(items: list[str]) -> dict[str, str]:
     """``TRAIT=FILE`` items -> {trait: file}; an item without ``=`` is named by the file's stem."""
+    if len(items) < 2:
+        raise ValueError("give each trait's vector file with --vector TRAIT=FILE (at least two traits)")
     out: dict[str, str] = {}
     for item in items:
         name, sep, path = item.partition("=")
