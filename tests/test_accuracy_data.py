@@ -153,3 +153,37 @@ def test_every_hub_source_is_pinned_or_listed_as_unpinned():
     assert all(revision_for(path) is None for path in UNPINNED)
     with pytest.raises(ValueError, match="no pinned revision; add it to persona_evals.datasets.revisions"):
         revision_for("someone/unknown")
+
+
+def test_bigbench_sample_is_real_data_read_offline(monkeypatch):
+    """source=sample: the shipped items, each gold letter pointing at the option scored 1."""
+    import json
+    from importlib.resources import files
+
+    def no_hub(*args, **kwargs):
+        raise AssertionError("source=sample must not touch the Hub")
+
+    monkeypatch.setattr("persona_evals.datasets.hub.hf_dataset", no_hub)
+    folder = files("persona_evals.accuracy").joinpath("samples/bigbench")
+    assert "Apache License" in folder.joinpath("LICENSE.txt").read_text()
+    assert "Srivastava" in folder.joinpath("README.md").read_text()
+    counts = {}
+    for task in resolve_tasks("bigbench"):
+        shipped = [json.loads(line) for line in folder.joinpath(f"{task.subset}.jsonl").read_text().splitlines()]
+        samples = data.load_items(task, source="sample")
+        counts[task.subset] = len(samples)
+        assert len({s.id for s in samples}) == len(samples) == len(shipped)
+        for raw, sample in zip(shipped, samples, strict=True):
+            assert sample.id == f"bigbench_sample/{task.subset}/{raw['config']}/{raw['idx']}"
+            gold = [option for option, score in raw["target_scores"].items() if score == 1]
+            assert sample.choices[ord(sample.target) - ord("A")] == gold[0]
+            assert sorted(sample.choices) == sorted(raw["target_scores"])
+            assert sample.metadata["question"] == raw["input"].strip()
+    assert counts == {
+        "logic_grid_puzzle": 200,
+        "strategyqa": 200,
+        "tracking_shuffled_objects": 198,
+        "contextual_parametric_knowledge_conflicts": 200,
+    }
+    ds = build_dataset("bigbench", ["empty", "colors"], items=2, source="sample")
+    assert len(ds) == 4 * 2 * 7 and all(str(s.id).startswith("bigbench_sample/") for s in ds)

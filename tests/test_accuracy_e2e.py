@@ -289,7 +289,7 @@ def test_metrics_over_the_logs(base_logs, tmp_path):
             "graduate",
         ]
         education = [acc[f"education:{level}"] for level in levels]
-        assert float(mine["fidelity:education"]["value"]) == pytest.approx(
+        assert float(mine["fidelity:education"]["tau_point"]) == pytest.approx(
             kendalltau(education, range(6)).statistic
         )
         assert mine["fidelity:education"]["verdict"] in ("Positive", "Negative", "Not significant")

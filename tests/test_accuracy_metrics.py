@@ -58,15 +58,15 @@ def test_advantage_and_robustness_hand_computed():
 def test_fidelity_point_tau_matches_scipy_on_group_accuracies():
     rows = by_metric(compute_metrics([make_run(BASE)], n_boot=500))
     edu = rows["fidelity:education"]
-    assert edu.value == pytest.approx(kendalltau([0.25, 0.5, 0.75], [0, 1, 2]).statistic)  # = 1
-    assert edu.ci_low <= edu.bootstrap_mean <= edu.ci_high
+    assert edu.tau_point == pytest.approx(kendalltau([0.25, 0.5, 0.75], [0, 1, 2]).statistic)  # = 1
+    assert edu.ci_low <= edu.value <= edu.ci_high
     # domain: out-of-domain soft hits average the two out experts per item
     out_soft = np.mean([[0, 0, 1, 0], [0, 0, 0, 0]], axis=0).mean()
     dom = rows["fidelity:domain"]
     assert dom.persona == "out_of_domain < related < in_domain"
-    assert dom.value == pytest.approx(kendalltau([out_soft, 0.5, 1.0], [0, 1, 2]).statistic)
+    assert dom.tau_point == pytest.approx(kendalltau([out_soft, 0.5, 1.0], [0, 1, 2]).statistic)
     spec = rows["fidelity:specialization"]
-    assert spec.value == pytest.approx(-1.0)
+    assert spec.tau_point == pytest.approx(-1.0)
 
 
 def test_significant_effects_get_verdicts_and_holm_is_optional():
@@ -102,3 +102,47 @@ def test_mitigation_runs_use_the_base_prompt_baseline():
 def test_missing_baseline_is_an_error_naming_the_run():
     with pytest.raises(LogMixError, match="no empty-persona baseline for model m, task t"):
         compute_metrics([make_run({"color:red": BASE["color:red"]})])
+
+
+def test_fidelity_headline_is_the_mean_of_the_bootstrap_tau():
+    """Fid as the paper reports it: the mean of the item-bootstrap tau, recomputed with scipy."""
+    rows = by_metric(compute_metrics([make_run(BASE)], n_boot=1500))
+    edu = rows["fidelity:education"]
+    hits = np.column_stack([BASE[f"education:{k}"][2] for k in ("low", "mid", "high")]).astype(float)
+    rng = np.random.default_rng(42)  # the seed and chunking of stats.bootstrap_tau
+    taus = []
+    for start in range(0, 1500, 1000):
+        counts = rng.multinomial(4, np.full(4, 0.25), size=min(1000, 1500 - start))
+        for acc in counts @ hits / 4:
+            if len(set(acc)) > 1:  # tau-b is undefined when every group has the same accuracy
+                taus.append(kendalltau(acc, [0, 1, 2]).statistic)
+    assert edu.value == pytest.approx(np.mean(taus))
+    assert edu.tau_point == pytest.approx(kendalltau([0.25, 0.5, 0.75], [0, 1, 2]).statistic)
+    assert edu.value < edu.tau_point  # resampling blurs the perfect order: the two differ
+    assert "(point +1.000)" in markdown([edu])
+    assert np.isnan(rows["advantage:static"].tau_point)
+
+
+def test_tied_worst_personas_are_all_reported_with_the_largest_p():
+    from scipy.stats import binomtest
+
+    n = 20
+    items = [f"i{k}" for k in range(n)]
+    run = Run("m", "none", "t")
+    # both colours get 6 of 20 right; blue only where the baseline is right too (b = 0, c = 6),
+    # red on 3 of the baseline's misses and 3 of its hits (b = 3, c = 9): same accuracy,
+    # different McNemar p-values
+    for pid, group, hits in [
+        ("empty", "empty", [1] * 12 + [0] * 8),
+        ("color:blue", "colors", [1] * 6 + [0] * 14),
+        ("color:red", "colors", [1] * 3 + [0] * 9 + [1] * 3 + [0] * 5),
+        ("color:white", "colors", [1] * 20),
+    ]:
+        run.hits[pid] = dict(zip(items, hits, strict=True))
+        run.groups[pid], run.ranks[pid], run.sources[pid] = group, 0, "log"
+    rob = by_metric(compute_metrics([run], n_boot=100))["robustness:colors"]
+    assert rob.persona == "color:blue|color:red"
+    assert rob.value == pytest.approx(6 / 20 - 12 / 20)
+    p_blue, p_red = binomtest(0, 6, 0.5).pvalue, binomtest(3, 12, 0.5).pvalue
+    assert p_blue < 0.05 < p_red
+    assert rob.p_value == pytest.approx(max(p_blue, p_red)) and rob.verdict == "Not significant"

@@ -19,7 +19,8 @@ def logs(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli_errors")
     good = trait_log(root / "good", "pos")
     (root / "empty").mkdir()
-    return {"good": good, "empty_dir": root / "empty", **broken_logs(root / "broken", good)}
+    neg = trait_log(root / "neg", "neg")
+    return {"good": good, "neg": neg, "empty_dir": root / "empty", **broken_logs(root / "broken", good)}
 
 
 def error(argv, capsys) -> str:
@@ -133,6 +134,12 @@ BAD_VALUES = [
     (["personas", "values", "--top", "abc"], "--top", "'abc'"),
     (["personas", "generate", "p.jsonl", "--model", "m/x", "--out", "o.jsonl", "--limit", "0"], "--limit", "'0'"),
     (["traits", "draft", "x", "--description", "d", "--model", "m/x", "--out-dir", "o", "--max-retries", "-1"], "--max-retries", "'-1'"),
+    (["personas", "sample", "--out", "p.jsonl", "--seed", "-1"], "--seed", "'-1'"),
+    (["personas", "refresh-census", "--out", "m.json", "--year", "1990"], "--year", ">= 2005"),
+    (["viz", "trait-steering", "--out", "plot.xyz"], "--out", "cannot write a .xyz image"),
+    (["viz", "vector-cosine", "v.safetensors", "--layer", "1", "--out", "plot.doc"], "--out", "cannot write a .doc image"),
+    (["vectors", "shift", "--base", "b", "--adapters", "a", "--vector", "v", "--layer", "1", "--out", "s.csv", "--plot", "p.txt"],
+     "--plot", "cannot write a .txt image"),
 ]
 
 
@@ -240,3 +247,34 @@ def test_demo_checks_its_arguments_before_any_eval(tiny_llama, tmp_path, capsys,
     args = [a.format(tiny=tiny_llama) for a in args]
     assert message in error(["demo", "--log-dir", str(tmp_path / "demo"), *args], capsys)
     assert not (tmp_path / "demo").exists()
+
+
+def test_weights_that_cannot_be_found_name_the_model_argument(logs, tmp_path, capsys):
+    """Offline, a Hugging Face id that is not cached: one line naming --model, not a traceback."""
+    vector = save_vectors(tmp_path / "v.safetensors", {"response_avg": torch.ones(5, 64)})
+    argv = ["vectors", "project", logs["good"], "--vector", str(vector), "--layer", "1", "--out", f"{tmp_path}/p.csv"]
+    assert "--model org/not-cached: " in error([*argv, "--model", "org/not-cached"], capsys)
+    argv = ["vectors", "extract", "--pos", logs["good"], "--neg", logs["neg"], "--out", f"{tmp_path}/o.safetensors", "--no-filter"]
+    assert "--model org/not-cached: " in error([*argv, "--model", "org/not-cached"], capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.safetensors"]
+
+
+def test_a_survey_truth_file_that_matches_nothing_is_an_error(tmp_path, capsys):
+    from inspect_ai import eval
+
+    from persona_evals.opinion.task import opinion_simulation
+    from persona_evals.testing import scripted_model
+
+    [log] = eval(opinion_simulation(context="custom", states="WY", n_per_state=1), display="none",
+                 model=scripted_model(lambda m, c: "Answer: A"), log_dir=str(tmp_path / "logs"))
+    truth = tmp_path / "truth.json"
+    truth.write_text("{}")
+    assert "(it holds no question)" in error(["opinion", "metrics", log.location, "--truth", str(truth)], capsys)
+    truth.write_text('{"no_such_question": {"US": {"A": 1.0}}}')
+    err = error(["opinion", "metrics", log.location, "--truth", str(truth)], capsys)
+    assert "none of its questions (no_such_question) is in the logs" in err
+
+
+def test_refresh_census_from_a_missing_folder_names_it(tmp_path, capsys):
+    err = error(["personas", "refresh-census", "--from-dir", str(tmp_path / "acs"), "--out", f"{tmp_path}/m.json"], capsys)
+    assert f"--from-dir {tmp_path / 'acs'}: no such folder" in err

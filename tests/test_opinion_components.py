@@ -300,3 +300,28 @@ def test_calibration_drops_stale_tiers_visibly():
     (out,) = merge_calibration_log([rec], EvalLog(status="success", eval=spec, samples=[sample]))
     assert out.tiers == {} and out.provenance["calibration"]["tiers_dropped"] == ["descriptive"]
     assert out.calibration.original_meta == {"state": "NY", "age": 30} and out.calibration.accepted
+
+
+def test_a_scope_of_refusals_is_an_error_row_not_an_aborted_report():
+    from persona_evals.opinion.alignment import Tally
+    from persona_evals.opinion.logs import SimulationRun, run_report
+
+    options = {
+        "A": {"stance": "Agree", "ordinal": 1},
+        "B": {"stance": "Disagree", "ordinal": 2},
+        "R": {"stance": "Refused", "refusal": True},
+    }
+    run = SimulationRun(path="x.eval", model="m", tier="meta", mode="fast", context="custom")
+    run.questions["q1"] = {"kind": "survey", "year": None, "scale": "ordinal", "category": "c", "options": options}
+    run.tallies["q1"] = {
+        "NY": Tally(Counter({"R": 3})),  # every valid answer is a refusal
+        "TX": Tally(Counter({"A": 1, "B": 3})),
+        "CA": Tally(Counter({"A": 2})),
+    }
+    truth = {"q1": {"NY": {"A": 0.5, "B": 0.5}, "TX": {"A": 0.25, "B": 0.75}, "CA": {"R": 1.0}, "US": {"A": 1.0}}}
+    entry = run_report(run, truth)["questions"]["q1"]
+    assert entry["alignment"]["TX"] == pytest.approx(1.0) and set(entry["alignment"]) == {"TX", "US"}
+    assert entry["alignment_errors"] == {
+        "NY": "question q1, state NY: simulated answers: every valid answer is a refusal option (R)",
+        "CA": "question q1, state CA: ground truth: every valid answer is a refusal option (R)",
+    }

@@ -207,7 +207,7 @@ def test_invalid_critic_verdict_leaves_sample_unscored_with_reason(tmp_path, cap
         ("intersectionality", {"config": '[{"clauses": [{"attribute": "race", "values": ["Martian"]}]}]'}, "match none"),
         ("intersectionality", {"config": '[{"clauses": [{"attribute": "agee", "values": [1]}]}]'}, "valid attributes"),
         ("pass_at_k", {"temperature": 0}, "temperature"),
-        ("pass_at_k", {"k": 0}, "k must be"),
+        ("pass_at_k", {"k": 0}, "k: must be at least 1"),
         ("prism_personalization", {"mode": "summary"}, "valid modes"),
         ("prism_personalization", {"pairs": 10_000}, "pairs=10000"),
     ],

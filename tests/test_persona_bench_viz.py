@@ -93,8 +93,9 @@ def test_mode_gain_is_in_percent():
     )
     rows = {r["mode"]: r for r in mode_table(df)}
     assert rows["output_only"]["gain_pct"] == pytest.approx(100.0)
-    se_b, se_m = rows["baseline"]["stderr"], rows["output_only"]["stderr"]
-    assert rows["output_only"]["gain_pct_se"] == pytest.approx(100 * math.hypot(se_b, se_m) / 0.25)
+    # delta method for the ratio 0.5 / 0.25 = 2 with the paired covariance, by hand:
+    # se_m^2 = 1/12, se_b^2 = 1/16, cov = 4 * (1/6) / 16 = 1/24; var = (1/12 + 4/16 - 4/24) / 0.25^2
+    assert rows["output_only"]["gain_pct_se"] == pytest.approx(100 * math.sqrt((1 / 12 + 4 / 16 - 4 / 24) / 0.0625))
     assert math.isnan(rows["baseline"]["gain_pct"])
 
 
@@ -154,3 +155,44 @@ def test_mode_ci_is_clipped_to_the_score_range_and_nan_stays_nan():
     rows = {r["mode"]: r for r in mode_table(df)}
     assert math.isnan(rows["baseline"]["ci_low"])  # one sample: no standard error, no interval
     assert rows["output_only"]["ci_low"] == 0.0 and rows["output_only"]["ci_high"] == 1.0
+
+
+def test_several_epochs_are_averaged_per_pair_not_overwritten():
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import binomtest
+
+    from persona_evals.scorers.metrics import scores_by_pair
+    from persona_evals.persona_bench.results import mean_over_epochs
+
+    # 6 pairs x 2 modes x 3 epochs; pair p5's output_only epochs are all unscored
+    rng = np.random.default_rng(0)
+    rows = []
+    for mode in ("baseline", "output_only"):
+        for i in range(6):
+            for epoch in (1, 2, 3):
+                score = float(rng.integers(0, 2)) if (mode, i) != ("output_only", 5) else float("nan")
+                rows.append({"model": "m", "id": f"p{i}__{mode}", "epoch": epoch, "metadata_mode": mode,
+                             "metadata_pair_id": f"p{i}", "score": score})
+    per_epoch = pd.DataFrame(rows)
+    with pytest.raises(ValueError, match="more than one baseline score"):
+        scores_by_pair(zip(per_epoch["metadata_mode"], per_epoch["metadata_pair_id"], per_epoch["score"]))
+    df = mean_over_epochs(per_epoch)
+    assert len(df) == 12 and set(df["epochs"]) == {3}
+    table = {r["mode"]: r for r in mode_table(df)}
+    means = per_epoch.groupby(["metadata_mode", "metadata_pair_id"])["score"].mean()  # independent
+    base, mine = means["baseline"], means["output_only"].dropna()
+    assert table["baseline"]["accuracy"] == pytest.approx(base.mean()) and table["baseline"]["n"] == 6
+    assert table["output_only"]["n"] == 5 and table["output_only"]["unscored"] == 1
+    assert table["output_only"]["stderr"] == pytest.approx(mine.std(ddof=1) / np.sqrt(5))
+    shared = mine.index
+    b, c = int((mine > base[shared]).sum()), int((mine < base[shared]).sum())
+    assert table["output_only"]["n_paired"] == 5
+    assert table["output_only"]["p_vs_baseline"] == pytest.approx(binomtest(b, b + c, 0.5).pvalue if b + c else 1.0)
+    # % gain and its delta-method error, with the covariance over the shared pairs
+    ratio = mine.mean() / base.mean()
+    cov = 5 * np.cov(mine.values, base[shared].values)[0, 1] / (5 * 6)
+    se_m, se_b = mine.std(ddof=1) / np.sqrt(5), base.std(ddof=1) / np.sqrt(6)
+    expected = 100 * np.sqrt(se_m**2 + ratio**2 * se_b**2 - 2 * ratio * cov) / base.mean()
+    assert table["output_only"]["gain_pct"] == pytest.approx(100 * (ratio - 1))
+    assert table["output_only"]["gain_pct_se"] == pytest.approx(expected)

@@ -2,7 +2,16 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest, kendalltau
 
-from persona_evals.stats import bootstrap_tau, holm, kendall_tau_b, mcnemar_exact, verdict
+from persona_evals.stats import (
+    bootstrap_tau,
+    holm,
+    kendall_tau_b,
+    mcnemar_exact,
+    mean_covariance,
+    ratio_se,
+    sign_test,
+    verdict,
+)
 
 
 def test_mcnemar_hand_computed():
@@ -92,3 +101,46 @@ def test_verdicts():
     assert verdict(-0.1, True) == "Negative"
     assert verdict(0.1, False) == "Not significant"
     assert verdict(0.0, True) == "Not significant"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sign_test_matches_scipy_on_paired_epoch_means(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 4, 50) / 3  # means over 3 epochs
+    y = rng.integers(0, 4, 50) / 3
+    p, b, c = sign_test(x, y)
+    assert (b, c) == (int((x > y).sum()), int((x < y).sum()))
+    assert p == pytest.approx(binomtest(b, b + c, 0.5).pvalue)
+    hits_x, hits_y = rng.integers(0, 2, 50), rng.integers(0, 2, 50)
+    assert sign_test(hits_x, hits_y) == mcnemar_exact(hits_x, hits_y)  # McNemar is its 0/1 case
+
+
+@pytest.mark.parametrize("paired", [False, True])
+def test_ratio_se_matches_the_spread_of_simulated_ratios(paired):
+    """Delta-method SE of mean_a / mean_b against the SD of 4,000 simulated ratios (independent check)."""
+    rng = np.random.default_rng(7)
+    n, p_a, p_b, sims = 400, 0.45, 0.3, 4000
+    base = rng.random((sims, n))
+    b = (base < p_b).astype(float)
+    # paired: a shares b's uniform draw (strong positive correlation); else its own draw
+    a = ((base if paired else rng.random((sims, n))) < p_a).astype(float)
+    ratios = a.mean(axis=1) / b.mean(axis=1)
+    predicted = []
+    for i in range(0, sims, 400):  # the formula on one simulated data set at a time
+        ma, mb = a[i].mean(), b[i].mean()
+        sa, sb = a[i].std(ddof=1) / np.sqrt(n), b[i].std(ddof=1) / np.sqrt(n)
+        cov = mean_covariance(list(a[i]), list(b[i]), n, n) if paired else 0.0
+        predicted.append(ratio_se(ma, sa, mb, sb, cov))
+    assert np.mean(predicted) == pytest.approx(ratios.std(ddof=1), rel=0.06)
+    if paired:  # ignoring the pairing would overstate the error by far
+        wrong = ratio_se(a[0].mean(), a[0].std(ddof=1) / np.sqrt(n), b[0].mean(), b[0].std(ddof=1) / np.sqrt(n))
+        assert wrong > 1.5 * ratios.std(ddof=1)
+
+
+def test_mean_covariance_is_the_covariance_of_means_when_fully_paired():
+    rng = np.random.default_rng(3)
+    x, y = rng.random(30), rng.random(30)
+    assert mean_covariance(list(x), list(y), 30, 30) == pytest.approx(np.cov(x, y)[0, 1] / 30)
+    # 10 of 30 and 10 of 40 units shared: n_c s_xy / (n_x n_y)
+    assert mean_covariance(list(x[:10]), list(y[:10]), 30, 40) == pytest.approx(10 * np.cov(x[:10], y[:10])[0, 1] / 1200)
+    assert ratio_se(0.5, 0.1, 0.0, 0.1) != ratio_se(0.5, 0.1, 0.0, 0.1)  # nan when the base mean is 0

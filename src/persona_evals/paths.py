@@ -15,12 +15,16 @@ file beside the target, renamed into place only when complete).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from persona_evals.args import ArgumentError
 
 
 class OutputPathError(ValueError):
@@ -164,3 +168,29 @@ def check_outputs(args: argparse.Namespace) -> list[Path]:
     if problems:
         raise OutputPathError("; ".join(problems))
     return paths
+
+
+def read_json(path: str | os.PathLike[str], what: str) -> Any:
+    """Parse the JSON file an argument names; errors name the argument, the file and the line.
+
+    An empty file, unreadable bytes and a syntax error are each an `ArgumentError` (a ValueError)
+    such as ``experts_cache: cache.json, line 3 column 5: Expecting ':' delimiter``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ArgumentError(f"{what}: file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as ex:
+        raise ArgumentError(f"{what}: cannot read {path} as UTF-8 text ({ex})") from None
+    return loads_json(text, f"{what}: {path}")
+
+
+def loads_json(text: str, source: str) -> Any:
+    """`text` parsed as JSON; an empty text or a syntax error raises naming `source` and the line."""
+    if not text.strip():
+        raise ArgumentError(f"{source} is empty (expected JSON)")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as ex:
+        raise ArgumentError(f"{source}, line {ex.lineno} column {ex.colno}: {ex.msg}") from None

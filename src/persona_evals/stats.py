@@ -7,7 +7,9 @@ for a group of personas averaged per item).
 - `normal_ci`: mean +- z * SE, clipped to a range (scores in [0, 1]).
 - `bootstrap_mean_ci`: percentile interval of the mean from a seeded resampling of the values.
 - `wilson_interval`: the Wilson score interval of a share (honest for small n).
-- `mcnemar_exact`: two-sided exact McNemar test (binomial test with p = 0.5 on discordant pairs).
+- `sign_test`: two-sided exact sign test of paired scores (ties dropped).
+- `mcnemar_exact`: the sign test on paired 0/1 hits, i.e. McNemar's exact test.
+- `ratio_se`: delta-method standard error of a ratio of two means (paired or independent).
 - `kendall_tau_b`: Kendall's tau-b of observed accuracies against an expected order (ties kept).
 - `bootstrap_tau`: the item bootstrap of tau (10,000 resamples, seeded) with a percentile CI.
 - `holm`: Holm's step-down adjustment of a family of p-values.
@@ -78,12 +80,32 @@ def _hits(values: ArrayLike, name: str) -> np.ndarray:
     return arr
 
 
+def sign_test(x: ArrayLike, y: ArrayLike) -> tuple[float, int, int]:
+    """(p-value, b, c) of the two-sided exact sign test of paired scores.
+
+    b counts pairs with x > y, c pairs with x < y (ties carry no information and are dropped); p
+    is the two-sided binomial probability of a split at least as uneven as (b, c) under p = 0.5,
+    and 1 when every pair is tied. On 0/1 hits this is McNemar's exact test; on per-pair means
+    over several epochs it tests the same null (neither side tends to score higher).
+    """
+    a, b_ = _hits(x, "x"), _hits(y, "y")
+    if a.shape != b_.shape:
+        raise ValueError(f"paired scores differ in length: {a.size} vs {b_.size}")
+    b = int(np.sum(a > b_))
+    c = int(np.sum(a < b_))
+    n = b + c
+    if n == 0:
+        return 1.0, b, c
+    tail = sum(comb(n, i) for i in range(min(b, c) + 1)) / 2**n
+    return min(1.0, 2 * tail), b, c
+
+
 def mcnemar_exact(persona: ArrayLike, baseline: ArrayLike) -> tuple[float, int, int]:
     """(p-value, b, c) of the exact McNemar test of paired 0/1 hits.
 
     b counts items the persona gets right and the baseline wrong, c the reverse; p is the
     two-sided binomial probability of a split at least as uneven as (b, c) under p = 0.5, and 1
-    when there is no discordant pair.
+    when there is no discordant pair (the `sign_test` of 0/1 hits).
 
     Example:
         >>> mcnemar_exact([1, 1, 1, 0], [0, 0, 0, 0])[0]  # b=3, c=0: 2 * (1/2)**3
@@ -94,13 +116,44 @@ def mcnemar_exact(persona: ArrayLike, baseline: ArrayLike) -> tuple[float, int, 
         raise ValueError(f"persona and baseline hits differ in length: {x.size} vs {y.size}")
     if not np.isin(x, (0, 1)).all() or not np.isin(y, (0, 1)).all():
         raise ValueError("McNemar needs 0/1 hits per item")
-    b = int(np.sum((x == 1) & (y == 0)))
-    c = int(np.sum((x == 0) & (y == 1)))
-    n = b + c
-    if n == 0:
-        return 1.0, b, c
-    tail = sum(comb(n, i) for i in range(min(b, c) + 1)) / 2**n
-    return min(1.0, 2 * tail), b, c
+    return sign_test(x, y)
+
+
+def ratio_se(mean_a: float, se_a: float, mean_b: float, se_b: float, cov_ab: float = 0.0) -> float:
+    """Delta-method standard error of the ratio R = mean_a / mean_b.
+
+    First-order Taylor expansion of a/b around the two means:
+    Var(R) ~ (Var(a) + R^2 Var(b) - 2 R Cov(a, b)) / b^2, with Var(a) = se_a^2, Var(b) = se_b^2
+    and `cov_ab` the covariance of the two means (0 for independent samples; see
+    `mean_covariance` for paired ones). nan when mean_b is 0 or an input is nan.
+
+    Example:
+        >>> round(ratio_se(0.6, 0.03, 0.4, 0.04), 4)  # sqrt(.03^2 + 1.5^2 * .04^2) / .4
+        0.1677
+    """
+    if mean_b == 0 or any(math.isnan(v) for v in (mean_a, se_a, mean_b, se_b, cov_ab)):
+        return math.nan
+    r = mean_a / mean_b
+    var = se_a**2 + r * r * se_b**2 - 2 * r * cov_ab
+    return math.sqrt(max(var, 0.0)) / abs(mean_b)
+
+
+def mean_covariance(x: Sequence[float], y: Sequence[float], n_x: int, n_y: int) -> float:
+    """Covariance of two means when their samples share the paired values `x`, `y`.
+
+    Mean A averages n_x values and mean B n_y values, of which the len(x) pairs (x_i, y_i) are
+    the same units (e.g. the question-persona pairs scored in both modes): Cov(A, B) =
+    n_c s_xy / (n_x n_y), with s_xy the sample covariance (n_c - 1) of the pairs. 0 with fewer
+    than two pairs.
+    """
+    n_c = len(x)
+    if n_c != len(y):
+        raise ValueError(f"paired values differ in length: {n_c} vs {len(y)}")
+    if n_c < 2 or n_x == 0 or n_y == 0:
+        return 0.0
+    mx, my = sum(x) / n_c, sum(y) / n_c
+    s_xy = sum((a - mx) * (b - my) for a, b in zip(x, y)) / (n_c - 1)
+    return n_c * s_xy / (n_x * n_y)
 
 
 def kendall_tau_b(observed: ArrayLike, expected: ArrayLike | None = None) -> float:
@@ -126,7 +179,7 @@ def _tau_b_rows(obs: np.ndarray, expected: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TauBootstrap:
-    """Point tau-b, bootstrap mean (the anchor's reported figure), percentile interval, and a
+    """Point tau-b, bootstrap mean (the paper's Fid: the headline), percentile interval, and a
     two-sided bootstrap p-value (twice the smaller share of replicates on either side of 0),
     which lets Holm's correction cover fidelity too."""
 

@@ -14,8 +14,8 @@ from inspect_ai.solver import Solver, generate
 
 from persona_evals.accuracy.benchmarks import resolve_tasks
 from persona_evals.accuracy.catalog import select_personas
-from persona_evals.accuracy.data import load_items
-from persona_evals.accuracy.dynamic import default_cache_path, dynamic_experts
+from persona_evals.accuracy.data import check_source, load_items
+from persona_evals.accuracy.dynamic import ExpertCache, default_cache_path, dynamic_experts
 from persona_evals.accuracy.refine import (
     check_baseline_covers,
     read_baseline_answers,
@@ -34,17 +34,21 @@ def as_list(value: str | list[str]) -> list[str]:
 
 
 def build_dataset(
-    dataset: str | list[str], personas: str | list[str], items: int | None = None
+    dataset: str | list[str], personas: str | list[str], items: int | None = None, source: str = "hub"
 ) -> MemoryDataset:
-    """Samples for every selected task, item (first `items` per task) and persona, item-major."""
+    """Samples for every selected task, item (first `items` per task) and persona, item-major.
+
+    Every task, persona selection and the source are checked before the first item loads.
+    """
     if items is not None and int(items) < 1:
         raise ValueError(f"items must be a positive number of items per task, got {items!r}")
     tasks = resolve_tasks(as_list(dataset))
+    check_source(tasks, source)
+    chosen = {task.id: select_personas(task, as_list(personas)) for task in tasks}
     samples: list[Sample] = []
     for task in tasks:
-        chosen = select_personas(task, as_list(personas))
-        for item in load_items(task)[: int(items) if items else None]:
-            for persona in chosen:
+        for item in load_items(task, source)[: int(items) if items else None]:
+            for persona in chosen[task.id]:
                 metadata = {
                     **(item.metadata or {}),
                     "task": task.id,
@@ -68,14 +72,16 @@ def build_dataset(
     return MemoryDataset(samples, name=name)
 
 
-def build_solver(
-    dataset: MemoryDataset,
+def check_solver_args(
     mitigation: str = "none",
     persona_placement: str = "system",
     baseline_log: str | None = None,
     experts_cache: str | None = None,
-) -> list[Solver]:
-    """The solver chain of a mitigation (validating every argument first)."""
+) -> dict[str, str] | None:
+    """Check every solver argument before any data loads (a bad file fails before the Hub is read).
+
+    Returns the no-persona answers of `baseline_log` by item id (None without one).
+    """
     if mitigation not in MITIGATIONS:
         raise ValueError(f"mitigation must be one of {', '.join(MITIGATIONS)}, got {mitigation!r}")
     if persona_placement not in PLACEMENTS:
@@ -86,12 +92,26 @@ def build_solver(
         raise ValueError(
             f"baseline_log is only used by the refine mitigations, not mitigation={mitigation}"
         )
+    if experts_cache is not None:
+        ExpertCache(experts_cache)  # parses and validates the file when it exists
+    return read_baseline_answers(baseline_log)[1] if baseline_log else None
+
+
+def build_solver(
+    dataset: MemoryDataset,
+    mitigation: str = "none",
+    persona_placement: str = "system",
+    baseline_log: str | None = None,
+    experts_cache: str | None = None,
+    baseline_answers: dict[str, str] | None = None,
+) -> list[Solver]:
+    """The solver chain of a mitigation, for arguments `check_solver_args` accepted."""
     chain: list[Solver] = []
     if any((s.metadata or {}).get("persona_group") == "dynamic" for s in dataset):
         chain.append(dynamic_experts(experts_cache or default_cache_path()))
     if mitigation.startswith("refine"):
         if baseline_log:
-            _, answers = read_baseline_answers(baseline_log)
+            answers = baseline_answers if baseline_answers is not None else read_baseline_answers(baseline_log)[1]
             item_ids = list(dict.fromkeys(str((s.metadata or {})["item_id"]) for s in dataset))
             check_baseline_covers(answers, item_ids, baseline_log)
         chain.append(

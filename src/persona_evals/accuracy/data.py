@@ -9,12 +9,19 @@ item id, not from a batch position.
 Sources (the anchor's ``lighteval/MATH`` was removed from the Hub after a DMCA notice; we use the
 maintained mirror ``DigitalLearningGmbH/MATH-lighteval``; BIG-Bench's loading script no longer
 runs under ``datasets`` 4, so we read the Hub's parquet conversion of ``tasksource/bigbench``).
+
+``source="sample"`` reads real BIG-bench items shipped with the package instead of the Hub (the
+first 200 of each subtask, Apache-2.0, see ``samples/bigbench/README.md``), so the benchmark runs
+offline on real data. Their ids (``bigbench_sample/<subtask>/<config>/<idx>``) are not the Hub's,
+so cached dynamic experts and baselines never cross the two sources.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from importlib.resources import files
 from string import ascii_uppercase
 from typing import Any
 
@@ -34,6 +41,8 @@ MMLU_PRO_DATASET = "TIGER-Lab/MMLU-Pro"
 MATH_DATASET = "DigitalLearningGmbH/MATH-lighteval"
 BIGBENCH_DATASET = "tasksource/bigbench"
 BIGBENCH_MAX_ROWS = 1000
+ITEM_SOURCES: tuple[str, ...] = ("hub", "sample")
+SAMPLE_FAMILIES: tuple[str, ...] = ("bigbench",)
 MAX_CHOICES = 26
 
 
@@ -111,11 +120,11 @@ def math_record(record: dict[str, Any]) -> Sample:
     )
 
 
-def bigbench_record(subtask: str) -> Callable[[dict[str, Any]], Sample]:
+def bigbench_record(subtask: str, prefix: str = "bigbench") -> Callable[[dict[str, Any]], Sample]:
     """BIG-Bench: the inline choice list is cut from ``inputs``; options shuffled per item."""
 
     def record_to_sample(record: dict[str, Any]) -> Sample:
-        item_id = f"bigbench/{subtask}/{record['idx']}"
+        item_id = f"{prefix}/{subtask}/{record['idx']}"
         choices = list(record["multiple_choice_targets"])
         scores = list(record["multiple_choice_scores"])
         if 1 not in scores:
@@ -129,6 +138,25 @@ def bigbench_record(subtask: str) -> Callable[[dict[str, Any]], Sample]:
         return _choice_sample(item_id, question, choices, gold, shuffle=True, subset=subtask)
 
     return record_to_sample
+
+
+def bigbench_sample_rows(subtask: str) -> list[dict[str, Any]]:
+    """The shipped rows of one subtask in the Hub's schema (``inputs``, ``multiple_choice_*``).
+
+    ``idx`` becomes ``<config>/<idx>``: tracking_shuffled_objects numbers each of its three
+    configs from 0.
+    """
+    text = files("persona_evals.accuracy").joinpath(f"samples/bigbench/{subtask}.jsonl").read_text("utf-8")
+    rows = []
+    for line in text.splitlines():
+        raw = json.loads(line)
+        rows.append({
+            "idx": f"{raw['config']}/{raw['idx']}",
+            "inputs": raw["input"].strip(),
+            "multiple_choice_targets": list(raw["target_scores"]),
+            "multiple_choice_scores": [int(v) for v in raw["target_scores"].values()],
+        })  # fmt: skip
+    return rows
 
 
 def strip_inline_choices(inputs: str) -> str:
@@ -150,8 +178,24 @@ SOURCES: dict[str, tuple[str, str, str | None, Callable[[dict[str, Any]], Sample
 }
 
 
-def load_items(task: TaskSpec) -> list[Sample]:
-    """All items of one task, in source order, from the pinned Hub revision."""
+def check_source(tasks: list[TaskSpec], source: str) -> None:
+    """Raise unless every task can be read from `source` (checked before anything loads)."""
+    if source not in ITEM_SOURCES:
+        raise ValueError(f"source: expected one of {', '.join(ITEM_SOURCES)}, got {source!r}")
+    other = [t.id for t in tasks if source == "sample" and t.family not in SAMPLE_FAMILIES]
+    if other:
+        raise ValueError(
+            f"source=sample: only {', '.join(SAMPLE_FAMILIES)} items ship with the package, not "
+            f"{', '.join(other)} (use source=hub, or dataset=bigbench or bigbench:<subtask>)"
+        )
+
+
+def load_items(task: TaskSpec, source: str = "hub") -> list[Sample]:
+    """All items of one task, in source order, from the pinned Hub revision or the shipped sample."""
+    check_source([task], source)
+    if source == "sample":
+        record = bigbench_record(str(task.subset), prefix="bigbench_sample")
+        return [record(r) for r in bigbench_sample_rows(str(task.subset))]
     if task.family == "bigbench":
         files = f"{task.subset}/validation/*.parquet"
         ds = hub_parquet(BIGBENCH_DATASET, "validation", files, sample_fields=bigbench_record(str(task.subset)))

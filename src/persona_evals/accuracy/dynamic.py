@@ -16,10 +16,10 @@ from pathlib import Path
 
 from inspect_ai.model import get_model
 from inspect_ai.solver import Generate, Solver, TaskState, solver
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from persona_evals.env import cache_dir
-from persona_evals.paths import user_path
+from persona_evals.paths import read_json, user_path
 from persona_evals.structured import generate_structured
 
 WRITER_ROLE = "persona_writer"
@@ -47,8 +47,7 @@ class ExpertCache:
         self.path = user_path(path)
         self.entries: dict[str, ExpertLevels] = {}
         if self.path.exists():
-            raw = json.loads(self.path.read_text("utf-8"))
-            self.entries = {k: ExpertLevels.model_validate(v) for k, v in raw.items()}
+            self.entries = _parse_cache(read_json(self.path, "experts_cache"), self.path)
         self._locks: dict[str, asyncio.Lock] = {}
 
     def lock(self, item_id: str) -> asyncio.Lock:
@@ -62,6 +61,23 @@ class ExpertCache:
             json.dumps({k: v.model_dump() for k, v in sorted(self.entries.items())}, indent=1)
         )
         os.replace(tmp, self.path)
+
+
+def _parse_cache(raw: object, path: Path) -> dict[str, ExpertLevels]:
+    """Entries of a parsed cache file; an error names the file and the first bad item id."""
+    if not isinstance(raw, dict):
+        raise ValueError(
+            f"experts_cache: {path} must be a JSON object of item id -> {{level1, level2, level3}}, "
+            f"got {type(raw).__name__}"
+        )
+    entries = {}
+    for item_id, levels in raw.items():
+        try:
+            entries[item_id] = ExpertLevels.model_validate(levels)
+        except ValidationError as ex:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in ex.errors())
+            raise ValueError(f"experts_cache: {path}, item {item_id!r}: {problems}") from None
+    return entries
 
 
 @solver

@@ -5,11 +5,16 @@ Definitions follow the paper (M(p) is persona p's accuracy, the baseline the emp
 - ``advantage:static`` / ``advantage:level1..3``: M(expert) - M(empty), exact McNemar p.
 - ``robustness:colors`` / ``robustness:names``: min over the group of M(p) - M(empty), with the
   McNemar p of that worst persona (chosen after looking, as in the paper: read it as optimistic).
+  When several personas tie for the worst accuracy, the row lists them all (``a|b``) and takes
+  the largest of their p-values: the drop counts as significant only if it is for every persona
+  that reaches it, so the verdict never depends on how a tie is broken (the anchor let the first
+  persona in its order decide).
 - ``fidelity:education`` / ``fidelity:domain`` / ``fidelity:specialization``: Kendall tau-b of
   the group accuracies against the expected order (education levels; out-of-domain < related <
   in-domain, per-item soft hits for multi-persona groups; level1 < level2 < level3), with a
-  10,000-resample item bootstrap. We report the point tau-b as the value (the anchor reported the
-  bootstrap mean, also given) and call it significant when the 95% interval excludes 0.
+  10,000-resample item bootstrap. As in the paper, the value is the mean of the bootstrap tau
+  (Fid); the point tau-b is given beside it (``tau_point``); significant when the 95% percentile
+  interval excludes 0. With two groups every replicate's tau is +-1, so Fid = 2 P(in > out) - 1.
 
 A mitigation run's baseline is its own empty persona (the base prompt: mitigations do not touch
 it), else the ``none`` run of the same model and task.
@@ -46,7 +51,7 @@ class MetricRow:
     n_items: int
     ci_low: float = float("nan")
     ci_high: float = float("nan")
-    bootstrap_mean: float = float("nan")
+    tau_point: float = float("nan")  # fidelity: the point tau-b (value is the bootstrap mean)
     p_holm: float = float("nan")
     verdict_holm: str = ""
 
@@ -98,14 +103,15 @@ def _run_metrics(run: Run, base_run: Run, n_boot: int) -> list[MetricRow]:
     }
     rows: list[MetricRow] = []
 
-    def paired(metric: str, persona: str) -> None:
-        hits = _vector(run, persona, items)
+    def paired(metric: str, *personas: str) -> None:
+        """One row for personas of equal accuracy: listed together, with the largest p."""
+        hits = _vector(run, personas[0], items)
         value = float(hits.mean() - base.mean())
-        p, _, _ = mcnemar_exact(hits, base)
+        p = max(mcnemar_exact(_vector(run, q, items), base)[0] for q in personas)
         rows.append(
             MetricRow(
                 metric=metric,
-                persona=persona,
+                persona="|".join(personas),
                 value=value,
                 p_value=p,
                 verdict=verdict(value, p < ALPHA),
@@ -120,8 +126,8 @@ def _run_metrics(run: Run, base_run: Run, n_boot: int) -> list[MetricRow]:
     for group in ("colors", "names"):
         members = _members(run, group)
         if members:
-            worst = min(members, key=lambda p: (_vector(run, p, items).mean(), p))
-            paired(f"robustness:{group}", worst)
+            correct = {p: int(_vector(run, p, items).sum()) for p in members}  # ties exact
+            paired(f"robustness:{group}", *(p for p in members if correct[p] == min(correct.values())))
 
     def fidelity(metric: str, columns: list[np.ndarray], label: str) -> None:
         result = bootstrap_tau(np.column_stack(columns), n_boot=n_boot)
@@ -129,12 +135,12 @@ def _run_metrics(run: Run, base_run: Run, n_boot: int) -> list[MetricRow]:
             MetricRow(
                 metric=metric,
                 persona=label,
-                value=result.tau,
+                value=result.mean,
                 p_value=result.p_value,
-                verdict=verdict(result.tau, result.significant),
+                verdict=verdict(result.mean, result.significant),
                 ci_low=result.low,
                 ci_high=result.high,
-                bootstrap_mean=result.mean,
+                tau_point=result.tau,
                 **common,
             )
         )

@@ -39,7 +39,10 @@ def write_accuracy_csv(runs: list[Run], path: str | Path) -> Path:
 
 
 def markdown(rows: list[MetricRow], holm: bool = False) -> str:
-    """One table per model and mitigation: task, metric, persona, value, p, 95% CI, verdict."""
+    """One table per model and mitigation: task, metric, persona, value, p, 95% CI, verdict.
+
+    Fidelity rows show the bootstrap-mean tau (the paper's Fid) with the point tau after it.
+    """
     out: list[str] = []
     sections: dict[tuple[str, str], list[MetricRow]] = {}
     for row in rows:
@@ -53,7 +56,8 @@ def markdown(rows: list[MetricRow], holm: bool = False) -> str:
         out.append("|" + "---|" * len(head))
         for r in members:
             ci = "" if math.isnan(r.ci_low) else f"[{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
-            cells = [r.task, r.metric, r.persona, f"{r.value:+.3f}", _p(r.p_value), ci, r.verdict]
+            value = f"{r.value:+.3f}" + ("" if math.isnan(r.tau_point) else f" (point {r.tau_point:+.3f})")
+            cells = [r.task, r.metric, r.persona, value, _p(r.p_value), ci, r.verdict]
             if holm:
                 cells += [_p(r.p_holm), r.verdict_holm]
             out.append("| " + " | ".join(cells) + " |")

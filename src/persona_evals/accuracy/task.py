@@ -3,19 +3,24 @@
 Paper: https://arxiv.org/abs/2508.19764 (code: github.com/peluz/principled-personas, MIT).
 Datasets: truthfulqa/truthful_qa (mc1), openai/gsm8k, TIGER-Lab/MMLU-Pro (14 categories),
 DigitalLearningGmbH/MATH-lighteval (7 subjects; mirror of the removed lighteval/MATH),
-tasksource/bigbench (4 subtasks, parquet conversion). Tags: personas, accuracy, robustness.
+tasksource/bigbench (4 subtasks, parquet conversion), or offline the real BIG-bench items shipped
+with the package (``source=sample``). Tags: personas, accuracy, robustness.
 
 One sample per item x persona; compute expertise advantage, robustness and fidelity from the logs
 with ``persona-evals metrics``.
 """
 
+from typing import Literal
+
 from inspect_ai import Task, task
 
-from persona_evals.accuracy.build import build_dataset, build_solver
+from persona_evals.accuracy.build import build_dataset, build_solver, check_solver_args
 from persona_evals.accuracy.scorers import persona_answer
+from persona_evals.args import task_args
 
 
 @task
+@task_args(items=(1, None))
 def persona_accuracy(
     dataset: str | list[str] = "truthfulqa",
     personas: str | list[str] = "all",
@@ -25,6 +30,7 @@ def persona_accuracy(
     experts_cache: str | None = None,
     items: int | None = None,
     math_normalize: bool = False,
+    source: Literal["hub", "sample"] = "hub",
 ) -> Task:
     """Accuracy of a model under persona prompts, one sample per item and persona.
 
@@ -43,10 +49,13 @@ def persona_accuracy(
             missing items are written by the ``persona_writer`` model role.
         items: first N items of each task (``--limit`` counts item x persona samples instead).
         math_normalize: compare MATH answers after normalising equivalent forms (not the paper's).
+        source: ``hub`` (the pinned Hub data sets) or ``sample``: real BIG-bench items shipped
+            with the package (the first 200 of each subtask; offline, ``bigbench`` tasks only).
     """
-    samples = build_dataset(dataset, personas, items)
+    answers = check_solver_args(mitigation, persona_placement, baseline_log, experts_cache)
+    samples = build_dataset(dataset, personas, items, source)
     return Task(
         dataset=samples,
-        solver=build_solver(samples, mitigation, persona_placement, baseline_log, experts_cache),
+        solver=build_solver(samples, mitigation, persona_placement, baseline_log, experts_cache, answers),
         scorer=persona_answer(math_normalize=math_normalize),
     )

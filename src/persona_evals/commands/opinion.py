@@ -96,4 +96,5 @@ def format_report(report: dict[str, Any], per_state: bool = False) -> str:
         if "alignment" in entry:
             scores = ", ".join(f"{k}={v:.3f}" for k, v in entry["alignment"].items())
             lines.append(f"    alignment: {scores}")
+        lines += [f"    no alignment: {why}" for why in entry.get("alignment_errors", {}).values()]
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = cmds.add_parser("sample", help="sample meta personas per state from ACS marginals")
     s.add_argument("--states", default="all", help="postal codes, comma-separated, or 'all' (default)")
     s.add_argument("--n", type=positive_int, default=100, help="personas per state (default 100)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=nonnegative_int, default=0, help="sampler seed (default 0); each state draws from its own stream, so adding a state changes no other")
     s.add_argument(
         "--marginals", help="marginals JSON from refresh-census (default: the shipped ACS 2023 file)"
     )
@@ -211,6 +212,8 @@ def run_refresh(args: argparse.Namespace) -> int:
     from persona_evals.personas.census_data import build_marginals
     from persona_evals.personas.states import STATE_NAMES, normalize_states
 
+    if args.from_dir and not Path(args.from_dir).is_dir():
+        raise _error(ValueError(f"--from-dir {args.from_dir}: no such folder (expected the acs2023 layout)"))
     try:
         valid = [s for s in STATE_NAMES if s != "DC"]
         states = normalize_states(args.states, valid)

@@ -73,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         ]
     except SteeringConfigError as ex:
         raise CommandError(str(ex)) from None
+    except OSError as ex:  # weights not found (offline, a wrong id)
+        raise CommandError(f"--model {args.model}: {(str(ex).strip().splitlines() or [''])[0]}") from None
     logs = eval(
         args.task,
         model=models,

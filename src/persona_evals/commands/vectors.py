@@ -8,6 +8,7 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.argtypes import finite_float, positive_int
     from persona_evals.paths import add_output_argument
+    from persona_evals.viz.common import image_path
 
     p = sub.add_parser("vectors", help="persona-vector files")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -24,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("--neg-threshold", type=finite_float, default=50, help="... and whose neg trait score < this (50)")
     ex.add_argument("--coherence-threshold", type=finite_float, default=50, help="... and both coherences >= this (50)")
     ex.add_argument("--no-filter", action="store_true", help="keep every pair, ignoring the judge's scores")
-    ex.add_argument("--batch-size", type=positive_int, default=8)
+    ex.add_argument("--batch-size", type=positive_int, default=8, help="sequences per forward pass (default 8)")
     ex.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
     ex.add_argument("--device", default="auto")
     ex.set_defaults(func=_extract)
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_argument(pr, "--out", required=True, help="CSV to write; with --keep-below, the kept chats (.jsonl)")
     pr.add_argument("--model", help="weights to read with (default: the log's steer/hf model; required for chat JSONL)")
     pr.add_argument("--base-model", help="also report the finetuning shift of --model against this base model")
-    pr.add_argument("--batch-size", type=positive_int, default=8)
+    pr.add_argument("--batch-size", type=positive_int, default=8, help="sequences per forward pass (default 8)")
     sc = pr.add_argument_group("screening chat JSONL (projection difference: training answer vs the model's own)")
     sc.add_argument("--no-base-answers", action="store_true", help="skip generating the model's own answers (no proj_diff)")
     sc.add_argument("--keep-below", type=finite_float, help="write the chats whose projection difference is below this to --out")
@@ -58,8 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sh.add_argument("--prompts", help="a trait (eval questions), chat JSONL (prompts) or eval log (inputs); default --trait's")
     sh.add_argument("--logs", nargs="+", help="trait_expression logs of the adapters (-M adapter=...): adds their mean trait score")
     add_output_argument(sh, "--out", required=True, help="CSV to write")
-    add_output_argument(sh, "--plot", help="PNG: shift per checkpoint (and vs trait score with --logs)")
-    sh.add_argument("--batch-size", type=positive_int, default=8)
+    add_output_argument(sh, "--plot", type=image_path, help="PNG: shift per checkpoint (and vs trait score with --logs)")
+    sh.add_argument("--batch-size", type=positive_int, default=8, help="sequences per forward pass (default 8)")
     sh.set_defaults(func=_shift)
 
 
@@ -117,6 +118,9 @@ def _extract(args: argparse.Namespace) -> int:
             )
     except (TraitLogError, SteeringConfigError) as ex:
         raise CommandError(str(ex)) from None
+    except OSError as ex:  # weights not found (offline, a wrong id)
+        where = f"--model {args.model}" if args.model else "the logs' model (pass --model with local weights)"
+        raise CommandError(f"{where}: {_first_line(ex)}") from None
     print(f"wrote {args.out}  (trait {pos.trait}; pairs kept after each filter: {counts})")
     return 0
 
@@ -125,7 +129,6 @@ def _project(args: argparse.Namespace) -> int:
     import json
 
     from persona_evals.commands import CommandError
-    from persona_evals.steering.loading import load_shared
     from persona_evals.steering.project import finetuning_shift, log_pairs, project_rows, write_csv
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
@@ -144,8 +147,8 @@ def _project(args: argparse.Namespace) -> int:
     path, _, key = args.vector.partition("#")
     try:  # everything is loaded and computed before --out is written
         vector = load_vector(path, key or None, arg="--vector")
-        shared = load_shared(model)
-        base = load_shared(args.base_model) if args.base_model else None
+        shared = _load(model, "--model")
+        base = _load(args.base_model, "--base-model") if args.base_model else None
         out_rows = project_rows(shared, rows, vector, args.layer, args.batch_size)
         shift = base and finetuning_shift(shared, base, [r[2] for r in rows], vector, args.layer, args.batch_size)
     except SteeringConfigError as ex:
@@ -164,7 +167,6 @@ def _screen(args: argparse.Namespace) -> int:
 
     from persona_evals.commands import CommandError
     from persona_evals.datasets.chats import ChatFileError, read_chats, write_chats
-    from persona_evals.steering.loading import load_shared
     from persona_evals.steering.project import write_csv
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
@@ -182,7 +184,7 @@ def _screen(args: argparse.Namespace) -> int:
     try:
         chats = read_chats(args.log, last_is_assistant=True)
         vector = load_vector(path, key or None, arg="--vector")
-        shared = load_shared(args.model)
+        shared = _load(args.model, "--model")
         base = None
         if not args.no_base_answers:
             base, location = base_answers(args.model, chats, args.max_tokens, args.temperature, args.log_dir)
@@ -210,7 +212,6 @@ def _screen(args: argparse.Namespace) -> int:
 def _shift(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError
     from persona_evals.steering.adapters import read_adapter
-    from persona_evals.steering.loading import load_shared
     from persona_evals.steering.project import write_csv
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
@@ -221,7 +222,7 @@ def _shift(args: argparse.Namespace) -> int:
         adapters = [read_adapter(a, arg="--adapters") for a in args.adapters]
         trait = args.trait or vectors[0].metadata.get("trait")
         prompts = _prompts(args.prompts or trait)
-        shared = load_shared(args.base)
+        shared = _load(args.base, "--base")
         rows = adapter_shifts(shared, adapters, prompts, vectors, args.layer, args.batch_size)
     except SteeringConfigError as ex:
         raise CommandError(str(ex)) from None
@@ -302,6 +303,21 @@ def _trait_scores(logs: list[str]) -> dict[str, float]:
         values = [r.trait for r in log.rows.values() if not math.isnan(r.trait)]
         out[str(Path(adapter).expanduser().resolve())] = sum(values) / len(values) if values else float("nan")
     return out
+
+
+def _load(model: str, arg: str):  # -> SharedModel
+    """The shared weights of `model`; weights that cannot be found (offline, a wrong id) name `arg`."""
+    from persona_evals.commands import CommandError
+    from persona_evals.steering.loading import load_shared
+
+    try:
+        return load_shared(model)
+    except OSError as ex:
+        raise CommandError(f"{arg} {model}: {_first_line(ex)}") from None
+
+
+def _first_line(ex: Exception) -> str:
+    return (str(ex).strip().splitlines() or [type(ex).__name__])[0]
 
 
 def _exists(path: str, arg: str | None) -> str:

@@ -8,7 +8,9 @@
   options dropped, shares renormalised; with two options it is ``1 - |p_sim(A) - p_real(A)|``),
   and ``1 - total variation distance`` for nominal items (our choice; the paper used W1 only).
 
-Invalid answers never enter a share (the anchor kept them in the denominator).
+Invalid answers never enter a share (the anchor kept them in the denominator). A question whose
+answers in one scope are all refusals has no alignment there: `AlignmentError` says so, and the
+report records it for that question and scope instead of stopping.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from typing import Any
 
 from persona_evals.opinion.elections import election_results
 from persona_evals.stats import wilson_interval
+
+
+class AlignmentError(ValueError):
+    """Alignment is undefined for one question in one scope (no mass left after dropping refusals)."""
 
 
 @dataclass
@@ -42,7 +48,7 @@ class Tally:
 def _renormalise(p: Mapping[str, float], keys: list[str]) -> dict[str, float]:
     total = sum(p.get(k, 0.0) for k in keys)
     if total <= 0:
-        raise ValueError(f"distribution has no mass on options {keys}")
+        raise AlignmentError(f"distribution has no mass on options {keys}")
     return {k: p.get(k, 0.0) / total for k in keys}
 
 
@@ -80,8 +86,19 @@ def question_alignment(
     p_sim: Mapping[str, float],
     p_real: Mapping[str, float],
 ) -> float:
-    """Alignment for one question, from its options' metadata (``ordinal``, ``refusal``)."""
+    """Alignment for one question, from its options' metadata (``ordinal``, ``refusal``).
+
+    Raises:
+        AlignmentError: when either side puts no mass on the non-refusal options.
+    """
     keys = [k for k, o in options.items() if not o.get("refusal")]
+    refusals = [k for k in options if k not in keys]
+    for side, p in (("simulated answers", p_sim), ("ground truth", p_real)):
+        mass = sum(p.get(k, 0.0) for k in keys)
+        if mass != mass:  # nan: no valid answer at all
+            raise AlignmentError(f"no valid {side}")
+        if mass <= 0:
+            raise AlignmentError(f"{side}: every valid answer is a refusal option ({', '.join(refusals) or '-'})")
     if scale == "ordinal":
         return ordinal_alignment(p_sim, p_real, {k: float(options[k]["ordinal"]) for k in keys})
     return nominal_alignment(p_sim, p_real, keys)

@@ -13,7 +13,13 @@ from typing import Any
 
 from persona_evals.identity import labels_by_log, log_identity
 from persona_evals.logs import read_task_log
-from persona_evals.opinion.alignment import Tally, election_alignment, question_alignment, weighted_mean
+from persona_evals.opinion.alignment import (
+    AlignmentError,
+    Tally,
+    election_alignment,
+    question_alignment,
+    weighted_mean,
+)
 from persona_evals.personas.census_data import load_marginals
 
 TASK = "opinion_simulation"
@@ -91,9 +97,10 @@ def load_truth(path: str | Path) -> dict[str, dict[str, dict[str, float]]]:
         )
         for v in data.values()
     )
-    if not ok:
+    if not ok or not data:
         raise ValueError(
             f'--truth: {path} must look like {{"question_id": {{"US": {{"A": 0.4, "B": 0.6}}}}}}'
+            + (" (it holds no question)" if ok else "")
         )
     return data
 
@@ -107,6 +114,12 @@ def reports(paths: list[str], truth_path: str | None = None) -> list[dict[str, A
         run = read_run(path)
         run.model = labels[path][1]  # unique among these logs
         out.append(run_report(run, truth))
+    asked = {qid for rep in out for qid in rep["questions"]}
+    if truth and not asked & set(truth):  # else no alignment at all, silently
+        raise ValueError(
+            f"--truth: none of its questions ({', '.join(sorted(truth)[:5])}) is in the logs, which ask "
+            f"{', '.join(sorted(asked)[:5]) or 'nothing'}"
+        )
     return out
 
 
@@ -137,15 +150,21 @@ def run_report(
             parties = {k: o.get("party") for k, o in q["options"].items()}
             entry["election"] = election_alignment(tallies, parties, int(q["year"]), adults)
         if truth and qid in truth:
-            scores = {}
+            scores, errors = {}, {}
             for scope, real in truth[qid].items():
                 sim = (
                     entry["national_shares"]
                     if scope == "US"
                     else (run.shares(qid, scope) if scope in tallies and tallies[scope].n_valid else None)
                 )
-                if sim is not None:
+                if sim is None:
+                    continue
+                try:
                     scores[scope] = question_alignment(q["options"], q["scale"], sim, real)
+                except AlignmentError as ex:  # one undefined scope must not abort the report
+                    errors[scope] = f"question {qid}, {'national' if scope == 'US' else 'state ' + scope}: {ex}"
             entry["alignment"] = scores
+            if errors:
+                entry["alignment_errors"] = errors
         report["questions"][qid] = entry
     return report

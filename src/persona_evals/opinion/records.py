@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from persona_evals.paths import user_path
 from persona_evals.personas.persona import AttributeValue, Persona
+from persona_evals.personas.states import STATE_NAMES
 
 Tier = Literal["meta", "objective", "subjective", "descriptive"]
 TIERS: tuple[str, ...] = ("meta", "objective", "subjective", "descriptive")
@@ -45,6 +46,14 @@ class PersonaRecord(BaseModel):
     tiers: dict[str, dict[str, Any] | str | None] = Field(default_factory=dict)
     calibration: CalibrationVerdict | None = None
     provenance: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("state")
+    @classmethod
+    def _known_state(cls, value: str) -> str:
+        """An unknown code is refused when the file is read, not later by `opinion metrics`."""
+        if value not in STATE_NAMES:
+            raise ValueError(f"unknown state {value!r}: expected a US postal code such as NY or DC")
+        return value
 
     @classmethod
     def from_persona(cls, persona: Persona, provenance: dict[str, Any] | None = None) -> PersonaRecord:

@@ -15,6 +15,7 @@ from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset
 from inspect_ai.model import GenerateConfig
 
+from persona_evals.args import task_args
 from persona_evals.opinion.dataset import opinion_samples, simulation_records
 from persona_evals.opinion.questions import load_context
 from persona_evals.opinion.scorer import opinion_choice
@@ -22,10 +23,13 @@ from persona_evals.opinion.solver import simulate_opinion
 
 DEFAULT_CONTEXT = "election_2024"
 DEFAULT_N_PER_STATE = 20
+MAX_N_PER_STATE = 10_000  # the paper used 1,000
+MAX_PEERS = 100
 SIMULATOR_CONFIG = GenerateConfig(temperature=0.95, top_p=0.9, max_tokens=512)
 
 
 @task
+@task_args(n_per_state=(1, MAX_N_PER_STATE), seed=(0, None), n_peers=(1, MAX_PEERS))
 def opinion_simulation(
     context: str | int = DEFAULT_CONTEXT,
     tier: Literal["meta", "objective", "subjective", "descriptive"] = "meta",
@@ -49,10 +53,10 @@ def opinion_simulation(
         personas: personas JSONL (``persona-evals personas sample|generate|calibrate``). Without
             it, meta personas are sampled from the shipped ACS marginals.
         states: postal codes (``NY,WY`` or ``[NY,WY]``) or ``all`` (all in the file; 50 if sampling).
-        n_per_state: personas per state when sampling (ignored with `personas`).
+        n_per_state: personas per state when sampling, 1 to 10,000 (ignored with `personas`).
         seed: census sampling and option-order shuffles.
         peers_log: log of a previous reasoning run (``multi_turn`` only).
-        n_peers: peer reasonings shown per sample in ``multi_turn``.
+        n_peers: peer reasonings shown per sample in ``multi_turn`` (1 to 100).
     """
     records = simulation_records(personas, tier, states, n_per_state, seed)
     questions = load_context(context)

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 from inspect_ai.dataset import Sample
 
 from persona_evals.datasets.questions import DEFAULT_CONVERSATION_TYPES, Question
-from persona_evals.paths import user_path
+from persona_evals.paths import loads_json, read_json, user_path
 from persona_evals.persona_bench.modes import PERSONA_MODES
 from persona_evals.persona_bench.pairing import Pair, draw_pairs, pair_sample
 from persona_evals.persona_bench.sources import load_personas, load_questions
@@ -64,12 +63,12 @@ def load_loo_attributes(config: str | Path | Mapping[str, Any], pool: Sequence[P
     else:
         text = str(config)
         if text.lstrip().startswith("{"):
-            raw = _json(text, "config")
+            raw = loads_json(text, "config (inline JSON)")
         else:
             path = user_path(text)
             if not path.is_file():
                 raise ValueError(f"config file {path} does not exist (expected JSON {{\"attributes\": [...]}})")
-            raw = _json(path.read_text(encoding="utf-8"), f"config file {path}")
+            raw = read_json(path, "config")
     if not isinstance(raw, Mapping) or set(raw) != {"attributes"}:
         raise ValueError(f'config must be a JSON object {{"attributes": [...]}}, got {raw!r}')
     names = raw["attributes"]
@@ -167,10 +166,3 @@ def intersection_samples(pairs: Sequence[Pair], belongs: Mapping[str, list[str]]
 
 def _slice_seed(seed: int, index: int, name: str) -> int:
     return random.Random(f"{seed}/{index}/{name}").getrandbits(32)
-
-
-def _json(text: str, what: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as ex:
-        raise ValueError(f"{what} is not valid JSON: {ex}") from ex

@@ -5,6 +5,11 @@ number excluded kept in ``unscored``), so denominators are the same in every plo
 pass@k curve counted only samples that reached all critiques, D5; its leave-one-out plot could
 mislabel bars, D6). A model is its `ModelIdentity` label (base model plus steering), so a steered
 and an unsteered run of one model are two models in every table.
+
+A log run with several epochs (``--epochs``) has one row per sample and epoch; `load_samples`
+averages each sample's scored epochs into one score, so every paired statistic pairs one value
+per question-persona pair (before, the last epoch read silently replaced the others). Accuracies
+and their errors are then over pairs, not over pairs x epochs.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from persona_evals.persona_bench.dataset import DROP, NONE
 from persona_evals.persona_bench.metrics import paired_drops
 from persona_evals.persona_bench.modes import MODES
 from persona_evals.scorers.metrics import scores_by_pair, slice_scores
-from persona_evals.stats import bootstrap_mean_ci, mcnemar_exact, mean_se, normal_ci
+from persona_evals.stats import bootstrap_mean_ci, mean_covariance, mean_se, normal_ci, ratio_se, sign_test
 
 SCORE = "score_debate_critic"
 
@@ -34,7 +39,9 @@ class NoSamplesError(ResultsError):
 
 
 def load_samples(paths: Sequence[str], task: str, answer_tokens: bool = False) -> Any:
-    """One row per sample and epoch of `task` (a DataFrame with model, score and metadata).
+    """One row per model and sample of `task` (a DataFrame with model, score and metadata).
+
+    Scores of several epochs are averaged (`mean_over_epochs`); ``epochs`` counts them.
 
     ``answer_tokens`` adds the output tokens of the target's answer (reads whole samples: slower).
     """
@@ -60,15 +67,38 @@ def load_samples(paths: Sequence[str], task: str, answer_tokens: bool = False) -
             f"(a rerun?): {', '.join(logs)}; pass the logs to plot explicitly"
         )
     df["score"] = pd.to_numeric(df[SCORE], errors="coerce").astype(float)
-    return df
+    if "answer_tokens" in df:
+        df["answer_tokens"] = pd.to_numeric(df["answer_tokens"], errors="coerce")
+    return mean_over_epochs(df)
+
+
+def mean_over_epochs(df: Any) -> Any:
+    """One row per (model, sample id): ``score`` (and ``answer_tokens``) averaged over epochs.
+
+    Unscored epochs (NaN) are left out of the mean; a sample with no scored epoch stays NaN.
+    ``epochs`` is the number of epochs read for the sample.
+    """
+    keys = ["model", "id"]
+    grouped = df.groupby(keys, sort=False)
+    out = df.drop_duplicates(keys).set_index(keys)
+    out["epochs"] = grouped.size()
+    for column in ("score", "answer_tokens"):
+        if column in df:
+            out[column] = grouped[column].mean()
+    return out.reset_index()
 
 
 def mode_table(df: Any) -> list[dict[str, Any]]:
     """Accuracy per model and mode, with stderr, 95% CI and the percent gain over baseline.
 
-    Gain is 100 (acc_m - acc_b) / acc_b with error 100 sqrt(se_m^2 + se_b^2) / acc_b, both in
-    percent (the anchor's error bars were not, D12). ``p_vs_baseline`` is the exact McNemar test
-    of the mode against baseline over the ``n_paired`` pairs scored in both. With an
+    Gain is 100 (acc_m / acc_b - 1), in percent (the anchor's error bars were not, D12). Its
+    error is 100 times the delta-method standard error of the ratio acc_m / acc_b
+    (`persona_evals.stats.ratio_se`): sqrt(se_m^2 + R^2 se_b^2 - 2 R cov) / acc_b with R the
+    ratio and cov the covariance of the two accuracies over the pairs scored in both modes (the
+    modes share their pairs). The anchor's sqrt(se_m^2 + se_b^2) / acc_b ignored both the
+    ratio's dependence on acc_b and the pairing. ``p_vs_baseline`` is the exact sign test of the
+    mode against baseline over the ``n_paired`` pairs scored in both: McNemar's exact test when
+    each pair has one 0/1 score, and the same test on epoch means otherwise. With an
     ``answer_tokens`` column, ``mean_answer_tokens`` is the mean length of the target's reply.
     """
     import pandas as pd
@@ -89,22 +119,26 @@ def mode_table(df: Any) -> list[dict[str, Any]]:
         base = next((r for r in mine if r["mode"] == "baseline"), None)
         by_pair = scores_by_pair(zip(group["metadata_mode"], group["metadata_pair_id"], group["score"], strict=True))
         for row in mine:
-            row["n_paired"], row["p_vs_baseline"] = _mcnemar_vs_baseline(by_pair, row["mode"]) if base else (0, math.nan)
+            paired = _paired_with_baseline(by_pair, row["mode"]) if base else ([], [])
+            row["n_paired"] = len(paired[0])
+            row["p_vs_baseline"] = sign_test(*paired)[0] if row["n_paired"] else math.nan
             usable = base is not None and row is not base and base["accuracy"] > 0
-            row["gain_pct"] = 100 * (row["accuracy"] - base["accuracy"]) / base["accuracy"] if usable else math.nan
-            row["gain_pct_se"] = 100 * math.hypot(row["stderr"], base["stderr"]) / base["accuracy"] if usable else math.nan
+            if usable:
+                cov = mean_covariance(*paired, row["n"], base["n"])
+                ratio_error = ratio_se(row["accuracy"], row["stderr"], base["accuracy"], base["stderr"], cov)
+            row["gain_pct"] = 100 * (row["accuracy"] / base["accuracy"] - 1) if usable else math.nan
+            row["gain_pct_se"] = 100 * ratio_error if usable else math.nan
         rows.extend(mine)
     return rows
 
 
-def _mcnemar_vs_baseline(by_pair: dict[str, dict[str, float]], mode: str) -> tuple[int, float]:
+def _paired_with_baseline(by_pair: dict[str, dict[str, float]], mode: str) -> tuple[list[float], list[float]]:
+    """(mode scores, baseline scores) over the pairs scored in both (empty for baseline itself)."""
     if mode == "baseline":
-        return 0, math.nan
+        return [], []
     base, mine = by_pair.get("baseline", {}), by_pair.get(mode, {})
     pairs = sorted(set(base) & set(mine))
-    if not pairs:
-        return 0, math.nan
-    return len(pairs), mcnemar_exact([mine[p] for p in pairs], [base[p] for p in pairs])[0]
+    return [mine[p] for p in pairs], [base[p] for p in pairs]
 
 
 def loo_table(df: Any, n_boot: int = 2000, seed: int = 0) -> list[dict[str, Any]]:

@@ -17,7 +17,6 @@ The anchor's form ``{"attributes": [{"attribute": ..., "values": [...]}]}`` is a
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from persona_evals.paths import user_path
+from persona_evals.paths import loads_json, read_json, user_path
 from persona_evals.personas.attributes import PERSONA_ATTRIBUTES, attribute_kind, numeric_interval
 from persona_evals.personas.persona import Persona
 
@@ -156,12 +155,12 @@ def load_intersections(
     if isinstance(source, str | Path):
         text = str(source)
         if text.lstrip().startswith(("[", "{")):
-            config = json.loads(text)
+            config = loads_json(text, "config (inline JSON)")
         else:
             path = user_path(source)
             if not path.exists():
-                raise ValueError(f"intersections config file {path} does not exist")
-            config = json.loads(path.read_text())
+                raise ValueError(f"config: intersections file {path} does not exist")
+            config = read_json(path, "config")
     else:
         config = source
     return parse_intersections(config, valid_names)

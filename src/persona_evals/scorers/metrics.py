@@ -40,11 +40,18 @@ def count() -> Metric:
 
 
 def scores_by_pair(rows: Iterable[tuple[str, str, float]]) -> dict[str, dict[str, float]]:
-    """group -> pair id -> score from (group, pair id, score) rows; unscored (NaN) rows left out."""
+    """group -> pair id -> score from (group, pair id, score) rows; unscored (NaN) rows left out.
+
+    Each (group, pair) must come once: average epochs first (``persona_bench.results.mean_over_epochs``),
+    so a second score never silently replaces the first.
+    """
     table: dict[str, dict[str, float]] = defaultdict(dict)
     for group, pair, score in rows:
-        if not math.isnan(score):
-            table[group][pair] = float(score)
+        if math.isnan(score):
+            continue
+        if pair in table[group]:
+            raise ValueError(f"pair {pair} has more than one {group} score (several epochs? average them first)")
+        table[group][pair] = float(score)
     return table
 
 

@@ -99,12 +99,14 @@ class SteerAPI(ModelAPI):
             raise ValueError("the steer provider does not support tool calling (tools were given)")
         if config.num_choices not in (None, 1):
             raise ValueError(f"the steer provider generates one choice; num_choices={config.num_choices}")
+        if config.max_tokens is not None and config.max_tokens < 1:  # 0 must not mean the default
+            raise ValueError(f"max_tokens must be at least 1, got {config.max_tokens}")
         start = time.monotonic()
         prompt = render_prompt(self.shared.tokenizer, input)
         ids = self.shared.tokenizer(prompt, add_special_tokens=False)["input_ids"]
         request = GenRequest(
             input_ids=tuple(ids),
-            max_tokens=int(config.max_tokens or DEFAULT_MAX_TOKENS),
+            max_tokens=DEFAULT_MAX_TOKENS if config.max_tokens is None else int(config.max_tokens),
             stop_seqs=tuple(config.stop_seqs or ()),
             seed=config.seed,
         )

@@ -15,11 +15,16 @@ from inspect_ai import Task, task
 from inspect_ai.model import GenerateConfig
 from inspect_ai.solver import generate
 
+from persona_evals.args import task_args
 from persona_evals.scorers import projection
 from persona_evals.traits import coherence_score, load_trait, trait_name_of, trait_samples, trait_score
 
 
+MAX_SAMPLES_PER_QUESTION = 1000
+
+
 @task
+@task_args(samples_per_question=(1, MAX_SAMPLES_PER_QUESTION))
 def trait_expression(
     trait: str = "evil",
     version: str = "eval",
@@ -38,7 +43,7 @@ def trait_expression(
             instruction pairs.
         assistant_name: the identity sentence's adjective ("You are a/an <name> assistant.");
             default: the trait for pos, "helpful" for neg. Not allowed with `none`.
-        samples_per_question: answers per question (and pair); the paper used 10. Sampling is
+        samples_per_question: answers per question (and pair), 1 to 1,000; the paper used 10. Sampling is
             at temperature 1 when above 1, greedy otherwise (override with --temperature).
 
     Scores: `trait` and `coherence` (mean, stderr over scored samples) and `trait_unscored`,

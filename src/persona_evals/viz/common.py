@@ -22,8 +22,19 @@ def add_log_arguments(p: argparse.ArgumentParser, out_default: str, companions: 
         help="where to look when no logs are given (default: $INSPECT_LOG_DIR or ./logs)",
     )
     also = "".join(f" and its {s} table" for s in companions)
-    add_output_argument(p, "--out", default=out_default, companions=companions,
-                        help=f"PNG to write{also} (default: {out_default})")
+    add_output_argument(p, "--out", default=out_default, companions=companions, type=image_path,
+                        help=f"PNG to write{also} (default: {out_default}; .pdf, .svg ... also work)")
+
+
+def image_path(text: str) -> str:
+    """An argparse type: a file name whose suffix matplotlib can write (none: PNG), checked before plotting."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    suffix = Path(text).suffix.lower().lstrip(".")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if suffix and suffix not in formats:
+        raise argparse.ArgumentTypeError(f"{text!r}: cannot write a .{suffix} image; use one of {', '.join(sorted(formats))}")
+    return text
 
 
 def save_figure(fig: Any, out: str | Path, overwrite: bool = False) -> Path:

@@ -18,11 +18,12 @@ SHIFT_COLUMNS = ("finetuned_trait", "vector_trait", "vector_path", "layer", "ste
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.argtypes import positive_int
     from persona_evals.paths import add_output_argument
+    from persona_evals.viz.common import image_path
 
     p = sub.add_parser("shift-cosine", help="finetuning shift along each trait's vector vs its cosine with the finetuned trait's")
     p.add_argument("csvs", nargs="+", help="`vectors shift --trait A` CSVs, one per finetuned trait, each with several vectors")
     p.add_argument("--layer", type=positive_int, help="layer to plot (default: the first in the CSVs)")
-    add_output_argument(p, "--out", default="shift_cosine.png", companions=(".csv",),
+    add_output_argument(p, "--out", default="shift_cosine.png", companions=(".csv",), type=image_path,
                         help="PNG to write; the plotted numbers go beside it as .csv")
     p.set_defaults(func=run_shift_cosine)
 

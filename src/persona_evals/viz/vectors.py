@@ -20,12 +20,12 @@ from persona_evals.logs import LogError
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.paths import add_output_argument
-    from persona_evals.viz.common import add_log_arguments
+    from persona_evals.viz.common import add_log_arguments, image_path
 
     p = sub.add_parser("vector-cosine", help="cosine similarity heatmap of persona vectors at one layer")
     p.add_argument("vectors", nargs="+", help="vector files (file.safetensors or file.safetensors#prompt_last)")
     p.add_argument("--layer", type=int, required=True, help="row of per-layer files to compare")
-    add_output_argument(p, "--out", default="vector_cosine.png", companions=(".csv",),
+    add_output_argument(p, "--out", default="vector_cosine.png", type=image_path, companions=(".csv",),
                         help="PNG to write, and a CSV of every pair beside it (default vector_cosine.png)")
     p.set_defaults(func=run_cosine)
 

@@ -10,10 +10,12 @@ with ``persona-evals viz persona-intersections``. Tags: personas, personalizatio
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from inspect_ai import Task, task
 from inspect_ai.scorer import accuracy, stderr
 
+from persona_evals.args import task_args
 from persona_evals.datasets.questions import DEFAULT_CONVERSATION_TYPES, PRISM_FILTER_DATASET
 from persona_evals.datasets.synthetic_personas import SYNTHETIC_PERSONAS_DATASET
 from persona_evals.persona_bench.critic import debate_critic
@@ -26,13 +28,15 @@ from persona_evals.persona_bench.dataset import (
 )
 from persona_evals.persona_bench.metrics import intersection_accuracy
 from persona_evals.persona_bench.modes import personalized_answer
+from persona_evals.persona_bench.pairing import MAX_PAIRS, MAX_RETRIES
 
 DEFAULT_PAIRS_PER_INTERSECTION = 50
 
 
 @task
+@task_args(pairs_per_intersection=(1, MAX_PAIRS), seed=(0, None), max_retries=(0, MAX_RETRIES))
 def intersectionality(
-    config: str | None = None,
+    config: str | list[Any] | dict[str, Any] | None = None,
     mode: str = "output_only",
     personas: str = SYNTHETIC_PERSONAS_DATASET,
     questions: str = PRISM_FILTER_DATASET,
@@ -61,8 +65,6 @@ def intersectionality(
             "config is required: -T config=intersections.json with a JSON list of "
             '{"name": ..., "clauses": [{"attribute": ..., "values": [...]} or {"attribute": "age", "min": ..., "max": ...}]}'
         )
-    if pairs_per_intersection < 1:
-        raise ValueError(f"pairs_per_intersection must be at least 1, got {pairs_per_intersection}")
     mode = persona_mode(mode)
     qs, ps = load_sources(personas, questions, conversation_types)
     intersections = load_intersection_config(config, ps)

@@ -11,10 +11,12 @@ reduced one). Metric ``loo_drop``: acc(full) - acc(without attribute), paired by
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from inspect_ai import Task, task
 from inspect_ai.scorer import accuracy, grouped
 
+from persona_evals.args import task_args
 from persona_evals.datasets.questions import DEFAULT_CONVERSATION_TYPES, PRISM_FILTER_DATASET
 from persona_evals.datasets.synthetic_personas import SYNTHETIC_PERSONAS_DATASET
 from persona_evals.persona_bench.critic import debate_critic
@@ -27,14 +29,15 @@ from persona_evals.persona_bench.dataset import (
 )
 from persona_evals.persona_bench.metrics import loo_drop
 from persona_evals.persona_bench.modes import personalized_answer
-from persona_evals.persona_bench.pairing import draw_pairs
+from persona_evals.persona_bench.pairing import MAX_PAIRS, MAX_RETRIES, draw_pairs
 
 DEFAULT_LOO_PAIRS = 30
 
 
 @task
+@task_args(pairs=(1, MAX_PAIRS), seed=(0, None), max_retries=(0, MAX_RETRIES))
 def leave_one_out(
-    config: str | None = None,
+    config: str | dict[str, Any] | None = None,
     mode: str = "output_only",
     personas: str = SYNTHETIC_PERSONAS_DATASET,
     questions: str = PRISM_FILTER_DATASET,

@@ -16,17 +16,20 @@ from inspect_ai import Epochs, Task, task
 from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import accuracy, pass_at, stderr
 
+from persona_evals.args import task_args
 from persona_evals.datasets.questions import DEFAULT_CONVERSATION_TYPES, PRISM_FILTER_DATASET
 from persona_evals.datasets.synthetic_personas import SYNTHETIC_PERSONAS_DATASET
 from persona_evals.persona_bench.critic import debate_critic
 from persona_evals.persona_bench.dataset import load_sources, main_samples, persona_mode
 from persona_evals.persona_bench.modes import personalized_answer
-from persona_evals.persona_bench.pairing import draw_pairs
+from persona_evals.persona_bench.pairing import MAX_PAIRS, MAX_RETRIES, draw_pairs
 
 DEFAULT_K = 16
+MAX_K = 1000
 
 
 @task
+@task_args(k=(1, MAX_K), pairs=(1, MAX_PAIRS), seed=(0, None), sampling_seed=(0, None), max_retries=(0, MAX_RETRIES))
 def pass_at_k(
     k: int = DEFAULT_K,
     mode: str = "output_only",
@@ -42,12 +45,12 @@ def pass_at_k(
     """`k` independent critiqued attempts per pair; pass@1 .. pass@k.
 
     Args:
-        k: attempts (epochs) per pair (default 16, as in the paper); set it here, not with
+        k: attempts (epochs) per pair, 1 to 1,000 (default 16, as in the paper); set it here, not with
             ``--epochs``, since the pass@1..pass@k reducers are built from it.
         mode: the generate mode (one that shows the persona).
         personas: persona source (see ``prism_personalization``).
         questions: question source (see ``prism_personalization``).
-        pairs: question-persona pairs drawn with `seed` (default 300).
+        pairs: question-persona pairs drawn with `seed` (default 300; at most 100,000).
         seed: pairing seed.
         sampling_seed: makes attempts reproducible, with a distinct seed per pair and attempt
             (do not pass ``--seed``: it would give every attempt the same draw).
@@ -55,8 +58,6 @@ def pass_at_k(
         conversation_types: PRISM conversation types whose opening turns are used.
         max_retries: re-asks when a critic verdict does not validate.
     """
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0 so that the {k} attempts differ, got {temperature}")
     mode = persona_mode(mode)

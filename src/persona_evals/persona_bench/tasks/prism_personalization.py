@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from inspect_ai import Task, task
 from inspect_ai.scorer import accuracy, grouped, stderr
 
+from persona_evals.args import task_args
 from persona_evals.datasets.questions import DEFAULT_CONVERSATION_TYPES, PRISM_FILTER_DATASET
 from persona_evals.datasets.synthetic_personas import SYNTHETIC_PERSONAS_DATASET
 from persona_evals.persona_bench.analyses import subtlety as subtlety_label
@@ -24,11 +25,12 @@ from persona_evals.persona_bench.analyses import summary_fidelity as fidelity
 from persona_evals.persona_bench.critic import debate_critic
 from persona_evals.persona_bench.dataset import load_sources, main_samples
 from persona_evals.persona_bench.modes import MODES, parse_modes, personalized_answer
-from persona_evals.persona_bench.pairing import draw_pairs
+from persona_evals.persona_bench.pairing import MAX_PAIRS, MAX_RETRIES, draw_pairs
 from persona_evals.persona_bench.pairwise import baseline_reference, pairwise_vs_baseline
 
 
 @task
+@task_args(pairs=(1, MAX_PAIRS), seed=(0, None), max_retries=(0, MAX_RETRIES))
 def prism_personalization(
     mode: str | Sequence[str] = MODES,
     personas: str = SYNTHETIC_PERSONAS_DATASET,
@@ -50,7 +52,8 @@ def prism_personalization(
             (open survey), ``fixture`` or ``fixture-prism`` (invented, offline).
         questions: ``SynthLabsAI/PRISM-Filter`` (gated), ``HannahRoseKirk/prism-alignment``
             (open: opening user turns), ``fixture`` or ``fixture-prism``.
-        pairs: question-persona pairs drawn with `seed` (default 300, as in the paper).
+        pairs: question-persona pairs drawn with `seed` (default 300, as in the paper; at most
+            100,000).
         seed: pairing seed (recorded in each sample's metadata).
         conversation_types: PRISM conversation types whose opening turns are used.
         pairwise: also judge each persona answer against the no-persona answer (win rate).

@@ -1,0 +1,234 @@
+"""Task arguments: strict types, bounds checked before any data loads, and one clean error.
+
+inspect passes ``-T key=value`` through YAML, so a value arrives as whatever YAML made of it:
+``-T k=abc`` is the string ``"abc"`` and ``-T pairwise=maybe`` a string Python calls true.
+`task_args` wraps a ``@task`` function so that every argument is checked against its type hint
+(and its bounds, if any) before the body runs, and so that the errors the body raises for bad
+input (``ValueError``, the project's convention) reach the user as `ArgumentError`.
+
+`ArgumentError` is an inspect ``PrerequisiteError``: ``inspect eval`` prints its message alone,
+instead of a ~235-line exception group with the message at the end. Model providers can raise it
+for bad ``-M`` arguments the same way. It is also a ``ValueError``, so Python callers and
+``persona-evals`` commands catch it as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import re
+import types
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar, Union
+
+try:  # private in inspect; without it errors still work, only with inspect's full traceback
+    from inspect_ai._util.error import PrerequisiteError
+except ImportError:  # pragma: no cover
+
+    class PrerequisiteError(Exception):  # type: ignore[no-redef]
+        def __init__(self, message: Any) -> None:
+            self.message = message
+
+F = TypeVar("F", bound=Callable[..., Any])
+Bounds = tuple[float | None, float | None]
+
+_INT = re.compile(r"[+-]?\d+")
+
+
+class UserError(PrerequisiteError):
+    """An error whose message says everything: inspect prints it alone, without a traceback."""
+
+    def __init__(self, message: str) -> None:
+        from rich.markup import escape
+
+        Exception.__init__(self, message)
+        self.message = escape(message)  # inspect prints .message as rich markup: keep [a,b] literal
+
+
+class ArgumentError(UserError, ValueError):
+    """A bad task or model argument, or a bad file an argument names (the message names it)."""
+
+
+class _Mismatch(Exception):
+    pass
+
+
+def as_bool(value: Any, name: str) -> bool:
+    """``true``/``false`` (YAML's booleans, or those words in any case); anything else is an error."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ArgumentError(f"{name}: expected true or false, got {value!r}")
+
+
+def as_int(value: Any, name: str, bounds: Bounds = (None, None)) -> int:
+    """An integer (an integer-valued float or a string of digits too), within `bounds`."""
+    try:
+        number = _int(value)
+    except _Mismatch:
+        raise ArgumentError(f"{name}: expected an integer, got {value!r}") from None
+    return _within(number, name, bounds)
+
+
+def as_float(value: Any, name: str, bounds: Bounds = (None, None)) -> float:
+    """A finite number within `bounds` (nan and inf are refused: they pass every comparison check)."""
+    try:
+        number = _float(value)
+    except _Mismatch:
+        raise ArgumentError(f"{name}: expected a finite number, got {value!r}") from None
+    return _within(number, name, bounds)
+
+
+def task_args(**bounds: Bounds) -> Callable[[F], F]:
+    """Check a task's arguments against its type hints and `bounds`, before its body runs.
+
+    Put it under ``@task``::
+
+        @task
+        @task_args(k=(1, MAX_K), seed=(0, None))
+        def pass_at_k(k: int = 16, seed: int = 0, pairwise: bool = False) -> Task: ...
+
+    Hints understood: ``bool``, ``int``, ``float``, ``str``, ``None``, ``Literal[...]``,
+    ``list[...]``/``Sequence[...]`` (a single value becomes a one-item list) and unions of
+    these; other hints pass the value through. `bounds` maps an argument to (low, high), either
+    end None for open, both inclusive. ``ValueError`` raised by the body becomes `ArgumentError`.
+    """
+
+    def decorate(fn: F) -> F:
+        signature = inspect.signature(fn)
+        hints = typing.get_type_hints(fn)
+        unknown = set(bounds) - set(signature.parameters)
+        if unknown:
+            raise TypeError(f"task_args: {fn.__name__} has no argument(s) {sorted(unknown)}")
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError as ex:
+                raise ArgumentError(f"{fn.__name__}: {ex}") from None
+            bound.apply_defaults()
+            for name, value in bound.arguments.items():
+                if name in hints:
+                    bound.arguments[name] = check(value, hints[name], name, bounds.get(name))
+            try:
+                return fn(*bound.args, **bound.kwargs)
+            except UserError:
+                raise
+            except ValueError as ex:
+                raise ArgumentError(str(ex)) from ex
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def check(value: Any, hint: Any, name: str, bounds: Bounds | None = None) -> Any:
+    """`value` converted to `hint` (see `task_args`), or ArgumentError naming `name`."""
+    try:
+        result = _convert(value, hint)
+    except _Mismatch:
+        raise ArgumentError(f"{name}: expected {_describe(hint)}, got {value!r}") from None
+    if bounds is not None and isinstance(result, int | float) and not isinstance(result, bool):
+        _within(result, name, bounds)
+    return result
+
+
+def _convert(value: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if hint is Any or hint is inspect.Parameter.empty:
+        return value
+    if hint is None or hint is type(None):
+        if value is None:
+            return None
+        raise _Mismatch
+    if origin in (Union, types.UnionType):
+        members = typing.get_args(hint)
+        # exact types first, so "2024" stays a string and 2024 an int in `str | int`
+        for member in sorted(members, key=lambda m: not _exact(value, m)):
+            try:
+                return _convert(value, member)
+            except _Mismatch:
+                continue
+        raise _Mismatch
+    if origin is Literal:
+        if value in typing.get_args(hint) and not isinstance(value, bool):
+            return value
+        raise _Mismatch
+    if hint is bool:
+        try:
+            return as_bool(value, "")
+        except ArgumentError:
+            raise _Mismatch from None
+    if hint is int:
+        return _int(value)
+    if hint is float:
+        return _float(value)
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise _Mismatch
+    if origin in (list, Sequence, tuple) or hint in (list, tuple):
+        (item,) = typing.get_args(hint)[:1] or (Any,)
+        items = list(value) if isinstance(value, list | tuple) else [value]
+        return [_convert(v, item) for v in items]
+    return value  # a hint we do not police (dict, Path, ...)
+
+
+def _exact(value: Any, hint: Any) -> bool:
+    target = typing.get_origin(hint) or hint
+    return (isinstance(target, type) and type(value) is target) or (value is None and hint is type(None))
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise _Mismatch
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _INT.fullmatch(value.strip()):
+        return int(value)
+    raise _Mismatch
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise _Mismatch
+    try:
+        number = float(value) if isinstance(value, int | float | str) else math.nan
+    except ValueError:
+        raise _Mismatch from None
+    if not math.isfinite(number):
+        raise _Mismatch
+    return number
+
+
+def _within(number: Any, name: str, bounds: Bounds) -> Any:
+    low, high = bounds
+    if low is not None and number < low:
+        raise ArgumentError(f"{name}: must be at least {_fmt(low)}, got {number!r}")
+    if high is not None and number > high:
+        raise ArgumentError(f"{name}: must be at most {_fmt(high)}, got {number!r}")
+    return number
+
+
+def _fmt(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else repr(x)
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return " or ".join(dict.fromkeys(_describe(m) for m in typing.get_args(hint)))
+    if origin is Literal:
+        return "one of " + ", ".join(str(v) for v in typing.get_args(hint))
+    if hint is None or hint is type(None):
+        return "none"
+    if origin in (list, Sequence, tuple):
+        (item,) = typing.get_args(hint)[:1] or (Any,)
+        return f"a list of {_describe(item)}" if item is not Any else "a list"
+    return {bool: "true or false", int: "an integer", float: "a finite number", str: "text"}.get(hint, str(hint))
