@@ -11,6 +11,7 @@ from persona_evals.traits.draft import TraitDraft, draft_from_log, draft_trait, 
 from persona_evals.traits._load import (
     VERSIONS,
     artifact_path,
+    judge_rubric,
     load_trait,
     trait_name_of,
     trait_names,
@@ -23,7 +24,7 @@ from persona_evals.traits._schema import (
     check_rubric,
     parse_artifact,
 )
-from persona_evals.traits._scorers import COHERENCE_RUBRIC, coherence_score, trait_score
+from persona_evals.traits._scorers import COHERENCE_RUBRIC, coherence_score, judged_traits, trait_score
 
 __all__ = [
     "COHERENCE_RUBRIC",
@@ -40,6 +41,8 @@ __all__ = [
     "coherence_score",
     "draft_trait",
     "draft_from_log",
+    "judge_rubric",
+    "judged_traits",
     "load_trait",
     "parse_artifact",
     "system_prompt",

@@ -108,6 +108,26 @@ def comparison_groups(logs: Iterable[LogMetrics]) -> dict[str, tuple[str, str, s
     return {log.path: (log.identity.base.key, log.task, args[log.path]) for log in logs}
 
 
+def is_null_steering(log: LogMetrics) -> bool:
+    """Unsteered, or steered with coefficients that are all 0 (a sweep's coef-0 cell)."""
+    return all(t.coef == 0 for t in log.identity.terms)
+
+
+def baseline_for(log: LogMetrics, logs: Sequence[LogMetrics], groups: dict[str, tuple[str, str, str]]) -> LogMetrics:
+    """The unsteered log of `log`'s comparison group; failing that, its one coef-0 log.
+
+    Raises:
+        LogError: no such log, or several (naming them).
+    """
+    same = [x for x in logs if groups[x.path] == groups[log.path]]
+    for candidates in ([x for x in same if not x.identity.terms], [x for x in same if x.identity.terms and is_null_steering(x)]):
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            raise LogError(f"several baseline logs for {log.path}: {', '.join(c.path for c in candidates)}; pass the one you mean")
+    raise LogError(f"{log.path} has no unsteered (or coef-0) log of the same model and task settings")
+
+
 def default_metrics(logs: Iterable[LogMetrics]) -> list[str]:
     """The headline metrics with a standard error (means, accuracies) that every log has."""
     logs = list(logs)

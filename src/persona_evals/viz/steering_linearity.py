@@ -2,7 +2,8 @@
 of their effects alone? (multi-persona dynamics: linearity and interference)
 
 For every log steered with several vectors at once (A@L×a + B@L×b) whose single-vector runs
-(A@L×a, B@L×b) and an unsteered run of the same model and task settings are among the logs, and
+(A@L×a, B@L×b) and an unsteered run of the same model and task settings (or a coef-0 cell) are
+among the logs, and
 for each metric (default: every judged score with a standard error, e.g. each trait of
 ``-T judge_traits=...``): effect(X) = metric(X) − metric(unsteered); predicted = Σ effect(single);
 observed = effect(combined); interference = observed − predicted, with a 95% normal interval
@@ -125,25 +126,33 @@ def linearity_figure(rows: list[dict[str, Any]], metrics: list[str]) -> Any:
 
 
 def _complete_sets(logs: list[Any], groups: dict[str, Any]) -> list[tuple[Any, list[Any], Any]]:
-    """(unsteered, single-term parts, combined) for each combined run whose parts are all present."""
+    """(baseline, single-term parts, combined) for each combined run whose parts are all present."""
+    from persona_evals.viz.log_metrics import baseline_for, is_null_steering
+
     sets, missing = [], []
-    for combined in (log for log in logs if len(log.identity.terms) > 1):
+    for combined in (log for log in logs if len(log.identity.terms) > 1 and not is_null_steering(log)):
         group, positions = groups[combined.path], dict(combined.identity.other).get("positions")
-        same = [log for log in logs if groups[log.path] == group]
-        bases = [log for log in same if not log.identity.terms]
         parts = []
         for term in combined.identity.terms:
-            found = [log for log in same if log.identity.terms == (term,) and dict(log.identity.other).get("positions") == positions]
-            parts.append(found[0] if len(found) == 1 else None)
+            found = [
+                log for log in logs
+                if groups[log.path] == group and log.identity.terms == (term,)
+                and dict(log.identity.other).get("positions") == positions
+            ]
             if len(found) > 1:
                 raise LogError(f"several logs steered with {term.label} alone: {', '.join(f.path for f in found)}")
-        if len(bases) > 1:
-            raise LogError(f"several unsteered logs for {combined.path}: {', '.join(b.path for b in bases)}")
-        if bases and all(parts):
-            sets.append((bases[0], parts, combined))
+            parts.append(found[0] if found else None)
+        lacking = [t.label for t, p in zip(combined.identity.terms, parts, strict=True) if p is None]
+        try:
+            base = baseline_for(combined, logs, groups)
+        except LogError as ex:
+            if "several" in str(ex):
+                raise
+            base, lacking = None, [*lacking, "an unsteered run"]
+        if lacking:
+            missing.append(f"{combined.label} lacks " + ", ".join(lacking))
         else:
-            lacking = [t.label for t, p in zip(combined.identity.terms, parts, strict=True) if p is None]
-            missing.append(f"{combined.label} lacks " + ", ".join(lacking + ([] if bases else ["an unsteered run"])))
+            sets.append((base, parts, combined))
     if not sets:
         found = "; ".join(missing) if missing else "no log steers with several vectors at once"
         raise LogError(f"nothing to compare: {found}")

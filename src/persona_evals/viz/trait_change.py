@@ -3,7 +3,7 @@ relative change of one trait's score when steering with another trait's vector.
 
 Multi-persona dynamics (the derivative's "cosine similarity vs relative trait score"): steering
 with trait A's vector moves A's own judged score by Δ_A and another trait B's by Δ_B (both
-against an unsteered run of the same model and questions); the point for (A, B) is
+against an unsteered run of the same model and questions, or a coef-0 cell); the point for (A, B) is
 (cos(v_A, v_B), Δ_B / Δ_A). The derivative measured it after finetuning on A; here the
 intervention is steering with A's vector, and every trait is judged on the same answers, which
 ``trait_expression -T judge_traits=[...]`` does in one run. A pair whose Δ_A is 0 has no
@@ -81,27 +81,25 @@ def change_rows(logs: list[Any], vectors: dict[str, str], layer: int | None = No
         LogError: a run steered with a file not among `vectors`, a run with no unsteered
             counterpart, a trait the logs never judged, or no pair at all.
     """
-    from persona_evals.viz.log_metrics import check_one_task, comparison_groups
+    from persona_evals.viz.log_metrics import baseline_for, check_one_task, comparison_groups, is_null_steering
 
     check_one_task(logs, allow_mixed=False)
     groups = comparison_groups(logs)
     rows = []
-    for run in (log for log in logs if log.identity.terms):
+    for run in (log for log in logs if not is_null_steering(log)):
         if len(run.identity.terms) > 1:
             raise LogError(f"{run.path} steers with several vectors ({run.label}); pass single-vector runs")
         term = run.identity.terms[0]
         steered = _trait_of(term.vector, term.key, vectors, run.path)
-        bases = [log for log in logs if not log.identity.terms and groups[log.path] == groups[run.path]]
-        if len(bases) != 1:
-            raise LogError(f"{run.path} needs one unsteered log of the same model and task settings; found {len(bases)}")
+        base = baseline_for(run, logs, groups)
         at = term.layer if layer is None else layer
-        delta_own = _delta(run, bases[0], steered)
+        delta_own = _delta(run, base, steered)
         for trait, path in vectors.items():
             if trait == steered:
                 continue
             rows.append({
                 "steered": steered, "trait": trait, "cosine": cosine(vectors[steered], path, at), "layer": at,
-                "coef": term.coef, "delta_steered": delta_own, "delta_trait": (d := _delta(run, bases[0], trait)),
+                "coef": term.coef, "delta_steered": delta_own, "delta_trait": (d := _delta(run, base, trait)),
                 "relative_change": d / delta_own if delta_own else math.nan, "log": run.path,
             })
     if not rows:
