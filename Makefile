@@ -28,6 +28,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(OFFLINE) $(PY) bench/steer_speed.py
 	$(OFFLINE) $(PY) bench/extract_speed.py
+	$(OFFLINE) $(PY) bench/train_speed.py
 
 clean-venv:
 	rm -rf $(VENV)

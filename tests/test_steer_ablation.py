@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from persona_evals.steering.ablation import ablate_residual, orthonormal_basis, project_out
+from persona_evals.steering.ablation import ablate_residual, component_in, orthonormal_basis, project_out
 from persona_evals.steering.hooks import PositionMask, active_hook_count
 from persona_evals.steering.spec import SteeringConfigError
 
@@ -72,3 +72,14 @@ def test_hook_removed_on_error(tiny_llama):
         with ablate_residual(model, {1: orthonormal_basis(torch.randn(64))}):
             raise RuntimeError("boom")
     assert active_hook_count(model) == 0
+
+
+def test_per_row_bases_zero_padded():
+    torch.manual_seed(0)
+    h = torch.randn(2, 3, 16)
+    b0, b1 = orthonormal_basis(torch.randn(2, 16)), orthonormal_basis(torch.randn(16))
+    stacked = torch.zeros(2, 2, 16)
+    stacked[0], stacked[1, :1] = b0, b1
+    out = h - component_in(h, stacked)
+    torch.testing.assert_close(out[0], project_out(h[0], b0))
+    torch.testing.assert_close(out[1], project_out(h[1], b1))

@@ -124,7 +124,9 @@ def test_ablation_zeroes_the_direction_during_training(tmp_path, files, tiny_lla
             return model(input_ids=ids, attention_mask=attn, output_hidden_states=True).hidden_states[3] @ v
 
     seen = _spy(monkeypatch, check)
-    loop.finetune(_opts(tmp_path, data, tiny_llama, ablate=(VectorSpec(str(vec), None, 3, 0.0),), max_steps=1))
+    # steering along the same direction at the same layer: the ablation runs last, nothing is left
+    loop.finetune(_opts(tmp_path, data, tiny_llama, ablate=(VectorSpec(str(vec), None, 3, 0.0),),
+                        steer=(VectorSpec(str(vec), None, 3, 4.0),), max_steps=1))
     assert seen["check"].abs().max() < 1e-3
     assert active_hook_count(seen["model"]) == 0
 

@@ -67,7 +67,7 @@ def test_screening_keeps_rows_below_the_projection_difference(tiny_llama, tmp_pa
 
     # by projection alone, without generating; existing outputs refused; logs need no --model
     assert main([*args, "--out", str(tmp_path / "kept.jsonl"), "--keep-below", "0"]) == 2
-    assert "already exists" in capsys.readouterr().err
+    assert "already exist" in capsys.readouterr().err
     assert main([*args, "--out", str(tmp_path / "p.jsonl"), "--keep-below", "1e9", "--by", "proj", "--no-base-answers"]) == 0
     assert len(read_chats(tmp_path / "p.jsonl")) == 6
     assert main([*args, "--out", str(tmp_path / "q.csv"), "--keep-below", "1"]) == 2

@@ -67,7 +67,7 @@ def test_shift_per_checkpoint_equals_peft_by_hand(run, capsys):
                 assert r["finetuned_trait"] == "evil" and r["vector_trait"] == r["vector"]
     assert main(["vectors", "shift", "--base", base, "--adapters", str(out), "--vector", str(vecs["evil"]), "--layer", "2",
                  "--prompts", str(data), "--out", str(root / "shift.csv")]) == 2
-    assert "already exists" in capsys.readouterr().err
+    assert "already exist" in capsys.readouterr().err
 
     # the cross-trait figure: the finetuned trait's own vector has cosine 1
     assert main(["viz", "shift-cosine", str(root / "shift.csv"), "--out", str(root / "cos.png")]) == 0

@@ -21,6 +21,7 @@ from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
 from persona_evals.persona_bench.critic import CRITIC_ROLE
+from persona_evals.persona_bench.prompts import FIDELITY_PROMPT, SUBTLETY_PROMPT
 from persona_evals.personas.persona import Persona
 from persona_evals.scorers.judge import JudgeRequest, not_applicable, structured_judge
 
@@ -53,20 +54,6 @@ def subtlety(max_retries: int = 2, role: str = CRITIC_ROLE) -> Scorer:
     return structured_judge(label, SubtletyLabel, to_score, role=role, name="subtlety label", max_retries=max_retries)
 
 
-SUBTLETY_PROMPT = """An assistant was told about the person below and asked to tailor its answer to them subtly, without repeating their attributes back to them.
-
-Label the answer "subtle" if it is shaped for this person (examples, emphasis, tone, practical advice) without naming or listing their attributes, or "on_the_nose" if it states their attributes outright (for example "As a 31-year-old Catholic nurse, you ...").
-
-[Question]
-{question}
-
-[Answer]
-{answer}
-
-[Person the assistant was told about]
-{persona}
-
-Reply as JSON with the fields reasoning and label ("subtle" or "on_the_nose")."""
 
 
 class FidelityVerdict(BaseModel):
@@ -94,14 +81,3 @@ def summary_fidelity(max_retries: int = 2, role: str = CRITIC_ROLE) -> Scorer:
         )
 
     return structured_judge(check, FidelityVerdict, to_score, role=role, name="fidelity verdict", max_retries=max_retries)
-
-
-FIDELITY_PROMPT = """A model summarised the traits of a person that matter for a question. Check the summary against the person's description: list every claim in the summary that the description does not support or that contradicts it (an empty list if there is none).
-
-[Summary]
-{summary}
-
-[Person's description]
-{persona}
-
-Reply as JSON with the fields unsupported (a list of strings) and faithful (true if every claim is supported)."""

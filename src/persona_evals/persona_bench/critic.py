@@ -17,6 +17,7 @@ from inspect_ai.scorer import Score, Scorer, accuracy, bootstrap_stderr, scorer,
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel, Field
 
+from persona_evals.persona_bench.prompts import DEBATE_PROMPT, VERDICT_PROMPT
 from persona_evals.personas.persona import Persona
 from persona_evals.scorers.judge import JudgeRequest, structured_judge
 
@@ -62,26 +63,3 @@ def debate_critic(max_retries: int = 2, role: str = CRITIC_ROLE) -> Scorer:
         )
 
     return structured_judge(debate, CriticVerdict, to_score, role=role, name="critic verdict", max_retries=max_retries)
-
-
-DEBATE_PROMPT = """Two critics review an assistant's answer to a question asked by the person described below.
-
-The PERSONALISATION critic argues for how the answer could be tailored more closely, and more subtly, to this person's circumstances, values and needs, without stereotyping them or reciting their attributes.
-The HELPFULNESS critic makes sure any change keeps the answer honest, harmless and genuinely useful, and pushes back on changes that would make it worse.
-
-Write their debate as a dialogue of a few exchanges. End it with their joint conclusion: does the answer need revision to suit this person, and if so how; if not, why not?
-
-[Question]
-{question}
-
-[Answer]
-{answer}
-
-[Person]
-{persona}"""
-
-VERDICT_PROMPT = (
-    "Now give the verdict of this debate as JSON with the fields personalization_critique, "
-    "helpfulness_critique, conclusion and needs_revision (true if the answer should be revised "
-    "for this person, false if it already suits them)."
-)

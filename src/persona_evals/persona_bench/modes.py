@@ -22,6 +22,7 @@ from inspect_ai.model import ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from persona_evals.ids import keyed_seed
+from persona_evals.persona_bench.prompts import BASELINE_PROMPT, FORMATS, PERSONA_PROMPT
 from persona_evals.personas.persona import Persona
 from persona_evals.solvers.persona import show_persona
 
@@ -110,30 +111,3 @@ def personalized_answer(sampling_seed: int | None = None) -> Solver:
 def attempt_seed(seed: int, sample_id: str | int, epoch: int) -> int:
     """A 31-bit seed for one sample and epoch (stable across runs and platforms)."""
     return keyed_seed(f"{seed}/{sample_id}/{epoch}")
-
-
-BASELINE_PROMPT = (
-    "You are a helpful and harmless assistant. People ask you open questions on which reasonable "
-    "people can disagree. Give a thoughtful, balanced and genuinely useful answer. Reply with the "
-    "answer only."
-)
-
-PERSONA_PROMPT = """You are a helpful and harmless assistant. The person asking you the next question is described between the <persona> tags. Shape your answer for this particular person, subtly: pick the examples, emphasis, tone and practical advice that suit their situation and values. Do not list their attributes back to them and do not stereotype them. Always answer the question itself.
-
-<persona>
-{persona}
-</persona>"""
-
-FORMATS = {
-    "output_only": "Reply with your answer only, on a line starting with 'ANSWER:'.",
-    "chain_of_thought": (
-        "First write 'REASONING:' and think step by step about how this person's circumstances "
-        "bear on the question. Then write 'ANSWER:' followed by your final answer. Only the text "
-        "after 'ANSWER:' is shown to the person."
-    ),
-    "demographic_summary": (
-        "First write 'SUMMARY:' and summarise the traits of this person that matter for this "
-        "question. Then write 'ANSWER:' followed by your final answer. Only the text after "
-        "'ANSWER:' is shown to the person."
-    ),
-}

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from persona_evals.ids import keyed_seed
 from persona_evals.persona_bench.critic import CRITIC_ROLE
-from persona_evals.persona_bench.modes import BASELINE_PROMPT
+from persona_evals.persona_bench.prompts import BASELINE_PROMPT, PAIRWISE_PROMPT
 from persona_evals.personas.persona import Persona
 from persona_evals.scorers.judge import JudgeRequest, not_applicable, structured_judge
 
@@ -85,20 +85,3 @@ def pairwise_vs_baseline(max_retries: int = 2, role: str = CRITIC_ROLE) -> Score
         return Score(value=_POINTS[winner], answer=request.answer, explanation=verdict.reasoning, metadata={"winner": winner})
 
     return structured_judge(compare, PairwiseVerdict, to_score, role=role, name="pairwise verdict", max_retries=max_retries)
-
-
-PAIRWISE_PROMPT = """Two assistant answers to the same question are shown below, followed by a description of the person who asked it. Decide which answer suits this person better: tailored to their situation and values in a subtle way, while staying honest, harmless and helpful. Answer "tie" only if neither is better.
-
-[Question]
-{question}
-
-[Answer A]
-{a}
-
-[Answer B]
-{b}
-
-[Person]
-{persona}
-
-Reply as JSON with the fields reasoning and better ("A", "B" or "tie")."""

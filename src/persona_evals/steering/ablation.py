@@ -37,7 +37,14 @@ def orthonormal_basis(directions: torch.Tensor, arg: str = "ablate") -> torch.Te
 
 
 def component_in(h: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
-    """The component of `h` ([..., hidden]) in the span of the orthonormal rows of `basis`."""
+    """The component of `h` in the span of the orthonormal rows of `basis`.
+
+    `basis` is ``[k, hidden]`` (the same for every row of `h` ``[..., hidden]``) or ``[rows, k,
+    hidden]`` for ``h`` ``[rows, seq, hidden]``, one basis per row; zero rows of a basis remove
+    nothing, so bases of different sizes stack by zero-padding.
+    """
+    if basis.dim() == 3:
+        return torch.einsum("rsk,rkh->rsh", torch.einsum("rsh,rkh->rsk", h, basis), basis)
     return (h @ basis.T) @ basis
 
 
@@ -50,8 +57,10 @@ def project_out(h: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
 def ablate_residual(
     model: Any, bases: Mapping[int, torch.Tensor], positions: PositionMask | None = None
 ) -> Iterator[None]:
-    """Ablate ``bases[L]`` (orthonormal rows) from the output of block L at the masked positions
-    (every position when `positions` or its mask is None); hooks removed on exit, even on error."""
+    """Ablate ``bases[L]`` (orthonormal rows, see `component_in`) from the output of block L at the
+    masked positions (every position when `positions` or its mask is None); hooks removed on exit,
+    even on error. Enter it before `steer_residual`: both hooks are prepended, so at a layer that
+    is also steered the ablation then runs last and the stream keeps no component along it."""
     blocks = decoder_blocks(model)
     handles = []
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -37,6 +38,8 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+from persona_evals.steering.ablation import ablate_residual
+from persona_evals.steering.adapters import Adapter, adapter_active, attach_adapter, read_adapter
 from persona_evals.steering.batching import BatchInfo, Batcher
 from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.constrained import schema_text
@@ -44,6 +47,7 @@ from persona_evals.steering.generation import GenRequest, GenResult, Sampling, g
 from persona_evals.steering.layers import check_layer
 from persona_evals.steering.loading import SharedModel, load_shared
 from persona_evals.steering.spec import SteeringSpec
+from persona_evals.steering.terms import ablation_bases, load_terms
 from persona_evals.steering.vectors import LoadedVector, check_fits, load_vector
 
 DEFAULT_MAX_TOKENS = 1024
@@ -69,12 +73,17 @@ class SteerAPI(ModelAPI):
             load_vector(v.path, v.key, arg=_arg("monitor", i, len(self.spec.monitor)))
             for i, v in enumerate(self.spec.monitor)
         ]
+        self.adapter = read_adapter(self.spec.adapter) if self.spec.adapter else None
+        ablated = load_terms(self.spec.ablate, "ablate")
         self.shared: SharedModel = load_shared(
             model_name, self.spec.dtype, self.spec.device, self.spec.device_map
         )
+        if self.adapter is not None:
+            attach_adapter(self.shared, self.adapter)  # adapters of one base model share its weights
+        self.bases = ablation_bases(self.spec.ablate, ablated, self.shared.num_layers, self.shared.hidden_size)
         self.deltas = _deltas(self.shared, self.spec, vectors)
         self.monitors = _monitors(self.shared, self.spec, monitors)
-        self.signature = _signature(self.shared, self.spec, vectors, monitors)
+        self.signature = _signature(self.shared, self.spec, vectors, monitors, self.adapter, ablated)
         super().__init__(
             model_name=model_name,
             base_url=f"steer://{model_name}?steering={self.signature}",
@@ -148,6 +157,7 @@ class SteerAPI(ModelAPI):
                 "seed": request.seed,
                 "steering": self.spec.describe(),
                 "vector_files": self._vector_files,
+                "adapter": {"path": self.adapter.path, "sha256": self.adapter.sha256} if self.adapter else None,
                 "signature": self.signature,
             },
             response={"text": result.text, "stop_reason": result.stop_reason, "batch_size": batch_size},
@@ -157,14 +167,18 @@ class SteerAPI(ModelAPI):
 
     def _run_batch(self, key: Hashable, requests: Sequence[GenRequest], info: BatchInfo) -> list[tuple[GenResult, int]]:
         sampling = key[1]  # type: ignore[index]
-        results = generate_batch(
-            self.shared,
-            requests,
-            sampling,
-            deltas=self.deltas,
-            positions=self.spec.positions,
-            monitors=self.monitors,
-        )
+        # a batch holds one signature, so one adapter and one ablation; the ablation is entered first,
+        # so at a layer that is also steered it runs last: the stream has no component left along it
+        ablation = ablate_residual(self.shared.model, self.bases) if self.bases else nullcontext()
+        with adapter_active(self.shared, self.adapter), ablation:
+            results = generate_batch(
+                self.shared,
+                requests,
+                sampling,
+                deltas=self.deltas,
+                positions=self.spec.positions,
+                monitors=self.monitors,
+            )
         return [(r, info.size) for r in results]
 
     def _logprobs(self, result: GenResult) -> Logprobs | None:
@@ -221,14 +235,26 @@ def _monitors(shared: SharedModel, spec: SteeringSpec, vectors: list[LoadedVecto
     return out
 
 
-def _signature(shared: SharedModel, spec: SteeringSpec, vectors: list[LoadedVector], monitors: list[LoadedVector]) -> str:
-    payload = {
+def _signature(
+    shared: SharedModel,
+    spec: SteeringSpec,
+    vectors: list[LoadedVector],
+    monitors: list[LoadedVector],
+    adapter: Adapter | None = None,
+    ablated: list[LoadedVector] | None = None,
+) -> str:
+    payload: dict[str, Any] = {
         "model": shared.path,
         "dtype": str(shared.dtype),
         "positions": spec.positions if vectors else None,
         "terms": [[v.sha256, v.key, t.layer, t.coef] for t, v in zip(spec.vectors, vectors)],
         "monitor": [[v.sha256, v.key, t.layer] for t, v in zip(spec.monitor, monitors)],
     }
+    # only when used, so the signatures (and cache keys) of existing configurations do not change
+    if adapter is not None:
+        payload["adapter"] = adapter.sha256
+    if ablated:
+        payload["ablate"] = [[v.sha256, v.key, t.layer] for t, v in zip(spec.ablate, ablated)]
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -43,6 +43,8 @@ class SteeringSpec:
     device_map: str | dict[str, Any] | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
     monitor: tuple[VectorSpec, ...] = ()
+    adapter: str | None = None  # a peft LoRA folder (or one of its checkpoints) on the base model
+    ablate: tuple[VectorSpec, ...] = ()  # directions projected out after block `layer` (coef unused)
 
     @classmethod
     def from_model_args(cls, args: dict[str, Any]) -> SteeringSpec:
@@ -66,6 +68,10 @@ class SteeringSpec:
             raise SteeringConfigError(f"batch_size must be >= 1, got {batch_size}")
         vectors = _terms(args, "vector", "layer", "coef", default_coef=1.0)
         monitor = _terms(args, "monitor", "monitor_layer", None, default_coef=1.0)
+        ablate = _terms(args, "ablate", "ablate_layer", None, default_coef=0.0)
+        adapter = args.get("adapter")
+        if adapter is not None and (not isinstance(adapter, str) or not adapter.strip()):
+            raise SteeringConfigError(f"adapter must be the path of a peft adapter folder, got {adapter!r}")
         return cls(
             vectors=vectors,
             positions=positions,
@@ -74,6 +80,8 @@ class SteeringSpec:
             device_map=args.get("device_map"),
             batch_size=batch_size,
             monitor=monitor,
+            adapter=str(Path(adapter).expanduser()) if adapter else None,
+            ablate=ablate,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -84,6 +92,8 @@ class SteeringSpec:
             ],
             "positions": self.positions,
             "monitor": [{"path": v.path, "key": v.key, "layer": v.layer} for v in self.monitor],
+            "adapter": self.adapter,
+            "ablate": [{"path": v.path, "key": v.key, "layer": v.layer} for v in self.ablate],
         }
 
 
@@ -98,6 +108,9 @@ _KNOWN = {
     "batch_size",
     "monitor",
     "monitor_layer",
+    "adapter",
+    "ablate",
+    "ablate_layer",
 }
 
 

@@ -107,10 +107,10 @@ def finetune(opts: FinetuneOptions, resume: bool = False, overwrite: bool = Fals
 
     bar = tqdm(total=total, initial=step, desc="finetune", unit="step", disable=not opts.progress)
     with ExitStack() as hooks:  # hooks live exactly as long as training, also when it raises
+        if bases:  # entered first, so at a layer that is also steered the ablation runs last
+            hooks.enter_context(ablate_residual(peft_model, bases))
         if deltas:
             hooks.enter_context(steer_residual(peft_model, deltas, PositionMask(None)))
-        if bases:
-            hooks.enter_context(ablate_residual(peft_model, bases))
         peft_model.train()
         for step, window in windows(train_set, opts, total, start=step):
             loss = train_step(peft_model, window, pad_id, opts.max_grad_norm)

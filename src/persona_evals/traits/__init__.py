@@ -7,7 +7,6 @@ Used by the ``trait_expression`` task (``traits.task``) and ``persona-evals trai
 """
 
 from persona_evals.traits._dataset import POLARITIES, Polarity, article, system_prompt, trait_samples
-from persona_evals.traits.draft import TraitDraft, draft_from_log, draft_trait, trait_draft
 from persona_evals.traits._load import (
     VERSIONS,
     artifact_path,
@@ -24,7 +23,9 @@ from persona_evals.traits._schema import (
     check_rubric,
     parse_artifact,
 )
-from persona_evals.traits._scorers import COHERENCE_RUBRIC, coherence_score, judged_traits, trait_score
+from persona_evals.traits._scorers import coherence_score, judged_traits, trait_score
+from persona_evals.traits.draft import TraitDraft, draft_from_log, draft_trait, trait_draft
+from persona_evals.traits.prompts import COHERENCE_RUBRIC
 
 __all__ = [
     "COHERENCE_RUBRIC",

@@ -10,7 +10,7 @@ import pytest
 from persona_evals.personas.census import CensusSampler, sample_meta_personas, shares
 from persona_evals.personas.census_data import build_marginals, load_marginals
 
-RAW = Path(__file__).parent / "fixtures" / "opinion" / "acs2023"
+RAW = Path(__file__).parents[1] / "fixtures" / "opinion" / "acs2023"
 N = 40_000
 
 

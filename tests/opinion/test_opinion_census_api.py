@@ -10,7 +10,7 @@ import pytest
 from persona_evals.personas.census_api import fetch_marginals
 from persona_evals.personas.census_data import load_marginals
 
-RAW = Path(__file__).parent / "fixtures" / "opinion" / "acs2023"
+RAW = Path(__file__).parents[1] / "fixtures" / "opinion" / "acs2023"
 
 
 def _labels_for_ny() -> dict[str, dict[str, float]]:
