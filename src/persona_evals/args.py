@@ -33,6 +33,7 @@ except ImportError:  # pragma: no cover
 
 F = TypeVar("F", bound=Callable[..., Any])
 Bounds = tuple[float | None, float | None]
+MAX_RETRIES = 10  # re-asks of a model whose structured reply does not validate
 
 _INT = re.compile(r"[+-]?\d+")
 
@@ -121,6 +122,7 @@ def task_args(**bounds: Bounds) -> Callable[[F], F]:
             except ValueError as ex:
                 raise ArgumentError(str(ex)) from ex
 
+        wrapper.task_arg_bounds = dict(bounds)  # type: ignore[attr-defined]  # marks a checked task
         return wrapper  # type: ignore[return-value]
 
     return decorate

@@ -260,7 +260,7 @@ def test_table_tiers_render_as_key_value_blocks():
 
 
 def test_generation_and_calibration_argument_errors():
-    from persona_evals.opinion.calibration import calibration_task
+    from persona_evals.opinion.calibration import run_calibration
     from persona_evals.opinion.generation import generation_samples
     from persona_evals.opinion.tiers import clean_descriptive
 
@@ -268,38 +268,67 @@ def test_generation_and_calibration_argument_errors():
     with pytest.raises(ValueError, match="tiers: expected some of objective, subjective, descriptive"):
         generation_samples([rec], ["meta"])
     with pytest.raises(ValueError, match="max_rounds"):
-        calibration_task([rec], max_rounds=-1)
+        run_calibration([rec], "mockllm/model", "logs", max_rounds=-1)
     (s,) = generation_samples([rec], ["descriptive"])
     assert s.id == "NY-1:descriptive" and "state: NY" in s.input[-1].text
     assert clean_descriptive("Persona:  Ann, 40.") == "Ann, 40."
 
 
 def test_calibration_drops_stale_tiers_visibly():
-    from inspect_ai.log import EvalLog, EvalSample, EvalSpec
-
-    from persona_evals.opinion.calibration import merge_calibration_log
+    from persona_evals.opinion.calibration import merge_calibration
+    from persona_evals.personas.persona import Persona
 
     rec = PersonaRecord(
         id="NY-1", state="NY", meta={"state": "NY", "age": 30}, tiers={"descriptive": "Old text."}
     )
-    sample = EvalSample(
-        id="NY-1",
-        epoch=1,
-        input="x",
-        target="",
-        store={
-            "written": {
-                "meta": {"state": "NY", "age": 30, "education": "x"},
-                "verdict": {"accepted": True, "rounds": 1, "issues": []},
-            },
-        },
-    )
-    spec = EvalSpec(
-        created="2026-01-01", task="persona_calibration", dataset={}, model="mockllm/model", config={}
-    )
-    (out,) = merge_calibration_log([rec], EvalLog(status="success", eval=spec, samples=[sample]))
+    final = Persona(id="NY-1", attributes={"state": "NY", "age": 30, "education": "x"})
+    out = merge_calibration(rec, final, True, 1, [], "mockllm/model", ["round0.eval", "round1.eval"])
     assert out.tiers == {} and out.provenance["calibration"]["tiers_dropped"] == ["descriptive"]
+    assert out.provenance["calibration"]["logs"] == ["round0.eval", "round1.eval"]
     assert out.calibration.original_meta == {"state": "NY", "age": 30} and out.calibration.accepted
+
+
+def _people(*educations: str):
+    from persona_evals.personas.persona import Persona
+
+    return [Persona(id=f"NY-{i}", attributes={"state": "NY", "age": 40, "education": e}) for i, e in enumerate(educations)]
+
+
+def test_value_budget_counts_takes_with_a_floor_and_weighs_by_what_is_left():
+    from persona_evals.opinion.calibration import ValueBudget
+
+    a1, a2, b = _people("A", "A", "B")
+    budget = ValueBudget([a1, a2, b], attributes=("education",))
+    assert budget.initial == {("NY", "education"): Counter({"A": 2, "B": 1})}
+    assert budget.weight(a1) == 1.0 and budget.weight(b) == 1.0
+    budget.take(a1)
+    assert budget.weight(a2) == pytest.approx(1 / 2)  # one of A's two units used
+    budget.take(a2)
+    budget.take(b)
+    assert budget.remaining[("NY", "education")] == Counter({"A": 1, "B": 1})  # never below 1
+    (c,) = _people("C")
+    assert budget.weight(c) == 0.0  # a value no input persona had has no budget, as in the anchor
+
+
+def test_budgeted_redraw_picks_candidates_in_proportion_to_their_weight():
+    import numpy as np
+
+    from persona_evals.opinion.calibration import ValueBudget
+
+    a, b, c = _people("A", "B", "C")
+    budget = ValueBudget(_people("A", "A", "B"), attributes=("education",))
+    budget.take(a)  # weights: A 1/2, B 1, C 0 -> picks 1/3, 2/3, 0
+
+    class Candidates:  # a sampler whose redraws are always these three
+        def redraw_non_anchor(self, persona, rng, n):
+            return [a, b, c]
+
+    picks = Counter(budget.redraw(a, Candidates(), np.random.default_rng(k))["education"] for k in range(3000))
+    assert picks["C"] == 0
+    assert picks["A"] / 3000 == pytest.approx(1 / 3, abs=4 * (2 / 9 / 3000) ** 0.5)
+    none_left = ValueBudget(_people("Z"), attributes=("education",))  # every candidate weighs 0
+    uniform = Counter(none_left.redraw(a, Candidates(), np.random.default_rng(k))["education"] for k in range(3000))
+    assert all(abs(uniform[v] / 3000 - 1 / 3) < 0.04 for v in "ABC")
 
 
 def test_a_scope_of_refusals_is_an_error_row_not_an_aborted_report():
@@ -325,3 +354,32 @@ def test_a_scope_of_refusals_is_an_error_row_not_an_aborted_report():
         "NY": "question q1, state NY: simulated answers: every valid answer is a refusal option (R)",
         "CA": "question q1, state CA: ground truth: every valid answer is a refusal option (R)",
     }
+
+
+def test_the_budget_keeps_a_marginal_that_the_verifier_rejects_once():
+    """A verifier that rejects every persona with the commonest education in round 0 and accepts
+    everything after: plain redraws bring that value back only at its conditional rate, budgeted
+    redraws restore the input share (its budget is untouched while the others' is used up)."""
+    import numpy as np
+
+    from persona_evals.opinion.calibration import ValueBudget
+    from persona_evals.personas.census import CensusSampler
+
+    sampler = CensusSampler()
+    people = sampler.sample("NY", 300, seed=0)
+    counts = Counter(p["education"] for p in people)
+    target, n_target = counts.most_common(1)[0]
+    budget = ValueBudget(people)
+    for p in people:
+        if p["education"] != target:
+            budget.take(p)
+    rejected = [(i, p) for i, p in enumerate(people) if p["education"] == target]
+    plain = [sampler.resample_non_anchor(p, np.random.default_rng(i)) for i, p in rejected]
+    budgeted = [budget.redraw(p, sampler, np.random.default_rng(i)) for i, p in rejected]
+    share = n_target / len(people)
+    plain_share = sum(p["education"] == target for p in plain) / len(people)
+    budget_share = sum(p["education"] == target for p in budgeted) / len(people)
+    assert plain_share < 0.5 * share  # the drift the anchor's budget exists to prevent
+    assert budget_share == pytest.approx(share, rel=0.25)
+    for (_, before), after in zip(rejected, budgeted, strict=True):  # anchors stay
+        assert all(after[a] == before[a] for a in ("state", "age", "sex", "race", "hispanic_origin"))

@@ -165,16 +165,10 @@ def generate_personas(records, tiers, model, log_dir, model_args=None, max_retri
 
 
 def calibrate_personas(records, model, log_dir, max_rounds=5, model_args=None, max_tokens=None):
-    from inspect_ai import eval as inspect_eval
+    """Rounds of verification and per-value-budget redraws (one eval log per round)."""
+    from persona_evals.opinion.calibration import run_calibration
 
-    from persona_evals.opinion.calibration import calibration_task, merge_calibration_log
-
-    task = calibration_task(records, max_rounds=max_rounds)
-    limits = {"max_tokens": max_tokens} if max_tokens else {}
-    log = inspect_eval(
-        task, model=model, model_args=model_args or {}, log_dir=log_dir, display="none", **limits
-    )[0]
-    return merge_calibration_log(records, log)
+    return run_calibration(records, model, log_dir, max_rounds, model_args, max_tokens)
 
 
 def run_calibrate(args: argparse.Namespace) -> int:

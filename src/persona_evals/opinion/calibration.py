@@ -1,34 +1,56 @@
-"""Calibration: an LLM consistency check that resamples implausible census draws, as an inspect eval.
+"""Calibration: an LLM consistency check that redraws implausible census draws under a value budget.
 
 The sampler draws attributes from marginals, so some combinations are implausible (a 23-year-old
-widowed householder with a graduate degree). Per persona: the verifier judges the record; on a
-rejection every non-anchor attribute is redrawn from the census conditionals (state, age, sex,
-race and Hispanic origin stay), for at most `max_rounds` redraws. Fixes over the anchor: every
-persona is checked (the anchor only ever checked its first batch of 8), the loop is bounded and
-seeded (seed = persona index, round), and personas never accepted are kept and flagged.
+widowed householder with a graduate degree). Calibration runs in rounds, each an inspect eval
+(the registered task ``persona_calibration``) of the personas still pending: the verifier judges
+every record once; an accepted persona is final; a rejected one is redrawn (state, age, sex, race
+and Hispanic origin stay) and judged again in the next round, for at most `max_rounds` redraws.
 
-Unlike the anchor, no per-value budget steers the redraws, so acceptance can tilt the marginals
-toward combinations the verifier likes; `persona-evals personas calibrate` prints the shift.
+The anchor's per-value budget (reference ``opinion_simulation.md`` section 4) keeps the marginals
+roughly intact: per state and attribute, the budget of a value starts at its count among the
+input personas, and each accepted persona takes one unit from each of its values (never below 1).
+Without it, acceptance tilts the marginals toward combinations the verifier likes. The anchor
+redrew each attribute independently in proportion to the remaining budget, which breaks the
+sampler's structure (an occupation for someone not employed, a household type for a
+non-householder); here a redraw is one of `CANDIDATES` structurally valid draws from the census
+conditionals, picked with probability proportional to its budget weight: the product over
+attributes of remaining / initial budget of its value. A value no input persona of the state has
+weighs 0, as it has no budget in the anchor (if every candidate weighs 0, one is picked
+uniformly). Budgets change only between rounds, so a redraw never depends on which sample of a
+round finished first.
+
+Fixes over the anchor: every persona is checked (the anchor only ever checked its first batch of
+8), the loop is bounded and seeded (seed = persona index, round), and personas never accepted
+are kept and flagged.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 import numpy as np
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.log import EvalLog
 from inspect_ai.model import GenerateConfig, ModelOutput, get_model
-from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, mean, scorer
+from inspect_ai.scorer import CORRECT, INCORRECT, Score, Target, accuracy, scorer
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, Field
 
+from persona_evals.args import task_args
 from persona_evals.ids import keyed_rng
 from persona_evals.opinion.records import CalibrationVerdict, PersonaRecord, read_personas
 from persona_evals.personas.census import CensusSampler
 from persona_evals.personas.census_data import load_marginals
+from persona_evals.personas.census_rules import ANCHOR_ATTRIBUTES, PERSONA_ORDER
 from persona_evals.personas.persona import Persona
 from persona_evals.solvers.writer import WRITTEN, read_written
 from persona_evals.structured import ask_verdict
+
+CANDIDATES = 16
+MAX_ROUNDS = 100  # the anchor's iteration cap
+BUDGETED: tuple[str, ...] = tuple(a for a in PERSONA_ORDER if a not in ANCHOR_ATTRIBUTES)
 
 
 class ConsistencyVerdict(BaseModel):
@@ -36,6 +58,181 @@ class ConsistencyVerdict(BaseModel):
         description="true if a real person could plausibly have all these attributes at once"
     )
     issues: list[str] = Field(default_factory=list, description="each implausible combination, briefly")
+
+
+class ValueBudget:
+    """Per (state, attribute), how many more accepted personas each value may have."""
+
+    def __init__(self, personas: Iterable[Persona], attributes: Sequence[str] = BUDGETED) -> None:
+        self.attributes = tuple(attributes)
+        self.initial: dict[tuple[str, str], Counter[Any]] = {}
+        for persona in personas:
+            for key, value in self._values(persona):
+                self.initial.setdefault(key, Counter())[value] += 1
+        self.remaining = {key: Counter(counts) for key, counts in self.initial.items()}
+
+    def _values(self, persona: Persona) -> list[tuple[tuple[str, str], Any]]:
+        state = str(persona["state"])
+        return [((state, a), persona[a] if a in persona else None) for a in self.attributes]
+
+    def take(self, persona: Persona) -> None:
+        """An accepted persona uses one unit of each of its values (a budget never drops below 1)."""
+        for key, value in self._values(persona):
+            left = self.remaining.setdefault(key, Counter())
+            left[value] = max(left[value] - 1, 1)
+
+    def weight(self, persona: Persona) -> float:
+        """Product over attributes of remaining / initial budget of the persona's value."""
+        w = 1.0
+        for key, value in self._values(persona):
+            start = self.initial.get(key, Counter())[value]
+            w *= self.remaining[key][value] / start if start else 0.0
+        return w
+
+    def redraw(
+        self, persona: Persona, sampler: Any, rng: np.random.Generator, candidates: int = CANDIDATES
+    ) -> Persona:
+        """One of `candidates` census redraws of the non-anchor attributes, picked by budget weight."""
+        drawn = sampler.redraw_non_anchor(persona, rng, candidates)
+        weights = np.array([self.weight(p) for p in drawn])
+        if weights.sum() <= 0:
+            return drawn[int(rng.integers(len(drawn)))]
+        return drawn[int(rng.choice(len(drawn), p=weights / weights.sum()))]
+
+
+def calibration_samples(personas: Sequence[tuple[int, Persona]], round_: int) -> list[Sample]:
+    return [
+        Sample(
+            id=str(p.id),
+            input=VERIFIER_PROMPT.format(record=p.render()),
+            metadata={"index": index, "round": round_, "meta": dict(p.attributes)},
+        )
+        for index, p in personas
+    ]
+
+
+@solver
+def verify_persona(max_retries: int = 1) -> Solver:
+    """Ask the verifier once, seeded by persona index and round; store the verdict."""
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        model = get_model()
+        config = GenerateConfig(seed=int(state.metadata["index"]) * 1000 + int(state.metadata["round"]))
+        verdict = await ask_verdict(model, state.input_text, ConsistencyVerdict, max_retries=max_retries, config=config)
+        if verdict.value is None:
+            accepted, issues = False, [f"verifier reply invalid: {verdict.error}"]
+        else:
+            accepted, issues = verdict.value.consistent, list(verdict.value.issues)
+        result = {"meta": state.metadata["meta"], "verdict": {"accepted": accepted, "issues": issues}}
+        state.store.set(WRITTEN, result)
+        state.output = ModelOutput.from_content(str(model), "accepted" if accepted else "rejected")
+        return state
+
+    return solve
+
+
+@scorer(metrics=[accuracy()])
+def calibration_outcome():
+    async def score(state: TaskState, target: Target) -> Score:
+        verdict = state.store.get(WRITTEN)["verdict"]
+        return Score(
+            value=CORRECT if verdict["accepted"] else INCORRECT,
+            explanation="; ".join(verdict["issues"]) or "consistent",
+        )
+
+    return score
+
+
+def calibration_round(personas: Sequence[tuple[int, Persona]], round_: int = 0) -> Task:
+    """One round: the verifier judges each (index, persona) once."""
+    return Task(
+        name="persona_calibration",
+        dataset=MemoryDataset(calibration_samples(personas, round_), name="census_personas"),
+        solver=verify_persona(),
+        scorer=calibration_outcome(),
+        config=GenerateConfig(temperature=0.0, max_tokens=512),
+        metadata={"round": round_},
+    )
+
+
+@task
+@task_args(round=(0, MAX_ROUNDS))
+def persona_calibration(personas: str, round: int = 0) -> Task:
+    """One calibration round: a verifier model judges each census persona of a JSONL file once.
+
+    ``persona-evals personas calibrate`` runs the rounds: after each, accepted personas take
+    from the per-value budget and rejected ones are redrawn under it for the next.
+
+    Args:
+        personas: personas JSONL (``persona-evals personas sample``).
+        round: the round number (seeds the verifier with persona index * 1000 + round).
+    """
+    return calibration_round(list(enumerate(r.persona for r in read_personas(personas))), round)
+
+
+def run_calibration(
+    records: list[PersonaRecord],
+    model: Any,
+    log_dir: str,
+    max_rounds: int = 5,
+    model_args: dict[str, Any] | None = None,
+    max_tokens: int | None = None,
+    candidates: int = CANDIDATES,
+) -> list[PersonaRecord]:
+    """Every record, calibrated: rounds of verification and budgeted redraws (module docstring)."""
+    from inspect_ai import eval as inspect_eval
+
+    if not 0 <= max_rounds <= MAX_ROUNDS:
+        raise ValueError(f"max_rounds: expected 0 to {MAX_ROUNDS} resampling rounds, got {max_rounds}")
+    current = {r.id: r.persona for r in records}
+    index = {r.id: i for i, r in enumerate(records)}
+    budget = ValueBudget(current.values())
+    samplers: dict[str, CensusSampler] = {}
+    outcome: dict[str, tuple[bool, int, list[str]]] = {}
+    logs: list[str] = []
+    model_name = ""
+    pending = [r.id for r in records]
+    limits = {"max_tokens": max_tokens} if max_tokens else {}
+    for round_ in range(max_rounds + 1):
+        task_ = calibration_round([(index[i], current[i]) for i in pending], round_)
+        log = inspect_eval(task_, model=model, model_args=model_args or {}, log_dir=log_dir, display="none", **limits)[0]
+        written = read_written(log, f"calibration round {round_}")
+        logs.append(log.location)
+        model_name = log.eval.model
+        for i in pending:
+            verdict = written[i].value["verdict"]
+            outcome[i] = (bool(verdict["accepted"]), round_, list(verdict["issues"]))
+            if outcome[i][0]:
+                budget.take(current[i])
+        pending = [i for i in pending if not outcome[i][0]]
+        if not pending or round_ == max_rounds:
+            break
+        for i in pending:  # after every acceptance of the round: the order of samples never matters
+            path = str(records[index[i]].provenance.get("marginals") or "")
+            if path not in samplers:
+                samplers[path] = CensusSampler(load_marginals(path) if path else None)
+            current[i] = budget.redraw(current[i], samplers[path], keyed_rng(index[i], round_, key=i), candidates)
+    return [merge_calibration(r, current[r.id], *outcome[r.id], model_name, logs) for r in records]
+
+
+def merge_calibration(
+    record: PersonaRecord, final: Persona, accepted: bool, rounds: int, issues: list[str], model: str, logs: list[str]
+) -> PersonaRecord:
+    """The record with its final meta, its verdict and the original draw when it changed."""
+    meta = dict(final.attributes)
+    verdict = CalibrationVerdict(
+        accepted=accepted, rounds=rounds, issues=issues, original_meta=record.meta if meta != record.meta else None
+    )
+    provenance = dict(
+        record.provenance,
+        calibration={"model": model, "logs": logs, "budget": "per value (anchor)", "sample_id": record.id},
+    )
+    # tiers written from the old draw no longer describe the person: drop them when it changed
+    tiers = record.tiers if meta == record.meta else {}
+    dropped = sorted(t for t, v in record.tiers.items() if v and t not in tiers)
+    if dropped:  # recorded, so the loss is visible: regenerate them with `personas generate`
+        provenance["calibration"]["tiers_dropped"] = dropped
+    return record.model_copy(update={"meta": meta, "calibration": verdict, "provenance": provenance, "tiers": tiers})
 
 
 VERIFIER_PROMPT = (
@@ -46,112 +243,3 @@ VERIFIER_PROMPT = (
     "{record}\n\nReply as JSON with `consistent` (true or false) and `issues` (a list of short "
     "strings, empty when consistent)."
 )
-
-
-def calibration_samples(records: list[PersonaRecord]) -> list[Sample]:
-    return [
-        Sample(
-            id=r.id,
-            input=VERIFIER_PROMPT.format(record=r.render("meta")),
-            metadata={"index": i, "meta": r.meta, "marginals": r.provenance.get("marginals")},
-        )
-        for i, r in enumerate(records)
-    ]
-
-
-def _round_rng(index: int, round_: int, persona_id: str) -> np.random.Generator:
-    return keyed_rng(index, round_, key=persona_id)
-
-
-@solver
-def verify_and_resample(max_rounds: int = 5, max_retries: int = 1) -> Solver:
-    """Judge, redraw non-anchor attributes on rejection, repeat; store the final verdict."""
-
-    async def solve(state: TaskState, generate: Generate) -> TaskState:
-        model = get_model()
-        # redraw from the marginals the persona was sampled from (a refreshed file, or the shipped one)
-        path = state.metadata.get("marginals")
-        sampler = CensusSampler(load_marginals(path) if path else None)
-        index = int(state.metadata["index"])
-        persona = Persona(id=str(state.sample_id), attributes=state.metadata["meta"])
-        issues: list[str] = []
-        accepted = False
-        rounds = 0
-        for round_ in range(max_rounds + 1):
-            prompt = VERIFIER_PROMPT.format(record=persona.render())
-            config = GenerateConfig(seed=index * 1000 + round_)
-            verdict = await ask_verdict(model, prompt, ConsistencyVerdict, max_retries=max_retries, config=config)
-            if verdict.value is None:
-                accepted, issues = False, [f"verifier reply invalid: {verdict.error}"]
-            else:
-                accepted, issues = verdict.value.consistent, list(verdict.value.issues)
-            if accepted or round_ == max_rounds:
-                break
-            persona = sampler.resample_non_anchor(persona, _round_rng(index, round_, str(state.sample_id)))
-            rounds += 1
-        verdict = {"accepted": accepted, "rounds": rounds, "issues": issues}
-        state.store.set(WRITTEN, {"meta": dict(persona.attributes), "verdict": verdict})
-        state.output = ModelOutput.from_content(str(model), "accepted" if accepted else "rejected")
-        return state
-
-    return solve
-
-
-@scorer(metrics={"accepted": [accuracy()], "rounds": [mean()]})
-def calibration_outcome():
-    async def score(state: TaskState, target: Target) -> Score:
-        verdict = state.store.get(WRITTEN)["verdict"]
-        return Score(
-            value={"accepted": CORRECT if verdict["accepted"] else INCORRECT, "rounds": verdict["rounds"]},
-            explanation="; ".join(verdict["issues"]) or "consistent",
-        )
-
-    return score
-
-
-def calibration_task(records: list[PersonaRecord], max_rounds: int = 5) -> Task:
-    """The verifier eval over `records` (what `persona-evals personas calibrate` runs)."""
-    if max_rounds < 0:
-        raise ValueError(f"max_rounds: expected 0 or more resampling rounds, got {max_rounds}")
-    return Task(
-        name="persona_calibration",
-        dataset=MemoryDataset(calibration_samples(records), name="census_personas"),
-        solver=verify_and_resample(max_rounds=max_rounds),
-        scorer=calibration_outcome(),
-        config=GenerateConfig(temperature=0.0, max_tokens=512),
-    )
-
-
-@task
-def persona_calibration(personas: str, max_rounds: int = 5) -> Task:
-    """A verifier model checks each census persona of a JSONL file; implausible ones are redrawn.
-
-    Args:
-        personas: personas JSONL (``persona-evals personas sample``).
-        max_rounds: redraws of the non-anchor attributes after a rejection.
-    """
-    return calibration_task(read_personas(personas), max_rounds)
-
-
-def merge_calibration_log(records: list[PersonaRecord], log: EvalLog) -> list[PersonaRecord]:
-    """Every record, with its final meta, its verdict and the original draw when it changed."""
-    written = read_written(log, "calibration")
-    out = []
-    for r in records:
-        result = written[r.id].value
-        meta = result["meta"]
-        verdict = CalibrationVerdict(**result["verdict"], original_meta=r.meta if meta != r.meta else None)
-        provenance = dict(
-            r.provenance, calibration={"model": log.eval.model, "log": log.location, "sample_id": r.id}
-        )
-        # tiers written from the old draw no longer describe the person: drop them when it changed
-        tiers = r.tiers if meta == r.meta else {}
-        dropped = sorted(t for t, v in r.tiers.items() if v and t not in tiers)
-        if dropped:  # recorded, so the loss is visible: regenerate them with `personas generate`
-            provenance["calibration"]["tiers_dropped"] = dropped
-        out.append(
-            r.model_copy(
-                update={"meta": meta, "calibration": verdict, "provenance": provenance, "tiers": tiers}
-            )
-        )
-    return out

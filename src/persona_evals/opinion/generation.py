@@ -17,6 +17,7 @@ from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig
 from inspect_ai.scorer import Score, Scorer, Target, accuracy, scorer
 from inspect_ai.solver import Solver, TaskState, solver
 
+from persona_evals.args import MAX_RETRIES, task_args
 from persona_evals.opinion.records import WRITTEN_TIERS, PersonaRecord, read_personas
 from persona_evals.opinion.tiers import TABLE_MODELS, TIER_PROMPTS, WRITER_SYSTEM, clean_descriptive
 from persona_evals.solvers.writer import read_written, structured_writer, written_score
@@ -80,6 +81,7 @@ def generation_task(records: list[PersonaRecord], tiers: list[str], max_retries:
 
 
 @task
+@task_args(max_retries=(0, MAX_RETRIES))
 def persona_generation(
     personas: str, tiers: str | list[str] = WRITTEN_TIERS, max_retries: int = 2
 ) -> Task:

@@ -20,7 +20,6 @@ from persona_evals.personas.persona import Persona
 
 DEFAULT_PAIRS = 300
 MAX_PAIRS = 100_000  # a bound checked before any data loads (a huge count would only hang)
-MAX_RETRIES = 10
 
 
 class Pair(BaseModel):

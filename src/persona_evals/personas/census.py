@@ -328,14 +328,18 @@ class CensusSampler:
 
     def resample_non_anchor(self, persona: Persona, rng: np.random.Generator) -> Persona:
         """Redraw every attribute except the anchors (state, age, sex, race, Hispanic origin)."""
+        return self.redraw_non_anchor(persona, rng, 1)[0]
+
+    def redraw_non_anchor(self, persona: Persona, rng: np.random.Generator, n: int) -> list[Persona]:
+        """`n` independent redraws of every attribute except the anchors, in one vectorised draw."""
         code = str(persona["state"])
         fixed = {
-            k: np.array([persona[k]], dtype=object)
+            k: np.array([persona[k]] * n, dtype=object)
             for k in ANCHOR_ATTRIBUTES
             if k in persona and k not in ("state", "state_name")
         }
-        cols = self.sample_columns(code, 1, rng, fixed=fixed)
-        return self._persona(code, cols, 0, persona.id)
+        cols = self.sample_columns(code, n, rng, fixed=fixed)
+        return [self._persona(code, cols, i, persona.id) for i in range(n)]
 
     def _persona(self, code: str, cols: dict[str, np.ndarray], i: int, pid: str | None) -> Persona:
         attrs: dict[str, Any] = {"state": code, "state_name": self.state(code)["name"]}

@@ -14,6 +14,7 @@ from inspect_ai.model import ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from persona_evals.args import MAX_RETRIES, task_args
 from persona_evals.solvers.writer import read_written, structured_writer
 from persona_evals.traits._schema import InstructionPair, TraitArtifact, check_rubric
 from persona_evals.traits.prompts import DRAFT_PROMPT
@@ -70,6 +71,7 @@ def draft_trait(name: str, description: str, max_retries: int = 2) -> Solver:
 
 
 @task
+@task_args(max_retries=(0, MAX_RETRIES))
 def trait_draft(name: str, description: str, max_retries: int = 2) -> Task:
     """Draft a new trait's artifacts (5 instruction pairs, 40 questions, a judge rubric).
 

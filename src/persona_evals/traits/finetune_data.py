@@ -21,6 +21,7 @@ from inspect_ai.model import ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, ConfigDict, Field
 
+from persona_evals.args import MAX_RETRIES, task_args
 from persona_evals.datasets.chats import chat_record
 from persona_evals.solvers.writer import read_written, structured_writer
 from persona_evals.traits._load import load_trait, trait_name_of
@@ -66,6 +67,7 @@ def levels_task(trait: str, description: str, questions: list[str], max_retries:
 
 
 @task
+@task_args(max_retries=(0, MAX_RETRIES))
 def finetune_data(trait: str = "evil", description: str | None = None, split: str = "extract", max_retries: int = 2) -> Task:
     """Three answers per question of a trait (normal, trait level I, II) for finetuning data.
 
