@@ -1,15 +1,25 @@
-"""Speed of the `steer` provider on the embedded SmolLM2, as ratios measured in one run.
+"""Speed of the `steer` provider, as ratios measured in one run, on any device.
 
-    .venv/bin/python bench/steer_speed.py [--repeats 3] [--batch-size 8] [--tokens 32]
+    .venv/bin/python bench/steer_speed.py [--model smollm2 | --random-config tiny|smollm2-135m|smollm2-360m|smollm2-1.7b]
+        [--device auto] [--dtype auto] [--threads N] [--prompts 64] [--tokens 64] [--batch-size 32] [--repeats 5]
 
-(a) steered vs unsteered generation, same batch and same number of tokens   target <= 1.05
-(b) an inspect eval of 32 greedy samples: steer vs the built-in hf provider,
-    same --max-connections                                                    target <= 0.67
-(c) steer (through inspect's model API) vs a plain batched transformers
-    `generate` loop over the same prompts                                      target <= 1.2
+(1) steer through inspect's model API (asyncio.gather of every prompt) vs our decode loop
+    (`generate_batch`) called directly on the same batches, and plain transformers `generate`  target <= 1.1
+(2) steered vs unsteered decode loop, same batches, same number of tokens (EOS ignored)        target <= 1.05
+(3) a 6-cell coefficient sweep (6 steer models x --cell-prompts prompts, batch_size 6 x that)
+    sharing batches vs one cell alone (batch_size = its prompts)                               target <= 1.5
+(4) an inspect eval of every prompt, greedy: steer vs the built-in hf provider, same
+    --max-connections and batch size                                                            target <= 0.67
+(5) on CUDA: the compiled static-cache decode loop vs the eager one, and its throughput vs
+    plain `generate`                                                                            target >= 3x
 
-Each pair is measured `--repeats` times in ABBA order and the best times are compared, so a
-noisy machine affects both sides alike. Models are loaded before any timing.
+`--random-config NAME` builds a randomly initialised model of that shape with SmolLM2's
+tokenizer (cached under the persona-evals cache dir), so no download is needed: timings of
+random weights are real timings (greedy text is noise; EOS is rare on large vocabularies).
+`tiny` is the tiny random Llama of `persona_evals.testing` (hidden 64, 4 layers), the proxy for
+a GPU: its decode loop is bound by Python, not FLOPs; run it with --threads 1.
+Each pair is measured `--repeats` times, sides alternating (ABAB, then BABA), after one warm-up
+run of each; medians are compared. Models are loaded before any timing.
 """
 
 from __future__ import annotations
@@ -18,107 +28,225 @@ import argparse
 import asyncio
 import dataclasses
 import os
+import platform
+import statistics
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("INSPECT_DISPLAY", "none")
 
-COUNTRIES = (
-    "France Germany Italy Spain Japan Egypt Canada Australia Brazil Kenya Norway Portugal Greece "
-    "Russia China India Mexico Argentina Poland Ireland Sweden Finland Chile Peru Turkey Iran Iraq "
-    "Cuba Ghana Nigeria Austria Belgium"
+TOPICS = (
+    "France Germany Italy Spain Japan Egypt Canada Australia Brazil Kenya Norway Portugal Greece Russia China India "
+    "Mexico Argentina Poland Ireland Sweden Finland Chile Peru Turkey Iran Iraq Cuba Ghana Nigeria Austria Belgium"
 ).split()
-PROMPTS = [f"Tell me one interesting fact about {c}." for c in COUNTRIES]
+# SmolLM2's shapes (Llama), for --random-config
+SHAPES = {
+    "smollm2-135m": dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3),
+    "smollm2-360m": dict(hidden_size=960, intermediate_size=2560, num_hidden_layers=32, num_attention_heads=15, num_key_value_heads=5),
+    "smollm2-1.7b": dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=24, num_attention_heads=32, num_key_value_heads=32),
+}
+CELL_COEFS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def prompts(n: int) -> list[str]:
+    return [f"Tell me one interesting fact about {TOPICS[i % len(TOPICS)]} (question {i})." for i in range(n)]
 
 
-def alternate(a, b, repeats: int) -> tuple[float, float]:
-    """Best time of each side over `repeats` rounds run in ABBA order (drift hits both alike;
-    noise on a shared machine only ever adds time, so the minimum is the steadiest estimate)."""
-    ta, tb = [], []
-    for i in range(repeats):
-        first, second = ((a, ta), (b, tb)) if i % 2 == 0 else ((b, tb), (a, ta))
-        first[1].append(timed(first[0]))
-        second[1].append(timed(second[0]))
-    return min(ta), min(tb)
+def random_model(name: str, dtype: str, device: str) -> str:
+    """A saved, randomly initialised model of shape `name` (built once, then reused)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig
+
+    from persona_evals.env import cache_dir
+    from persona_evals.steering.embedded import embedded_dir
+    from persona_evals.steering.loading import pick_device, pick_dtype
+
+    dev = pick_device(device)
+    torch_dtype = pick_dtype(dtype, dev)
+    target = cache_dir() / "bench-models" / f"{name}-{str(torch_dtype).removeprefix('torch.')}"
+    if (target / "config.json").exists():
+        return str(target)
+    if name == "tiny":
+        from persona_evals.testing.tiny_models import build_tiny_model
+
+        return str(build_tiny_model(target, "llama"))
+    if name not in SHAPES:
+        raise SystemExit(f"--random-config must be one of {['tiny', *SHAPES]}, got {name!r}")
+    tokenizer = AutoTokenizer.from_pretrained(embedded_dir("smollm2"))
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), max_position_embeddings=8192, rope_theta=100000.0, tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        **SHAPES[name],
+    )
+    torch.manual_seed(0)
+    with torch.device(dev):
+        model = AutoModelForCausalLM.from_config(config, dtype=torch_dtype)
+    model.generation_config.do_sample = False
+    partial = target.with_name(target.name + ".partial")
+    model.save_pretrained(partial)
+    tokenizer.save_pretrained(partial)
+    partial.rename(target)
+    return str(target)
+
+
+class Timer:
+    """Median of alternating runs; CUDA work is synchronised around every timed region."""
+
+    def __init__(self, repeats: int, cuda: bool) -> None:
+        self.repeats, self.cuda = repeats, cuda
+
+    def once(self, fn) -> float:
+        import torch
+
+        if self.cuda:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if self.cuda:
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+    def compare(self, *fns) -> list[float]:
+        for fn in fns:  # warm-up (and compilation) outside the timing
+            fn()
+        times: list[list[float]] = [[] for _ in fns]
+        for r in range(self.repeats):
+            order = list(range(len(fns))) if r % 2 == 0 else list(reversed(range(len(fns))))
+            for i in order:
+                times[i].append(self.once(fns[i]))
+        return [statistics.median(t) for t in times]
+
+
+def line(label: str, a: float, b: float, target: str) -> None:
+    print(f"{label:44s} {a:8.3f} s / {b:8.3f} s = {a / b:6.3f}   ({target})", flush=True)
 
 
 def main() -> None:
-    import functools, builtins
-    builtins.print = functools.partial(builtins.print, flush=True)
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--tokens", type=int, default=32)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="smollm2", help="embedded name, local dir or HF id (default smollm2)")
+    ap.add_argument("--random-config", help="a random model of this shape instead: tiny, " + ", ".join(SHAPES))
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--dtype", default="auto")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: all cores)")
+    ap.add_argument("--prompts", type=int, default=64)
+    ap.add_argument("--tokens", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--cell-prompts", type=int, default=8, help="prompts per sweep cell (6 cells)")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--only", default="1,2,3,4,5", help="which measures, e.g. 1,3")
     args = ap.parse_args()
+    only = {int(x) for x in args.only.split(",")}
 
     import torch
-    from inspect_ai import Task, eval
-    from inspect_ai.dataset import MemoryDataset, Sample
     from inspect_ai.model import ChatMessageUser, GenerateConfig, get_model
-    from inspect_ai.solver import generate
 
     from persona_evals.steering.chat import render_prompt
-    from persona_evals.steering.embedded import embedded_dir
     from persona_evals.steering.generation import GenRequest, Sampling, generate_batch
     from persona_evals.steering.loading import load_shared
+    from persona_evals.steering.vectors import save_vectors
 
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
-    path = str(embedded_dir("smollm2"))
-    shared = load_shared("smollm2")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    path = random_model(args.random_config, args.dtype, args.device) if args.random_config else args.model
+    shared = load_shared(path, args.dtype, args.device)
+    cuda = shared.device.type == "cuda"
+    timer = Timer(args.repeats, cuda)
     tok = shared.tokenizer
-    texts = [render_prompt(tok, [ChatMessageUser(content=p)]) for p in PROMPTS]
-    requests = [GenRequest(tuple(tok(t, add_special_tokens=False)["input_ids"]), args.tokens) for t in texts]
-    print(f"SmolLM2-135M fp32 on {os.cpu_count()} CPU threads; batch {args.batch_size}; {args.tokens} new tokens; "
-          f"{len(PROMPTS)} prompts; best of {args.repeats} runs in ABBA order")
-
-    # (a) same work on both sides: EOS ignored so every row generates exactly `tokens` tokens
-    no_eos = dataclasses.replace(shared, eos_token_ids=frozenset())
-    torch.manual_seed(0)
-    delta = {15: torch.randn(shared.hidden_size) * 2.0}
+    texts = prompts(args.prompts)
+    rendered = [render_prompt(tok, [ChatMessageUser(content=p)]) for p in texts]
+    requests = [GenRequest(tuple(tok(t, add_special_tokens=False)["input_ids"]), args.tokens) for t in rendered]
     batches = [requests[i : i + args.batch_size] for i in range(0, len(requests), args.batch_size)]
+    greedy = GenerateConfig(temperature=0.0, max_tokens=args.tokens)
+    device_name = torch.cuda.get_device_name(shared.device) if cuda else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    print(f"{args.random_config or args.model} ({'random ' if args.random_config else ''}{shared.num_layers} layers, hidden "
+          f"{shared.hidden_size}) {shared.dtype} on {shared.device} [{device_name}]; torch {torch.__version__}; "
+          f"{args.prompts} prompts x {args.tokens} new tokens, batch {args.batch_size}; medians of {args.repeats} "
+          f"alternating runs; load average {os.getloadavg()[0]:.2f}", flush=True)
+    loop = asyncio.new_event_loop()  # one event loop for every model-API call, as in an eval
 
-    def run(deltas):
-        return lambda: [generate_batch(no_eos, b, Sampling(), deltas, "response") for b in batches]
-
-    unsteered, steered = alternate(run(None), run(delta), args.repeats)
-    print(f"(a) steered / unsteered generation:      {steered:6.2f} s / {unsteered:6.2f} s = {steered / unsteered:.3f}  (target <= 1.05)")
-
-    # (b) eval through inspect: steer vs hf, same max_connections, greedy
-    task = Task(dataset=MemoryDataset([Sample(id=str(i), input=p) for i, p in enumerate(PROMPTS)]), solver=generate())
-    cfg = dict(max_connections=args.batch_size, max_tokens=args.tokens, temperature=0.0, display="none", log_dir="/tmp/persona-evals-bench-logs")
-    steer_model = get_model("steer/smollm2", batch_size=args.batch_size)
-    hf_model = get_model(f"hf/{path}", do_sample=False, device="cpu")
-
-    def run_eval(model):
-        return lambda: eval(task, model=model, **cfg)
-
-    t_steer, t_hf = alternate(run_eval(steer_model), run_eval(hf_model), args.repeats)
-    print(f"(b) eval, steer / hf provider:           {t_steer:6.2f} s / {t_hf:6.2f} s = {t_steer / t_hf:.3f}  (target <= 0.67)")
-
-    # (c) steer through inspect's model API vs a plain batched transformers generate loop
-    config = GenerateConfig(temperature=0.0, max_tokens=args.tokens)
-
-    def via_steer():
+    def gather(calls):
         async def go():
-            await asyncio.gather(*[steer_model.generate([ChatMessageUser(content=p)], config=config) for p in PROMPTS])
-        asyncio.run(go())
+            return await asyncio.gather(*calls())
 
-    model = shared.model
+        return lambda: loop.run_until_complete(go())
 
-    def plain_loop():
+    def direct(static=None):
+        return lambda: [generate_batch(shared, b, Sampling(), static=static) for b in batches]
+
+    def plain():
         with torch.inference_mode():
-            for i in range(0, len(texts), args.batch_size):
-                enc = tok(texts[i : i + args.batch_size], return_tensors="pt", padding=True, add_special_tokens=False)
-                model.generate(**enc, max_new_tokens=args.tokens, do_sample=False, pad_token_id=tok.pad_token_id)
+            for i in range(0, len(rendered), args.batch_size):
+                enc = tok(rendered[i : i + args.batch_size], return_tensors="pt", padding=True, add_special_tokens=False).to(shared.device)
+                shared.model.generate(**enc, max_new_tokens=args.tokens, do_sample=False, pad_token_id=tok.pad_token_id)
 
-    t_api, t_plain = alternate(via_steer, plain_loop, args.repeats)
-    print(f"(c) steer / plain transformers generate: {t_api:6.2f} s / {t_plain:6.2f} s = {t_api / t_plain:.3f}  (target <= 1.2)")
+    steer = get_model(f"steer/{path}", memoize=False, batch_size=args.batch_size, dtype=args.dtype, device=args.device, compile="false")
+    if 1 in only:
+        api = gather(lambda: [steer.generate(p, config=greedy) for p in texts])
+        t_api, t_direct, t_plain = timer.compare(api, direct(), plain)
+        line("(1) model API / direct decode loop", t_api, t_direct, "target <= 1.1")
+        line("    direct decode loop / plain generate", t_direct, t_plain, "for reference")
+
+    if 2 in only:
+        no_eos = dataclasses.replace(shared, eos_token_ids=frozenset())  # same token count both sides
+        torch.manual_seed(0)
+        delta = {shared.num_layers // 2: torch.randn(shared.hidden_size) * 2.0}
+        t_unsteered, t_steered = timer.compare(
+            lambda: [generate_batch(no_eos, b, Sampling()) for b in batches],
+            lambda: [generate_batch(no_eos, b, Sampling(), delta, "response") for b in batches],
+        )
+        line("(2) steered / unsteered decode loop", t_steered, t_unsteered, "target <= 1.05")
+
+    if 3 in only:
+        vec = Path(tempfile.mkdtemp(prefix="steer-bench-")) / "v.safetensors"
+        torch.manual_seed(0)
+        save_vectors(vec, {"vector": torch.randn(shared.num_layers + 1, shared.hidden_size)})
+        cell_size = len(CELL_COEFS) * args.cell_prompts
+        cells = [
+            get_model(f"steer/{path}", memoize=False, vector=str(vec), layer=shared.num_layers // 2, coef=c,
+                      batch_size=cell_size, dtype=args.dtype, device=args.device, compile="false")
+            for c in CELL_COEFS
+        ]
+        single = get_model(f"steer/{path}", memoize=False, vector=str(vec), layer=shared.num_layers // 2,
+                           coef=CELL_COEFS[-1], batch_size=args.cell_prompts, dtype=args.dtype, device=args.device,
+                           compile="false")
+        few = texts[: args.cell_prompts]
+        sweep = gather(lambda: [m.generate(p, config=greedy) for m in cells for p in few])
+        one = gather(lambda: [single.generate(p, config=greedy) for p in few])
+        t_sweep, t_one = timer.compare(sweep, one)
+        line(f"(3) sweep {len(CELL_COEFS)} cells x {args.cell_prompts} / 1 cell, batch {cell_size}", t_sweep, t_one, "target <= 1.5")
+
+    if 4 in only:
+        from inspect_ai import Task, eval
+        from inspect_ai.dataset import MemoryDataset, Sample
+        from inspect_ai.solver import generate
+
+        task = Task(dataset=MemoryDataset([Sample(id=str(i), input=p) for i, p in enumerate(texts)]), solver=generate())
+        options = dict(max_connections=args.batch_size, max_tokens=args.tokens, temperature=0.0, display="none",
+                       log_dir=tempfile.mkdtemp(prefix="steer-bench-logs-"))
+        hf = get_model(f"hf/{shared.path}", memoize=False, device=str(shared.device), dtype=shared.dtype,
+                       batch_size=args.batch_size, do_sample=False)
+        steer_eval = get_model(f"steer/{path}", memoize=False, batch_size=args.batch_size, dtype=args.dtype, device=args.device)
+        t_steer, t_hf = timer.compare(lambda: eval(task, model=steer_eval, **options), lambda: eval(task, model=hf, **options))
+        line(f"(4) inspect eval, steer / hf provider{' (steer compiled)' if steer_eval.api.static else ''}", t_steer, t_hf, "target <= 0.67")
+
+    if 5 in only:
+        from persona_evals.steering.static import compile_reason, resolve_compile
+
+        reason = compile_reason(shared, None)
+        if reason is not None:
+            print(f"(5) compiled decode: skipped ({reason})")
+        else:
+            static = resolve_compile("true", shared, None)
+            t_compiled, t_eager, t_plain = timer.compare(direct(static), direct(), plain)
+            if static.error:
+                print(f"(5) compiled decode FAILED, fell back to eager: {static.error}")
+            line("(5) compiled / eager decode loop", t_compiled, t_eager, "lower is better")
+            line("    plain generate / compiled decode loop", t_plain, t_compiled, "target >= 3")
+    print(f"load average at the end {os.getloadavg()[0]:.2f}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ TEXTS = [
 
 
 def _naive(shared, pair):
-    ids = torch.tensor([list(pair.prompt_ids) + list(pair.answer_ids)])
+    ids = torch.tensor([list(pair.prompt_ids) + list(pair.answer_ids)], device=shared.device)
     with torch.no_grad():
         out = shared.model(ids, output_hidden_states=True)
         hs = list(out.hidden_states)
@@ -30,7 +30,7 @@ def _naive(shared, pair):
     h.remove()
     hs[-1] = raw[0]
     n = len(pair.prompt_ids)
-    stack = torch.stack([x[0] for x in hs])  # [L+1, S, H]
+    stack = torch.stack([x[0] for x in hs]).float().cpu()  # [L+1, S, H]
     return {
         "prompt_avg": stack[:, :n].mean(1),
         "response_avg": stack[:, n:].mean(1) if pair.answer_ids else torch.full_like(stack[:, 0], math.nan),
@@ -40,7 +40,7 @@ def _naive(shared, pair):
 
 @pytest.mark.parametrize("batch_size", [1, 3, 8])
 def test_batched_equals_per_sample(tiny_model, batch_size):
-    shared = load_shared(tiny_model)
+    shared = load_shared(tiny_model, dtype="float32")
     tok = shared.tokenizer
     pairs = [
         encode_pair(shared, tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False, add_generation_prompt=True), a)
@@ -50,7 +50,7 @@ def test_batched_equals_per_sample(tiny_model, batch_size):
     for i, pair in enumerate(pairs):
         want = _naive(shared, pair)
         for kind in want:
-            torch.testing.assert_close(got[kind][i], want[kind], rtol=1e-4, atol=1e-4)
+            torch.testing.assert_close(got[kind][i].cpu(), want[kind], rtol=1e-4, atol=1e-4)
 
 
 def test_empty_answer_gives_nan_response_only(tiny_llama):

@@ -114,3 +114,19 @@ async def test_a_wave_as_large_as_the_last_batch_is_awaited_across_short_gaps():
         for i in range(4, 8):
             tg.start_soon(call, i, 0.04 * (i - 4))
     assert [items for _, items in log] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+
+
+async def test_a_wave_that_keeps_the_event_loop_busy_past_the_window_is_one_batch():
+    """Samples whose start-up blocks the event loop arrive 30 ms apart (> the 20 ms window), yet
+    form one batch: the decode thread starts a partial batch only after the loop has had a turn."""
+    log = []
+    b = Batcher(lock=threading.Lock(), window_s=0.02, max_wait_s=1.0)
+
+    async def call(x):
+        time.sleep(0.03)  # e.g. a solver's synchronous work before it generates
+        await b.submit("k", x, _runner(log, delay=0.0), batch_size=8)
+
+    async with anyio.create_task_group() as tg:
+        for i in range(4):
+            tg.start_soon(call, i)
+    assert [items for _, items in log] == [[0, 1, 2, 3]]

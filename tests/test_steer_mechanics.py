@@ -119,12 +119,12 @@ def _applied_deltas(shared, layer, delta, positions, requests, monkeypatch):
     finally:
         h2.remove()
     assert len(raw) == len(seen)
-    return [s - r for r, s in zip(raw, seen)], results
+    return [(s - r).cpu() for r, s in zip(raw, seen)], results
 
 
 @pytest.mark.parametrize("positions", ["prompt", "response", "all"])
 def test_each_positions_mode_steers_exactly_its_positions(tiny_model, positions, monkeypatch):
-    shared = load_shared(tiny_model)
+    shared = load_shared(tiny_model, dtype="float32")
     requests = _requests(shared)
     lengths = [len(r.input_ids) for r in requests]
     width = max(lengths)
@@ -158,11 +158,11 @@ def test_first_generated_token_is_steered_under_response(tiny_llama):
 
 
 def test_greedy_unsteered_matches_transformers_generate(tiny_model):
-    shared = load_shared(tiny_model)
+    shared = load_shared(tiny_model, dtype="float32")
     requests = _requests(shared, max_tokens=10)
     tok, model = shared.tokenizer, shared.model
     texts = [tok.decode(list(r.input_ids)) for r in requests]
-    enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(shared.device)
     ref = model.generate(**enc, max_new_tokens=10, do_sample=False, output_logits=True, return_dict_in_generate=True)
     for coef_zero in (None, {2: torch.zeros(shared.hidden_size)}):
         ours = generate_batch(shared, requests, Sampling(logprobs=True, top_logprobs=5), coef_zero, "all")
@@ -170,7 +170,7 @@ def test_greedy_unsteered_matches_transformers_generate(tiny_model):
             want = ref.sequences[i, enc["input_ids"].shape[1]:].tolist()[: len(res.token_ids)]
             assert res.token_ids == want
             for step, lp in enumerate(res.logprobs):
-                ref_lp = torch.log_softmax(ref.logits[step][i].float(), -1)
+                ref_lp = torch.log_softmax(ref.logits[step][i].float(), -1).cpu()
                 assert lp.logprob == pytest.approx(float(ref_lp[lp.token_id]), abs=1e-4)
                 assert [t for t, _ in lp.top] == torch.topk(ref_lp, 5).indices.tolist()
 
@@ -197,7 +197,7 @@ def test_stop_sequences_cut_the_text(tiny_llama):
 
 
 def test_seeded_sampling_is_per_request_not_per_batch(tiny_llama):
-    shared = load_shared(tiny_llama)
+    shared = load_shared(tiny_llama, dtype="float32")  # not bf16 (auto on a GPU): a batch shape must not flip a draw
     s = Sampling(greedy=False, temperature=1.0)
     alone = generate_batch(shared, _requests(shared, PROMPTS[:1], max_tokens=8, seed=7), s)[0]
     batched = generate_batch(shared, _requests(shared, PROMPTS, max_tokens=8, seed=7), s)[0]
@@ -214,7 +214,7 @@ def test_top_k_one_is_greedy(tiny_llama):
 
 
 def test_monitor_projection_equals_a_plain_forward(tiny_model):
-    shared = load_shared(tiny_model)
+    shared = load_shared(tiny_model, dtype="float32")
     requests = _requests(shared, max_tokens=5)
     direction = torch.randn(shared.hidden_size)
     layer = 2
@@ -222,9 +222,9 @@ def test_monitor_projection_equals_a_plain_forward(tiny_model):
     unit = direction / direction.norm()
     for r, res in zip(requests, results):
         body = [t for t in res.token_ids if t not in shared.eos_token_ids]
-        ids = torch.tensor([list(r.input_ids) + body])
+        ids = torch.tensor([list(r.input_ids) + body], device=shared.device)
         with torch.no_grad():
-            hs = shared.model(ids, output_hidden_states=True).hidden_states[layer][0]
+            hs = shared.model(ids, output_hidden_states=True).hidden_states[layer][0].cpu()
         n = len(r.input_ids)
         got = res.extras["monitor"]["m"]
         assert got["prompt_last_proj"] == pytest.approx(float(hs[n - 1] @ unit), abs=1e-3)

@@ -38,10 +38,10 @@ def _outputs(log):
 
 def test_two_coefs_in_one_eval_equal_each_run_alone_and_share_weights(tiny_llama, vec):
     args = [dict(vector=vec, layer=2, coef=0.0), dict(vector=vec, layer=2, coef=4.0)]
-    models = [get_model(f"steer/{tiny_llama}", memoize=False, **a) for a in args]
+    models = [get_model(f"steer/{tiny_llama}", memoize=False, dtype="float32", **a) for a in args]
     assert models[0].api.shared is models[1].api.shared  # one copy of the weights
-    together = eval(_task(), model=models, display="none")
-    alone = [eval(_task(), model=get_model(f"steer/{tiny_llama}", memoize=False, **a), display="none")[0] for a in args]
+    together = eval(_task(), model=models, max_tasks=2, display="none")
+    alone = [eval(_task(), model=get_model(f"steer/{tiny_llama}", memoize=False, dtype="float32", **a), display="none")[0] for a in args]
     assert all(log.status == "success" for log in together + alone)
     by_coef = {log.eval.model_args["coef"]: _outputs(log) for log in together}
     assert by_coef[0.0] == _outputs(alone[0])
@@ -128,3 +128,29 @@ def test_tools_are_refused_not_dropped(tiny_llama):
 
     with pytest.raises(ValueError, match="does not support tool"):
         asyncio.run(model.api.generate([], [tool], "auto", GenerateConfig()))
+
+
+async def test_two_configurations_share_batches_yet_keep_their_signatures(tiny_llama, vec):
+    """Requests of two steer instances of one base model run in one batch, each row with its own
+    steering: the same answers as each instance alone, its own signature and cache key."""
+    import asyncio
+
+    config = GenerateConfig(temperature=0, max_tokens=6)
+    args = [dict(vector=vec, layer=2, coef=0.0), dict(vector=vec, layer=2, coef=4.0, monitor=vec, monitor_layer=3)]
+    models = [get_model(f"steer/{tiny_llama}", memoize=False, batch_size=8, dtype="float32", **a) for a in args]
+
+    async def ask(model):
+        return await asyncio.gather(*[model.generate(q, config=config) for q in QUESTIONS[:4]])
+
+    plain, steered = await asyncio.gather(ask(models[0]), ask(models[1]))
+    assert {o.metadata["batch_size"] for o in plain + steered} == {8}  # one batch of both
+    assert {o.metadata["steering"] for o in plain} == {models[0].api.signature}
+    assert {o.metadata["steering"] for o in steered} == {models[1].api.signature}
+    assert models[0].api.base_url != models[1].api.base_url  # inspect's cache keys on it
+    assert "monitor" in steered[0].metadata and "monitor" not in plain[0].metadata
+    alone = [await ask(m) for m in models]
+    assert [o.completion for o in plain] == [o.completion for o in alone[0]]
+    assert [o.completion for o in steered] == [o.completion for o in alone[1]]
+    assert [o.completion for o in plain] != [o.completion for o in steered]
+    assert {o.metadata["batch_size"] for o in alone[0]} == {4}
+    assert active_hook_count(models[0].api.shared.model) == 0

@@ -52,8 +52,9 @@ def _first_token_logprobs(model, tok, question):
 
 def test_adapter_gives_the_in_memory_logits_and_shares_the_base(trained):
     _, base, adapter, _ = trained
-    plain = get_model(f"steer/{base}", memoize=False)
-    tuned = get_model(f"steer/{base}", memoize=False, adapter=adapter)
+    # float32 on any device (auto is bf16 on a GPU): compared with CPU references
+    plain = get_model(f"steer/{base}", memoize=False, dtype="float32")
+    tuned = get_model(f"steer/{base}", memoize=False, dtype="float32", adapter=adapter)
     assert tuned.api.shared is plain.api.shared  # one copy of the base weights
     assert tuned.api.signature != plain.api.signature  # and separate cache keys
     logs = eval(_task(), model=[plain, tuned], display="none")

@@ -282,3 +282,12 @@ def test_steer_refuses_a_zero_token_budget_instead_of_using_the_default(tiny_lla
         import asyncio
 
         asyncio.run(model.generate("Hi", config=GenerateConfig(max_tokens=0)))
+
+
+@pytest.mark.parametrize("value", ["nan", math.nan, "abc", True, math.inf])
+def test_check_serves_model_arguments_too(value):
+    with pytest.raises(ArgumentError, match="coef: expected a finite number"):
+        check(value, float, "coef")
+    assert check("2.5", float, "coef", (0, None)) == 2.5
+    with pytest.raises(ArgumentError, match="coef: must be at most 10"):
+        check(11, float, "coef", (None, 10))

@@ -8,8 +8,9 @@ input (``ValueError``, the project's convention) reach the user as `ArgumentErro
 
 `ArgumentError` is an inspect ``PrerequisiteError``: ``inspect eval`` prints its message alone,
 instead of a ~235-line exception group with the message at the end. Model providers can raise it
-for bad ``-M`` arguments the same way. It is also a ``ValueError``, so Python callers and
-``persona-evals`` commands catch it as before.
+for bad ``-M`` arguments the same way, converting each value with `check` (``check(value, float,
+"coef")`` refuses ``nan`` and ``"abc"`` naming ``coef``). It is also a ``ValueError``, so Python
+callers and ``persona-evals`` commands catch it as before.
 """
 
 from __future__ import annotations
@@ -63,24 +64,6 @@ def as_bool(value: Any, name: str) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise ArgumentError(f"{name}: expected true or false, got {value!r}")
-
-
-def as_int(value: Any, name: str, bounds: Bounds = (None, None)) -> int:
-    """An integer (an integer-valued float or a string of digits too), within `bounds`."""
-    try:
-        number = _int(value)
-    except _Mismatch:
-        raise ArgumentError(f"{name}: expected an integer, got {value!r}") from None
-    return _within(number, name, bounds)
-
-
-def as_float(value: Any, name: str, bounds: Bounds = (None, None)) -> float:
-    """A finite number within `bounds` (nan and inf are refused: they pass every comparison check)."""
-    try:
-        number = _float(value)
-    except _Mismatch:
-        raise ArgumentError(f"{name}: expected a finite number, got {value!r}") from None
-    return _within(number, name, bounds)
 
 
 def task_args(**bounds: Bounds) -> Callable[[F], F]:

@@ -12,6 +12,7 @@ import torch
 from inspect_ai import eval
 
 from persona_evals.cli import main
+from persona_evals.scorers.metrics import metric_value
 from persona_evals.steering.vectors import save_vectors
 from persona_evals.testing import scripted_model, scripted_output
 from persona_evals.traits.task import trait_expression
@@ -51,7 +52,7 @@ def test_each_judged_trait_has_its_own_score_and_rubric(tmp_path):
     assert metrics["humorous"]["mean"] == pytest.approx(42)
     assert metrics["optimistic"]["mean"] == pytest.approx(73)
     assert metrics["coherence"]["mean"] == pytest.approx(90)
-    assert metrics["humorous_unscored"]["persona_evals/count"] == 0
+    assert metric_value(metrics["humorous_unscored"], "count") == 0
     # per answer: trait, coherence, humorous, optimistic (the own trait and a repeat judged once)
     assert len(calls) == 2 * 4
     judged = [re.search(r"a single character trait: (\w+)", c).group(1) for c in calls if "character trait" in c]

@@ -8,6 +8,7 @@ from inspect_ai import eval
 from inspect_ai.model import get_model
 
 from persona_evals.cli import main
+from persona_evals.scorers import metric_value
 from persona_evals.steering.activations import encode_pair
 from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.loading import load_shared
@@ -55,7 +56,8 @@ def trait_logs(tiny_llama, tmp_path_factory):
 
 def test_extract_filters_pairs_and_equals_a_per_sample_computation(tiny_llama, trait_logs, tmp_path):
     vec_path = tmp_path / "evil.safetensors"
-    assert main(["vectors", "extract", "--pos", trait_logs["pos"], "--neg", trait_logs["neg"], "--out", str(vec_path)]) == 0
+    extract = ["vectors", "extract", "--pos", trait_logs["pos"], "--neg", trait_logs["neg"], "--out", str(vec_path)]
+    assert main([*extract, "--dtype", "float32"]) == 0  # exact on any device (auto is bf16 on a GPU)
     vec = load_vector(str(vec_path))
     assert vec.tensor.shape == (5, 64) and vec.metadata["trait"] == "evil"
     counts = eval_json(vec.metadata["counts"])
@@ -63,7 +65,7 @@ def test_extract_filters_pairs_and_equals_a_per_sample_computation(tiny_llama, t
     assert {"response_avg", "prompt_avg", "prompt_last"} <= set(load_keys(vec_path))
 
     # the same vector by hand: one plain forward per kept sample, means of per-sample means
-    shared = load_shared(tiny_llama)
+    shared = load_shared(tiny_llama, dtype="float32")
     pos, neg = read_trait_log(trait_logs["pos"]), read_trait_log(trait_logs["neg"])
     kept = [k for k in pos.rows if k[0] != 0]
     def mean_response(log):
@@ -71,10 +73,10 @@ def test_extract_filters_pairs_and_equals_a_per_sample_computation(tiny_llama, t
         for k in kept:
             row = log.rows[k]
             pair = encode_pair(shared, render_prompt(shared.tokenizer, row.input), row.answer)
-            ids = torch.tensor([list(pair.prompt_ids) + list(pair.answer_ids)])
+            ids = torch.tensor([list(pair.prompt_ids) + list(pair.answer_ids)], device=shared.device)
             with torch.no_grad():
                 hs = shared.model(ids, output_hidden_states=True).hidden_states
-            acts.append(torch.stack([h[0, len(pair.prompt_ids):].mean(0) for h in hs[:-1]]))
+            acts.append(torch.stack([h[0, len(pair.prompt_ids):].mean(0) for h in hs[:-1]]).cpu())
         return torch.stack(acts).mean(0)
     manual = mean_response(pos) - mean_response(neg)
     torch.testing.assert_close(vec.tensor[:-1], manual, rtol=1e-4, atol=1e-4)
@@ -100,7 +102,7 @@ def test_project_then_steer_with_the_extracted_vector(tiny_llama, trait_logs, tm
         assert log.status == "success"
         logs.append(log.location)
         scores = {s.name: s for s in log.results.scores}
-        projections[coef] = scores["proj"].metrics["persona_evals/finite_mean"].value
+        projections[coef] = metric_value(scores["proj"].metrics, "finite_mean").value
         assert scores["trait"].metrics["mean"].value == pytest.approx(50, abs=0.1)
     assert projections[4.0] > projections[0.0]
     png = tmp_path / "pt.png"

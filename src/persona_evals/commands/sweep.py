@@ -1,10 +1,10 @@
 """`persona-evals sweep`: one task over layers x coefficients, against one loaded copy of the model.
 
 Every cell is its own `steer` model (its own log, with `layer` and `coef` in its model args), and
-all cells share the weights: they run in one inspect `eval` and take turns on the model batch by
-batch. The unsteered baseline is the cell with coef 0 (include 0 in --coefs). With ``--mix A B
---weights ...`` the cells interpolate between two vectors instead: w·A + (1−w)·B at each layer
-(`persona_evals.steering.mix`).
+all cells share the weights: they run at once in one inspect `eval` (one task per cell), and
+since steering is per row, requests of different cells share batches. The unsteered baseline is
+the cell with coef 0 (include 0 in --coefs). With ``--mix A B --weights ...`` the cells
+interpolate between two vectors instead: w·A + (1−w)·B at each layer (`persona_evals.steering.mix`).
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         task_args=parse_pairs(args.task_args, "-T"),
         model_roles=roles or None,
         limit=args.limit,
+        max_tasks=len(models),  # inspect would run cells of one model name one after another
         log_dir=args.log_dir,
         display=args.display,
     )

@@ -8,9 +8,29 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
 from inspect_ai.scorer import Metric, SampleScore, metric, value_to_float
+
+
+T = TypeVar("T")
+
+
+def metric_names(name: str) -> tuple[str, str]:
+    """The names a metric of this package may carry in a log: ``persona_evals/<name>``, or bare.
+
+    inspect prefixes the package only when the package's files lie in a site-packages folder or
+    it is installed editable. Installed with ``pip install --target DIR`` and put on PYTHONPATH
+    (common on clusters without network), or imported from a source tree, the metric is plain
+    `name`; readers of logs accept both.
+    """
+    return f"persona_evals/{name}", name
+
+
+def metric_value(metrics: Mapping[str, T], name: str) -> T | None:
+    """`metrics[name]` under either of its `metric_names` (None when absent)."""
+    return next((metrics[n] for n in metric_names(name) if n in metrics), None)
 
 
 def mean_of(values: Iterable[float]) -> float:

@@ -63,16 +63,16 @@ def ablate_residual(
     is also steered the ablation then runs last and the stream keeps no component along it."""
     blocks = decoder_blocks(model)
     handles = []
+    cast: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def make_hook(basis: torch.Tensor):
-        cast: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
-
+    def make_hook(layer: int):
         def hook(_module: Any, _args: Any, output: Any) -> Any:
             h = _hidden(output)
-            b = cast.get((h.dtype, h.device))
-            if b is None:
-                b = cast[(h.dtype, h.device)] = basis.to(device=h.device, dtype=h.dtype)
-            removed = component_in(h, b)
+            basis = bases[layer]  # read at every forward: a batch may replace it (rows leaving)
+            held = cast.get(layer)
+            if held is None or held[0] is not basis or held[1].dtype != h.dtype or held[1].device != h.device:
+                held = cast[layer] = (basis, basis.to(device=h.device, dtype=h.dtype))
+            removed = component_in(h, held[1])
             m = positions.mask if positions is not None else None
             if m is not None:
                 removed = m.to(device=h.device, dtype=h.dtype).unsqueeze(-1) * removed
@@ -82,9 +82,9 @@ def ablate_residual(
         return hook
 
     try:
-        for layer, basis in bases.items():
+        for layer in list(bases):
             # prepend, like steering: hooks that collect output_hidden_states see the ablated stream
-            handles.append(blocks[layer - 1].register_forward_hook(make_hook(basis), prepend=True))
+            handles.append(blocks[layer - 1].register_forward_hook(make_hook(layer), prepend=True))
         yield
     finally:
         for handle in handles:

@@ -3,10 +3,11 @@
 Requests wait in one queue per batch key (what every row of a batch must share: the sampling
 mode, a JSON-schema constraint; never the steering, which is per row). One long-lived thread
 per `Batcher` takes a key's requests as a batch when the batch is full; or when no request of
-that key has arrived for a quiet window (20 ms) and the queue holds as many requests as the
-key's previous batch (the samples a batch releases come back as a wave, a few ms apart); or
-250 ms after its oldest request arrived. It runs the batch holding the model's lock and hands
-each result to its caller's event loop without waiting for that loop.
+that key has arrived for a quiet window (20 ms), the event loop has since had a turn (so a wave
+of samples it is still starting joins), and the queue holds as many requests as the key's
+previous batch (the samples a batch releases come back as a wave, a few ms apart); or 250 ms
+after its oldest request arrived. It runs the batch holding the model's lock and hands each
+result to its caller's event loop without waiting for that loop.
 
 Why a thread of its own rather than a leader coroutine that awaits a worker thread per batch
 (the first design, 1.2-2.9x slower than the bare decode loop on small models): a batch starts
@@ -18,6 +19,7 @@ while the event loop is still handing out its results; and nothing polls between
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -49,6 +51,7 @@ class _Waiter:
     batch_size: int
     arrived: float
     wake: Callable[[], None]
+    soon: Callable[[Callable[[], None]], None]  # run a callback on the caller's event loop
     result: Any = None
     error: BaseException | None = None
 
@@ -63,6 +66,8 @@ class Batcher:
     _queues: dict[Hashable, list[_Waiter]] = field(default_factory=dict)
     _last_arrival: dict[Hashable, float] = field(default_factory=dict)
     _last_size: dict[Hashable, int] = field(default_factory=dict)
+    _turned: dict[Hashable, float] = field(default_factory=dict)  # arrival stamp the event loop has passed
+    _asked: dict[Hashable, float] = field(default_factory=dict)
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _thread: threading.Thread | None = None
     batches_run: int = 0
@@ -74,8 +79,8 @@ class Batcher:
         of a key must pass an equivalent runner. A batch holds at most the smallest
         `batch_size` among its requests.
         """
-        wait, wake = _wakeup()
-        me = _Waiter(item, key, run, max(1, batch_size), time.monotonic(), wake)
+        wait, wake, soon = _wakeup()
+        me = _Waiter(item, key, run, max(1, batch_size), time.monotonic(), wake, soon)
         with self._cond:
             self._queues.setdefault(key, []).append(me)
             self._last_arrival[key] = me.arrived
@@ -124,6 +129,8 @@ class Batcher:
                 batch = _take(queue)
                 if not queue:
                     del self._queues[due]
+                self._turned.pop(due, None)
+                self._asked.pop(due, None)
                 return due, batch, len(queue)
             if not self._queues and now - idle_since >= IDLE_EXIT_S:
                 return None
@@ -138,9 +145,23 @@ class Batcher:
             if len(queue) >= limit:
                 return now
         deadline = queue[0].arrived + self.max_wait_s
-        if len(queue) >= min(self._last_size.get(key, 0), limit):
-            return min(deadline, self._last_arrival[key] + self.window_s)
-        return deadline  # waiting for the wave (an arrival wakes the thread and re-checks)
+        if len(queue) < min(self._last_size.get(key, 0), limit):
+            return deadline  # waiting for the wave (an arrival wakes the thread and re-checks)
+        quiet = self._last_arrival[key] + self.window_s
+        if quiet > now or self._turned.get(key) == self._last_arrival[key]:
+            return min(deadline, quiet)
+        # quiet for the window, but has the event loop had its turn? Tasks it has ready (a wave of
+        # samples being started) run before this callback: only then is the queue complete.
+        stamp = self._last_arrival[key]
+        if self._asked.get(key) != stamp:
+            self._asked[key] = stamp
+            queue[-1].soon(functools.partial(self._loop_turned, key, stamp))
+        return deadline
+
+    def _loop_turned(self, key: Hashable, stamp: float) -> None:
+        with self._cond:
+            self._turned[key] = stamp
+            self._cond.notify()
 
     def _run(self, key: Hashable, batch: list[_Waiter], left: int) -> None:
         try:
@@ -173,9 +194,10 @@ def _take(queue: list[_Waiter]) -> list[_Waiter]:
     return batch
 
 
-def _wakeup() -> tuple[Callable[[], Any], Callable[[], None]]:
-    """(wait, wake): an awaitable for the current event loop, and a thread-safe, non-blocking
-    function that completes it (asyncio, or trio when inspect runs on trio)."""
+def _wakeup() -> tuple[Callable[[], Any], Callable[[], None], Callable[[Callable[[], None]], None]]:
+    """(wait, wake, soon): an awaitable for the current event loop, a thread-safe, non-blocking
+    function that completes it, and one that runs a callback on that loop (asyncio, or trio when
+    inspect runs on trio). On a closed loop nobody waits: `wake` does nothing, `soon` calls at once."""
     import sniffio
 
     if sniffio.current_async_library() == "trio":
@@ -183,13 +205,14 @@ def _wakeup() -> tuple[Callable[[], Any], Callable[[], None]]:
 
         token, event = trio.lowlevel.current_trio_token(), trio.Event()
 
-        def wake_trio() -> None:
+        def soon_trio(fn: Callable[[], None], fallback: bool = True) -> None:
             try:
-                token.run_sync_soon(event.set)
-            except trio.RunFinishedError:  # the caller's run ended; nobody is waiting
-                pass
+                token.run_sync_soon(fn)
+            except trio.RunFinishedError:
+                if fallback:
+                    fn()
 
-        return event.wait, wake_trio
+        return event.wait, lambda: soon_trio(event.set, fallback=False), soon_trio
     loop = asyncio.get_running_loop()
     future = loop.create_future()
 
@@ -197,10 +220,11 @@ def _wakeup() -> tuple[Callable[[], Any], Callable[[], None]]:
         if not future.done():
             future.set_result(None)
 
-    def wake() -> None:
+    def soon(fn: Callable[[], None], fallback: bool = True) -> None:
         try:
-            loop.call_soon_threadsafe(done)
-        except RuntimeError:  # the caller's loop is closed; nobody is waiting
-            pass
+            loop.call_soon_threadsafe(fn)
+        except RuntimeError:  # the caller's loop is closed
+            if fallback:
+                fn()
 
-    return lambda: future, wake
+    return lambda: future, lambda: soon(done, fallback=False), soon

@@ -8,7 +8,7 @@ forward, so the same hooks serve prefill, decode steps and plain forwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,18 +45,28 @@ def _replace(output: Any, hidden: torch.Tensor) -> Any:
 def steer_residual(
     model: Any, deltas: Mapping[int, torch.Tensor], positions: PositionMask
 ) -> Iterator[None]:
-    """Add ``deltas[L]`` (a [hidden] tensor) to the output of block L at the masked positions."""
+    """Add ``deltas[L]`` to the output of block L at the masked positions.
+
+    A delta is ``[hidden]`` (the same for every row) or ``[rows, 1, hidden]`` (one per row, see
+    `rows.BatchTerms`). The hooks read `deltas` and ``positions.mask`` at every forward, so the
+    caller may replace their values between forwards (rows leaving the batch).
+    """
     blocks = decoder_blocks(model)
     handles = []
-    cast: dict[tuple[int, torch.dtype, torch.device], torch.Tensor] = {}
+    cast: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def make_hook(layer: int, delta: torch.Tensor):
+    def on(delta: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        if delta.dtype == h.dtype and delta.device == h.device:
+            return delta
+        held = cast.get(id(delta))  # cast once per tensor (a CPU float32 vector on a bf16 GPU model)
+        if held is None or held[0] is not delta or held[1].dtype != h.dtype or held[1].device != h.device:
+            held = cast[id(delta)] = (delta, delta.to(device=h.device, dtype=h.dtype))
+        return held[1]
+
+    def make_hook(layer: int):
         def hook(_module: Any, _args: Any, output: Any) -> Any:
             h = _hidden(output)
-            key = (layer, h.dtype, h.device)
-            d = cast.get(key)
-            if d is None:
-                d = cast[key] = delta.to(device=h.device, dtype=h.dtype)
+            d = on(deltas[layer], h)
             m = positions.mask
             if m is None:
                 h = h + d
@@ -68,10 +78,10 @@ def steer_residual(
         return hook
 
     try:
-        for layer, delta in deltas.items():
+        for layer in list(deltas):
             # prepend: run before any other forward hook, e.g. the ones transformers 5 installs to
             # collect output_hidden_states, so those report the steered stream
-            handles.append(blocks[layer - 1].register_forward_hook(make_hook(layer, delta), prepend=True))
+            handles.append(blocks[layer - 1].register_forward_hook(make_hook(layer), prepend=True))
         yield
     finally:
         for handle in handles:
@@ -79,15 +89,19 @@ def steer_residual(
 
 
 @contextmanager
-def record_residual(model: Any, layers: list[int]) -> Iterator[Recording]:
-    """Record the output of block L (= hidden_states[L] for L < num_layers) for each forward."""
+def record_residual(
+    model: Any, layers: list[int], take: Callable[[int, torch.Tensor], torch.Tensor] | None = None
+) -> Iterator[Recording]:
+    """Record the output of block L (= hidden_states[L] for L < num_layers) for each forward;
+    ``take(L, output)`` keeps only what it returns (e.g. a projection of the last position)."""
     blocks = decoder_blocks(model)
     rec = Recording({layer: [] for layer in layers})
     handles = []
 
     def make_hook(layer: int):
         def hook(_module: Any, _args: Any, output: Any) -> None:
-            rec.outputs[layer].append(_hidden(output).detach())
+            h = _hidden(output).detach()
+            rec.outputs[layer].append(h if take is None else take(layer, h))
 
         hook._persona_evals = True  # type: ignore[attr-defined]
         return hook

@@ -39,3 +39,10 @@ def check_layer(layer: int, num_layers: int, arg: str = "layer") -> None:
             f"{arg}={layer} is outside 1..{num_layers}: layer L steers the residual stream "
             f"after decoder block L (hidden_states[L]); this model has {num_layers} blocks"
         )
+
+
+def supports_logits_to_keep(model: torch.nn.Module) -> bool:
+    """Whether the forward takes `logits_to_keep` (compute the LM head for the last position only)."""
+    import inspect
+
+    return "logits_to_keep" in inspect.signature(model.forward).parameters

@@ -42,6 +42,7 @@ class SharedModel:
     eos_token_ids: frozenset[int]
     lock: threading.Lock = field(default_factory=threading.Lock)
     batcher: Any = None  # set by the provider (persona_evals.steering.batching.Batcher)
+    static: Any = None  # static-cache / compiled decoding state (persona_evals.steering.static), if used
 
 
 _SHARED: dict[tuple[Any, ...], SharedModel] = {}

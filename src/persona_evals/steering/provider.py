@@ -1,28 +1,32 @@
 """`SteerAPI`: inspect's `steer` provider, a local HF model with persona-vector steering.
 
 Model args (see `SteeringSpec`): `vector`, `layer`, `coef`, `positions`, `dtype`, `device`,
-`device_map`, `batch_size`. Everything is validated, and vectors are checked against the model,
-when the model is created, before any generation.
+`device_map`, `batch_size`, `monitor`, `monitor_layer`, `compile`, `adapter`, `ablate`,
+`ablate_layer`. Everything is validated, and vectors are checked against the model, when the
+model is created, before any generation.
 
 Why not the built-in `hf` provider: its batches idle seconds waiting for a timer, mix models and
-ignore `batch_size`; it cannot steer. Here concurrent calls are gathered into batches per steering
-configuration (`batching.Batcher`), instances of one base model share one copy of the weights
-(`loading.load_shared`), hooks live only while their batch runs (`hooks.steer_residual`), and the
-steering signature is part of `base_url`, which inspect's response cache keys on, so a cached
-answer is never handed to another steering configuration.
+ignore `batch_size`; it cannot steer. Here instances of one base model share one copy of the
+weights (`loading.load_shared`) and one decode thread (`batching.Batcher`); each request
+carries its instance's steering (`rows.RowSteering`), so a batch mixes requests of several
+instances (a coefficient sweep fills one batch) and is keyed only by what its rows must share
+(`BatchKey`: sampling, schema, compiled or not, the LoRA adapter). Hooks live only while their
+batch runs. The steering signature is part of
+`base_url`, which inspect's response cache keys on, so a cached answer is never handed to
+another steering configuration.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
-from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import torch
 from inspect_ai.model import (
     ChatCompletionChoice,
     ChatMessage,
@@ -38,7 +42,6 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-from persona_evals.steering.ablation import ablate_residual
 from persona_evals.steering.adapters import Adapter, adapter_active, attach_adapter, read_adapter
 from persona_evals.steering.batching import BatchInfo, Batcher
 from persona_evals.steering.chat import render_prompt
@@ -46,13 +49,29 @@ from persona_evals.steering.constrained import schema_text
 from persona_evals.steering.generation import GenRequest, GenResult, Sampling, generate_batch
 from persona_evals.steering.layers import check_layer
 from persona_evals.steering.loading import SharedModel, load_shared
+from persona_evals.steering.rows import Monitor, RowSteering
 from persona_evals.steering.spec import SteeringSpec
-from persona_evals.steering.terms import ablation_bases, load_terms
-from persona_evals.steering.vectors import LoadedVector, check_fits, load_vector
+from persona_evals.steering.static import resolve_compile
+from persona_evals.steering.terms import ablation_bases, arg_name, load_terms, steering_deltas
+from persona_evals.steering.vectors import LoadedVector, check_fits
 
 DEFAULT_MAX_TOKENS = 1024
 # GenerateConfig fields a local model cannot honour; recorded in each output's metadata when set.
 _IGNORED_FIELDS = ("frequency_penalty", "presence_penalty", "logit_bias", "best_of")
+
+
+@dataclass(frozen=True)
+class BatchKey:
+    """What every row of a batch shares; requests of different keys never share a batch.
+
+    Steering (vectors, ablations, monitors) is per row and never part of the key. What changes
+    the weights themselves is: a LoRA adapter, which `run_batch` switches on around the batch.
+    """
+
+    sampling: Sampling
+    compiled: bool = False  # a compiled static-cache decoder (never with monitors or ablations)
+    adapter_name: str | None = None
+    adapter: Adapter | None = field(default=None, compare=False)  # the one named by adapter_name
 
 
 class SteerAPI(ModelAPI):
@@ -65,24 +84,23 @@ class SteerAPI(ModelAPI):
         **model_args: Any,
     ) -> None:
         self.spec = SteeringSpec.from_model_args(model_args)
-        vectors = [
-            load_vector(v.path, v.key, arg=_arg("vector", i, len(self.spec.vectors)))
-            for i, v in enumerate(self.spec.vectors)
-        ]
-        monitors = [
-            load_vector(v.path, v.key, arg=_arg("monitor", i, len(self.spec.monitor)))
-            for i, v in enumerate(self.spec.monitor)
-        ]
-        self.adapter = read_adapter(self.spec.adapter) if self.spec.adapter else None
+        vectors = load_terms(self.spec.vectors, "vector")
+        monitors = load_terms(self.spec.monitor, "monitor")
         ablated = load_terms(self.spec.ablate, "ablate")
+        self.adapter = read_adapter(self.spec.adapter) if self.spec.adapter else None
         self.shared: SharedModel = load_shared(
             model_name, self.spec.dtype, self.spec.device, self.spec.device_map
         )
         if self.adapter is not None:
             attach_adapter(self.shared, self.adapter)  # adapters of one base model share its weights
-        self.bases = ablation_bases(self.spec.ablate, ablated, self.shared.num_layers, self.shared.hidden_size)
-        self.deltas = _deltas(self.shared, self.spec, vectors)
-        self.monitors = _monitors(self.shared, self.spec, monitors)
+        n, hidden = self.shared.num_layers, self.shared.hidden_size
+        self.steering = RowSteering(
+            steering_deltas(self.spec.vectors, vectors, n, hidden),
+            self.spec.positions,
+            _monitors(self.shared, self.spec, monitors),
+            ablation_bases(self.spec.ablate, ablated, n, hidden),
+        )
+        self.static = resolve_compile(self.spec.compile, self.shared, self.spec.device_map)
         self.signature = _signature(self.shared, self.spec, vectors, monitors, self.adapter, ablated)
         super().__init__(
             model_name=model_name,
@@ -93,9 +111,15 @@ class SteerAPI(ModelAPI):
         )
         if self.shared.batcher is None:
             self.shared.batcher = Batcher(lock=self.shared.lock)
-        self._vector_files = [
-            {"path": v.path, "key": v.key, "sha256": v.sha256, "metadata": v.metadata} for v in vectors
-        ]
+        self._run = functools.partial(run_batch, self.shared)
+        self._describe = {
+            "steering": self.spec.describe(),
+            "vector_files": [
+                {"path": v.path, "key": v.key, "sha256": v.sha256, "metadata": v.metadata} for v in vectors
+            ],
+            "adapter": {"path": self.adapter.path, "sha256": self.adapter.sha256} if self.adapter else None,
+            "signature": self.signature,
+        }
 
     async def generate(
         self,
@@ -118,12 +142,12 @@ class SteerAPI(ModelAPI):
             max_tokens=DEFAULT_MAX_TOKENS if config.max_tokens is None else int(config.max_tokens),
             stop_seqs=tuple(config.stop_seqs or ()),
             seed=config.seed,
+            steering=self.steering,
         )
         sampling = _sampling(config, self.shared)
-        key: Hashable = (self.signature, sampling)
-        result, batch_size = await self.shared.batcher.submit(
-            key, request, self._run_batch, self.spec.batch_size
-        )
+        compiled = self.static is not None and not (self.steering.monitors or self.steering.ablate)
+        key = BatchKey(sampling, compiled, self.adapter.name if self.adapter else None, self.adapter)
+        result, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
         elapsed = time.monotonic() - start
         ignored = [f for f in _IGNORED_FIELDS if getattr(config, f, None) is not None]
         metadata: dict[str, Any] = {"steering": self.signature, "batch_size": batch_size}
@@ -155,31 +179,12 @@ class SteerAPI(ModelAPI):
                 "max_tokens": request.max_tokens,
                 "stop_seqs": list(request.stop_seqs),
                 "seed": request.seed,
-                "steering": self.spec.describe(),
-                "vector_files": self._vector_files,
-                "adapter": {"path": self.adapter.path, "sha256": self.adapter.sha256} if self.adapter else None,
-                "signature": self.signature,
+                **self._describe,
             },
             response={"text": result.text, "stop_reason": result.stop_reason, "batch_size": batch_size},
             time=elapsed,
         )
         return output, call
-
-    def _run_batch(self, key: Hashable, requests: Sequence[GenRequest], info: BatchInfo) -> list[tuple[GenResult, int]]:
-        sampling = key[1]  # type: ignore[index]
-        # a batch holds one signature, so one adapter and one ablation; the ablation is entered first,
-        # so at a layer that is also steered it runs last: the stream has no component left along it
-        ablation = ablate_residual(self.shared.model, self.bases) if self.bases else nullcontext()
-        with adapter_active(self.shared, self.adapter), ablation:
-            results = generate_batch(
-                self.shared,
-                requests,
-                sampling,
-                deltas=self.deltas,
-                positions=self.spec.positions,
-                monitors=self.monitors,
-            )
-        return [(r, info.size) for r in results]
 
     def _logprobs(self, result: GenResult) -> Logprobs | None:
         if result.logprobs is None:
@@ -203,36 +208,29 @@ class SteerAPI(ModelAPI):
         return self.spec.batch_size
 
     def connection_key(self) -> str:
-        # each steering configuration fills its own batches
+        # each configuration its own connection limit; their requests still share batches
         return self.signature
 
     async def count_text_tokens(self, text: str) -> int:
         return len(self.shared.tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def _arg(name: str, i: int, n: int) -> str:
-    return name if n == 1 else f"{name}[{i}]"
+def run_batch(shared: SharedModel, key: BatchKey, requests: Sequence[GenRequest], info: BatchInfo) -> list[tuple[GenResult, int]]:
+    """Run one batch (in the decode thread, holding the model's lock): each row with its own steering."""
+    static = shared.static if key.compiled else None
+    with adapter_active(shared, key.adapter):
+        results = generate_batch(shared, requests, key.sampling, static=static)
+    return [(r, info.size) for r in results]
 
 
-def _deltas(shared: SharedModel, spec: SteeringSpec, vectors: list[LoadedVector]) -> dict[int, torch.Tensor]:
-    """coef·v summed per layer (several vectors at one layer add up), float32 on the CPU."""
-    deltas: dict[int, torch.Tensor] = {}
-    for i, (term, vec) in enumerate(zip(spec.vectors, vectors)):
-        check_layer(term.layer, shared.num_layers, _arg("layer", i, len(vectors)))
-        check_fits(vec, term.layer, shared.hidden_size, shared.num_layers, _arg("vector", i, len(vectors)))
-        delta = term.coef * vec.row(term.layer)
-        deltas[term.layer] = deltas[term.layer] + delta if term.layer in deltas else delta
-    return deltas
-
-
-def _monitors(shared: SharedModel, spec: SteeringSpec, vectors: list[LoadedVector]) -> list[tuple[str, int, torch.Tensor]]:
+def _monitors(shared: SharedModel, spec: SteeringSpec, vectors: list[LoadedVector]) -> tuple[Monitor, ...]:
     out = []
     for i, (term, vec) in enumerate(zip(spec.monitor, vectors)):
-        check_layer(term.layer, shared.num_layers, _arg("monitor_layer", i, len(vectors)))
-        check_fits(vec, term.layer, shared.hidden_size, shared.num_layers, _arg("monitor", i, len(vectors)))
+        check_layer(term.layer, shared.num_layers, arg_name("monitor_layer", i, len(vectors)))
+        check_fits(vec, term.layer, shared.hidden_size, shared.num_layers, arg_name("monitor", i, len(vectors)))
         name = f"{Path(vec.path).stem}{'' if vec.key == 'vector' else '#' + vec.key}@{term.layer}"
-        out.append((name, term.layer, vec.row(term.layer)))
-    return out
+        out.append(Monitor(name, term.layer, vec.row(term.layer)))
+    return tuple(out)
 
 
 def _signature(

@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 
 Positions = Literal["all", "prompt", "response"]
 DType = Literal["auto", "float32", "bfloat16", "float16"]
+Compile = Literal["auto", "true", "false"]
 
 DEFAULT_BATCH_SIZE = 32
 
@@ -43,6 +44,7 @@ class SteeringSpec:
     device_map: str | dict[str, Any] | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
     monitor: tuple[VectorSpec, ...] = ()
+    compile: Compile = "auto"  # a compiled static-cache decode step: auto = on for a model on one CUDA GPU
     adapter: str | None = None  # a peft LoRA folder (or one of its checkpoints) on the base model
     ablate: tuple[VectorSpec, ...] = ()  # directions projected out after block `layer` (coef unused)
 
@@ -66,6 +68,9 @@ class SteeringSpec:
         batch_size = _as_int(args.get("batch_size", DEFAULT_BATCH_SIZE), "batch_size")
         if batch_size < 1:
             raise SteeringConfigError(f"batch_size must be >= 1, got {batch_size}")
+        compile_ = str(args.get("compile", "auto")).lower()  # YAML reads -M compile=true as a bool
+        if compile_ not in get_args(Compile):
+            raise SteeringConfigError(f"compile must be one of {list(get_args(Compile))}, got {args['compile']!r}")
         vectors = _terms(args, "vector", "layer", "coef", default_coef=1.0)
         monitor = _terms(args, "monitor", "monitor_layer", None, default_coef=1.0)
         ablate = _terms(args, "ablate", "ablate_layer", None, default_coef=0.0)
@@ -80,6 +85,7 @@ class SteeringSpec:
             device_map=args.get("device_map"),
             batch_size=batch_size,
             monitor=monitor,
+            compile=compile_,  # type: ignore[arg-type]
             adapter=str(Path(adapter).expanduser()) if adapter else None,
             ablate=ablate,
         )
@@ -108,6 +114,7 @@ _KNOWN = {
     "batch_size",
     "monitor",
     "monitor_layer",
+    "compile",
     "adapter",
     "ablate",
     "ablate_layer",

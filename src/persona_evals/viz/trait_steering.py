@@ -60,6 +60,7 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
     from inspect_ai.analysis import EvalInfo, EvalModel, EvalResults, EvalScores, EvalTask, evals_df
 
     from persona_evals.identity import labels_by_log
+    from persona_evals.scorers import metric_names
 
     columns = EvalInfo + EvalTask + EvalModel + EvalResults + EvalScores
     df = evals_df(paths, columns=columns, quiet=True)
@@ -116,8 +117,8 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
     keep = ["log", "model", "trait", "instruction", "vector", "layer", "coef"]
     keep += [f"{k}_{m}" for k, _ in PANELS for m in ("mean", "stderr")]
     # the live monitor's projection (projection scorer), when the runs had -M monitor=...
-    proj_mean = "score_proj_persona_evals/finite_mean"
-    if proj_mean in frame and frame[proj_mean].notna().any():
+    proj_mean = next((c for c in (f"score_proj_{n}" for n in metric_names("finite_mean")) if c in frame), None)
+    if proj_mean is not None and frame[proj_mean].notna().any():
         frame["proj_mean"] = _floats(frame[proj_mean])
         frame["proj_stderr"] = _floats(frame["score_proj_stderr"]) if "score_proj_stderr" in frame else 0.0
         keep += ["proj_mean", "proj_stderr"]
