@@ -1,15 +1,15 @@
 """`persona-evals viz trait-steering` on logs of scripted runs whose steering model args we set."""
 
-import math
 import shutil
 
 import pytest
 from inspect_ai import Task, eval, task_with
 from inspect_ai.dataset import Sample
 from inspect_ai.log import write_eval_log
+from traits_support import grader
 
 from persona_evals.cli import main
-from persona_evals.testing import scripted_model, scripted_output
+from persona_evals.testing import scripted_model
 from persona_evals.traits.task import trait_expression
 
 CELLS = [(layer, coef) for layer in (4, 8) for coef in (0.5, 2.0)]
@@ -18,16 +18,6 @@ CELLS = [(layer, coef) for layer in (4, 8) for coef in (0.5, 2.0)]
 def expected(layer, coef):
     """The scores the scripted grader gives in a cell: trait 10*coef + layer, coherence 100 - 20*coef."""
     return 10 * coef + layer, 100 - 20 * coef
-
-
-def grader(trait_value, coherence_value):
-    def reply(messages, config):
-        coherent = "Coherence is not correctness" in messages[-1].text
-        value = coherence_value if coherent else trait_value
-        # two integer tokens around the value, equally likely: the weighted mean is the value
-        return scripted_output("x", top_logprobs={str(int(value) - 1): math.log(0.5), str(int(value) + 1): math.log(0.5)})
-
-    return scripted_model(reply)
 
 
 def run(log_dir, trait_value, coherence_value, model_args=None, trait="evil", model="mockllm/model"):
@@ -59,7 +49,7 @@ def sweep_dir(tmp_path_factory):
                 max_tasks=len(tasks), display="none")
     assert [log.status for log in logs] == ["success"] * len(tasks)
     for log, (layer, coef) in zip(logs, CELLS):
-        log.eval.model_args = {"coef": coef, "layer": layer}
+        log.eval.model_args = {"vector": "evil.safetensors", "coef": coef, "layer": layer}
         write_eval_log(log, log.location)
     return log_dir
 
@@ -101,7 +91,7 @@ def test_cli_writes_png_with_the_right_lines(sweep_dir, tmp_path, monkeypatch):
 def test_logs_of_another_trait_need_a_filter(sweep_dir, tmp_path, capsys):
     mixed = tmp_path / "mixed"
     shutil.copytree(sweep_dir, mixed)
-    run(mixed, 50, 50, model_args={"coef": 1.0, "layer": 4}, trait="humorous")
+    run(mixed, 50, 50, model_args={"vector": "evil.safetensors", "coef": 1.0, "layer": 4}, trait="humorous")
     out = tmp_path / "p.png"
     assert main(["viz", "trait-steering", "--log-dir", str(mixed), "--out", str(out)]) == 2
     assert "mix several runs" in capsys.readouterr().err
@@ -115,11 +105,11 @@ def test_duplicate_cells_and_other_tasks_are_errors(sweep_dir, tmp_path, capsys)
 
     dupe_dir = tmp_path / "dupe"
     shutil.copytree(sweep_dir, dupe_dir)
-    run(dupe_dir, 1, 1, model_args={"coef": 0.5, "layer": 4})
+    run(dupe_dir, 1, 1, model_args={"vector": "evil.safetensors", "coef": 0.5, "layer": 4})
     assert main(["viz", "trait-steering", "--log-dir", str(dupe_dir), "--out", str(tmp_path / "d.png")]) == 2
     assert "layer 4 coef 0.5" in capsys.readouterr().err
 
-    other_model = run(tmp_path / "models", 1, 1, model_args={"coef": 3.0, "layer": 4}, model="mockllm/other")
+    other_model = run(tmp_path / "models", 1, 1, model_args={"vector": "evil.safetensors", "coef": 3.0, "layer": 4}, model="mockllm/other")
     with pytest.raises(LogError, match="several models"):
         steering_frame([str(sweep_dir), other_model])
 

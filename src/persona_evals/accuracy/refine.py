@@ -6,6 +6,10 @@ rule; ``refine_basic`` does not). The no-persona answer comes from ``baseline_lo
 item id, never row order) or is generated once per item in this run and shared by all its
 personas; the anchor only reused stored answers from a separate base run. The empty persona's
 sample simply records that no-persona answer, so a refine log carries its own baseline.
+
+A stored baseline must come from the very model being refined, steering included: its
+`ModelIdentity` key (model name plus steering terms, adapter, ...) must equal the running model's.
+Comparing names alone accepted an unsteered baseline for a steered run.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, ModelOutput,
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from persona_evals.accuracy.prompts import refine_request
+from persona_evals.identity import ModelIdentity, log_identity, model_identity
 from persona_evals.paths import user_path
 
 
-def read_baseline_answers(path: str | Path) -> tuple[str, dict[str, str]]:
-    """(model name, item id -> completion) of the empty-persona samples of a persona_accuracy log.
+def read_baseline_answers(path: str | Path) -> tuple[ModelIdentity, dict[str, str]]:
+    """(model identity, item id -> completion) of the empty-persona samples of a persona_accuracy log.
 
     Raises:
         ValueError: when the log does not exist or holds no empty-persona sample.
@@ -39,7 +44,16 @@ def read_baseline_answers(path: str | Path) -> tuple[str, dict[str, str]]:
             answers[str(meta["item_id"])] = sample.output.completion
     if not answers:
         raise ValueError(f"baseline_log {path} has no completed empty-persona sample to refine")
-    return log.eval.model, answers
+    return log_identity(log), answers
+
+
+def check_same_model(baseline: ModelIdentity, path: str) -> None:
+    """Raise unless the running model (with its steering) is the one that made the baseline."""
+    model = get_model()
+    mine = model_identity(str(model), model.model_args)
+    if mine.key != baseline.key:
+        detail = "" if mine.label != baseline.label else f" (steering {baseline.key} vs {mine.key})"
+        raise ValueError(f"baseline_log {path} was made by {baseline.label}, not {mine.label}{detail}")
 
 
 def check_baseline_covers(answers: dict[str, str], item_ids: list[str], path: str) -> None:
@@ -60,7 +74,7 @@ def refine_persona(with_instruction: bool, baseline_log: str | None = None) -> S
         with_instruction: add the instruction constraints and the format rule to the last turn.
         baseline_log: a log whose empty-persona answers are refined; None generates them here.
     """
-    stored: tuple[str, dict[str, str]] | None = (
+    stored: tuple[ModelIdentity, dict[str, str]] | None = (
         read_baseline_answers(baseline_log) if baseline_log else None
     )
     pending: dict[str, asyncio.Task[str]] = {}
@@ -68,11 +82,8 @@ def refine_persona(with_instruction: bool, baseline_log: str | None = None) -> S
     async def baseline(state: TaskState) -> str:
         item = str(state.metadata["item_id"])
         if stored is not None:
-            model_name, answers = stored
-            if model_name != str(get_model()):
-                raise ValueError(
-                    f"baseline_log {baseline_log} was made by {model_name}, not {get_model()}"
-                )
+            made_by, answers = stored
+            check_same_model(made_by, str(baseline_log))
             if item not in answers:
                 raise ValueError(
                     f"baseline_log {baseline_log} has no no-persona answer for item {item}"

@@ -1,7 +1,8 @@
 """Per-item hits read from persona_accuracy logs, checked for consistency before any statistic.
 
 `collect_hits` returns one `Run` per (model, mitigation, task): persona id -> item id -> hit,
-plus each persona's group and rank. It raises `LogMixError` (naming the logs and what differs)
+plus each persona's group and rank. A model is a `ModelIdentity` (base model plus steering), named
+by its label, so a steered and an unsteered run of one base model are two models. It raises `LogMixError` (naming the logs and what differs)
 when logs overlap, when a run's personas were not evaluated on the same items, or when models
 were evaluated on different items of the same task, because pairing items silently would compare
 different questions.
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 from inspect_ai.scorer import CORRECT
 
+from persona_evals.identity import labels_by_log
 from persona_evals.logs import LogError, read_task_log
 
 TASK = "persona_accuracy"
@@ -29,7 +31,7 @@ class LogMixError(LogError):
 class Run:
     """The hits of one model, mitigation and task, by persona then item."""
 
-    model: str
+    model: str  # the model's label: base model plus steering (`persona_evals.identity`)
     mitigation: str
     task: str
     hits: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -49,11 +51,17 @@ def collect_hits(paths: Iterable[str]) -> list[Run]:
     """Read every log and group its scored samples into runs (see the module docstring)."""
     runs: dict[tuple[str, str, str], Run] = {}
     normalize_by_task: dict[str, tuple[object, str]] = {}
+    paths = list(paths)
+    try:
+        labels = labels_by_log(paths)
+    except LogError as ex:
+        raise LogMixError(str(ex)) from None
     for path in paths:
         try:
             log = read_task_log(path, TASK, finished=True)
         except LogError as ex:
             raise LogMixError(str(ex)) from None
+        model = labels[path][1]
         args = log.eval.task_args or {}
         mitigation = str(args.get("mitigation", "none"))
         for sample in log.samples or []:
@@ -73,9 +81,7 @@ def collect_hits(paths: Iterable[str]) -> list[Run]:
                 raise LogMixError(
                     f"logs {seen[1]} and {path} score {task} with different math_normalize"
                 )
-            run = runs.setdefault(
-                (log.eval.model, mitigation, task), Run(log.eval.model, mitigation, task)
-            )
+            run = runs.setdefault((model, mitigation, task), Run(model, mitigation, task))
             persona, item = str(meta["persona_id"]), str(meta["item_id"])
             if persona in run.sources and run.sources[persona] != path:
                 raise LogMixError(

@@ -3,7 +3,8 @@
 Every cell is its own `steer` model (its own log, with `layer` and `coef` in its model args), and
 all cells share the weights: they run at once in one inspect `eval` (one task per cell), and
 since steering is per row, requests of different cells share batches. The unsteered baseline is
-the cell with coef 0 (include 0 in --coefs).
+the cell with coef 0 (include 0 in --coefs). With ``--mix A B --weights ...`` the cells
+interpolate between two vectors instead: w·A + (1−w)·B at each layer (`persona_evals.steering.mix`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="run a task over layers x coefficients with one loaded model")
     p.add_argument("task", help="task file or file@task, e.g. tasks/trait_expression.py")
     p.add_argument("--model", default="smollm2", help="embedded name, local dir or HF id (default smollm2)")
-    p.add_argument("--vector", required=True, help="vector file (file.safetensors or file.safetensors#name)")
+    p.add_argument("--vector", help="vector file (file.safetensors or file.safetensors#name)")
     p.add_argument("--layers", type=positive_int, nargs="+", required=True, help="layers, e.g. --layers 10 15 20")
-    p.add_argument("--coefs", type=finite_float, nargs="+", required=True, help="coefficients, e.g. --coefs 0 1 2")
+    p.add_argument("--coefs", type=finite_float, nargs="+", help="coefficients of --vector, e.g. --coefs 0 1 2")
+    p.add_argument("--mix", nargs=2, metavar=("A", "B"), help="instead of --vector: interpolate two vectors")
+    p.add_argument("--weights", type=float, nargs="+", help="with --mix: w of w·A + (1−w)·B, in [0, 1], increasing")
     p.add_argument("--positions", default="response", choices=["response", "prompt", "all"])
     p.add_argument("-M", dest="model_args", action="append", default=[], metavar="K=V", help="other steer model args")
     p.add_argument("-T", dest="task_args", action="append", default=[], metavar="K=V", help="task args")
@@ -62,13 +65,11 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"-M {sorted(clash)} are set by the sweep's own options")
     roles = {k: str(v) for k, v in parse_pairs(args.model_role, "--model-role").items()}
     try:
+        cells = _cells(args)
         models = [
-            get_model(
-                f"steer/{args.model}", memoize=False, vector=args.vector, layer=layer, coef=coef,
-                positions=args.positions, **extra,
-            )
+            get_model(f"steer/{args.model}", memoize=False, layer=layer, positions=args.positions, **cell, **extra)
             for layer in args.layers
-            for coef in args.coefs
+            for cell in cells
         ]
     except SteeringConfigError as ex:
         raise CommandError(str(ex)) from None
@@ -85,7 +86,26 @@ def run(args: argparse.Namespace) -> int:
         display=args.display,
     )
     failed = [log.location for log in logs if log.status != "success"]
-    print(f"{len(logs)} cells ({len(args.layers)} layers x {len(args.coefs)} coefs) in {args.log_dir}")
+    steps = f"{len(args.coefs)} coefs" if args.vector else f"{len(args.weights)} weights"
+    print(f"{len(logs)} cells ({len(args.layers)} layers x {steps}) in {args.log_dir}")
     for log in failed:
         print(f"failed: {log}")
     return 1 if failed else 0
+
+
+def _cells(args: argparse.Namespace) -> list[dict[str, object]]:
+    """Each cell's steering args: ``--vector`` with ``--coefs``, or ``--mix A B`` with ``--weights``."""
+    from persona_evals.commands import CommandError
+    from persona_evals.steering.mix import check_same_hidden, mix_cells
+
+    if (args.vector is None) == (args.mix is None):
+        raise CommandError("give either --vector (with --coefs) or --mix A B (with --weights)")
+    if args.vector is not None:
+        if not args.coefs or args.weights:
+            raise CommandError("--vector needs --coefs (--weights belongs to --mix)")
+        return [{"vector": args.vector, "coef": coef} for coef in args.coefs]
+    if not args.weights or args.coefs:
+        raise CommandError("--mix needs --weights, e.g. --weights 0 0.25 0.5 0.75 1 (--coefs belongs to --vector)")
+    cells = mix_cells(*args.mix, args.weights)
+    check_same_hidden(*args.mix)
+    return cells

@@ -12,7 +12,10 @@ import functools
 import importlib
 from collections.abc import Callable
 
-PLOTS: tuple[str, ...] = ("trait_steering", "vectors", "finetuning", "opinion", "accuracy", "persona_bench")
+PLOTS: tuple[str, ...] = (
+    "trait_steering", "steering_effect", "steering_linearity", "trait_change", "vectors", "finetuning",
+    "opinion", "accuracy", "persona_bench",
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,4 +1,8 @@
-"""Reading simulation logs into answer distributions, and reports against ground truth."""
+"""Reading simulation logs into answer distributions, and reports against ground truth.
+
+A run's model is its `ModelIdentity` label (base model plus steering), so a steered and an
+unsteered run of one model are reported as two models.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from persona_evals.identity import labels_by_log, log_identity
 from persona_evals.logs import read_task_log
 from persona_evals.opinion.alignment import (
     AlignmentError,
@@ -55,7 +60,7 @@ def read_run(path: str | Path) -> SimulationRun:
     meta = log.eval.metadata or {}
     run = SimulationRun(
         path=str(path),
-        model=log.eval.model,
+        model=log_identity(log).label,
         tier=str(meta.get("tier", log.eval.task_args.get("tier", "meta"))),
         mode=str(meta.get("mode", log.eval.task_args.get("mode", "fast"))),
         context=str(meta.get("context", log.eval.task_args.get("context", "?"))),
@@ -103,7 +108,12 @@ def load_truth(path: str | Path) -> dict[str, dict[str, dict[str, float]]]:
 def reports(paths: list[str], truth_path: str | None = None) -> list[dict[str, Any]]:
     """`run_report` of each log, against the survey truth file when one is given."""
     truth = load_truth(truth_path) if truth_path else None
-    out = [run_report(read_run(p), truth) for p in paths]
+    labels = labels_by_log(paths)
+    out = []
+    for path in paths:
+        run = read_run(path)
+        run.model = labels[path][1]  # unique among these logs
+        out.append(run_report(run, truth))
     asked = {qid for rep in out for qid in rep["questions"]}
     if truth and not asked & set(truth):  # else no alignment at all, silently
         raise ValueError(

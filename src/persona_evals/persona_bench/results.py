@@ -3,7 +3,8 @@
 Every table counts scored samples only (unscored critic verdicts are NaN and excluded, with the
 number excluded kept in ``unscored``), so denominators are the same in every plot (the anchor's
 pass@k curve counted only samples that reached all critiques, D5; its leave-one-out plot could
-mislabel bars, D6).
+mislabel bars, D6). A model is its `ModelIdentity` label (base model plus steering), so a steered
+and an unsteered run of one model are two models in every table.
 
 A log run with several epochs (``--epochs``) has one row per sample and epoch; `load_samples`
 averages each sample's scored epochs into one score, so every paired statistic pairs one value
@@ -18,6 +19,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from persona_evals.identity import labels_by_log
 from persona_evals.logs import LogError, is_task, read_task_log, task_name
 from persona_evals.persona_bench.dataset import DROP, NONE
 from persona_evals.persona_bench.metrics import paired_drops
@@ -53,6 +55,10 @@ def load_samples(paths: Sequence[str], task: str, answer_tokens: bool = False) -
     df = df[df["task_name"].map(task_name) == task] if "task_name" in df else df.iloc[0:0]
     if df.empty or SCORE not in df:
         raise NoSamplesError(f"no {task} samples with critic scores in {len(paths)} log(s)")
+    df = df.copy()
+    logs = sorted({str(x).removeprefix("file://") for x in df["log"]})
+    labels = {path: label for path, (_, label) in labels_by_log(logs).items()}
+    df["model"] = [labels[str(x).removeprefix("file://")] for x in df["log"]]
     repeated = df[df.duplicated(["model", "id", "epoch"], keep=False)]
     if not repeated.empty:
         logs = sorted({str(x).removeprefix("file://") for x in repeated["log"]})
@@ -60,7 +66,6 @@ def load_samples(paths: Sequence[str], task: str, answer_tokens: bool = False) -
             f"{repeated['id'].nunique()} {task} sample(s) of the same model appear in more than one log "
             f"(a rerun?): {', '.join(logs)}; pass the logs to plot explicitly"
         )
-    df = df.copy()
     df["score"] = pd.to_numeric(df[SCORE], errors="coerce").astype(float)
     if "answer_tokens" in df:
         df["answer_tokens"] = pd.to_numeric(df["answer_tokens"], errors="coerce")
@@ -171,7 +176,7 @@ def intersection_table(df: Any) -> list[dict[str, Any]]:
 def pass_at_k_table(paths: Sequence[str]) -> list[dict[str, Any]]:
     """pass@k for k = 1..K per model, from the ``pass_at_<k>`` reducers of pass_at_k logs."""
     rows = []
-    for path in paths:
+    for path, (_, model) in labels_by_log(paths).items():
         log = read_task_log(path, header_only=True)
         if not is_task(log.eval.task, "pass_at_k") or log.results is None:
             continue
@@ -179,7 +184,7 @@ def pass_at_k_table(paths: Sequence[str]) -> list[dict[str, Any]]:
             reducer = score.reducer or ""
             if score.name == "debate_critic" and reducer.startswith("pass_at_"):
                 rows.append({
-                    "model": log.eval.model,
+                    "model": model,
                     "k": int(reducer.removeprefix("pass_at_")),
                     "pass_at_k": score.metrics["accuracy"].value,
                     "stderr": score.metrics["stderr"].value if "stderr" in score.metrics else math.nan,

@@ -10,6 +10,7 @@ from persona_evals.traits._dataset import POLARITIES, Polarity, article, system_
 from persona_evals.traits._load import (
     VERSIONS,
     artifact_path,
+    judge_rubric,
     load_trait,
     trait_name_of,
     trait_names,
@@ -22,7 +23,7 @@ from persona_evals.traits._schema import (
     check_rubric,
     parse_artifact,
 )
-from persona_evals.traits._scorers import coherence_score, trait_score
+from persona_evals.traits._scorers import coherence_score, judged_traits, trait_score
 from persona_evals.traits.draft import TraitDraft, draft_from_log, draft_trait, trait_draft
 from persona_evals.traits.prompts import COHERENCE_RUBRIC
 
@@ -41,6 +42,8 @@ __all__ = [
     "coherence_score",
     "draft_trait",
     "draft_from_log",
+    "judge_rubric",
+    "judged_traits",
     "load_trait",
     "parse_artifact",
     "system_prompt",

@@ -64,6 +64,12 @@ def trait_name_of(trait: str) -> str:
     return _SPLIT_SUFFIX.sub("", Path(trait).stem)
 
 
+def judge_rubric(trait: str) -> str:
+    """A trait's judge rubric (both splits share it): a file as given, a shipped name's eval split."""
+    split = None if trait in trait_names() else _SPLIT_SUFFIX.search(Path(trait).stem)
+    return load_trait(trait, split.group(1) if split else "eval").eval_prompt
+
+
 def load_trait(trait: str, version: str = "extract") -> TraitArtifact:
     """Load and validate one split of a trait (shipped name or path to a file)."""
     path = artifact_path(trait, version)

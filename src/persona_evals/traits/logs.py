@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from persona_evals.identity import model_identity
 from persona_evals.logs import LogError, read_task_log
 
 TASK_NAME = "trait_expression"
@@ -94,14 +95,15 @@ def _score(sample: Any, scorer: str, key: str) -> float:
 
 
 def check_same_source(pos: TraitLog, neg: TraitLog) -> None:
-    """pos and neg logs must share trait, model and model args (and be unsteered)."""
+    """pos and neg logs must share trait and model, adapter included (`ModelIdentity`), unsteered."""
     if pos.trait != neg.trait:
         raise TraitLogError(f"pos log is trait {pos.trait!r} but neg log is {neg.trait!r}")
-    if pos.model != neg.model:
-        raise TraitLogError(f"pos log is model {pos.model} but neg log is {neg.model}")
+    idents = {log.path: model_identity(log.model, log.model_args) for log in (pos, neg)}
     for log in (pos, neg):
-        if log.model_args.get("vector"):
-            raise TraitLogError(f"{log.path} was generated with steering (vector={log.model_args['vector']}); extract from unsteered runs")
+        if idents[log.path].steered:
+            raise TraitLogError(f"{log.path} was generated with steering ({idents[log.path].label}); extract from unsteered runs")
+    if idents[pos.path].key != idents[neg.path].key:
+        raise TraitLogError(f"pos log is model {idents[pos.path].label} but neg log is {idents[neg.path].label}")
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ Persona vectors: Monitoring and Controlling Character Traits in Language Models
 
 Each sample is one question of the trait's `version` split, under one of its instruction pairs
 (`pos` elicits the trait, `neg` suppresses it) or under no system prompt at all (`none`). The
-`grader` role judges the answer twice from the question and answer alone: trait expression and
-coherence, each the probability-weighted mean of the judge's integer first tokens.
+`grader` role judges the answer from the question and answer alone: trait expression and
+coherence (and any other traits in ``judge_traits``), each the probability-weighted mean of the
+judge's integer first tokens.
 
 Tags: persona, steering, llm-judge
 """
@@ -17,7 +18,7 @@ from inspect_ai.solver import generate
 
 from persona_evals.args import task_args
 from persona_evals.scorers import projection
-from persona_evals.traits import coherence_score, load_trait, trait_name_of, trait_samples, trait_score
+from persona_evals.traits import coherence_score, judged_traits, load_trait, trait_name_of, trait_samples, trait_score
 
 
 MAX_SAMPLES_PER_QUESTION = 1000
@@ -31,6 +32,7 @@ def trait_expression(
     instruction: str = "none",
     assistant_name: str | None = None,
     samples_per_question: int = 1,
+    judge_traits: str | list[str] | None = None,
 ) -> Task:
     """Generate answers to a trait's questions and judge trait expression and coherence.
 
@@ -45,6 +47,10 @@ def trait_expression(
             default: the trait for pos, "helpful" for neg. Not allowed with `none`.
         samples_per_question: answers per question (and pair), 1 to 1,000; the paper used 10. Sampling is
             at temperature 1 when above 1, greedy otherwise (override with --temperature).
+        judge_traits: other traits to judge on every answer, shipped names or artifact files
+            (``-T judge_traits=[humorous,optimistic]``); each is scored 0-100 with its own
+            rubric under its name (``humorous``, ``humorous_unscored``). The task's own trait
+            is always scored, as ``trait``.
 
     Scores: `trait` and `coherence` (mean, stderr over scored samples) and `trait_unscored`,
     `coherence_unscored` (count of samples whose judge put < 0.25 mass on integers 0-100).
@@ -59,7 +65,7 @@ def trait_expression(
             name, artifact, instruction, version, assistant_name, samples_per_question  # type: ignore[arg-type]
         ),
         solver=generate(),
-        scorer=[trait_score(artifact.eval_prompt), coherence_score(), projection()],
+        scorer=[trait_score(artifact.eval_prompt), coherence_score(), *judged_traits(judge_traits, name), projection()],
         config=GenerateConfig(temperature=1.0 if samples_per_question > 1 else 0.0, max_tokens=1000),
         metadata={"trait": name, "version": version, "instruction": instruction},
     )

@@ -7,7 +7,6 @@ the plotted numbers next to it (same name, ``.csv``).
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 from pathlib import Path
 from typing import Any
@@ -46,17 +45,10 @@ def _rows(args: argparse.Namespace, task: str, build, **load: Any) -> list[dict[
 
 def _write(fig: Any, rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     """The PNG and, beside it, a CSV of the plotted numbers (both atomic; checked before computing)."""
-    import io
+    from persona_evals.viz.common import save_figure, write_rows
 
-    from persona_evals.paths import write_text_atomic
-    from persona_evals.viz.common import save_figure
-
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
     png = save_figure(fig, args.out, args.overwrite)
-    table = write_text_atomic(png.with_suffix(".csv"), buf.getvalue(), args.overwrite)
+    table = write_rows(rows, png.with_suffix(".csv"), overwrite=args.overwrite)
     print(f"wrote {png} and {table}")
 
 

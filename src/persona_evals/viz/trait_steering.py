@@ -1,23 +1,22 @@
 """`persona-evals viz trait-steering`: trait and coherence vs steering coefficient, one line per layer.
 
-Reads trait_expression logs with ``inspect_ai.analysis.evals_df``. The steering knobs are the
-``coef`` and ``layer`` model args of ``--model steer/...`` runs (``coef`` defaults to 1.0, as in
-the provider); logs without ``layer`` are the unsteered baseline, drawn as a dashed line.
-``evals_df``'s own ``model_args`` column reads the wrong path in inspect-ai 0.3.285, so we read
-``eval.model_args`` into ``model_arg_*`` columns (and add ``EvalScores`` for the metrics).
+Reads trait_expression logs with ``inspect_ai.analysis.evals_df``. The steering knobs come from
+each log's `ModelIdentity` (the ``vector``, ``layer`` and ``coef`` model args of
+``--model steer/...`` runs, ``coef`` defaulting to 1.0 as in the provider): a line per vector
+and layer; unsteered logs are the baseline, drawn as a dashed line. All logs must be of one
+model (adapter and other args included); a run steering several vectors at once belongs in
+``viz steering-effect``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from typing import Any
 
 from persona_evals.logs import LogError, task_name
 
 TASK = "trait_expression"
-DEFAULT_COEF = 1.0
 PANELS = (("trait", "trait expression (0-100)"), ("coherence", "coherence (0-100)"))
 PROJ_PANEL = ("proj", "projection on persona vector")
 
@@ -44,24 +43,26 @@ def run(args: argparse.Namespace) -> int:
     frame = steering_frame(paths, trait=args.trait, instruction=args.instruction)
     out = save_figure(plot_trait_steering(frame), args.out, args.overwrite)
     steered = frame[frame["layer"].notna()]
-    print(f"wrote {out} ({len(steered)} steered runs over layers "
+    print(f"wrote {out} ({len(steered)} steered runs over vectors {sorted(steered['vector'].unique())}, layers "
           f"{sorted(int(x) for x in steered['layer'].unique())}, {int(frame['layer'].isna().sum())} unsteered)")
     return 0
 
 
 def steering_frame(paths: list[str], trait: str | None = None, instruction: str | None = None) -> Any:
-    """One row per log: trait, instruction, layer, coef, and the mean/stderr of trait and coherence.
+    """One row per log: trait, instruction, vector, layer, coef, and the mean/stderr of trait and
+    coherence.
 
     Raises:
         LogError: a log of another task, mixed traits/instructions/versions without a filter,
-            a coef without a layer, or two logs for the same (layer, coef).
+            logs of several models, a log steering several vectors, or two logs for the same
+            (vector, layer, coef).
     """
-    from inspect_ai.analysis import EvalColumn, EvalInfo, EvalModel, EvalResults, EvalScores, EvalTask, evals_df
+    from inspect_ai.analysis import EvalInfo, EvalModel, EvalResults, EvalScores, EvalTask, evals_df
 
+    from persona_evals.identity import labels_by_log
     from persona_evals.scorers import metric_names
 
-    model_args = EvalColumn("model_arg_*", path="eval.model_args")
-    columns = EvalInfo + EvalTask + EvalModel + EvalResults + EvalScores + [model_args]
+    columns = EvalInfo + EvalTask + EvalModel + EvalResults + EvalScores
     df = evals_df(paths, columns=columns, quiet=True)
     other = df[df["task_name"].map(task_name) != TASK]
     if len(other):
@@ -80,7 +81,8 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
         df = df[df["task_arg_instruction"] == instruction]
     if df.empty:
         raise LogError(f"no {TASK} log matches trait={trait} instruction={instruction}")
-    models = sorted(df["model"].unique())
+    idents = labels_by_log([str(x).removeprefix("file://") for x in df["log"]])
+    models = sorted({ident.base.label for ident, _ in idents.values()})
     if len(models) > 1:
         raise LogError(f"the logs are of several models {models}; pass the logs of one model")
     combos = df[["task_arg_trait", "task_arg_instruction", "task_arg_version"]].drop_duplicates()
@@ -89,23 +91,21 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
         raise LogError(
             f"the logs mix several runs ({found}); choose with --trait/--instruction or pass the logs"
         )
+    knobs = [_knobs(idents[str(loc).removeprefix("file://")][0], loc) for loc in df["log"]]
     frame = df.assign(
+        model=models[0],
         trait=df["task_arg_trait"],
         instruction=df["task_arg_instruction"],
-        coef=[_number(v, "coef", loc) for v, loc in zip(_col(df, "model_arg_coef"), df["log"])],
-        layer=[_number(v, "layer", loc) for v, loc in zip(_col(df, "model_arg_layer"), df["log"])],
+        vector=[k[0] for k in knobs],
+        layer=[k[1] for k in knobs],
+        coef=[k[2] for k in knobs],
     )
-    # the steer provider's coefficient defaults to 1.0 when only vector and layer are given
-    frame.loc[frame["layer"].notna() & frame["coef"].isna(), "coef"] = DEFAULT_COEF
-    bad = frame[frame["coef"].notna() & frame["layer"].isna()]
-    if len(bad):
-        raise LogError(f"logs with a coef but no layer model arg: {', '.join(bad['log'])}")
     steered = frame[frame["layer"].notna()]
-    dupes = steered[steered.duplicated(["layer", "coef"], keep=False)]
+    dupes = steered[steered.duplicated(["vector", "layer", "coef"], keep=False)]
     if len(dupes):
         raise LogError(
             "several logs for the same (layer, coef): " + ", ".join(
-                f"layer {int(r.layer)} coef {r.coef}: {r.log}" for r in dupes.itertuples()
+                f"{r.vector} layer {int(r.layer)} coef {r.coef}: {r.log}" for r in dupes.itertuples()
             ) + "; pass the logs you want explicitly"
         )
     for key, _ in PANELS:
@@ -114,7 +114,7 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
             if column not in frame:
                 raise LogError(f"the logs have no {key} {metric} (column {column}); were they scored?")
             frame[f"{key}_{metric}"] = _floats(frame[column])
-    keep = ["log", "model", "trait", "instruction", "layer", "coef"]
+    keep = ["log", "model", "trait", "instruction", "vector", "layer", "coef"]
     keep += [f"{k}_{m}" for k, _ in PANELS for m in ("mean", "stderr")]
     # the live monitor's projection (projection scorer), when the runs had -M monitor=...
     proj_mean = next((c for c in (f"score_proj_{n}" for n in metric_names("finite_mean")) if c in frame), None)
@@ -122,7 +122,7 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
         frame["proj_mean"] = _floats(frame[proj_mean])
         frame["proj_stderr"] = _floats(frame["score_proj_stderr"]) if "score_proj_stderr" in frame else 0.0
         keep += ["proj_mean", "proj_stderr"]
-    return frame[keep].sort_values(["layer", "coef"], na_position="first").reset_index(drop=True)
+    return frame[keep].sort_values(["vector", "layer", "coef"], na_position="first").reset_index(drop=True)
 
 
 def plot_trait_steering(frame: Any) -> Any:
@@ -134,16 +134,17 @@ def plot_trait_steering(frame: Any) -> Any:
     sns.set_theme(style="whitegrid")
     steered = frame[frame["layer"].notna()]
     baseline = frame[frame["layer"].isna()]
-    layers = sorted(steered["layer"].unique())
-    colors = sns.color_palette("viridis", n_colors=max(len(layers), 1))
+    lines = sorted({(v, layer) for v, layer in zip(steered["vector"], steered["layer"])})
+    several = len({v for v, _ in lines}) > 1
+    colors = sns.color_palette("viridis", n_colors=max(len(lines), 1))
     panels = list(PANELS) + ([PROJ_PANEL] if "proj_mean" in frame else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), sharex=True)
     for ax, (key, label) in zip(axes, panels):
-        for color, layer in zip(colors, layers):
-            rows = steered[steered["layer"] == layer].sort_values("coef")
+        for color, (vector, layer) in zip(colors, lines):
+            rows = steered[(steered["vector"] == vector) & (steered["layer"] == layer)].sort_values("coef")
             ax.errorbar(
-                rows["coef"], rows[f"{key}_mean"], yerr=rows[f"{key}_stderr"].fillna(0),
-                marker="o", capsize=3, color=color, label=f"layer {int(layer)}",
+                rows["coef"], rows[f"{key}_mean"], yerr=rows[f"{key}_stderr"].fillna(0), marker="o", capsize=3,
+                color=color, label=f"{vector} layer {int(layer)}" if several else f"layer {int(layer)}",
             )
         for i, row in enumerate(baseline.itertuples()):
             ax.axhline(getattr(row, f"{key}_mean"), color="gray", linestyle="--",
@@ -168,27 +169,13 @@ def _floats(column: Any) -> Any:
     return pd.to_numeric(column, errors="coerce").astype("float64")
 
 
-def _col(df: Any, name: str) -> list[Any]:
-    return list(df[name]) if name in df else [None] * len(df)
-
-
-def _number(value: Any, name: str, log: str) -> float:
-    """A model arg as a float (NaN when absent); a list or text is an error naming the log."""
-    import pandas as pd
-
-    if isinstance(value, str) and value.startswith("["):  # evals_df flattens lists to JSON text
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            pass
-    if isinstance(value, list | tuple) and len(value) == 1:  # `-M layer=[12]`
-        value = value[0]
-    if value is None or (not isinstance(value, list | tuple | dict) and pd.isna(value)):
-        return math.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError):
+def _knobs(ident: Any, log: str) -> tuple[Any, float, float]:
+    """(vector name, layer, coef) of a log's single steering term; (None, NaN, NaN) unsteered."""
+    if not ident.terms:
+        return None, math.nan, math.nan
+    if len(ident.terms) > 1:
         raise LogError(
-            f"model arg {name}={value!r} of {log} is not a single number "
-            "(runs steering several layers at once have no place on this plot)"
-        ) from None
+            f"{log} steers several vectors at once ({ident.label}); plot it with `viz steering-effect`"
+        )
+    term = ident.terms[0]
+    return term.name, float(term.layer), term.coef

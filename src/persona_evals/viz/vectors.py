@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("vector-cosine", help="cosine similarity heatmap of persona vectors at one layer")
     p.add_argument("vectors", nargs="+", help="vector files (file.safetensors or file.safetensors#prompt_last)")
     p.add_argument("--layer", type=int, required=True, help="row of per-layer files to compare")
-    add_output_argument(p, "--out", default="vector_cosine.png", type=image_path, help="PNG to write (default vector_cosine.png)")
+    add_output_argument(p, "--out", default="vector_cosine.png", type=image_path, companions=(".csv",),
+                        help="PNG to write, and a CSV of every pair beside it (default vector_cosine.png)")
     p.set_defaults(func=run_cosine)
 
     q = sub.add_parser("projection-trait", help="projection on the persona vector vs judged trait score, Pearson r")
@@ -60,17 +62,49 @@ def run_cosine(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from persona_evals.viz.common import save_figure, use_agg
+    from persona_evals.viz.common import save_figure, use_agg, write_rows
 
     use_agg()
     labels, cos = cosine_matrix(args.vectors, args.layer)
+    rows = cosine_pairs(labels, cos)
     size = max(4.0, 0.6 * len(labels) + 2)
     fig, ax = plt.subplots(figsize=(size + 1, size))
     sns.heatmap(cos, xticklabels=labels, yticklabels=labels, vmin=-1, vmax=1, cmap="RdBu_r", annot=True, fmt=".2f", ax=ax, square=True)
     ax.set_title(f"cosine similarity of persona vectors, layer {args.layer}")
     out = save_figure(fig, args.out, args.overwrite)
-    print(f"wrote {out} ({len(labels)} vectors)")
+    table = write_rows(rows, out.with_suffix(".csv"), overwrite=args.overwrite) if rows else None
+    for line in variant_summary(rows):
+        print(line)
+    print(f"wrote {out}" + (f" and {table}" if table else "") + f" ({len(labels)} vectors)")
     return 0
+
+
+def trait_of(label: str) -> str:
+    """The trait a vector belongs to: its file stem without ``#tensor`` and a ``_<n>`` variant suffix."""
+    return re.sub(r"_\d+$", "", label.partition("#")[0])
+
+
+def cosine_pairs(labels: list[str], cos: Any) -> list[dict[str, Any]]:
+    """One row per pair of vectors: their names, traits and cosine."""
+    return [
+        {"a": a, "b": b, "trait_a": trait_of(a), "trait_b": trait_of(b), "cosine": float(cos[i, j])}
+        for i, a in enumerate(labels)
+        for j, b in enumerate(labels)
+        if i < j
+    ]
+
+
+def variant_summary(rows: list[dict[str, Any]]) -> list[str]:
+    """Mean cosine among each trait's variants, and across different traits."""
+    lines = []
+    for trait in sorted({r["trait_a"] for r in rows} | {r["trait_b"] for r in rows}):
+        within = [r["cosine"] for r in rows if r["trait_a"] == r["trait_b"] == trait]
+        if within:
+            lines.append(f"{trait}: mean cosine among its variants {sum(within) / len(within):.3f} ({len(within)} pairs)")
+    across = [r["cosine"] for r in rows if r["trait_a"] != r["trait_b"]]
+    if lines and across:
+        lines.append(f"across traits: mean cosine {sum(across) / len(across):.3f} ({len(across)} pairs)")
+    return lines
 
 
 def projection_frame(logs: list[str] | None, csv: str | None, column: str | None) -> tuple[Any, str]:
