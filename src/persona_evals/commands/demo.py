@@ -6,9 +6,13 @@
    vector also monitored live, so each answer's projection on it is scored beside the judge;
 4. a plot of trait, coherence and projection vs coefficient, and a summary table.
 
-SmolLM2-135M cannot judge (it puts almost no probability on number tokens), so with the default
-grader every judge score is "unscored" and the vector is extracted without the judge's filter.
-Pass `--grader openai/gpt-4.1-mini` (with OPENAI_API_KEY) for real scores.
+The judge defaults to the model itself, offline: a `steer` grader is scored exactly (the
+probability of each whole number 0-100, see `persona_evals.scorers.logprob_judge`). SmolLM2-135M
+barely follows a judge rubric (it puts about 0.5-10% of its probability on a number), so with the
+default judge the 0.25 numeric-mass rule is off (``--min-mass 0``) and the vector is extracted
+from all pairs, without the judge's filter: its trait and coherence numbers are a smoke test of
+the pipeline, not a measurement. Pass ``--grader openai/gpt-4.1-mini`` (with OPENAI_API_KEY) for
+real scores; the rule (0.25) and the filter then apply.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ OUTPUTS = ("{trait}.safetensors", "trait_steering.png")  # in --log-dir (the log
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import finite_float, positive_int
+    from persona_evals.argtypes import finite_float, positive_int, unit_float
     from persona_evals.paths import add_output_argument
 
     p = sub.add_parser("demo", help="the persona-vector pipeline on the embedded SmolLM2 model, offline")
@@ -30,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trait", default="evil", help="a shipped trait (default evil)")
     p.add_argument("--model", default="smollm2", help="the steer model: embedded name, local dir or HF id (default smollm2)")
     p.add_argument("--grader", default=None, help="judge model (default: the model itself, steer/<--model>: offline, but SmolLM2 is no real judge)")
+    p.add_argument("--min-mass", type=unit_float, default=None,
+                   help="numeric mass a judge score needs (default 0.25 with --grader; 0 for the built-in SmolLM2 judge)")
     p.add_argument("--layer", type=positive_int, default=20, help="layer to steer and monitor (SmolLM2 has 30; default 20)")
     p.add_argument("--coefs", type=finite_float, nargs="+", default=[0.0, 1.0, 2.0], help="coefficients (default 0 1 2)")
     p.add_argument("--limit", type=positive_int, default=20, help="samples per run (default 20)")
@@ -43,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     from persona_evals.commands import CommandError, resolve_model
     from persona_evals.paths import atomic_path
+    from persona_evals.scorers.logprob_judge import MIN_NUMERIC_MASS
     from persona_evals.traits import TraitArtifactError, load_trait
     from persona_evals.traits.extract import extract_vectors
     from persona_evals.traits.logs import read_trait_log
@@ -64,13 +71,16 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--layer {args.layer} is outside 1..{layers} ({args.model} has {layers} layers)")
     if args.grader:
         resolve_model(grader, "--grader")
+    min_mass = args.min_mass if args.min_mass is not None else (MIN_NUMERIC_MASS if args.grader else 0.0)
     common = dict(model_roles={"grader": grader}, limit=args.limit, max_tokens=args.max_tokens)
 
     _step(1, f"{args.trait}: answers under pos and neg system prompts (extract split), judged by {grader}")
+    if not args.grader:
+        print(f"  the judge is {grader} itself, min numeric mass {min_mass}: its scores are a smoke test, not a measurement")
     logs = {}
     for polarity in ("pos", "neg"):
-        log = eval(task, model=model, task_args={"trait": args.trait, "version": "extract", "instruction": polarity},
-                   log_dir=str(out / "extract"), **common)[0]
+        task_args = {"trait": args.trait, "version": "extract", "instruction": polarity, "min_mass": min_mass}
+        log = eval(task, model=model, task_args=task_args, log_dir=str(out / "extract"), **common)[0]
         if log.status != "success":
             raise CommandError(f"the {polarity} run failed: {log.location}")
         logs[polarity] = log.location
@@ -78,8 +88,10 @@ def run(args: argparse.Namespace) -> int:
     _step(2, "persona vector: mean activation difference, pos - neg, every layer")
     pos, neg = read_trait_log(logs["pos"], "pos"), read_trait_log(logs["neg"], "neg")
     scored = sum(not math.isnan(r.trait) for r in [*pos.rows.values(), *neg.rows.values()])
-    use_scores = scored > 0
-    if not use_scores:
+    use_scores = scored > 0 and bool(args.grader)
+    if not args.grader:
+        print(f"  the judge ({grader}) is no real judge: extracting from all pairs, unfiltered")
+    elif not use_scores:
         print(f"  the judge ({grader}) scored no answer: extracting from all pairs, unfiltered")
     path = out / OUTPUTS[0].format(trait=args.trait)
     with atomic_path(path, args.overwrite) as tmp:
@@ -91,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         get_model(name, memoize=False, vector=str(path), layer=args.layer, coef=c, monitor=str(path), monitor_layer=args.layer)
         for c in args.coefs
     ]
-    sweep = eval(task, model=models, task_args={"trait": args.trait, "version": "eval", "instruction": "none"},
+    sweep = eval(task, model=models, task_args={"trait": args.trait, "version": "eval", "instruction": "none", "min_mass": min_mass},
                  log_dir=str(out / "sweep"), **common)
     if any(log.status != "success" for log in sweep):
         raise CommandError("a sweep run failed: " + ", ".join(log.location for log in sweep if log.status != "success"))

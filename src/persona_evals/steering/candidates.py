@@ -34,6 +34,7 @@ from typing import Any
 import torch
 from inspect_ai.model import ChatCompletionChoice, ChatMessageAssistant, GenerateConfig, ModelOutput, ModelUsage
 
+from persona_evals.steering.layers import supports_logits_to_keep
 from persona_evals.steering.loading import SharedModel
 from persona_evals.steering.rows import BatchTerms, RowSteering, UNSTEERED, applied
 
@@ -191,8 +192,9 @@ def _score(shared: SharedModel, requests: Sequence[CandidateRequest], boundary: 
     terms = BatchTerms(rows, attn, shared.dtype, shared.hidden_size) if steers else None
     cache = DynamicCache(config=model.config)
     with applied(model, terms):
+        keep = {"logits_to_keep": 1} if supports_logits_to_keep(model) else {}
         out = model(input_ids=ids, attention_mask=attn, position_ids=(attn.cumsum(-1) - 1).masked_fill(attn == 0, 0),
-                    past_key_values=cache, use_cache=True)
+                    past_key_values=cache, use_cache=True, **keep)
         first = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # [n, vocab]
         if terms is not None:
             terms.decoding()

@@ -7,7 +7,8 @@ Each sample is one question of the trait's `version` split, under one of its ins
 (`pos` elicits the trait, `neg` suppresses it) or under no system prompt at all (`none`). The
 `grader` role judges the answer from the question and answer alone: trait expression and
 coherence (and any other traits in ``judge_traits``), each the probability-weighted mean of the
-judge's integer first tokens.
+judge's integer answers 0-100 (its first-token alternatives; for a local `steer` grader, the
+exact probability of each whole number).
 
 Tags: persona, steering, llm-judge
 """
@@ -18,6 +19,7 @@ from inspect_ai.solver import generate
 
 from persona_evals.args import task_args
 from persona_evals.scorers import projection
+from persona_evals.scorers.logprob_judge import MIN_NUMERIC_MASS
 from persona_evals.traits import coherence_score, judged_traits, load_trait, trait_name_of, trait_samples, trait_score
 
 
@@ -25,7 +27,7 @@ MAX_SAMPLES_PER_QUESTION = 1000
 
 
 @task
-@task_args(samples_per_question=(1, MAX_SAMPLES_PER_QUESTION))
+@task_args(samples_per_question=(1, MAX_SAMPLES_PER_QUESTION), min_mass=(0, 1))
 def trait_expression(
     trait: str = "evil",
     version: str = "eval",
@@ -33,6 +35,7 @@ def trait_expression(
     assistant_name: str | None = None,
     samples_per_question: int = 1,
     judge_traits: str | list[str] | None = None,
+    min_mass: float = MIN_NUMERIC_MASS,
 ) -> Task:
     """Generate answers to a trait's questions and judge trait expression and coherence.
 
@@ -51,10 +54,14 @@ def trait_expression(
             (``-T judge_traits=[humorous,optimistic]``); each is scored 0-100 with its own
             rubric under its name (``humorous``, ``humorous_unscored``). The task's own trait
             is always scored, as ``trait``.
+        min_mass: a judge score needs at least this probability on integer answers 0-100
+            (default 0.25, the paper's rule); below it the sample is unscored. Lower it only
+            for a judge too small to follow the rubric (`persona-evals demo` with SmolLM2).
 
     Scores: `trait` and `coherence` (mean, stderr over scored samples) and `trait_unscored`,
-    `coherence_unscored` (count of samples whose judge put < 0.25 mass on integers 0-100).
-    Needs `--model-role grader=...`, ideally a model with logprobs. `proj` and `prompt_last_proj`
+    `coherence_unscored` (count of samples whose judge put < `min_mass` on integers 0-100).
+    Needs `--model-role grader=...`: a model with logprobs, or a local `steer/...` model (scored
+    exactly on any tokenizer, see `persona_evals.scorers.logprob_judge`). `proj` and `prompt_last_proj`
     report the live projection onto a persona vector when the model is
     `steer/... -M monitor=<vector> -M monitor_layer=<L>` (NaN otherwise).
     """
@@ -65,7 +72,12 @@ def trait_expression(
             name, artifact, instruction, version, assistant_name, samples_per_question  # type: ignore[arg-type]
         ),
         solver=generate(),
-        scorer=[trait_score(artifact.eval_prompt), coherence_score(), *judged_traits(judge_traits, name), projection()],
+        scorer=[
+            trait_score(artifact.eval_prompt, min_mass),
+            coherence_score(min_mass=min_mass),
+            *judged_traits(judge_traits, name, min_mass),
+            projection(),
+        ],
         config=GenerateConfig(temperature=1.0 if samples_per_question > 1 else 0.0, max_tokens=1000),
         metadata={"trait": name, "version": version, "instruction": instruction},
     )
