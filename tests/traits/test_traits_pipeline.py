@@ -140,6 +140,10 @@ def test_demo_pipeline_runs_on_the_tiny_model(tiny_llama, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert (tmp_path / "demo" / "evil.safetensors").exists() and (tmp_path / "demo" / "trait_steering.png").exists()
-    assert "extracting from all pairs, unfiltered" in out  # the tiny model cannot judge
+    # the model judges itself, exactly (candidates) and with the mass rule off: a smoke test
+    assert "min numeric mass 0.0: its scores are a smoke test" in out
+    assert "extracting from all pairs, unfiltered" in out
     rows = [line.split() for line in out.splitlines() if line.strip().startswith(("0.0 ", "2.0 "))]
-    assert [r[0] for r in rows] == ["0.0", "2.0"] and all(r[1] == "unscored" for r in rows)
+    assert [r[0] for r in rows] == ["0.0", "2.0"]
+    for row in rows:  # coef, trait mean (scored/n), coherence mean (scored/n), projection, ...
+        assert 0 <= float(row[1]) <= 100 and row[2] == "(3/3)" and 0 <= float(row[3]) <= 100 and row[4] == "(3/3)"
