@@ -59,7 +59,8 @@ from persona_evals.steering.loading import SharedModel, load_shared
 from persona_evals.steering.rows import Monitor, RowSteering
 from persona_evals.steering.spec import SteeringSpec
 from persona_evals.steering.static import resolve_compile
-from persona_evals.steering.terms import ablation_bases, arg_name, load_terms, steering_deltas
+from persona_evals.steering.norms import residual_norms
+from persona_evals.steering.terms import ablation_bases, arg_name, coef_scales, load_terms, steering_deltas
 from persona_evals.steering.vectors import LoadedVector, check_fits
 
 DEFAULT_MAX_TOKENS = 1024
@@ -104,14 +105,16 @@ class SteerAPI(ModelAPI):
         if self.adapter is not None:
             attach_adapter(self.shared, self.adapter)  # adapters of one base model share its weights
         n, hidden = self.shared.num_layers, self.shared.hidden_size
+        self.norms: dict[int, float] | None = None
+        self.scales = coef_scales(self.spec.coef_mode, self.spec.vectors, vectors, n, hidden, self._residual_norms)
         self.steering = RowSteering(
-            steering_deltas(self.spec.vectors, vectors, n, hidden),
+            steering_deltas(self.spec.vectors, vectors, n, hidden, scales=self.scales),
             self.spec.positions,
             _monitors(self.shared, self.spec, monitors),
             ablation_bases(self.spec.ablate, ablated, n, hidden),
         )
         self.static = resolve_compile(self.spec.compile, self.shared, self.spec.device_map)
-        self.signature = _signature(self.shared, self.spec, vectors, monitors, self.adapter, ablated)
+        self.signature = _signature(self.shared, self.spec, vectors, monitors, self.adapter, ablated, self.scales)
         super().__init__(
             model_name=model_name,
             base_url=f"steer://{model_name}?steering={self.signature}",
@@ -130,6 +133,18 @@ class SteerAPI(ModelAPI):
             "adapter": {"path": self.adapter.path, "sha256": self.adapter.sha256} if self.adapter else None,
             "signature": self.signature,
         }
+        self._coef_record: dict[str, Any] = {}  # in each output's metadata, when the mode is not raw
+        if self.spec.coef_mode != "raw":
+            self._coef_record = {"coef_mode": self.spec.coef_mode, "coef_scale": self.scales}
+            if self.norms is not None:
+                self._coef_record["residual_norm"] = {str(t.layer): self.norms[t.layer] for t in self.spec.vectors}
+            self._describe["coef_mode"] = self._coef_record
+
+    def _residual_norms(self) -> dict[int, float]:
+        """The base model's mean residual norm per layer (``coef_mode=norm``), kept for the log."""
+        with self.shared.lock:  # another instance's batch may be running on these weights
+            self.norms = residual_norms(self.shared)
+        return self.norms
 
     async def generate(
         self,
@@ -163,7 +178,7 @@ class SteerAPI(ModelAPI):
         result, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
         elapsed = time.monotonic() - start
         ignored = [f for f in _IGNORED_FIELDS if getattr(config, f, None) is not None]
-        metadata: dict[str, Any] = {"steering": self.signature, "batch_size": batch_size}
+        metadata: dict[str, Any] = {"steering": self.signature, "batch_size": batch_size, **self._coef_record}
         if ignored:
             metadata["ignored_config"] = ignored
         metadata.update(result.extras)
@@ -210,7 +225,7 @@ class SteerAPI(ModelAPI):
         key = BatchKey(Sampling(), False, self.adapter.name if self.adapter else None, self.adapter, scoring=True)
         logprobs, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
         output = candidate_output(self.model_name, candidates, logprobs, len(ids), time.monotonic() - start)
-        output.metadata = {"steering": self.signature, "batch_size": batch_size, **(output.metadata or {})}
+        output.metadata = {"steering": self.signature, "batch_size": batch_size, **self._coef_record, **(output.metadata or {})}
         call = ModelCall.create(
             request={"prompt": prompt, "input_tokens": len(ids), "candidates": list(candidates),
                      "candidate_tokens": [list(c) for c in request.candidates], **self._describe},
@@ -276,6 +291,7 @@ def _signature(
     monitors: list[LoadedVector],
     adapter: Adapter | None = None,
     ablated: list[LoadedVector] | None = None,
+    scales: list[float] | None = None,
 ) -> str:
     payload: dict[str, Any] = {
         "model": shared.path,
@@ -287,6 +303,8 @@ def _signature(
     # only when used, so the signatures (and cache keys) of existing configurations do not change
     if adapter is not None:
         payload["adapter"] = adapter.sha256
+    if spec.coef_mode != "raw" and vectors:
+        payload["coef_mode"] = [spec.coef_mode, scales]
     if ablated:
         payload["ablate"] = [[v.sha256, v.key, t.layer] for t, v in zip(spec.ablate, ablated)]
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]

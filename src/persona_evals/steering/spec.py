@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 Positions = Literal["all", "prompt", "response"]
 DType = Literal["auto", "float32", "bfloat16", "float16"]
 Compile = Literal["auto", "true", "false"]
+CoefMode = Literal["raw", "unit", "norm"]
 
 DEFAULT_BATCH_SIZE = 32
 
@@ -47,6 +48,7 @@ class SteeringSpec:
     compile: Compile = "auto"  # a compiled static-cache decode step: auto = on for a model on one CUDA GPU
     adapter: str | None = None  # a peft LoRA folder (or one of its checkpoints) on the base model
     ablate: tuple[VectorSpec, ...] = ()  # directions projected out after block `layer` (coef unused)
+    coef_mode: CoefMode = "raw"  # raw: coef·v; unit: coef·v/‖v‖; norm: coef·v/‖v‖·mean‖h_L‖ (norms.py)
 
     @classmethod
     def from_model_args(cls, args: dict[str, Any]) -> SteeringSpec:
@@ -71,6 +73,12 @@ class SteeringSpec:
         compile_ = str(args.get("compile", "auto")).lower()  # YAML reads -M compile=true as a bool
         if compile_ not in get_args(Compile):
             raise SteeringConfigError(f"compile must be one of {list(get_args(Compile))}, got {args['compile']!r}")
+        coef_mode = str(args.get("coef_mode", "raw"))
+        if coef_mode not in get_args(CoefMode):
+            raise SteeringConfigError(
+                f"coef_mode must be one of {list(get_args(CoefMode))} (raw: coef·v; unit: coef·v/‖v‖; "
+                f"norm: coef·v/‖v‖·mean residual norm at the layer), got {args['coef_mode']!r}"
+            )
         vectors = _terms(args, "vector", "layer", "coef", default_coef=1.0)
         monitor = _terms(args, "monitor", "monitor_layer", None, default_coef=1.0)
         ablate = _terms(args, "ablate", "ablate_layer", None, default_coef=0.0)
@@ -88,6 +96,7 @@ class SteeringSpec:
             compile=compile_,  # type: ignore[arg-type]
             adapter=str(Path(adapter).expanduser()) if adapter else None,
             ablate=ablate,
+            coef_mode=coef_mode,  # type: ignore[arg-type]
         )
 
     def describe(self) -> dict[str, Any]:
@@ -97,6 +106,7 @@ class SteeringSpec:
                 {"path": v.path, "key": v.key, "layer": v.layer, "coef": v.coef} for v in self.vectors
             ],
             "positions": self.positions,
+            "coef_mode": self.coef_mode,
             "monitor": [{"path": v.path, "key": v.key, "layer": v.layer} for v in self.monitor],
             "adapter": self.adapter,
             "ablate": [{"path": v.path, "key": v.key, "layer": v.layer} for v in self.ablate],
@@ -118,6 +128,7 @@ _KNOWN = {
     "adapter",
     "ablate",
     "ablate_layer",
+    "coef_mode",
 }
 
 

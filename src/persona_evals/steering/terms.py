@@ -8,13 +8,13 @@ and every error names the argument it came from.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
 from persona_evals.steering.ablation import orthonormal_basis
 from persona_evals.steering.layers import check_layer
-from persona_evals.steering.spec import VectorSpec
+from persona_evals.steering.spec import CoefMode, SteeringConfigError, VectorSpec
 from persona_evals.steering.vectors import LoadedVector, check_fits, load_vector
 
 
@@ -33,14 +33,46 @@ def steering_deltas(
     num_layers: int,
     hidden_size: int,
     args: tuple[str, str] = ("vector", "layer"),
+    scales: Sequence[float] | None = None,
 ) -> dict[int, torch.Tensor]:
-    """``{layer: Σ coef·v_layer}``, float32 on the CPU, after checking every term against the model."""
+    """``{layer: Σ coef·scale·v_layer}``, float32 on the CPU, after checking every term against the
+    model; `scales` (one per term, default 1) come from `coef_scales`."""
     deltas: dict[int, torch.Tensor] = {}
     for i, (term, vec) in enumerate(zip(terms, vectors, strict=True)):
         _check(term, vec, num_layers, hidden_size, args, i, len(terms))
-        delta = term.coef * vec.row(term.layer)
+        delta = term.coef * (1.0 if scales is None else scales[i]) * vec.row(term.layer)
         deltas[term.layer] = deltas[term.layer] + delta if term.layer in deltas else delta
     return deltas
+
+
+def coef_scales(
+    mode: CoefMode,
+    terms: Sequence[VectorSpec],
+    vectors: Sequence[LoadedVector],
+    num_layers: int,
+    hidden_size: int,
+    norms: Callable[[], Mapping[int, float]] | None = None,
+) -> list[float]:
+    """What each term's coef multiplies besides its vector row: 1 (``raw``), 1/‖v_L‖ (``unit``), or
+    mean‖h_L‖/‖v_L‖ (``norm``; `norms` is called, after every term is checked, for
+    ``{L: mean‖h_L‖}``, see `norms.residual_norms`)."""
+    if mode == "raw":
+        return [1.0] * len(terms)
+    lengths = []
+    for i, (term, vec) in enumerate(zip(terms, vectors, strict=True)):
+        _check(term, vec, num_layers, hidden_size, ("vector", "layer"), i, len(terms))
+        lengths.append(float(vec.row(term.layer).norm()))
+        if lengths[-1] == 0:
+            raise SteeringConfigError(
+                f"{arg_name('vector', i, len(terms))}: {vec.path} is zero at layer {term.layer}, "
+                f"so coef_mode={mode} cannot scale it to unit length"
+            )
+    if mode == "unit":
+        return [1.0 / length for length in lengths]
+    if norms is None:
+        raise ValueError("coef_mode=norm needs the residual norms")
+    measured = norms()
+    return [measured[t.layer] / length for t, length in zip(terms, lengths)]
 
 
 def ablation_bases(

@@ -1,0 +1,105 @@
+"""Mean residual-stream norm per layer, for ``-M coef_mode=norm``: measured once per model, cached.
+
+Why: a raw coefficient means little across layers and models, because ‖v_L‖ grows with depth
+(Qwen3-4B: L10 ≈ 4-9, L30 ≈ 35-76). Under ``coef_mode=norm`` a term adds ``coef · v̂ ·
+mean‖h_L‖``: coefficient 1 adds a vector as long as a typical activation at that layer.
+
+Definition: ``mean‖h_L‖`` is the mean, over every token position but the first of each prompt,
+of the L2 norm of block L's output (``hidden_states[L]``), on the base model as loaded (unsteered,
+no adapter) reading `NORM_PROMPTS`, each rendered with the model's chat template and generation
+prompt, one forward per prompt. The first position is left out: many models park a few huge
+"attention sink" activations there (10-100x the others), which would dominate the mean.
+
+Cache: ``<cache dir>/norms/<key>.json``, the key a hash of the model path, dtype, layer count,
+the prompts and a sample of every weight tensor (so a retrained model in the same folder is
+measured again). Writes are atomic; a cache file that does not parse is measured again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from typing import Any
+
+import torch
+
+from persona_evals.steering.hooks import record_residual
+from persona_evals.steering.layers import supports_logits_to_keep
+from persona_evals.steering.loading import SharedModel
+
+NORM_VERSION = 1  # bump when the definition changes: old cache files are then not read
+
+NORM_PROMPTS = (
+    "What is a good way to start learning to play the piano as an adult?",
+    "Explain in two sentences why the sky looks blue during the day.",
+    "My neighbour keeps parking in front of my driveway. What should I do?",
+    "Write a short, friendly reminder to a colleague about tomorrow's meeting.",
+    "What are the main differences between a virus and a bacterium?",
+    "Can you suggest a simple recipe for dinner using rice, eggs and spinach?",
+    "How do I politely decline an invitation to a wedding?",
+    "Summarise the plot of a story about a lighthouse keeper who finds a message in a bottle.",
+    "Is it better to pay off debt or to save money first? Give me the trade-offs.",
+    "Describe the water cycle to a ten-year-old.",
+    "What should I pack for a three-day hiking trip in the mountains?",
+    "Give me three tips for writing clearer emails at work.",
+)
+
+
+def residual_norms(shared: SharedModel) -> dict[int, float]:
+    """``{L: mean‖h_L‖}`` for every layer 1..num_layers: from the cache, or measured and cached.
+
+    Call holding ``shared.lock`` when the model may be in use by another thread.
+    """
+    from persona_evals.env import cache_dir
+
+    path = cache_dir() / "norms" / f"{_cache_key(shared)}.json"
+    try:
+        cached = json.loads(path.read_text())
+        return {int(k): float(v) for k, v in cached["norms"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    norms = measure_norms(shared)
+    record = {"model": shared.path, "dtype": str(shared.dtype), "version": NORM_VERSION,
+              "prompts": len(NORM_PROMPTS), "norms": {str(k): v for k, v in norms.items()}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(record, f, indent=1)
+    os.replace(tmp, path)
+    return norms
+
+
+def measure_norms(shared: SharedModel, prompts: tuple[str, ...] = NORM_PROMPTS) -> dict[int, float]:
+    """The definition in the module docstring, measured now (no cache)."""
+    from persona_evals.steering.chat import render_turns
+
+    layers = list(range(1, shared.num_layers + 1))
+    sums = dict.fromkeys(layers, 0.0)
+    count = 0
+    with torch.inference_mode():
+        for text in prompts:
+            prompt = render_turns(shared.tokenizer, [{"role": "user", "content": text}], add_generation_prompt=True)
+            ids = shared.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+            take = lambda _layer, h: h[0, 1:].float().norm(dim=-1).sum()  # noqa: E731 (position 0 left out)
+            keep = {"logits_to_keep": 1} if supports_logits_to_keep(shared.model) else {}
+            with record_residual(shared.model, layers, take) as rec:
+                shared.model(input_ids=ids.to(shared.device), use_cache=False, **keep)
+            for layer in layers:
+                sums[layer] += float(rec.outputs[layer][0])
+            count += ids.shape[1] - 1
+    return {layer: sums[layer] / count for layer in layers}
+
+
+def _cache_key(shared: SharedModel) -> str:
+    sample: list[Any] = []
+    for name, p in shared.model.named_parameters():
+        if "lora_" in name:
+            continue  # attached adapters are off while measuring; the key is the base model's
+        name = name.replace(".base_layer", "")
+        flat = p.detach().reshape(-1)
+        sample.append([name, list(p.shape), flat[:8].float().cpu().tolist(), flat[-8:].float().cpu().tolist()])
+    payload = {"model": shared.path, "dtype": str(shared.dtype), "layers": shared.num_layers,
+               "version": NORM_VERSION, "prompts": NORM_PROMPTS, "weights": sample}
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:24]
