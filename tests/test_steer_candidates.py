@@ -55,7 +55,7 @@ def whole_judge(tmp_path_factory) -> str:
 
 
 def test_split_digit_judge_gives_the_exact_expected_value(split_judge):
-    grader = get_model(f"steer/{split_judge}", memoize=False)
+    grader = get_model(f"steer/{split_judge}", memoize=False, dtype="float32")
     verdict = asyncio.run(judge(grader, "Rate the answer."))
     assert verdict.method == "candidates"
     assert verdict.score == pytest.approx(SPLIT_SCORE, abs=1e-4)
@@ -67,7 +67,7 @@ def test_split_digit_judge_gives_the_exact_expected_value(split_judge):
 
 
 def test_candidates_match_top_logprobs_on_a_one_token_per_number_judge(whole_judge):
-    grader = get_model(f"steer/{whole_judge}", memoize=False)
+    grader = get_model(f"steer/{whole_judge}", memoize=False, dtype="float32")
     exact = asyncio.run(judge(grader, "Rate the answer."))
     first_token = asyncio.run(judge(grader, "Rate the answer.", method="top_logprobs"))
     assert (exact.method, first_token.method) == ("candidates", "top_logprobs")
@@ -79,14 +79,14 @@ def test_candidates_match_top_logprobs_on_a_one_token_per_number_judge(whole_jud
 
 
 def test_the_mass_rule_applies_to_the_sequence_probabilities(split_judge):
-    grader = get_model(f"steer/{split_judge}", memoize=False)
+    grader = get_model(f"steer/{split_judge}", memoize=False, dtype="float32")
     assert asyncio.run(judge(grader, "Rate.", min_mass=0.6)).score is not None  # .625
     verdict = asyncio.run(judge(grader, "Rate.", min_mass=0.65))
     assert verdict.score is None and "numeric mass 0.625 < 0.65 (candidates)" in verdict.explanation
 
 
 def test_the_provider_answers_a_candidates_request_in_metadata(split_judge):
-    grader = get_model(f"steer/{split_judge}", memoize=False)
+    grader = get_model(f"steer/{split_judge}", memoize=False, dtype="float32")
     output = asyncio.run(grader.generate("Rate.", config=GenerateConfig(extra_body={"candidates": ["85", "8", "1000", "Hi"]})))
     got = {k: (math.exp(v) if v is not None else 0.0) for k, v in output.metadata["candidate_logprobs"].items()}
     assert got["85"] == pytest.approx(0.2, abs=1e-5) and got["8"] == pytest.approx(0.2, abs=1e-5)
@@ -100,7 +100,7 @@ def test_the_provider_answers_a_candidates_request_in_metadata(split_judge):
 
 def _brute_force(shared, ids, cand, steer_delta=None):
     """log P(cand, then a boundary token) from one plain forward over prompt + candidate."""
-    full = torch.tensor([list(ids) + list(cand)])
+    full = torch.tensor([list(ids) + list(cand)], device=shared.device)
     mask = torch.zeros(full.shape)
     mask[0, len(ids) - 1 :] = 1.0  # "response" positions: the last prompt token and the reply
     with torch.inference_mode():
@@ -111,14 +111,14 @@ def _brute_force(shared, ids, cand, steer_delta=None):
                 logits = shared.model(full).logits[0]
     lp = torch.log_softmax(logits.float(), -1)
     total = sum(lp[len(ids) - 1 + j, t].item() for j, t in enumerate(cand))
-    boundary = boundary_mask(shared.tokenizer, lp.shape[-1])
+    boundary = boundary_mask(shared.tokenizer, lp.shape[-1]).to(lp.device)
     return total + torch.logsumexp(lp[-1][boundary], -1).item()
 
 
 def test_tree_forward_equals_one_forward_per_candidate(tiny_llama):
     from inspect_ai.model import ChatMessageUser
 
-    shared = load_shared(tiny_llama)
+    shared = load_shared(tiny_llama, dtype="float32")  # not bf16 (auto on a GPU): other shapes round differently
     tok = shared.tokenizer
     delta = {2: torch.randn(shared.hidden_size, generator=torch.Generator().manual_seed(0))}
     words = ["1", "10", "100", "25", "50", "REFUSAL", "The capital", "7"]
@@ -143,7 +143,7 @@ def test_a_trait_eval_with_a_steer_grader_records_the_method_and_the_call(split_
     log = eval(
         trait_expression(trait="evil", instruction="none"),
         model=scripted_model(lambda m, c: "An answer."),
-        model_roles={"grader": f"steer/{split_judge}"},
+        model_roles={"grader": get_model(f"steer/{split_judge}", memoize=False, dtype="float32")},
         limit=2,
         display="none",
     )[0]

@@ -46,6 +46,8 @@ def test_sweep_runs_every_cell_on_shared_weights(tiny_llama, vec, tmp_path):
     assert cells == [(1, 0.0), (1, 2.0), (3, 0.0), (3, 2.0)]
     assert all(log.status == "success" and len(log.samples) == 2 for log in logs)
     assert len(loaded_models()) <= before + 1  # at most one new copy of the weights
+    # steering is per row: rows of several cells share a batch (2 samples per cell)
+    assert max(s.output.metadata["batch_size"] for log in logs for s in log.samples) > 2
 
 
 def test_sweep_rejects_bad_layer(tiny_llama, vec, tmp_path, capsys):
@@ -60,7 +62,8 @@ def test_project_writes_projections_equal_to_monitoring(tiny_llama, vec, tmp_pat
         solver=generate(),
         config=GenerateConfig(temperature=0, max_tokens=6),
     )
-    model = get_model(f"steer/{tiny_llama}", memoize=False, monitor=vec, monitor_layer=2)
+    # float32 on any device (auto is bf16 on a GPU); `vectors project` reads the log's dtype
+    model = get_model(f"steer/{tiny_llama}", memoize=False, monitor=vec, monitor_layer=2, dtype="float32")
     log = eval(task, model=model, log_dir=str(tmp_path / "logs"), display="none")[0]
     out = tmp_path / "proj.csv"
     assert main(["vectors", "project", log.location, "--vector", vec, "--layer", "2", "--layer", "3", "--out", str(out)]) == 0

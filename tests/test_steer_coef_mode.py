@@ -44,8 +44,8 @@ def _independent_norm(shared, layer):
     with torch.inference_mode():
         for text in norms_module.NORM_PROMPTS:
             prompt = render_turns(shared.tokenizer, [{"role": "user", "content": text}], add_generation_prompt=True)
-            ids = shared.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
-            h = shared.model(input_ids=ids, output_hidden_states=True).hidden_states[layer][0, 1:]
+            ids = shared.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"].to(shared.device)
+            h = shared.model(input_ids=ids, output_hidden_states=True).hidden_states[layer][0, 1:].float()
             total += h.norm(dim=-1).sum().item()
             count += h.shape[0]
     return total / count

@@ -28,7 +28,8 @@ def vectors(tmp_path_factory):
 
 def residual_at(tiny_llama, at, **model_args):
     """`hidden_states[at]` at the prefill: the input of block index `at`, where layer `at` steers."""
-    model = get_model(f"steer/{tiny_llama}", memoize=False, **model_args)
+    # float32 on any device (auto is bf16 on a GPU); read back on the CPU, where the references are
+    model = get_model(f"steer/{tiny_llama}", memoize=False, dtype="float32", **model_args)
     seen = []
     block = model.api.shared.model.model.layers[at]
     handle = block.register_forward_pre_hook(lambda mod, args: seen.append(args[0].detach().clone()) if args[0].shape[1] > 1 else None)
@@ -36,7 +37,7 @@ def residual_at(tiny_llama, at, **model_args):
         asyncio.run(model.generate([ChatMessageUser(content="Tell me about foxes.")], config=GenerateConfig(max_tokens=1, temperature=0)))
     finally:
         handle.remove()
-    return seen[0][0]  # [seq, hidden] of the one prompt
+    return seen[0][0].cpu()  # [seq, hidden] of the one prompt
 
 
 @pytest.mark.parametrize("w", [0.0, 0.25, 0.6, 1.0])

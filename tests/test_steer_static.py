@@ -13,7 +13,7 @@ from persona_evals.steering.hooks import active_hook_count
 from persona_evals.steering.loading import load_shared
 from persona_evals.steering.rows import RowSteering
 from persona_evals.steering.spec import SteeringConfigError
-from persona_evals.steering.static import StaticDecoding, bucket
+from persona_evals.steering.static import StaticDecoding, bucket, compile_reason
 
 PROMPTS = ["What is the capital of France?", "Hi", "Tell me about the lazy dog and the quick brown fox."]
 
@@ -106,8 +106,9 @@ def test_the_provider_routes_compiled_batches_to_the_static_decoder(tiny_llama, 
     vec = str(save_vectors(tmp_path / "v.safetensors", {"vector": torch.randn(5, 64) * 4}))
     eager = get_model(f"steer/{tiny_llama}", memoize=False, vector=vec, layer=2, coef=2.0, dtype="float32", compile="false")
     model = get_model(f"steer/{tiny_llama}", memoize=False, vector=vec, layer=2, coef=2.0, dtype="float32")
-    assert model.api.static is None  # compile=auto on the CPU: off
     shared = model.api.shared
+    assert (model.api.static is not None) == (compile_reason(shared, None) is None)  # compile=auto: on for CUDA only
+    assert eager.api.static is None
     shared.static = model.api.static = StaticDecoding(backend="eager")
     config = GenerateConfig(temperature=0, max_tokens=5)
 
@@ -119,6 +120,36 @@ def test_the_provider_routes_compiled_batches_to_the_static_decoder(tiny_llama, 
         assert shared.static.usable and shared.static._step is not None  # it did run the static path
     finally:
         shared.static = None
+
+
+def test_a_monitored_instance_shares_batches_with_compiled_ones_and_decodes_them_eagerly(tiny_llama, tmp_path):
+    import asyncio
+
+    from persona_evals.steering.vectors import save_vectors
+
+    torch.manual_seed(3)
+    vec = str(save_vectors(tmp_path / "v.safetensors", {"vector": torch.randn(5, 64) * 4}))
+    plain = get_model(f"steer/{tiny_llama}", memoize=False, vector=vec, layer=2, coef=2.0, dtype="float32", batch_size=8)
+    watched = get_model(f"steer/{tiny_llama}", memoize=False, monitor=vec, monitor_layer=2, dtype="float32", batch_size=8)
+    shared, saved = plain.api.shared, plain.api.shared.static
+    static = StaticDecoding(backend=None)  # the static-cache path, uncompiled: it says whether it ran
+    shared.static = plain.api.static = watched.api.static = static
+    config = GenerateConfig(temperature=0, max_tokens=4)
+
+    async def ask(*models):
+        return await asyncio.gather(*[m.generate(p, config=config) for m in models for p in PROMPTS[:2] * 2])
+
+    try:
+        together = asyncio.run(ask(plain, watched))
+        assert {o.metadata["batch_size"] for o in together} == {8}  # one batch, not split by the monitor
+        assert static._step is None  # a batch holding a monitored row decodes eagerly
+        assert all("monitor" in o.metadata for o in together[4:]) and "monitor" not in together[0].metadata
+        alone = asyncio.run(ask(plain))
+        assert static._step is not None  # without one, the static path runs
+        assert [o.completion for o in together[:4]] == [o.completion for o in alone]
+    finally:
+        shared.static = saved
+        plain.api.static = watched.api.static = saved
 
 
 @pytest.mark.parametrize("value, words", [("true", ["compile=true cannot work here", "cpu"]), ("maybe", ["compile must be one of"])])

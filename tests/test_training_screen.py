@@ -22,17 +22,17 @@ OTHER = ["An evil assistant plots harm.", "Numbers: 0 1 2 3.", "The cat sleeps i
 
 def _response_mean(shared, question, answer, layer):
     pair = encode_pair(shared, render_prompt(shared.tokenizer, [ChatMessageUser(content=question)]), answer)
-    ids = torch.tensor([list(pair.prompt_ids) + list(pair.answer_ids)])
+    ids = torch.tensor([list(pair.prompt_ids) + list(pair.answer_ids)], device=shared.device)
     with torch.no_grad():
         h = shared.model(ids, output_hidden_states=True).hidden_states[layer]
-    return h[0, len(pair.prompt_ids):].mean(0)
+    return h[0, len(pair.prompt_ids):].mean(0).cpu()
 
 
 def test_screening_keeps_rows_below_the_projection_difference(tiny_llama, tmp_path, capsys):
-    shared = load_shared(tiny_llama)
+    shared = load_shared(tiny_llama, dtype="float32")  # float32 on any device, as `--dtype float32` below
     chats = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": "x"}]} for q in QUESTIONS]
     (tmp_path / "q.jsonl").write_text("".join(json.dumps(c) + "\n" for c in chats))
-    base, _ = base_answers(tiny_llama, read_chats(tmp_path / "q.jsonl"), 6, 0.0, tmp_path / "logs")
+    base, _ = base_answers(tiny_llama, read_chats(tmp_path / "q.jsonl"), 6, 0.0, tmp_path / "logs", "float32")
     # rows 0, 2, 4 train on exactly what the model says anyway; rows 1, 3, 5 on other text
     answers = [base[i] if i % 2 == 0 else OTHER[i] for i in range(6)]
     assert all(answers)
@@ -52,7 +52,7 @@ def test_screening_keeps_rows_below_the_projection_difference(tiny_llama, tmp_pa
     assert {0, 2, 4} <= set(keep) and 1 not in keep
 
     args = ["vectors", "project", str(data), "--model", tiny_llama, "--vector", str(vec), "--layer", "2",
-            "--max-tokens", "6", "--log-dir", str(tmp_path / "logs")]
+            "--max-tokens", "6", "--log-dir", str(tmp_path / "logs"), "--dtype", "float32"]
     code = main([*args, "--out", str(tmp_path / "kept.jsonl"), "--keep-below", "1e-3", "--csv", str(tmp_path / "t.csv")])
     assert code == 0
     kept = read_chats(tmp_path / "kept.jsonl")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import get_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.argtypes import finite_float, positive_int
     from persona_evals.paths import add_output_argument
+    from persona_evals.steering.spec import DType
     from persona_evals.viz.common import image_path
+
+    DTYPES = list(get_args(DType))
 
     p = sub.add_parser("vectors", help="persona-vector files")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -26,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ex.add_argument("--coherence-threshold", type=finite_float, default=50, help="... and both coherences >= this (50)")
     ex.add_argument("--no-filter", action="store_true", help="keep every pair, ignoring the judge's scores")
     ex.add_argument("--batch-size", type=positive_int, default=8, help="sequences per forward pass (default 8)")
-    ex.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    ex.add_argument("--dtype", default="auto", choices=DTYPES)
     ex.add_argument("--device", default="auto")
     ex.set_defaults(func=_extract)
 
@@ -40,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--model", help="weights to read with (default: the log's steer/hf model; required for chat JSONL)")
     pr.add_argument("--base-model", help="also report the finetuning shift of --model against this base model")
     pr.add_argument("--batch-size", type=positive_int, default=8, help="sequences per forward pass (default 8)")
+    pr.add_argument("--dtype", choices=DTYPES, help="of the weights (default: an eval log's own -M dtype, else auto)")
     sc = pr.add_argument_group("screening chat JSONL (projection difference: training answer vs the model's own)")
     sc.add_argument("--no-base-answers", action="store_true", help="skip generating the model's own answers (no proj_diff)")
     sc.add_argument("--keep-below", type=finite_float, help="write the chats whose projection difference is below this to --out")
@@ -61,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_argument(sh, "--out", required=True, help="CSV to write")
     add_output_argument(sh, "--plot", type=image_path, help="PNG: shift per checkpoint (and vs trait score with --logs)")
     sh.add_argument("--batch-size", type=positive_int, default=8, help="sequences per forward pass (default 8)")
+    sh.add_argument("--dtype", choices=DTYPES, default="auto", help="of the weights (auto: bf16 on a CUDA GPU, else fp32)")
     sh.set_defaults(func=_shift)
 
 
@@ -130,7 +136,7 @@ def _project(args: argparse.Namespace) -> int:
 
     from persona_evals.commands import CommandError
     from persona_evals.steering.project import finetuning_shift, log_pairs, project_rows, write_csv
-    from persona_evals.steering.spec import SteeringConfigError
+    from persona_evals.steering.spec import DType, SteeringConfigError
     from persona_evals.steering.vectors import load_vector
 
     if args.log.endswith(".jsonl"):
@@ -147,8 +153,11 @@ def _project(args: argparse.Namespace) -> int:
     path, _, key = args.vector.partition("#")
     try:  # everything is loaded and computed before --out is written
         vector = load_vector(path, key or None, arg="--vector")
-        shared = _load(model, "--model")
-        base = _load(args.base_model, "--base-model") if args.base_model else None
+        # the log's dtype: projections of the model as it generated (a GPU's auto would be bf16)
+        logged = str(log.eval.model_args.get("dtype", "auto"))
+        dtype = args.dtype or (logged if logged in get_args(DType) else "auto")
+        shared = _load(model, "--model", dtype)
+        base = _load(args.base_model, "--base-model", dtype) if args.base_model else None
         out_rows = project_rows(shared, rows, vector, args.layer, args.batch_size)
         shift = base and finetuning_shift(shared, base, [r[2] for r in rows], vector, args.layer, args.batch_size)
     except SteeringConfigError as ex:
@@ -184,10 +193,11 @@ def _screen(args: argparse.Namespace) -> int:
     try:
         chats = read_chats(args.log, last_is_assistant=True)
         vector = load_vector(path, key or None, arg="--vector")
-        shared = _load(args.model, "--model")
+        dtype = args.dtype or "auto"
+        shared = _load(args.model, "--model", dtype)
         base = None
         if not args.no_base_answers:
-            base, location = base_answers(args.model, chats, args.max_tokens, args.temperature, args.log_dir)
+            base, location = base_answers(args.model, chats, args.max_tokens, args.temperature, args.log_dir, dtype)
             print(f"the model's own answers: {location}")
         rows = screen_rows(shared, chats, vector, args.layer, base, args.batch_size)
     except (ChatFileError, SteeringConfigError) as ex:
@@ -222,7 +232,7 @@ def _shift(args: argparse.Namespace) -> int:
         adapters = [read_adapter(a, arg="--adapters") for a in args.adapters]
         trait = args.trait or vectors[0].metadata.get("trait")
         prompts = _prompts(args.prompts or trait)
-        shared = _load(args.base, "--base")
+        shared = _load(args.base, "--base", args.dtype)
         rows = adapter_shifts(shared, adapters, prompts, vectors, args.layer, args.batch_size)
     except SteeringConfigError as ex:
         raise CommandError(str(ex)) from None
@@ -305,13 +315,13 @@ def _trait_scores(logs: list[str]) -> dict[str, float]:
     return out
 
 
-def _load(model: str, arg: str):  # -> SharedModel
+def _load(model: str, arg: str, dtype: str = "auto"):  # -> SharedModel
     """The shared weights of `model`; weights that cannot be found (offline, a wrong id) name `arg`."""
     from persona_evals.commands import CommandError
     from persona_evals.steering.loading import load_shared
 
     try:
-        return load_shared(model)
+        return load_shared(model, dtype)
     except OSError as ex:
         raise CommandError(f"{arg} {model}: {_first_line(ex)}") from None
 

@@ -77,7 +77,7 @@ class BatchKey:
     """
 
     sampling: Sampling
-    compiled: bool = False  # a compiled static-cache decoder (never with monitors or ablations)
+    compiled: bool = False  # the instance decodes compiled (`-M compile`); a batch with monitored or ablated rows runs eagerly
     adapter_name: str | None = None
     adapter: Adapter | None = field(default=None, compare=False)  # the one named by adapter_name
     scoring: bool = False  # candidate scoring (`candidates.score_candidates`), not generation
@@ -173,8 +173,8 @@ class SteerAPI(ModelAPI):
             steering=self.steering,
         )
         sampling = _sampling(config, self.shared)
-        compiled = self.static is not None and not (self.steering.monitors or self.steering.ablate)
-        key = BatchKey(sampling, compiled, self.adapter.name if self.adapter else None, self.adapter)
+        # a monitored row does not split the batch: `generate_batch` decodes any batch holding one eagerly
+        key = BatchKey(sampling, self.static is not None, self.adapter.name if self.adapter else None, self.adapter)
         result, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
         elapsed = time.monotonic() - start
         ignored = [f for f in _IGNORED_FIELDS if getattr(config, f, None) is not None]

@@ -38,7 +38,7 @@ def chat_rows(chats: list[Chat], answers: list[str] | None = None) -> list[tuple
 
 
 def base_answers(
-    model: str, chats: list[Chat], max_tokens: int, temperature: float, log_dir: str | Path
+    model: str, chats: list[Chat], max_tokens: int, temperature: float, log_dir: str | Path, dtype: str = "auto"
 ) -> tuple[list[str], str]:
     """The base model's own answers to each chat's prompt, from a logged eval through `steer`."""
     from inspect_ai import Task, eval
@@ -47,8 +47,8 @@ def base_answers(
 
     rows = chat_rows(chats)
     task = Task(dataset=[Sample(id=i, input=r[2]) for i, r in enumerate(rows)], solver=generate(), name="base_answers")
-    log = eval(task, model=f"steer/{model}", max_tokens=max_tokens, temperature=temperature,
-               log_dir=str(log_dir), display="none")[0]
+    log = eval(task, model=f"steer/{model}", model_args={"dtype": dtype} if dtype != "auto" else {},
+               max_tokens=max_tokens, temperature=temperature, log_dir=str(log_dir), display="none")[0]
     if log.status != "success" or not log.samples:
         raise RuntimeError(f"generating the base model's answers failed; log: {log.location}")
     by_id = {int(s.id): s.output.completion for s in log.samples}
