@@ -177,6 +177,13 @@ def main() -> None:
     def direct(static=None):
         return lambda: [generate_batch(shared, b, Sampling(), static=static) for b in batches]
 
+    def warm(static) -> None:
+        """Compile every row bucket a batch may take (1, 2, 4, .. batch size) before any timing."""
+        k = 1
+        while static is not None and k < 2 * args.batch_size:
+            generate_batch(shared, requests[: min(k, args.batch_size)], Sampling(), static=static)
+            k *= 2
+
     def plain():
         with torch.inference_mode():
             for i in range(0, len(rendered), args.batch_size):
@@ -218,6 +225,11 @@ def main() -> None:
         one = gather(lambda: [single.generate(p, config=greedy) for p in few])
         t_sweep, t_one = timer.compare(sweep, one)
         line(f"(3) sweep {len(CELL_COEFS)} cells x {args.cell_prompts} / 1 cell, batch {cell_size}", t_sweep, t_one, "target <= 1.5")
+        # the decode loop's own share: the same rows (each with its cell's steering) called directly
+        rows = [dataclasses.replace(r, steering=m.api.steering) for m in cells for r in requests[: args.cell_prompts]]
+        t_rows, t_cell = timer.compare(lambda: generate_batch(shared, rows, Sampling()),
+                                       lambda: generate_batch(shared, rows[-args.cell_prompts :], Sampling()))
+        line(f"    decode loop alone, {cell_size} rows / {args.cell_prompts} rows", t_rows, t_cell, "for reference")
 
     if 4 in only:
         from inspect_ai import Task, eval
@@ -230,6 +242,7 @@ def main() -> None:
         hf = get_model(f"hf/{shared.path}", memoize=False, device=str(shared.device), dtype=shared.dtype,
                        batch_size=args.batch_size, do_sample=False)
         steer_eval = get_model(f"steer/{path}", memoize=False, batch_size=args.batch_size, dtype=args.dtype, device=args.device)
+        warm(steer_eval.api.static)  # on CUDA (compile=auto): partial batches must not compile while timed
         t_steer, t_hf = timer.compare(lambda: eval(task, model=steer_eval, **options), lambda: eval(task, model=hf, **options))
         line(f"(4) inspect eval, steer / hf provider{' (steer compiled)' if steer_eval.api.static else ''}", t_steer, t_hf, "target <= 0.67")
 
@@ -241,6 +254,7 @@ def main() -> None:
             print(f"(5) compiled decode: skipped ({reason})")
         else:
             static = resolve_compile("true", shared, None)
+            warm(static)
             t_compiled, t_eager, t_plain = timer.compare(direct(static), direct(), plain)
             if static.error:
                 print(f"(5) compiled decode FAILED, fell back to eager: {static.error}")

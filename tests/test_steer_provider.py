@@ -47,6 +47,13 @@ def test_two_coefs_in_one_eval_equal_each_run_alone_and_share_weights(tiny_llama
     assert by_coef[0.0] == _outputs(alone[0])
     assert by_coef[4.0] == _outputs(alone[1])
     assert by_coef[0.0] != by_coef[4.0]  # the steering did something
+    # one eval: rows of both configurations share batches (6 samples each), each output keeps its
+    # own signature, and the signatures differ, so do the base URLs inspect's cache keys on
+    assert max(s.output.metadata["batch_size"] for log in together for s in log.samples) > 6
+    for log in together:
+        model = models[[a["coef"] for a in args].index(log.eval.model_args["coef"])]
+        assert {s.output.metadata["steering"] for s in log.samples} == {model.api.signature}
+    assert models[0].api.signature != models[1].api.signature and models[0].api.base_url != models[1].api.base_url
     assert active_hook_count(models[0].api.shared.model) == 0
 
 
@@ -154,3 +161,26 @@ async def test_two_configurations_share_batches_yet_keep_their_signatures(tiny_l
     assert [o.completion for o in plain] != [o.completion for o in steered]
     assert {o.metadata["batch_size"] for o in alone[0]} == {4}
     assert active_hook_count(models[0].api.shared.model) == 0
+
+
+def test_a_sharded_model_steers_and_monitors_like_one_on_a_single_device(tiny_llama, vec):
+    """`-M device_map=auto` (accelerate places the blocks; here every block on the one device)."""
+    import asyncio
+
+    args = dict(vector=vec, layer=2, coef=4.0, monitor=vec, monitor_layer=3, dtype="float32", compile="false")
+    sharded = get_model(f"steer/{tiny_llama}", memoize=False, device_map="auto", **args)
+    single = get_model(f"steer/{tiny_llama}", memoize=False, **args)
+    assert sharded.api.shared is not single.api.shared  # its own copy, loaded through accelerate
+    config = GenerateConfig(temperature=0, max_tokens=6)
+
+    async def ask(model):
+        return await asyncio.gather(*[model.generate(q, config=config) for q in QUESTIONS[:3]])
+
+    got, want = asyncio.run(ask(sharded)), asyncio.run(ask(single))
+    assert [o.completion for o in got] == [o.completion for o in want]
+    for g, w in zip(got, want):
+        reading, expected = g.metadata["monitor"], w.metadata["monitor"]
+        assert reading.keys() == expected.keys()
+        for name in reading:
+            assert reading[name]["proj"] == pytest.approx(expected[name]["proj"], abs=1e-4)
+    assert active_hook_count(sharded.api.shared.model) == 0

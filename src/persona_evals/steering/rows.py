@@ -136,7 +136,8 @@ class BatchTerms:
 
     def project(self, layer: int, hidden: torch.Tensor) -> torch.Tensor:
         """The last position of a forward's block output projected on the layer's monitors: [rows, m]."""
-        return hidden[:, -1, :].float() @ self.units[layer].T
+        # .to: with device_map the block may sit on another GPU than the embeddings (no-op otherwise)
+        return hidden[:, -1, :].float() @ self.units[layer].to(hidden.device).T
 
     def monitor_values(
         self, recorded: Mapping[int, list[torch.Tensor]], forward_rows: list[list[int]], counts: list[int]
