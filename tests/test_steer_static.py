@@ -152,12 +152,19 @@ def test_a_monitored_instance_shares_batches_with_compiled_ones_and_decodes_them
         plain.api.static = watched.api.static = saved
 
 
-@pytest.mark.parametrize("value, words", [("true", ["compile=true cannot work here", "cpu"]), ("maybe", ["compile must be one of"])])
-def test_compile_arg_errors_name_the_argument(tiny_llama, value, words):
-    if value == "true" and torch.cuda.is_available():
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (dict(compile="true"), ["compile=true cannot work here", "cpu"]),
+        (dict(compile="true", device_map="auto"), ["compile=true cannot work here", "device_map"]),
+        (dict(compile="maybe"), ["compile must be one of"]),
+    ],
+)
+def test_compile_arg_errors_name_the_argument(tiny_llama, args, words):
+    if args == dict(compile="true") and torch.cuda.is_available():
         pytest.skip("compile=true works on this machine")
     with pytest.raises(SteeringConfigError) as info:
-        get_model(f"steer/{tiny_llama}", memoize=False, compile=value)
+        get_model(f"steer/{tiny_llama}", memoize=False, **args)
     assert all(w in str(info.value) for w in words)
 
 

@@ -11,7 +11,7 @@ from inspect_ai.solver import generate
 from pydantic import BaseModel
 
 from persona_evals.scorers.judge import JudgeRequest, not_applicable, structured_judge
-from persona_evals.scorers.metrics import mean_of, paired_differences, slice_scores
+from persona_evals.scorers.metrics import mean_of, metric_value, paired_differences, slice_scores
 from persona_evals.solvers.persona import persona_message, show_persona
 from persona_evals.structured import ask_verdict
 from persona_evals.testing import scripted_model
@@ -96,3 +96,11 @@ def test_grouping_helpers_skip_unscored_values():
     assert paired_differences(rows, "full") == {"drop:age": [1.0]}
     assert slice_scores([(["a", "b"], 1.0), (["b"], math.nan)]) == {"a": [1.0], "b": [1.0]}
     assert mean_of([1.0, math.nan, 0.0]) == 0.5 and math.isnan(mean_of([math.nan]))
+
+
+def test_metric_values_are_read_with_or_without_the_package_prefix():
+    """inspect prefixes our metrics only for a site-packages or editable install (the GPU
+    machine's `pip install --target` + PYTHONPATH logged them bare: KeyError 'persona_evals/finite_mean')."""
+    assert metric_value({"persona_evals/finite_mean": 1.5}, "finite_mean") == 1.5
+    assert metric_value({"finite_mean": 2.5, "mean": 0.0}, "finite_mean") == 2.5
+    assert metric_value({"mean": 0.0}, "finite_mean") is None
