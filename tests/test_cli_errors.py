@@ -278,3 +278,19 @@ def test_a_survey_truth_file_that_matches_nothing_is_an_error(tmp_path, capsys):
 def test_refresh_census_from_a_missing_folder_names_it(tmp_path, capsys):
     err = error(["personas", "refresh-census", "--from-dir", str(tmp_path / "acs"), "--out", f"{tmp_path}/m.json"], capsys)
     assert f"--from-dir {tmp_path / 'acs'}: no such folder" in err
+
+
+@pytest.mark.parametrize(
+    "argv,flag",
+    [
+        (["personas", "generate", "p.jsonl", "--model", "m/x", "-M", "dtype", "--out", "o.jsonl"], "-M"),
+        (["sweep", "t.py", "--vector", "v", "--layers", "1", "--coefs", "1", "-T", "=3"], "-T"),
+        (["sweep", "t.py", "--vector", "v", "--layers", "1", "--coefs", "1", "--model-role", "grader"], "--model-role"),
+    ],
+)
+def test_a_key_value_option_without_its_equals_sign_is_named(tmp_path, monkeypatch, capsys, argv, flag):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.jsonl").write_text("")
+    (tmp_path / "t.py").write_text("")
+    assert f"{flag} expects K=V" in error(argv, capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl", "t.py"]
