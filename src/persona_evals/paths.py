@@ -35,6 +35,18 @@ class OutputExistsError(OutputPathError, FileExistsError):
     """The output exists and ``--overwrite`` was not given."""
 
 
+def split_key(raw: str) -> tuple[str, str | None]:
+    """``file#name`` -> (file, name): the tensor `name` of a multi-tensor vector file.
+
+    A string that is itself an existing file (``my#1.safetensors``) is a path with no name;
+    otherwise the last ``#`` splits (``a#b.safetensors#prompt_last``).
+    """
+    if "#" not in raw or Path(raw).expanduser().is_file():
+        return raw, None
+    path, _, key = raw.rpartition("#")
+    return path, key or None
+
+
 def user_path(value: str | os.PathLike[str]) -> Path:
     """`value` as the user meant it: absolute, or relative to where the command was started.
 
