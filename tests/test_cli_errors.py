@@ -280,6 +280,22 @@ def test_refresh_census_from_a_missing_folder_names_it(tmp_path, capsys):
     assert f"--from-dir {tmp_path / 'acs'}: no such folder" in err
 
 
+@pytest.mark.parametrize(
+    "argv,flag",
+    [
+        (["personas", "generate", "p.jsonl", "--model", "m/x", "-M", "dtype", "--out", "o.jsonl"], "-M"),
+        (["sweep", "t.py", "--vector", "v", "--layers", "1", "--coefs", "1", "-T", "=3"], "-T"),
+        (["sweep", "t.py", "--vector", "v", "--layers", "1", "--coefs", "1", "--model-role", "grader"], "--model-role"),
+    ],
+)
+def test_a_key_value_option_without_its_equals_sign_is_named(tmp_path, monkeypatch, capsys, argv, flag):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.jsonl").write_text("")
+    (tmp_path / "t.py").write_text("")
+    assert f"{flag} expects K=V" in error(argv, capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl", "t.py"]
+
+
 # -- JSON files given on the command line: the file and the line of a syntax error ----------------
 
 BROKEN_JSON = '[\n  "one",\n  "two",,\n]'  # the syntax error is on line 3

@@ -55,7 +55,7 @@ class ExpertCache:
     def put(self, item_id: str, levels: ExpertLevels) -> None:
         self.entries[item_id] = levels
         text = json.dumps({k: v.model_dump() for k, v in sorted(self.entries.items())}, indent=1)
-        write_text_atomic(self.path, text, overwrite=True)  # a unique temp name: two writers never share one
+        write_text_atomic(self.path, text, overwrite=True)  # the cache is ours to update
 
 
 def _parse_cache(raw: object, path: Path) -> dict[str, ExpertLevels]:
