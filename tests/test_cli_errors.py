@@ -278,3 +278,58 @@ def test_a_survey_truth_file_that_matches_nothing_is_an_error(tmp_path, capsys):
 def test_refresh_census_from_a_missing_folder_names_it(tmp_path, capsys):
     err = error(["personas", "refresh-census", "--from-dir", str(tmp_path / "acs"), "--out", f"{tmp_path}/m.json"], capsys)
     assert f"--from-dir {tmp_path / 'acs'}: no such folder" in err
+
+
+@pytest.mark.parametrize(
+    "argv,flag",
+    [
+        (["personas", "generate", "p.jsonl", "--model", "m/x", "-M", "dtype", "--out", "o.jsonl"], "-M"),
+        (["sweep", "t.py", "--vector", "v", "--layers", "1", "--coefs", "1", "-T", "=3"], "-T"),
+        (["sweep", "t.py", "--vector", "v", "--layers", "1", "--coefs", "1", "--model-role", "grader"], "--model-role"),
+    ],
+)
+def test_a_key_value_option_without_its_equals_sign_is_named(tmp_path, monkeypatch, capsys, argv, flag):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.jsonl").write_text("")
+    (tmp_path / "t.py").write_text("")
+    assert f"{flag} expects K=V" in error(argv, capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jsonl", "t.py"]
+
+
+# -- JSON files given on the command line: the file and the line of a syntax error ----------------
+
+BROKEN_JSON = '[\n  "one",\n  "two",,\n]'  # the syntax error is on line 3
+
+
+def test_a_broken_json_file_is_named_with_its_line(tmp_path, capsys):
+    import shutil
+    from pathlib import Path
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(BROKEN_JSON)
+    err = error(["personas", "values", "--intersections", str(bad)], capsys)
+    assert f"--intersections: config: {bad}, line 3 column" in err
+    err = error(["finetune-data", "evil", "--model", "mockllm/model", "--questions", str(bad), "--out", f"{tmp_path}/ft"], capsys)
+    assert f"--questions {bad}, line 3 column" in err
+    acs = tmp_path / "acs"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "opinion" / "acs2023", acs)
+    table = acs / "DP02" / "ny_dp02_structured.json"
+    table.write_text(BROKEN_JSON)
+    err = error(["personas", "refresh-census", "--from-dir", str(acs), "--states", "NY", "--out", f"{tmp_path}/m.json"], capsys)
+    assert f"--from-dir: {table}, line 3 column" in err
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    assert f"--questions {empty} is empty (expected JSON)" in error(
+        ["finetune-data", "evil", "--model", "mockllm/model", "--questions", str(empty), "--out", f"{tmp_path}/ft"], capsys
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["acs", "bad.json", "empty.json"]
+
+
+def test_a_broken_adapter_config_is_named_with_its_line(tmp_path):
+    from persona_evals.steering.adapters import read_adapter
+    from persona_evals.steering.spec import SteeringConfigError
+
+    (tmp_path / "adapter_config.json").write_text('{\n  "r": 8,\n  "alpha" 16\n}')
+    (tmp_path / "adapter_model.safetensors").write_bytes(b"\0")
+    with pytest.raises(SteeringConfigError, match=r"adapter: .*adapter_config.json, line 3 column 11: Expecting ':'"):
+        read_adapter(str(tmp_path))

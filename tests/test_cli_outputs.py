@@ -3,6 +3,9 @@ output paths before any work, and writes atomically (a failure leaves the old fi
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 from cli_support import commands, trait_log
 
@@ -108,6 +111,23 @@ def test_atomic_path_leaves_the_old_file_on_error_and_keeps_the_suffix(tmp_path)
     with atomic_path(target, overwrite=True) as tmp:
         tmp.write_text("new")
     assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["plot.png"]
+
+
+def test_atomic_files_get_the_umask_mode_or_keep_the_replaced_files_mode(tmp_path):
+    """mkstemp makes 0600 files: a plot or vector written through it must be as readable as any file."""
+    from persona_evals.paths import write_text_atomic
+
+    old = os.umask(0o027)
+    try:
+        fresh = write_text_atomic(tmp_path / "fresh.csv", "a\n")
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o640
+        kept = tmp_path / "kept.csv"
+        kept.write_text("old")
+        kept.chmod(0o604)
+        write_text_atomic(kept, "new", overwrite=True)
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o604 and kept.read_text() == "new"
+    finally:
+        os.umask(old)
 
 
 def test_failed_projection_or_extraction_leaves_the_old_file(tiny_llama, tmp_path, capsys):

@@ -78,3 +78,15 @@ def test_task_files_of_a_checkout_are_the_package_modules(monkeypatch):
         assert target.is_relative_to(package), f"tasks/{file} is not a link into the package"
     in_package = {t.name for t in list_tasks([], root_dir=package)}
     assert in_package == set(TASKS) | WRITERS
+
+
+def test_tasks_command_lists_every_registered_task_from_any_folder(tmp_path, monkeypatch, capsys):
+    """`persona-evals tasks` works after a plain install (no tasks/ folder to scan)."""
+    from persona_evals.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["tasks"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    listed = {line.split()[0] for line in lines}
+    assert listed == {f"persona_evals/{name}" for name in [*TASKS, *WRITERS]}
+    assert all(len(line.split()) > 1 for line in lines), "each task shows its docstring's first line"

@@ -47,7 +47,7 @@ def test_cli_eval_with_model_args(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "inspect_ai", "eval", "tasks/sanity.py", "--model", "steer/smollm2",
          "-M", f"vector={vec}", "-M", "layer=[10,20]", "-M", "coef=2.0", "--limit", "2",
-         "--log-dir", str(tmp_path / "logs"), "--display", "none"],
+         "--log-dir", str(tmp_path / "logs"), "--display", "plain"],  # "none" mutes inspect's console, this message included
         capture_output=True, text=True,
     )
     assert out.returncode == 0, out.stderr[-2000:]
@@ -61,7 +61,7 @@ def test_cli_error_names_the_argument(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "inspect_ai", "eval", "tasks/sanity.py", "--model", "steer/smollm2",
          "-M", "vector=nope.safetensors", "-M", "layer=3", "--limit", "1",
-         "--log-dir", str(tmp_path / "logs"), "--display", "none"],
+         "--log-dir", str(tmp_path / "logs"), "--display", "plain"],  # "none" mutes inspect's console, this message included
         capture_output=True, text=True,
     )
     assert out.returncode != 0

@@ -91,7 +91,7 @@ def test_bad_coef_modes(tiny_llama, vec, tmp_path, cache):
     with pytest.raises(SteeringConfigError, match=r"coef_mode must be one of \['raw', 'unit', 'norm'\].*got 'relative'"):
         _steer(tiny_llama, vec, coef_mode="relative")
     zero = str(save_vectors(tmp_path / "zero.safetensors", {"vector": torch.zeros(64)}))
-    with pytest.raises(SteeringConfigError, match="vector: .*zero.safetensors is zero at layer 2, so coef_mode=unit"):
+    with pytest.raises(SteeringConfigError, match="vector: .*zero.safetensors is all zeros at layer 2: coef_mode=unit cannot scale"):
         _steer(tiny_llama, zero, coef_mode="unit")
     with pytest.raises(SteeringConfigError, match="layer"):  # layers are checked before any norm is measured
         _steer(tiny_llama, vec, coef_mode="norm", layer=9)

@@ -60,7 +60,8 @@ def test_two_coefs_in_one_eval_equal_each_run_alone_and_share_weights(tiny_llama
 def test_steering_config_is_recorded_in_the_log(tiny_llama, vec):
     model = get_model(f"steer/{tiny_llama}", memoize=False, vector=vec, layer=2, coef=1.5, positions="all")
     log = eval(_task(n=2), model=model, display="none")[0]
-    assert log.eval.model_args == {"vector": vec, "layer": 2, "coef": 1.5, "positions": "all"}
+    expected = {"vector": vec, "layer": 2, "coef": 1.5, "positions": "all", "signature": model.api.signature}
+    assert log.eval.model_args == expected  # the signature: see test_steer_reruns
     sample = log.samples[0]
     assert sample.output.metadata["steering"] == model.api.signature
     call = next(e for e in sample.events if e.event == "model").call

@@ -104,4 +104,4 @@ def test_sanity_task_file_with_an_adapter(trained, monkeypatch):
     """The README's check: inspect eval tasks/sanity.py --model steer/<base> -M adapter=<dir>."""
     _, base, adapter, _ = trained
     log = eval("tasks/sanity.py", model=f"steer/{base}", model_args={"adapter": adapter}, limit=2, max_tokens=4, display="none")[0]
-    assert log.status == "success" and log.eval.model_args == {"adapter": adapter}
+    assert log.status == "success" and log.eval.model_args == {"adapter": adapter, "signature": log.samples[0].output.metadata["steering"]}

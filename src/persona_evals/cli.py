@@ -15,7 +15,7 @@ import sys
 from persona_evals.commands import CommandError
 
 COMMANDS: tuple[str, ...] = (
-    "demo", "summary", "models", "traits", "vectors", "sweep", "finetune", "finetune_data", "metrics", "personas", "opinion", "viz",
+    "demo", "tasks", "summary", "models", "traits", "vectors", "sweep", "finetune", "finetune_data", "metrics", "personas", "opinion", "viz",
 )
 
 

@@ -29,11 +29,14 @@ from typing import Any
 
 from persona_evals.ids import content_hash
 from persona_evals.logs import LogError, read_task_log
+from persona_evals.paths import split_key
 
 RUN_ARGS = frozenset(
-    {"batch_size", "compile", "custom_outputs", "device", "device_map", "dtype", "monitor", "monitor_layer"}
+    {"batch_size", "compile", "custom_outputs", "device", "device_map", "dtype", "monitor", "monitor_layer", "signature"}
 )
-"""Model args that never change what a model answers (execution, observation, mockllm scripts)."""
+"""Model args that never change what a model answers (execution, observation, mockllm scripts), and
+``signature``, the content hash the `steer` provider adds to its args for inspect's reruns (files
+are identified here by the path a run was given)."""
 
 DEFAULT_COEF = 1.0
 DEFAULT_POSITIONS = "response"
@@ -154,7 +157,7 @@ def _terms(vectors: Any, layers: Any, coefs: Any) -> list[Term]:
     out = []
     for i in range(n):
         raw = str(paths[i if len(paths) > 1 else 0])
-        path, _, key = raw.partition("#")
+        path, key = split_key(raw)
         layer = _number(layer_list[i if len(layer_list) > 1 else 0], "layer")
         if not float(layer).is_integer():
             raise ValueError(f"model arg layer={layer!r} is not an integer")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,18 @@ class OutputPathError(ValueError):
 
 class OutputExistsError(OutputPathError, FileExistsError):
     """The output exists and ``--overwrite`` was not given."""
+
+
+def split_key(raw: str) -> tuple[str, str | None]:
+    """``file#name`` -> (file, name): the tensor `name` of a multi-tensor vector file.
+
+    A string that is itself an existing file (``my#1.safetensors``) is a path with no name;
+    otherwise the last ``#`` splits (``a#b.safetensors#prompt_last``).
+    """
+    if "#" not in raw or Path(raw).expanduser().is_file():
+        return raw, None
+    path, _, key = raw.rpartition("#")
+    return path, key or None
 
 
 def user_path(value: str | os.PathLike[str]) -> Path:
@@ -75,7 +88,8 @@ def atomic_path(path: str | os.PathLike[str], overwrite: bool = False) -> Iterat
     """Yield a temporary path beside `path` to write; rename it onto `path` when the block succeeds.
 
     The temporary name keeps the suffix (matplotlib and safetensors read the format from it). On
-    error it is removed and `path` is left as it was.
+    error it is removed and `path` is left as it was. The file gets the mode a plain ``open`` would
+    give (or the mode of the file it replaces), not mkstemp's owner-only 0600.
     """
     path = check_output(path, overwrite, arg="file")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,9 +100,20 @@ def atomic_path(path: str | os.PathLike[str], overwrite: bool = False) -> Iterat
         yield tmp
         if not overwrite and path.exists():  # appeared while we computed
             raise OutputExistsError(f"{path} appeared while it was being written; pass --overwrite to replace it")
+        os.chmod(tmp, _file_mode(path))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _file_mode(path: Path) -> int:
+    """The permission bits of the file `path` replaces, else 0o666 less the process umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str, overwrite: bool = False) -> Path:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 
 from inspect_ai.model import get_model
@@ -19,7 +18,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, Field, ValidationError
 
 from persona_evals.env import cache_dir
-from persona_evals.paths import read_json, user_path
+from persona_evals.paths import read_json, user_path, write_text_atomic
 from persona_evals.structured import generate_structured
 
 WRITER_ROLE = "persona_writer"
@@ -55,12 +54,8 @@ class ExpertCache:
 
     def put(self, item_id: str, levels: ExpertLevels) -> None:
         self.entries[item_id] = levels
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(
-            json.dumps({k: v.model_dump() for k, v in sorted(self.entries.items())}, indent=1)
-        )
-        os.replace(tmp, self.path)
+        text = json.dumps({k: v.model_dump() for k, v in sorted(self.entries.items())}, indent=1)
+        write_text_atomic(self.path, text, overwrite=True)  # the cache is ours to update
 
 
 def _parse_cache(raw: object, path: Path) -> dict[str, ExpertLevels]:

@@ -16,6 +16,19 @@ class CommandError(Exception):
     """
 
 
+def parse_pairs(items: list[str], arg: str) -> dict[str, Any]:
+    """`K=V` items (`-M`, `-T`, `--model-role`) -> dict, values parsed as YAML like inspect's own."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CommandError(f"{arg} expects K=V, got {item!r}")
+        out[key.replace("-", "_")] = yaml.safe_load(value)
+    return out
+
+
 def resolve_model(name: str, arg: str = "--model", **model_args: Any) -> Model:
     """`get_model(name)` before any eval runs, so a misspelt or unusable model fails first, naming `arg`.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from persona_evals.argtypes import finite_float
 from persona_evals.training.options import LORA_TARGETS, SCHEDULES, FinetuneOptions
 
 _D = FinetuneOptions(data="", model="", out="")  # the defaults, shown in --help
@@ -55,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     st.add_argument("--steer", action=_Term, metavar="VECTOR", help="add coef·v at every position (repeatable)")
     st.add_argument("--ablate", action=_Term, metavar="VECTOR[,VECTOR...]", help="project these directions out (CAFT)")
     st.add_argument("--layer", action=_Term, type=int, help="layer of the preceding --steer/--ablate")
-    st.add_argument("--coef", action=_Term, type=float, help="coefficient of the preceding --steer")
+    st.add_argument("--coef", action=_Term, type=finite_float, help="coefficient of the preceding --steer")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its newest checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -104,6 +103,7 @@ def _generate(args: argparse.Namespace, trait: str, extract) -> tuple[dict, list
 
 def _read_questions(path: str) -> list[str]:
     from persona_evals.commands import CommandError
+    from persona_evals.paths import loads_json
 
     p = Path(path)
     if not p.is_file():
@@ -111,9 +111,9 @@ def _read_questions(path: str) -> list[str]:
     text = p.read_text(encoding="utf-8")
     if p.suffix == ".json":
         try:
-            items = json.loads(text)
-        except json.JSONDecodeError as ex:
-            raise CommandError(f"--questions {path}: not valid JSON ({ex.msg})") from None
+            items = loads_json(text, f"--questions {path}")
+        except ValueError as ex:  # names the file and the line
+            raise CommandError(str(ex)) from None
         if not isinstance(items, list) or not all(isinstance(q, str) for q in items):
             raise CommandError(f"--questions {path}: expected a JSON list of strings")
     else:

@@ -88,18 +88,6 @@ def _error(ex: Exception) -> Exception:
     return CommandError(str(ex))
 
 
-def _model_args(pairs: list[str]) -> dict[str, Any]:
-    import yaml
-
-    out = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise _error(ValueError(f"-M: expected KEY=VALUE, got {pair!r}"))
-        key, value = pair.split("=", 1)
-        out[key.replace("-", "_")] = yaml.safe_load(value)
-    return out
-
-
 def run_sample(args: argparse.Namespace) -> int:
     from persona_evals.opinion.records import PersonaRecord, write_personas
     from persona_evals.personas.census import CensusSampler, sampler_provenance
@@ -133,11 +121,12 @@ def _read(path: str, limit: int | None):
 def run_generate(args: argparse.Namespace) -> int:
     from persona_evals.opinion.records import write_personas
 
-    from persona_evals.commands import resolve_model
+    from persona_evals.commands import parse_pairs, resolve_model
 
+    model_args = parse_pairs(args.model_args, "-M")  # a malformed option fails before any file is read
     records = _read(args.personas, args.limit)
     tiers = [t.strip() for t in args.tiers.split(",") if t.strip()]
-    model = resolve_model(args.model, "--model", **_model_args(args.model_args))
+    model = resolve_model(args.model, "--model", **model_args)
     try:
         out = generate_personas(records, tiers, model, args.log_dir, None, args.max_retries, args.max_tokens)
     except (ValueError, RuntimeError) as ex:  # RuntimeError: the eval did not succeed
@@ -174,10 +163,11 @@ def calibrate_personas(records, model, log_dir, max_rounds=5, model_args=None, m
 def run_calibrate(args: argparse.Namespace) -> int:
     from persona_evals.opinion.records import write_personas
 
-    from persona_evals.commands import resolve_model
+    from persona_evals.commands import parse_pairs, resolve_model
 
+    model_args = parse_pairs(args.model_args, "-M")
     records = _read(args.personas, args.limit)
-    model = resolve_model(args.model, "--model", **_model_args(args.model_args))
+    model = resolve_model(args.model, "--model", **model_args)
     try:
         out = calibrate_personas(records, model, args.log_dir, args.max_rounds, None, args.max_tokens)
     except (ValueError, RuntimeError) as ex:  # RuntimeError: the eval did not succeed

@@ -34,26 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_pairs(items: list[str], arg: str) -> dict[str, object]:
-    """`k=v` items, values parsed as YAML like inspect's own `-T`/`-M`."""
-    import yaml
-
-    from persona_evals.commands import CommandError
-
-    out: dict[str, object] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise CommandError(f"{arg} expects K=V, got {item!r}")
-        out[key.replace("-", "_")] = yaml.safe_load(value)
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     from inspect_ai import eval
     from inspect_ai.model import get_model
 
-    from persona_evals.commands import CommandError
+    from persona_evals.commands import CommandError, parse_pairs
     from persona_evals.steering.spec import SteeringConfigError
 
     file = args.task.split("@")[0]
@@ -64,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if clash:
         raise CommandError(f"-M {sorted(clash)} are set by the sweep's own options")
     roles = {k: str(v) for k, v in parse_pairs(args.model_role, "--model-role").items()}
+    task_args = parse_pairs(args.task_args, "-T")
     try:
         cells = _cells(args)
         models = [
@@ -78,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     logs = eval(
         args.task,
         model=models,
-        task_args=parse_pairs(args.task_args, "-T"),
+        task_args=task_args,
         model_roles=roles or None,
         limit=args.limit,
         max_tasks=len(models),  # inspect would run cells of one model name one after another

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from persona_evals.paths import read_json
 from persona_evals.personas.states import STATE_NAMES
 
 MARGINALS_FILE = "acs2023_marginals.json"
@@ -191,7 +192,7 @@ def read_raw_state(raw_dir: str | Path, state: str) -> dict[str, dict[str, Any]]
         path = raw_dir / pattern.format(st=state.lower())
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing (expected the ACS layout of {raw_dir})")
-        tables[table] = json.loads(path.read_text())
+        tables[table] = read_json(path, "--from-dir")  # a broken table is named with its line
     return tables
 
 

@@ -14,7 +14,6 @@ onto another base model is refused instead of silently producing noise.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import weakref
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from typing import Any
 
 import torch
 
+from persona_evals.paths import read_json
 from persona_evals.steering.spec import SteeringConfigError
 
 RECORD_FILE = "run.json"
@@ -59,9 +59,12 @@ def read_adapter(path: str, arg: str = "adapter") -> Adapter:
     h = hashlib.sha256()
     for f in (config_file, weights):
         h.update(f.read_bytes())
-    config = json.loads(config_file.read_text())
     record_file = p / RECORD_FILE
-    record = json.loads(record_file.read_text()) if record_file.is_file() else None
+    try:  # a broken file is named with its line
+        config = read_json(config_file, arg)
+        record = read_json(record_file, arg) if record_file.is_file() else None
+    except ValueError as ex:
+        raise SteeringConfigError(str(ex)) from None
     return Adapter(path=str(p.resolve()), sha256=h.hexdigest(), config=config, record=record)
 
 

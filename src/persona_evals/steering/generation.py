@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = ["GenRequest", "GenResult", "Sampling", "TokenLogprob", "generate_batch"]
 
+NON_FINITE = "non_finite"  # a row's stop reason when its logits were NaN or inf
+
 
 @dataclass(frozen=True)
 class GenRequest:
@@ -61,6 +63,7 @@ class GenResult:
     output_tokens: int
     logprobs: list[TokenLogprob] | None = None
     extras: dict[str, object] = field(default_factory=dict)
+    error: str | None = None  # the row failed (its text is what it had before): the provider raises
 
 
 def generate_batch(
@@ -173,9 +176,13 @@ def _decode(
             terms.decoding()
         active = list(range(n))  # the request behind each row of the batch
         while True:
+            # a row whose logits overflowed (float16 under a large coef) stops with an error: its
+            # logits are zeroed so sampling cannot fail, and its token becomes -1 (no extra sync)
+            bad = ~torch.isfinite(logits).all(dim=-1)
+            logits.masked_fill_(bad[:, None], 0.0)
             if constraint is not None:
                 constraint.restrict(logits, active, [reason[i] is not None for i in active])
-            next_ids = choose(logits, sampling, [generators[i] for i in active])
+            next_ids = choose(logits, sampling, [generators[i] for i in active]).masked_fill(bad, -1)
             if sampling.logprobs:  # kept on the device; read once after the loop
                 steps_lp.append(step_logprobs(active, logits, next_ids, sampling.top_logprobs))
             chosen = next_ids.tolist()  # the one host sync of a step
@@ -184,6 +191,9 @@ def _decode(
                 if reason[i] is not None:
                     continue
                 t = chosen[j]
+                if t < 0:
+                    reason[i] = NON_FINITE
+                    continue
                 out_ids[i].append(t)
                 reason[i] = _stop(requests[i], out_ids[i], t, eos, tok, constraint, i)
                 if reason[i] is None or (monitored[i] and t not in eos):
@@ -221,6 +231,7 @@ def _decode(
                 output_tokens=len(token_ids),
                 logprobs=lps[i] if lps is not None else None,
                 extras={"monitor": monitor_values[i]} if monitor_values and monitor_values[i] else {},
+                error=f"non-finite logits (NaN or inf) at output token {len(token_ids) + 1}" if reason[i] == NON_FINITE else None,
             )
         )
     return results

@@ -71,16 +71,31 @@ def resolve_model_path(name: str) -> str:
 
 
 def pick_device(device: str) -> torch.device:
+    """`auto` (cuda:0, mps, else cpu), or the named device, checked to exist here."""
     if device != "auto":
         try:
-            return torch.device(device)
+            dev = torch.device(device)
         except RuntimeError:
             raise SteeringConfigError(f"device must be auto, cpu, cuda, cuda:N or mps, got {device!r}") from None
+        _check_device(dev, device)
+        return dev
     if torch.cuda.is_available():
         return torch.device("cuda:0")
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _check_device(dev: torch.device, given: str) -> None:
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "this torch build has no CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+            raise SteeringConfigError(f"device={given}: CUDA is not available here ({why}); use device=cpu or device=auto")
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise SteeringConfigError(f"device={given}: there are {count} CUDA device(s) here, cuda:0 to cuda:{count - 1}")
+    elif dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise SteeringConfigError(f"device={given}: MPS is not available here; use device=cpu or device=auto")
 
 
 def pick_dtype(dtype: str, device: torch.device) -> torch.dtype:

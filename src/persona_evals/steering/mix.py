@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from persona_evals.paths import split_key
 from persona_evals.steering.spec import SteeringConfigError
 
 
@@ -33,8 +34,8 @@ def check_same_hidden(a: str, b: str, arg: str = "--mix") -> None:
 
     sizes = {}
     for i, raw in enumerate((a, b)):
-        path, _, key = raw.partition("#")
-        sizes[raw] = int(load_vector(path, key or None, arg=f"{arg}[{i}]").tensor.shape[-1])
+        path, key = split_key(raw)
+        sizes[raw] = int(load_vector(path, key, arg=f"{arg}[{i}]").tensor.shape[-1])
     if len(set(sizes.values())) > 1:
         listed = ", ".join(f"{p}: {n}" for p, n in sizes.items())
         raise SteeringConfigError(f"{arg} vectors have different hidden sizes ({listed}): they come from different models")

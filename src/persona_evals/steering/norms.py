@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from typing import Any
 
 import torch
 
+from persona_evals.paths import write_text_atomic
 from persona_evals.steering.hooks import record_residual
 from persona_evals.steering.layers import supports_logits_to_keep
 from persona_evals.steering.loading import SharedModel
@@ -63,11 +62,7 @@ def residual_norms(shared: SharedModel) -> dict[int, float]:
     norms = measure_norms(shared)
     record = {"model": shared.path, "dtype": str(shared.dtype), "version": NORM_VERSION,
               "prompts": len(NORM_PROMPTS), "norms": {str(k): v for k, v in norms.items()}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(record, f, indent=1)
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(record, indent=1), overwrite=True)
     return norms
 
 

@@ -14,11 +14,12 @@ from typing import Any
 
 import torch
 
+from persona_evals.paths import split_key
 from persona_evals.steering.activations import encode_pair, pooled_activations
 from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.layers import check_layer
 from persona_evals.steering.loading import SharedModel, load_shared
-from persona_evals.steering.vectors import LoadedVector, check_fits, load_vector
+from persona_evals.steering.vectors import LoadedVector, check_fits, check_nonzero, load_vector
 
 
 def log_pairs(path: str) -> tuple[Any, list[tuple[str, int, list[Any], str, dict[str, Any]]]]:
@@ -56,6 +57,7 @@ def project_rows(
     for layer in layers:
         check_layer(layer, shared.num_layers)
         check_fits(vector, layer, shared.hidden_size, shared.num_layers, "vector")
+        check_nonzero(vector, layer, "vector")
     stem = Path(vector.path).stem
     pairs = [encode_pair(shared, render_prompt(shared.tokenizer, r[2]), r[3]) for r in rows]
     acts = pooled_activations(shared, pairs, batch_size)
@@ -98,6 +100,7 @@ def shift_stats(delta: torch.Tensor, vector: LoadedVector, layers: list[int]) ->
     """`shift_proj` (Δ·v̂), `shift_norm` (‖Δ‖) and `shift_cos` of a [num_layers + 1, hidden] Δ per layer."""
     result = {}
     for layer in layers:
+        check_nonzero(vector, layer, "vector")
         v = vector.row(layer)
         d = delta[layer]
         result[layer] = {
@@ -125,5 +128,5 @@ def write_csv(rows: list[dict[str, Any]], out: str | Path, overwrite: bool = Fal
 
 
 def load_for_projection(model: str, vector_path: str) -> tuple[SharedModel, LoadedVector]:
-    path, _, key = vector_path.partition("#")
-    return load_shared(model), load_vector(path, key or None, arg="--vector")
+    path, key = split_key(vector_path)
+    return load_shared(model), load_vector(path, key, arg="--vector")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,12 +57,14 @@ from persona_evals.steering.constrained import schema_text
 from persona_evals.steering.generation import GenRequest, GenResult, Sampling, generate_batch
 from persona_evals.steering.layers import check_layer
 from persona_evals.steering.loading import SharedModel, load_shared
+from persona_evals.steering.reruns import SIGNATURE_ARG, check_signature
+from persona_evals.steering.reruns import install as install_identity
 from persona_evals.steering.rows import Monitor, RowSteering
 from persona_evals.steering.spec import SteeringSpec
 from persona_evals.steering.static import resolve_compile
 from persona_evals.steering.norms import residual_norms
 from persona_evals.steering.terms import ablation_bases, arg_name, coef_scales, load_terms, steering_deltas
-from persona_evals.steering.vectors import LoadedVector, check_fits
+from persona_evals.steering.vectors import LoadedVector, check_fits, check_nonzero
 
 DEFAULT_MAX_TOKENS = 1024
 # GenerateConfig fields a local model cannot honour; recorded in each output's metadata when set.
@@ -115,6 +118,9 @@ class SteerAPI(ModelAPI):
         )
         self.static = resolve_compile(self.spec.compile, self.shared, self.spec.device_map)
         self.signature = _signature(self.shared, self.spec, vectors, monitors, self.adapter, ablated, self.scales)
+        check_signature(self.spec.signature, self.signature, model_name)
+        install_identity()
+        self.identity_args = {SIGNATURE_ARG: self.signature}  # joins the Model's logged args (reruns.py)
         super().__init__(
             model_name=model_name,
             base_url=f"steer://{model_name}?steering={self.signature}",
@@ -139,6 +145,14 @@ class SteerAPI(ModelAPI):
             if self.norms is not None:
                 self._coef_record["residual_norm"] = {str(t.layer): self.norms[t.layer] for t in self.spec.vectors}
             self._describe["coef_mode"] = self._coef_record
+
+    def _overflow(self, what: str) -> RuntimeError:
+        """The error of a request whose logits became NaN or inf: never an empty answer."""
+        terms = ", ".join(f"coef={t.coef:g} at layer {t.layer}" for t in self.spec.vectors) or "no steering"
+        return RuntimeError(
+            f"steer/{self.model_name}: {what}, with dtype={self.spec.dtype} ({str(self.shared.dtype).removeprefix('torch.')}) "
+            f"and {terms}: the activations overflow this dtype. Use a smaller coef, or dtype=float32 (or bfloat16)."
+        )
 
     def _residual_norms(self) -> dict[int, float]:
         """The base model's mean residual norm per layer (``coef_mode=norm``), kept for the log."""
@@ -176,6 +190,8 @@ class SteerAPI(ModelAPI):
         # a monitored row does not split the batch: `generate_batch` decodes any batch holding one eagerly
         key = BatchKey(sampling, self.static is not None, self.adapter.name if self.adapter else None, self.adapter)
         result, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
+        if result.error is not None:
+            raise self._overflow(result.error)
         elapsed = time.monotonic() - start
         ignored = [f for f in _IGNORED_FIELDS if getattr(config, f, None) is not None]
         metadata: dict[str, Any] = {"steering": self.signature, "batch_size": batch_size, **self._coef_record}
@@ -224,6 +240,8 @@ class SteerAPI(ModelAPI):
         )
         key = BatchKey(Sampling(), False, self.adapter.name if self.adapter else None, self.adapter, scoring=True)
         logprobs, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
+        if any(math.isnan(lp) for lp in logprobs):
+            raise self._overflow("non-finite logits (NaN or inf) while scoring candidates")
         output = candidate_output(self.model_name, candidates, logprobs, len(ids), time.monotonic() - start)
         output.metadata = {"steering": self.signature, "batch_size": batch_size, **self._coef_record, **(output.metadata or {})}
         call = ModelCall.create(
@@ -279,6 +297,7 @@ def _monitors(shared: SharedModel, spec: SteeringSpec, vectors: list[LoadedVecto
     for i, (term, vec) in enumerate(zip(spec.monitor, vectors)):
         check_layer(term.layer, shared.num_layers, arg_name("monitor_layer", i, len(vectors)))
         check_fits(vec, term.layer, shared.hidden_size, shared.num_layers, arg_name("monitor", i, len(vectors)))
+        check_nonzero(vec, term.layer, arg_name("monitor", i, len(vectors)))
         name = f"{Path(vec.path).stem}{'' if vec.key == 'vector' else '#' + vec.key}@{term.layer}"
         out.append(Monitor(name, term.layer, vec.row(term.layer)))
     return tuple(out)

@@ -8,9 +8,13 @@ before any model is loaded.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
+
+from persona_evals.args import ArgumentError
+from persona_evals.paths import split_key
 
 Positions = Literal["all", "prompt", "response"]
 DType = Literal["auto", "float32", "bfloat16", "float16"]
@@ -20,8 +24,12 @@ CoefMode = Literal["raw", "unit", "norm"]
 DEFAULT_BATCH_SIZE = 32
 
 
-class SteeringConfigError(ValueError):
-    """A model arg of the `steer` provider is invalid; the message names the argument."""
+class SteeringConfigError(ArgumentError):
+    """A model arg of the `steer` provider is invalid; the message names the argument.
+
+    An `ArgumentError` (a ``ValueError``): ``inspect eval`` prints its message alone, first,
+    instead of a long exception group with the message at its end.
+    """
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class SteeringSpec:
     adapter: str | None = None  # a peft LoRA folder (or one of its checkpoints) on the base model
     ablate: tuple[VectorSpec, ...] = ()  # directions projected out after block `layer` (coef unused)
     coef_mode: CoefMode = "raw"  # raw: coef·v; unit: coef·v/‖v‖; norm: coef·v/‖v‖·mean‖h_L‖ (norms.py)
+    signature: str | None = None  # the steering signature a log recorded: must match the files (reruns.py)
 
     @classmethod
     def from_model_args(cls, args: dict[str, Any]) -> SteeringSpec:
@@ -97,6 +106,7 @@ class SteeringSpec:
             adapter=str(Path(adapter).expanduser()) if adapter else None,
             ablate=ablate,
             coef_mode=coef_mode,  # type: ignore[arg-type]
+            signature=None if args.get("signature") is None else str(args["signature"]),
         )
 
     def describe(self) -> dict[str, Any]:
@@ -129,6 +139,7 @@ _KNOWN = {
     "ablate",
     "ablate_layer",
     "coef_mode",
+    "signature",
 }
 
 
@@ -153,19 +164,23 @@ def _as_int(value: Any, name: str) -> int:
 
 
 def _as_float(value: Any, name: str) -> float:
+    """A finite float: nan and inf are refused (nan passes every comparison; inf·v is no steering)."""
     if isinstance(value, bool):
         raise SteeringConfigError(f"{name} must be a number, got {value!r}")
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise SteeringConfigError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise SteeringConfigError(f"{name} must be a finite number, got {value!r}")
+    return number
 
 
 def _terms(
     args: dict[str, Any], vec_key: str, layer_key: str, coef_key: str | None, default_coef: float
 ) -> tuple[VectorSpec, ...]:
     """Zip vector paths, layers and coefs; a list of one broadcasts, other lengths must agree."""
-    paths = [str(p) for p in _as_list(args.get(vec_key))]
+    paths = _rejoin([str(p) for p in _as_list(args.get(vec_key))])
     layers = [_as_int(x, layer_key) for x in _as_list(args.get(layer_key))]
     coefs = [_as_float(x, coef_key) for x in _as_list(args.get(coef_key))] if coef_key else []
     if not paths:
@@ -189,14 +204,24 @@ def _terms(
     coefs = coefs or [default_coef]
     out = []
     for i in range(n):
-        raw = paths[i if len(paths) > 1 else 0]
-        path, _, key = raw.partition("#")
+        path, key = split_key(paths[i if len(paths) > 1 else 0])
         out.append(
             VectorSpec(
                 path=str(Path(path).expanduser()),
-                key=key or None,
+                key=key,
                 layer=layers[i if len(layers) > 1 else 0],
                 coef=coefs[i if len(coefs) > 1 else 0],
             )
         )
     return tuple(out)
+
+
+def _rejoin(items: list[str]) -> list[str]:
+    """inspect splits ``-M vector=my,file.safetensors`` at the comma: when no piece is a file but
+    the pieces joined again are, that one file was meant."""
+    def exists(raw: str) -> bool:
+        return Path(split_key(raw)[0]).expanduser().is_file()
+
+    if len(items) > 1 and not any(exists(i) for i in items) and exists(",".join(items)):
+        return [",".join(items)]
+    return items

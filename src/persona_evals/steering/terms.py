@@ -8,6 +8,7 @@ and every error names the argument it came from.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
@@ -15,7 +16,7 @@ import torch
 from persona_evals.steering.ablation import orthonormal_basis
 from persona_evals.steering.layers import check_layer
 from persona_evals.steering.spec import CoefMode, SteeringConfigError, VectorSpec
-from persona_evals.steering.vectors import LoadedVector, check_fits, load_vector
+from persona_evals.steering.vectors import LoadedVector, check_fits, check_nonzero, load_vector
 
 
 def arg_name(name: str, i: int, n: int) -> str:
@@ -40,7 +41,12 @@ def steering_deltas(
     deltas: dict[int, torch.Tensor] = {}
     for i, (term, vec) in enumerate(zip(terms, vectors, strict=True)):
         _check(term, vec, num_layers, hidden_size, args, i, len(terms))
+        coef = arg_name("coef", i, len(terms))
+        if not math.isfinite(term.coef):
+            raise SteeringConfigError(f"{coef} must be a finite number, got {term.coef}")
         delta = term.coef * (1.0 if scales is None else scales[i]) * vec.row(term.layer)
+        if not torch.isfinite(delta).all():
+            raise SteeringConfigError(f"{coef}={term.coef:g} times {vec.path} overflows float32: use a smaller coef")
         deltas[term.layer] = deltas[term.layer] + delta if term.layer in deltas else delta
     return deltas
 
@@ -61,12 +67,8 @@ def coef_scales(
     lengths = []
     for i, (term, vec) in enumerate(zip(terms, vectors, strict=True)):
         _check(term, vec, num_layers, hidden_size, ("vector", "layer"), i, len(terms))
+        check_nonzero(vec, term.layer, arg_name("vector", i, len(terms)), f"coef_mode={mode} cannot scale it to unit length")
         lengths.append(float(vec.row(term.layer).norm()))
-        if lengths[-1] == 0:
-            raise SteeringConfigError(
-                f"{arg_name('vector', i, len(terms))}: {vec.path} is zero at layer {term.layer}, "
-                f"so coef_mode={mode} cannot scale it to unit length"
-            )
     if mode == "unit":
         return [1.0 / length for length in lengths]
     if norms is None:

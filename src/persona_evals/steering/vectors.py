@@ -58,7 +58,8 @@ def load_vector(path: str, key: str | None = None, arg: str = "vector") -> Loade
     """Read one tensor from a `.safetensors` or `.pt` file; errors name `arg` and the problem."""
     p = Path(path)
     if not p.is_file():
-        raise SteeringConfigError(f"{arg}: file {path} does not exist or is not a file")
+        picked = f" (read from {path}#{key}: '#' picks a tensor in a file)" if key is not None else ""
+        raise SteeringConfigError(f"{arg}: file {path} does not exist or is not a file{picked}")
     raw = p.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
     metadata: dict[str, str] = {}
@@ -72,13 +73,7 @@ def load_vector(path: str, key: str | None = None, arg: str = "vector") -> Loade
         except (SafetensorError, ValueError) as ex:
             raise SteeringConfigError(f"{arg}: {path} is not a readable safetensors file ({ex})") from None
     elif p.suffix in (".pt", ".pth"):
-        try:
-            obj = torch.load(p, map_location="cpu", weights_only=True)
-        except Exception as ex:  # pickled code, corrupt file ...
-            raise SteeringConfigError(
-                f"{arg}: {path} cannot be read with torch.load(weights_only=True) "
-                f"(files that need pickled code are refused): {str(ex).splitlines()[0]}"
-            ) from None
+        obj = _load_pt(p, raw, path, arg)
         if isinstance(obj, torch.Tensor):
             tensors = {"vector": obj}
         elif isinstance(obj, dict) and all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -104,6 +99,31 @@ def load_vector(path: str, key: str | None = None, arg: str = "vector") -> Loade
     return LoadedVector(tensor=tensor, metadata=metadata, sha256=sha, path=str(p), key=name)
 
 
+def _load_pt(p: Path, raw: bytes, path: str, arg: str) -> Any:
+    """torch.load(weights_only=True), with errors of our own: torch's message for a refused file
+    suggests retrying with weights_only=False, which would run the file's code."""
+    import re
+
+    if not raw:
+        raise SteeringConfigError(f"{arg}: {path} is empty (0 bytes)")
+    try:
+        return torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as ex:  # pickled code, truncated, garbage, not a torch file ...
+        text = str(ex)
+        needs = re.search(r"GLOBAL (\S+)", text)
+        if needs:
+            raise SteeringConfigError(
+                f"{arg}: {path} holds pickled Python objects, not only tensors (it needs {needs.group(1)}); "
+                ".pt files are read with torch.load(weights_only=True) and pickled code is never run. "
+                "Save the tensor as .safetensors (or as a plain tensor .pt)."
+            ) from None
+        advice = ("eights only", "weights_only", "documentation", "Please file", "trusted source")
+        detail = "; ".join(line.strip() for line in text.splitlines() if line.strip() and not any(a in line for a in advice))
+        raise SteeringConfigError(
+            f"{arg}: {path} is not a readable torch tensor file ({type(ex).__name__}{': ' + detail[:200] if detail else ''})"
+        ) from None
+
+
 def check_fits(vec: LoadedVector, layer: int, hidden_size: int, num_layers: int, arg: str) -> None:
     """Check the vector's hidden size and layer rows against the model; error names `arg`."""
     if vec.tensor.shape[-1] != hidden_size:
@@ -115,6 +135,12 @@ def check_fits(vec: LoadedVector, layer: int, hidden_size: int, num_layers: int,
             f"{arg}: {vec.path} has {vec.tensor.shape[0]} rows; a per-layer file for this model "
             f"has num_layers + 1 = {num_layers + 1} (row L = hidden_states[L])"
         )
+
+
+def check_nonzero(vec: LoadedVector, layer: int, arg: str, why: str = "a projection onto it is undefined") -> None:
+    """Refuse a direction of length 0 at `layer` (it would give NaN); the error names `arg`."""
+    if float(vec.row(layer).norm()) == 0.0:
+        raise SteeringConfigError(f"{arg}: {vec.path} is all zeros at layer {layer}: {why}")
 
 
 def _pick_key(tensors: dict[str, torch.Tensor], key: str | None, path: str, arg: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from persona_evals.logs import LogError
+from persona_evals.paths import split_key
 
 COLUMNS = ["steered", "trait", "cosine", "layer", "coef", "delta_steered", "delta_trait", "relative_change", "log"]
 
@@ -65,7 +66,7 @@ def parse_vectors(items: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:
         name, sep, path = item.partition("=")
-        name, path = (name, path) if sep else (Path(item.partition("#")[0]).stem, item)
+        name, path = (name, path) if sep else (Path(split_key(item)[0]).stem, item)
         if not name or not path:
             raise ValueError(f"--vector expects TRAIT=FILE, got {item!r}")
         if name in out:
@@ -146,7 +147,7 @@ def change_figure(rows: list[dict[str, Any]]) -> Any:
 
 def _trait_of(vector: str, term_key: str | None, vectors: dict[str, str], log: str) -> str:
     for trait, item in vectors.items():
-        path, _, key = item.partition("#")
+        path, key = split_key(item)
         given = os.path.normpath(path)
         same = given == vector or (os.path.exists(given) and os.path.exists(vector) and os.path.samefile(given, vector))
         if same and (key or None) == term_key:

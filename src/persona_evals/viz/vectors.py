@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from persona_evals.logs import LogError
+from persona_evals.paths import split_key
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,8 +45,8 @@ def cosine_matrix(paths: list[str], layer: int) -> tuple[list[str], Any]:
 
     rows, labels = [], []
     for item in paths:
-        path, _, key = item.partition("#")
-        vec = load_vector(path, key or None, arg="vectors")
+        path, key = split_key(item)
+        vec = load_vector(path, key, arg="vectors")
         if vec.tensor.dim() == 2 and not 0 <= layer < vec.tensor.shape[0]:
             raise ValueError(f"--layer {layer} is outside 0..{vec.tensor.shape[0] - 1} for {path}")
         rows.append(vec.row(layer))
