@@ -28,7 +28,8 @@ demo: $(STAMP)
 	$(OFFLINE) $(VENV)/bin/persona-evals demo --log-dir $(LOG_DIR) --overwrite
 
 bench: $(STAMP)
-	$(OFFLINE) $(PY) bench/steer_speed.py
+	$(OFFLINE) $(PY) bench/steer_speed.py --random-config tiny --threads 1
+	$(OFFLINE) $(PY) bench/steer_speed.py --model smollm2 --threads 1 --only 1,2
 	$(OFFLINE) $(PY) bench/extract_speed.py
 	$(OFFLINE) $(PY) bench/train_speed.py
 

@@ -1,7 +1,7 @@
 """Speed of the `steer` provider, as ratios measured in one run, on any device.
 
     .venv/bin/python bench/steer_speed.py [--model smollm2 | --random-config tiny|smollm2-135m|smollm2-360m|smollm2-1.7b]
-        [--device auto] [--dtype auto] [--threads N] [--prompts 64] [--tokens 64] [--batch-size 32] [--repeats 5]
+        [--device auto] [--dtype auto] [--threads N] [--prompts 64] [--tokens 64] [--batch-size 32] [--repeats 5] [--only 1,2,3,4,5]
 
 (1) steer through inspect's model API (asyncio.gather of every prompt) vs our decode loop
     (`generate_batch`) called directly on the same batches, and plain transformers `generate`  target <= 1.1
