@@ -10,7 +10,7 @@ from inspect_ai.model import GenerateConfig, get_model
 
 from persona_evals.steering.generation import GenRequest, Sampling, generate_batch
 from persona_evals.steering.hooks import active_hook_count
-from persona_evals.steering.loading import load_shared
+from persona_evals.steering.loading import load_shared, pick_device
 from persona_evals.steering.rows import RowSteering
 from persona_evals.steering.spec import SteeringConfigError
 from persona_evals.steering.static import StaticDecoding, bucket, compile_reason
@@ -32,7 +32,12 @@ def _steerings(shared):
     return [RowSteering()] + [RowSteering({2: v, shared.num_layers: -v}, p) for p in ("response", "prompt", "all")]
 
 
-def assert_same(a, b, tol=1e-5):
+# other attention shapes (a full-length masked cache vs a growing one) round differently in the
+# last bits; GPU attention kernels more so than the CPU's
+TOL = 1e-5 if pick_device("auto").type == "cpu" else 1e-4
+
+
+def assert_same(a, b, tol=TOL):
     assert [r.token_ids for r in a] == [r.token_ids for r in b]
     assert [r.stop_reason for r in a] == [r.stop_reason for r in b]
     for x, y in zip(a, b):
