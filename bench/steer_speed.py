@@ -253,8 +253,7 @@ def main() -> None:
         if reason is not None:
             print(f"(5) compiled decode: skipped ({reason})")
         else:
-            static = resolve_compile("true", shared, None)
-            warm(static)
+            static = resolve_compile("true", shared, None)  # full batches only: the warm-up run compiles them
             t_compiled, t_eager, t_plain = timer.compare(direct(static), direct(), plain)
             if static.error:
                 print(f"(5) compiled decode FAILED, fell back to eager: {static.error}")
