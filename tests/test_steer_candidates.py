@@ -157,3 +157,28 @@ def test_a_trait_eval_with_a_steer_grader_records_the_method_and_the_call(split_
         assert len(calls) == 2
         assert all(e.config.extra_body["candidates"][:3] == ["0", "1", "2"] for e in calls)
         assert all("candidate_logprobs" in e.output.metadata for e in calls)
+
+
+def test_the_word_boundary_mask_is_kept_per_live_tokenizer_only():
+    """Keyed by the tokenizer itself (weakly): a freed tokenizer's mask is never handed to another."""
+    import gc
+
+    from persona_evals.steering import candidates
+
+    class Tok:
+        def __init__(self, words):
+            self.words = words
+
+        def __len__(self):
+            return len(self.words)
+
+        def batch_decode(self, ids):
+            return [self.words[i[0]] for i in ids]
+
+    first = Tok(["a", " b", ".", "1"])
+    assert candidates.boundary_mask(first, 4).tolist() == [False, True, True, False]
+    assert first in candidates._BOUNDARY
+    del first
+    gc.collect()
+    second = Tok([".", "a", "b", " "])
+    assert candidates.boundary_mask(second, 5).tolist() == [True, False, False, True, True]

@@ -27,6 +27,7 @@ prompts. Each row keeps its steering (vectors at its positions, ablations), as w
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,9 @@ CANDIDATES_KEY = "candidates"
 """``GenerateConfig(extra_body={"candidates": [...]})`` asks a `steer` model to score those replies."""
 
 _LOGIT_BUDGET = 2**26  # floats of logits per forward (rows x nodes x vocab); more rows are chunked
-_BOUNDARY: dict[int, torch.Tensor] = {}  # id(tokenizer) -> bool mask over the vocabulary
+# tokenizer -> bool mask over the vocabulary; weak keys, so a freed tokenizer's entry goes with it
+# (an id() key could be reused by a later tokenizer and hand it the wrong mask)
+_BOUNDARY: weakref.WeakKeyDictionary[Any, torch.Tensor] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -123,12 +126,12 @@ def score_candidates(shared: SharedModel, requests: Sequence[CandidateRequest]) 
 
 def boundary_mask(tokenizer, vocab: int) -> torch.Tensor:
     """True for tokens that end a word before them: their text does not begin with a letter or digit."""
-    mask = _BOUNDARY.get(id(tokenizer))
+    mask = _BOUNDARY.get(tokenizer)
     if mask is None or mask.shape[0] != vocab:
         texts = tokenizer.batch_decode([[i] for i in range(min(vocab, len(tokenizer)))])
         mask = torch.ones(vocab, dtype=torch.bool)  # ids past the tokenizer's (padding rows) end nothing
         mask[: len(texts)] = torch.tensor([not (t[:1].isalnum()) for t in texts])
-        _BOUNDARY[id(tokenizer)] = mask
+        _BOUNDARY[tokenizer] = mask
     return mask
 
 
