@@ -29,9 +29,9 @@ from typing import Any
 DEFAULT_WINDOW_S = 0.02
 MAX_WAIT_S = 0.25
 # The thread ends after this long without requests (and restarts on demand). Long, because on a
-# GPU a new thread rebuilds per-thread CUDA library state (handles, attention plans for each
-# shape): on an H200 a fresh decode thread's first batches took 4-6 s instead of 1.3 s (random
-# SmolLM2-1.7B shape, bf16, batch 32), and an eval pauses longer than seconds (judges, other tasks).
+# GPU CUDA library state is per thread (handles, per-shape plans): on an H200 a new decode
+# thread's batches took 5-6 s instead of 1.3 s (random SmolLM2-1.7B shape, bf16, batch 32) until
+# it had seen their shapes, and an eval pauses longer than seconds (judges, other tasks).
 IDLE_EXIT_S = 600.0
 
 
