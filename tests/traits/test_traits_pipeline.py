@@ -147,3 +147,11 @@ def test_demo_pipeline_runs_on_the_tiny_model(tiny_llama, tmp_path, capsys):
     assert [r[0] for r in rows] == ["0.0", "2.0"]
     for row in rows:  # coef, trait mean (scored/n), coherence mean (scored/n), projection, ...
         assert 0 <= float(row[1]) <= 100 and row[2] == "(3/3)" and 0 <= float(row[3]) <= 100 and row[4] == "(3/3)"
+    # the logs name the registered task and its arguments, so `inspect eval-retry` can rebuild it
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    sweep = [read_eval_log(info, header_only=True).eval for info in list_eval_logs(str(tmp_path / "demo" / "sweep"))]
+    assert len(sweep) == 2
+    for spec in sweep:
+        assert spec.task == "persona_evals/trait_expression"
+        assert spec.task_args["version"] == "eval" and spec.task_args["instruction"] == "none"

@@ -56,7 +56,10 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.viz.common import save_figure, use_agg
     from persona_evals.viz.trait_steering import plot_trait_steering, steering_frame
 
-    task = "persona_evals/trait_expression"  # the registered task: no checkout needed
+    from persona_evals.traits.task import trait_expression
+
+    # the task object, not a registry name: the name is persona_evals/trait_expression when the
+    # package is pip-installed but trait_expression when it is only on PYTHONPATH (a bare GPU machine)
     out = Path(args.log_dir)
     name = f"steer/{args.model}"
     grader = args.grader or name
@@ -79,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  the judge is {grader} itself, min numeric mass {min_mass}: its scores are a smoke test, not a measurement")
     logs = {}
     for polarity in ("pos", "neg"):
-        task_args = {"trait": args.trait, "version": "extract", "instruction": polarity, "min_mass": min_mass}
-        log = eval(task, model=model, task_args=task_args, log_dir=str(out / "extract"), **common)[0]
+        task = trait_expression(trait=args.trait, version="extract", instruction=polarity, min_mass=min_mass)
+        log = eval(task, model=model, log_dir=str(out / "extract"), **common)[0]
         if log.status != "success":
             raise CommandError(f"the {polarity} run failed: {log.location}")
         logs[polarity] = log.location
@@ -103,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
         get_model(name, memoize=False, vector=str(path), layer=args.layer, coef=c, monitor=str(path), monitor_layer=args.layer)
         for c in args.coefs
     ]
-    sweep = eval(task, model=models, task_args={"trait": args.trait, "version": "eval", "instruction": "none", "min_mass": min_mass},
-                 log_dir=str(out / "sweep"), **common)
+    task = trait_expression(trait=args.trait, version="eval", instruction="none", min_mass=min_mass)
+    sweep = eval(task, model=models, log_dir=str(out / "sweep"), **common)
     if any(log.status != "success" for log in sweep):
         raise CommandError("a sweep run failed: " + ", ".join(log.location for log in sweep if log.status != "success"))
 
