@@ -139,7 +139,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--only", default="1,2,3,4,5", help="which measures, e.g. 1,3")
     args = ap.parse_args()
-    only = {int(x) for x in args.only.split(",")}
+    only = {int(x) for x in args.only.split(",") if x.strip() in {"1", "2", "3", "4", "5"}}
+    if len(only) != len(args.only.split(",")):
+        ap.error(f"--only: expected measure numbers 1-5 separated by commas, got {args.only!r}")
 
     import torch
     from inspect_ai.model import ChatMessageUser, GenerateConfig, get_model

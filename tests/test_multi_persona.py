@@ -159,3 +159,14 @@ def test_variant_vectors_of_one_trait_and_their_cosines(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert f"evil: mean cosine among its variants {sum(within) / 3:.3f} (3 pairs)" in printed
     assert f"across traits: mean cosine {sum(across) / 3:.3f} (3 pairs)" in printed
+
+
+def test_a_vector_given_under_home_matches_the_steered_run(tmp_path, monkeypatch):
+    """`--vector evil=~/v.safetensors` names the file the identity recorded (expanded and normalised)."""
+    from persona_evals.identity import normal_path
+    from persona_evals.viz.trait_change import _trait_of
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "v.safetensors").write_bytes(b"")
+    recorded = normal_path("~/./v.safetensors")
+    assert _trait_of(recorded, None, {"humorous": "h.safetensors", "evil": "~/v.safetensors"}, "run.eval") == "evil"

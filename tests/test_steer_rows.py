@@ -101,3 +101,12 @@ def test_no_hook_outlives_a_failing_batch(tiny_llama):
     assert active_hook_count(shared.model) == 0
     ok = generate_batch(shared, _requests(shared, configs[1]), Sampling())  # the model still works
     assert all(r.output_tokens > 0 for r in ok)
+
+
+def test_to_lists_reads_tensors_of_different_row_counts_in_one_transfer():
+    from persona_evals.steering.sampling import to_lists
+
+    tensors = [torch.arange(12.0).reshape(4, 3), torch.ones(0, 3), torch.full((2, 3), -1.5), torch.zeros(1, 3)]
+    assert to_lists(tensors) == [t.tolist() for t in tensors]
+    assert to_lists([torch.tensor([3, 1]), torch.tensor([7])]) == [[3, 1], [7]]
+    assert to_lists([]) == []

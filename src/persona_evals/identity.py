@@ -109,7 +109,7 @@ def model_identity(model: str, model_args: Mapping[str, Any] | None = None) -> M
     for name in sorted(k for k in args if f"{k}_layer" in args):
         other[name] = [[t.vector, t.key, t.layer] for t in _terms(args.pop(name), args.pop(f"{name}_layer"), None)]
     for name, value in args.items():
-        other[name] = _path(value) if name == "adapter" and isinstance(value, str) else value
+        other[name] = normal_path(value) if name == "adapter" and isinstance(value, str) else value
     canonical = tuple(sorted((k, json.dumps(v, sort_keys=True, default=str)) for k, v in other.items()))
     return ModelIdentity(model=str(model), terms=tuple(terms), other=canonical)
 
@@ -162,7 +162,7 @@ def _terms(vectors: Any, layers: Any, coefs: Any) -> list[Term]:
         if not float(layer).is_integer():
             raise ValueError(f"model arg layer={layer!r} is not an integer")
         coef = _number(coef_list[i if len(coef_list) > 1 else 0], "coef") if coef_list else DEFAULT_COEF
-        out.append(Term(vector=_path(path), key=key or None, layer=int(layer), coef=coef))
+        out.append(Term(vector=normal_path(path), key=key or None, layer=int(layer), coef=coef))
     return out
 
 
@@ -187,7 +187,8 @@ def _number(value: Any, name: str) -> float:
     return number
 
 
-def _path(path: str) -> str:
+def normal_path(path: str) -> str:
+    """A vector or adapter path as the identity records it (so `~/v` and `./v` match `v`)."""
     return os.path.normpath(os.path.expanduser(path))
 
 

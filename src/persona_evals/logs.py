@@ -75,6 +75,11 @@ def resolve_logs(logs: Sequence[str], log_dir: str, newest_only: bool = True) ->
     return [check_log(p.removeprefix("file://")) for p in paths]
 
 
+def existing_log(path: str | Path, arg: str | None = None) -> str:
+    """A readable log file, or the newest log in a folder (else a `LogError` naming `arg`)."""
+    return check_log(newest_log(path, arg=arg) if Path(path).is_dir() else path, arg=arg)
+
+
 def check_log(path: str | Path, arg: str | None = None) -> str:
     """`path` if it is a readable eval log (its header reads); else a `LogError` naming the file."""
     _read(str(path).removeprefix("file://"), arg, header_only=True)

@@ -19,7 +19,7 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +122,24 @@ def write_text_atomic(path: str | os.PathLike[str], text: str, overwrite: bool =
     with atomic_path(path, overwrite) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def write_csv(
+    rows: Iterable[Mapping[str, Any]], path: str | os.PathLike[str], columns: Sequence[str] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Rows as a CSV through `write_text_atomic`: `columns` (other keys ignored), or every key seen
+    in any row, in order of first appearance."""
+    import csv
+    import io
+
+    rows = list(rows)
+    fields = list(columns) if columns is not None else list(dict.fromkeys(k for r in rows for k in r))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return write_text_atomic(path, buffer.getvalue(), overwrite=overwrite)
 
 
 Files = Sequence[str] | Callable[[argparse.Namespace], Sequence[str]]

@@ -11,8 +11,8 @@ maintained mirror ``DigitalLearningGmbH/MATH-lighteval``; BIG-Bench's loading sc
 runs under ``datasets`` 4, so we read the Hub's parquet conversion of ``tasksource/bigbench``).
 
 ``source="sample"`` reads real BIG-bench items shipped with the package instead of the Hub (the
-first 200 of each subtask, Apache-2.0, see ``samples/bigbench/README.md``), so the benchmark runs
-offline on real data. Their ids (``bigbench_sample/<subtask>/<config>/<idx>``) are not the Hub's,
+first 200 of each subtask, 198 of tracking_shuffled_objects, Apache-2.0, see
+``samples/bigbench/README.md``), so the benchmark runs offline on real data. Their ids (``bigbench_sample/<subtask>/<config>/<idx>``) are not the Hub's,
 so cached dynamic experts and baselines never cross the two sources.
 """
 
@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from importlib.resources import files
 from string import ascii_uppercase
-from typing import Any
+from typing import Any, Literal, get_args
 
 from inspect_ai.dataset import Sample
 
@@ -41,7 +41,8 @@ MMLU_PRO_DATASET = "TIGER-Lab/MMLU-Pro"
 MATH_DATASET = "DigitalLearningGmbH/MATH-lighteval"
 BIGBENCH_DATASET = "tasksource/bigbench"
 BIGBENCH_MAX_ROWS = 1000
-ITEM_SOURCES: tuple[str, ...] = ("hub", "sample")
+Source = Literal["hub", "sample"]
+ITEM_SOURCES: tuple[str, ...] = get_args(Source)
 SAMPLE_FAMILIES: tuple[str, ...] = ("bigbench",)
 MAX_CHOICES = 26
 

@@ -2,40 +2,30 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
+from persona_evals import paths
 from persona_evals.accuracy.metrics import MetricRow
 from persona_evals.accuracy.results import Run
 
 COLUMNS = list(MetricRow.__dataclass_fields__)
+ACCURACY_COLUMNS = ["model", "mitigation", "task", "persona", "group", "accuracy", "n_items"]
 
 
-def write_csv(rows: list[MetricRow], path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(row.as_dict() for row in rows)
-    return path
+def write_csv(rows: list[MetricRow], path: str | Path, overwrite: bool = False) -> Path:
+    """The metric rows (atomically; an existing file only with `overwrite`)."""
+    return paths.write_csv((row.as_dict() for row in rows), path, COLUMNS, overwrite)
 
 
-def write_accuracy_csv(runs: list[Run], path: str | Path) -> Path:
+def write_accuracy_csv(runs: list[Run], path: str | Path, overwrite: bool = False) -> Path:
     """Accuracy of every persona in every run (one row each)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["model", "mitigation", "task", "persona", "group", "accuracy", "n_items"])
-        for run in sorted(runs, key=lambda r: r.key):
-            for persona, per_item in sorted(run.hits.items()):
-                acc = sum(per_item.values()) / len(per_item)
-                writer.writerow(
-                    [*run.key, persona, run.groups[persona], f"{acc:.4f}", len(per_item)]
-                )
-    return path
+    rows = [
+        dict(zip(ACCURACY_COLUMNS, [*run.key, persona, run.groups[persona], f"{sum(hits.values()) / len(hits):.4f}", len(hits)]))
+        for run in sorted(runs, key=lambda r: r.key)
+        for persona, hits in sorted(run.hits.items())
+    ]
+    return paths.write_csv(rows, path, ACCURACY_COLUMNS, overwrite)
 
 
 def markdown(rows: list[MetricRow], holm: bool = False) -> str:

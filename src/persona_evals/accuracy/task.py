@@ -10,11 +10,10 @@ One sample per item x persona; compute expertise advantage, robustness and fidel
 with ``persona-evals metrics``.
 """
 
-from typing import Literal
-
 from inspect_ai import Task, task
 
 from persona_evals.accuracy.build import build_dataset, build_solver, check_solver_args
+from persona_evals.accuracy.data import Source
 from persona_evals.accuracy.scorers import persona_answer
 from persona_evals.args import task_args
 
@@ -30,7 +29,7 @@ def persona_accuracy(
     experts_cache: str | None = None,
     items: int | None = None,
     math_normalize: bool = False,
-    source: Literal["hub", "sample"] = "hub",
+    source: Source = "hub",
 ) -> Task:
     """Accuracy of a model under persona prompts, one sample per item and persona.
 
@@ -50,7 +49,8 @@ def persona_accuracy(
         items: first N items of each task (``--limit`` counts item x persona samples instead).
         math_normalize: compare MATH answers after normalising equivalent forms (not the paper's).
         source: ``hub`` (the pinned Hub data sets) or ``sample``: real BIG-bench items shipped
-            with the package (the first 200 of each subtask; offline, ``bigbench`` tasks only).
+            with the package (the first 200 of each subtask, 198 of tracking_shuffled_objects;
+            offline, ``bigbench`` tasks only).
     """
     answers = check_solver_args(mitigation, persona_placement, baseline_log, experts_cache)
     samples = build_dataset(dataset, personas, items, source)

@@ -16,6 +16,11 @@ class CommandError(Exception):
     """
 
 
+def first_line(ex: Exception) -> str:
+    """An exception's first line (library errors on missing weights run to many lines)."""
+    return (str(ex).strip().splitlines() or [type(ex).__name__])[0]
+
+
 def parse_pairs(items: list[str], arg: str) -> dict[str, Any]:
     """`K=V` items (`-M`, `-T`, `--model-role`) -> dict, values parsed as YAML like inspect's own."""
     import yaml

@@ -65,13 +65,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _from_logs(args: argparse.Namespace, trait: str) -> tuple[dict, list[str]]:
     from persona_evals.commands import CommandError
-    from persona_evals.commands.vectors import _exists
+    from persona_evals.logs import existing_log
     from persona_evals.traits.finetune_data import sets_from_logs
     from persona_evals.traits.logs import TraitLogError, read_trait_log
 
     try:
-        pos = read_trait_log(_exists(args.from_logs[0], "--from-logs POS"), "pos")
-        neg = read_trait_log(_exists(args.from_logs[1], "--from-logs NEG"), "neg")
+        pos = read_trait_log(existing_log(args.from_logs[0], "--from-logs POS"), "pos")
+        neg = read_trait_log(existing_log(args.from_logs[1], "--from-logs NEG"), "neg")
     except TraitLogError as ex:
         raise CommandError(str(ex)) from None
     for log in (pos, neg):

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.accuracy.tables import markdown, write_accuracy_csv, write_csv
     from persona_evals.commands import CommandError
     from persona_evals.logs import resolve_logs
-    from persona_evals.paths import atomic_path, write_text_atomic
+    from persona_evals.paths import write_text_atomic
 
     paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
     runs = collect_hits(paths)  # LogError naming the log: the CLI prints it
@@ -60,9 +60,8 @@ def run(args: argparse.Namespace) -> int:
     rows = compute_metrics(runs, use_holm=args.holm, n_boot=args.n_boot)
     table = markdown(rows, holm=args.holm)
     out = Path(args.out_dir)
-    for name, write in (("metrics.csv", lambda p: write_csv(rows, p)), ("accuracy.csv", lambda p: write_accuracy_csv(runs, p))):
-        with atomic_path(out / name, args.overwrite) as tmp:
-            write(tmp)
+    write_csv(rows, out / "metrics.csv", args.overwrite)
+    write_accuracy_csv(runs, out / "accuracy.csv", args.overwrite)
     write_text_atomic(out / "metrics.md", table, args.overwrite)
     print(table)
     print(f"wrote {out / 'metrics.csv'}, {out / 'accuracy.csv'} and {out / 'metrics.md'}")

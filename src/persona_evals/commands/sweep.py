@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from inspect_ai import eval
     from inspect_ai.model import get_model
 
-    from persona_evals.commands import CommandError, parse_pairs
+    from persona_evals.commands import CommandError, first_line, parse_pairs
     from persona_evals.steering.spec import SteeringConfigError
 
     file = args.task.split("@")[0]
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     except SteeringConfigError as ex:
         raise CommandError(str(ex)) from None
     except OSError as ex:  # weights not found (offline, a wrong id)
-        raise CommandError(f"--model {args.model}: {(str(ex).strip().splitlines() or [''])[0]}") from None
+        raise CommandError(f"--model {args.model}: {first_line(ex)}") from None
     logs = eval(
         args.task,
         model=models,

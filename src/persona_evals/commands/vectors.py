@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import get_args
 
+from persona_evals.logs import existing_log
 from persona_evals.paths import split_key
 
 
@@ -109,15 +110,15 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from persona_evals.commands import CommandError
+    from persona_evals.commands import CommandError, first_line
     from persona_evals.paths import atomic_path
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.traits.extract import extract_vectors
     from persona_evals.traits.logs import TraitLogError, read_trait_log
 
     try:
-        pos = read_trait_log(_exists(args.pos, "--pos"), "pos")
-        neg = read_trait_log(_exists(args.neg, "--neg"), "neg")
+        pos = read_trait_log(existing_log(args.pos, "--pos"), "pos")
+        neg = read_trait_log(existing_log(args.neg, "--neg"), "neg")
         with atomic_path(args.out, args.overwrite) as tmp:
             _, counts = extract_vectors(
                 pos, neg, tmp, model=args.model, pos_min=args.pos_threshold, neg_max=args.neg_threshold,
@@ -128,7 +129,7 @@ def _extract(args: argparse.Namespace) -> int:
         raise CommandError(str(ex)) from None
     except OSError as ex:  # weights not found (offline, a wrong id)
         where = f"--model {args.model}" if args.model else "the logs' model (pass --model with local weights)"
-        raise CommandError(f"{where}: {_first_line(ex)}") from None
+        raise CommandError(f"{where}: {first_line(ex)}") from None
     print(f"wrote {args.out}  (trait {pos.trait}; pairs kept after each filter: {counts})")
     return 0
 
@@ -137,7 +138,8 @@ def _project(args: argparse.Namespace) -> int:
     import json
 
     from persona_evals.commands import CommandError
-    from persona_evals.steering.project import finetuning_shift, log_pairs, project_rows, write_csv
+    from persona_evals.paths import write_csv
+    from persona_evals.steering.project import finetuning_shift, log_pairs, project_rows
     from persona_evals.steering.spec import DType, SteeringConfigError
     from persona_evals.steering.vectors import load_vector
 
@@ -145,7 +147,7 @@ def _project(args: argparse.Namespace) -> int:
         return _screen(args)
     if args.keep_below is not None:
         raise CommandError("--keep-below screens chat JSONL (finetuning data), not eval logs")
-    log, rows = log_pairs(_exists(args.log, None))
+    log, rows = log_pairs(existing_log(args.log, None))
     model = args.model
     if model is None:
         provider, _, name = log.eval.model.partition("/")
@@ -178,7 +180,7 @@ def _screen(args: argparse.Namespace) -> int:
 
     from persona_evals.commands import CommandError
     from persona_evals.datasets.chats import ChatFileError, read_chats, write_chats
-    from persona_evals.steering.project import write_csv
+    from persona_evals.paths import write_csv
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
     from persona_evals.training.screen import base_answers, column, keep_below, screen_rows
@@ -191,7 +193,7 @@ def _screen(args: argparse.Namespace) -> int:
     if screening and args.by == "proj_diff" and args.no_base_answers:
         raise CommandError("--by proj_diff needs the model's own answers; drop --no-base-answers or use --by proj")
     table = args.csv if screening else args.out  # both checked by the CLI before any work
-    path, _, key = args.vector.partition("#")
+    path, key = split_key(args.vector)
     try:
         chats = read_chats(args.log, last_is_assistant=True)
         vector = load_vector(path, key or None, arg="--vector")
@@ -224,7 +226,7 @@ def _screen(args: argparse.Namespace) -> int:
 def _shift(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError
     from persona_evals.steering.adapters import read_adapter
-    from persona_evals.steering.project import write_csv
+    from persona_evals.paths import write_csv
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
     from persona_evals.training.shift import adapter_shifts
@@ -278,7 +280,7 @@ def _prompts(spec: str | None) -> list:
         except ChatFileError as ex:
             raise CommandError(str(ex)) from None
     if spec not in trait_names() and not spec.endswith(".json") and Path(spec).exists():
-        return [r[2] for r in log_pairs(_exists(spec, "--prompts"))[1]]
+        return [r[2] for r in log_pairs(existing_log(spec, "--prompts"))[1]]
     try:
         return [[ChatMessageUser(content=q)] for q in load_trait(spec, "eval").questions]
     except (TraitArtifactError, FileNotFoundError, ValueError) as ex:
@@ -314,23 +316,10 @@ def _trait_scores(logs: list[str]) -> dict[str, float]:
 
 def _load(model: str, arg: str, dtype: str = "auto"):  # -> SharedModel
     """The shared weights of `model`; weights that cannot be found (offline, a wrong id) name `arg`."""
-    from persona_evals.commands import CommandError
+    from persona_evals.commands import CommandError, first_line
     from persona_evals.steering.loading import load_shared
 
     try:
         return load_shared(model, dtype)
     except OSError as ex:
-        raise CommandError(f"{arg} {model}: {_first_line(ex)}") from None
-
-
-def _first_line(ex: Exception) -> str:
-    return (str(ex).strip().splitlines() or [type(ex).__name__])[0]
-
-
-def _exists(path: str, arg: str | None) -> str:
-    """A readable log file, or the newest log in a directory (else a `LogError` naming `arg`)."""
-    from pathlib import Path
-
-    from persona_evals.logs import check_log, newest_log
-
-    return check_log(newest_log(path, arg=arg) if Path(path).is_dir() else path, arg=arg)
+        raise CommandError(f"{arg} {model}: {first_line(ex)}") from None

@@ -177,7 +177,6 @@ def run_calibration(
     max_rounds: int = 5,
     model_args: dict[str, Any] | None = None,
     max_tokens: int | None = None,
-    candidates: int = CANDIDATES,
 ) -> list[PersonaRecord]:
     """Every record, calibrated: rounds of verification and budgeted redraws (module docstring)."""
     from inspect_ai import eval as inspect_eval
@@ -211,7 +210,7 @@ def run_calibration(
             path = str(records[index[i]].provenance.get("marginals") or "")
             if path not in samplers:
                 samplers[path] = CensusSampler(load_marginals(path) if path else None)
-            current[i] = budget.redraw(current[i], samplers[path], keyed_rng(index[i], round_, key=i), candidates)
+            current[i] = budget.redraw(current[i], samplers[path], keyed_rng(index[i], round_, key=i))
     return [merge_calibration(r, current[r.id], *outcome[r.id], model_name, logs) for r in records]
 
 

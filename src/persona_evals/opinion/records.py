@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from persona_evals.paths import user_path
+from persona_evals.paths import user_path, write_text_atomic
 from persona_evals.personas.persona import AttributeValue, Persona
 from persona_evals.personas.states import STATE_NAMES
 
@@ -126,7 +126,6 @@ def read_personas(path: str | Path) -> list[PersonaRecord]:
 
 def write_personas(path: str | Path, records: Iterable[PersonaRecord], overwrite: bool = False) -> Path:
     """One JSON record per line, written atomically; an existing file is replaced only with `overwrite`."""
-    from persona_evals.paths import write_text_atomic
 
     return write_text_atomic(path, "".join(r.model_dump_json(exclude_none=False) + "\n" for r in records), overwrite)
 

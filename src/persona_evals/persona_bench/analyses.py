@@ -54,8 +54,6 @@ def subtlety(max_retries: int = 2, role: str = CRITIC_ROLE) -> Scorer:
     return structured_judge(label, SubtletyLabel, to_score, role=role, name="subtlety label", max_retries=max_retries)
 
 
-
-
 class FidelityVerdict(BaseModel):
     unsupported: list[str] = Field(description="Claims in the summary that the persona does not support or contradicts.")
     faithful: bool = Field(description="True if every claim in the summary is supported by the persona.")

@@ -115,12 +115,14 @@ def score_candidates(shared: SharedModel, requests: Sequence[CandidateRequest]) 
     head = shared.model.get_output_embeddings()
     vocab = int(head.weight.shape[0]) if head is not None else int(shared.model.config.vocab_size)
     boundary = boundary_mask(shared.tokenizer, vocab).to(shared.device)
-    nodes = max(len(_Tree(r.candidates).tokens) for r in requests)
+    trees = [_Tree(r.candidates) for r in requests]
+    nodes = max(len(t.tokens) for t in trees)
     chunk = max(1, _LOGIT_BUDGET // max(1, (nodes + 1) * vocab))
     out: list[list[float]] = []
     with torch.inference_mode():
         for start in range(0, len(requests), chunk):
-            out.extend(_score(shared, requests[start : start + chunk], boundary))
+            end = start + chunk
+            out.extend(_score(shared, requests[start:end], trees[start:end], boundary))
     return out
 
 
@@ -167,11 +169,12 @@ class _Tree:
         return seen
 
 
-def _score(shared: SharedModel, requests: Sequence[CandidateRequest], boundary: torch.Tensor) -> list[list[float]]:
+def _score(
+    shared: SharedModel, requests: Sequence[CandidateRequest], trees: Sequence[_Tree], boundary: torch.Tensor
+) -> list[list[float]]:
     from transformers import DynamicCache
 
     model, device, pad = shared.model, shared.device, shared.tokenizer.pad_token_id
-    trees = [_Tree(r.candidates) for r in requests]
     n, nodes = len(requests), max(len(t.tokens) for t in trees)
     width = max(len(r.input_ids) for r in requests)
     ids = torch.full((n, width), pad, dtype=torch.long)

@@ -8,7 +8,6 @@ but never computed it; here all four are computed in the same batched pass.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -109,22 +108,6 @@ def shift_stats(delta: torch.Tensor, vector: LoadedVector, layers: list[int]) ->
             "shift_cos": float(torch.nn.functional.cosine_similarity(d, v, dim=0)),
         }
     return result
-
-
-def write_csv(rows: list[dict[str, Any]], out: str | Path, overwrite: bool = False) -> Path:
-    """One column per key seen in any row, written atomically; refuse an existing file unless `overwrite`."""
-    import io
-
-    from persona_evals.paths import write_text_atomic
-
-    fields: list[str] = []
-    for r in rows:
-        fields.extend(k for k in r if k not in fields)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(rows)
-    return write_text_atomic(out, buf.getvalue(), overwrite=overwrite)
 
 
 def load_for_projection(model: str, vector_path: str) -> tuple[SharedModel, LoadedVector]:

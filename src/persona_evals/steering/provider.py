@@ -55,7 +55,6 @@ from persona_evals.steering.candidates import (
 from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.constrained import schema_text
 from persona_evals.steering.generation import GenRequest, GenResult, Sampling, generate_batch
-from persona_evals.steering.layers import check_layer
 from persona_evals.steering.loading import SharedModel, load_shared
 from persona_evals.steering.reruns import SIGNATURE_ARG, check_signature
 from persona_evals.steering.reruns import install as install_identity
@@ -63,8 +62,8 @@ from persona_evals.steering.rows import Monitor, RowSteering
 from persona_evals.steering.spec import SteeringSpec
 from persona_evals.steering.static import resolve_compile
 from persona_evals.steering.norms import residual_norms
-from persona_evals.steering.terms import ablation_bases, arg_name, coef_scales, load_terms, steering_deltas
-from persona_evals.steering.vectors import LoadedVector, check_fits, check_nonzero
+from persona_evals.steering.terms import ablation_bases, arg_name, check_term, coef_scales, load_terms, steering_deltas
+from persona_evals.steering.vectors import LoadedVector, check_nonzero
 
 DEFAULT_MAX_TOKENS = 1024
 # GenerateConfig fields a local model cannot honour; recorded in each output's metadata when set.
@@ -295,8 +294,7 @@ def run_batch(shared: SharedModel, key: BatchKey, requests: Sequence[GenRequest]
 def _monitors(shared: SharedModel, spec: SteeringSpec, vectors: list[LoadedVector]) -> tuple[Monitor, ...]:
     out = []
     for i, (term, vec) in enumerate(zip(spec.monitor, vectors)):
-        check_layer(term.layer, shared.num_layers, arg_name("monitor_layer", i, len(vectors)))
-        check_fits(vec, term.layer, shared.hidden_size, shared.num_layers, arg_name("monitor", i, len(vectors)))
+        check_term(term, vec, shared.num_layers, shared.hidden_size, ("monitor", "monitor_layer"), i, len(vectors))
         check_nonzero(vec, term.layer, arg_name("monitor", i, len(vectors)))
         name = f"{Path(vec.path).stem}{'' if vec.key == 'vector' else '#' + vec.key}@{term.layer}"
         out.append(Monitor(name, term.layer, vec.row(term.layer)))

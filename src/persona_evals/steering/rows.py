@@ -27,6 +27,7 @@ import torch
 
 from persona_evals.steering.ablation import ablate_residual
 from persona_evals.steering.hooks import PositionMask, steer_residual
+from persona_evals.steering.sampling import to_lists
 from persona_evals.steering.spec import Positions
 
 
@@ -149,7 +150,7 @@ class BatchTerms:
         """
         values: list[dict[str, dict[str, float | None]]] = [{} for _ in self.readings]
         for layer, outs in recorded.items():
-            per_forward = [o.tolist() for o in outs]
+            per_forward = to_lists(outs)  # one host transfer, not one per forward
             sums: dict[int, list[float]] = {}
             seen = [0] * len(self.readings)
             for rows, proj in zip(forward_rows[1:], per_forward[1:]):

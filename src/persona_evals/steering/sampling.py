@@ -73,11 +73,25 @@ def step_logprobs(rows: list[int], logits: torch.Tensor, chosen: torch.Tensor, t
     return list(rows), logprobs.gather(-1, chosen.unsqueeze(-1)).squeeze(-1), values, indices
 
 
+def to_lists(tensors: list[torch.Tensor]) -> list[list]:
+    """`[t.tolist() for t in tensors]` (same leading shapes but the first) in one host transfer:
+    on a GPU each `.tolist()` is a sync, and a decode loop leaves one tensor per step."""
+    if not tensors:
+        return []
+    flat = torch.cat(tensors).tolist()
+    out, start = [], 0
+    for t in tensors:
+        out.append(flat[start : start + t.shape[0]])
+        start += t.shape[0]
+    return out
+
+
 def collect_logprobs(steps: list[StepLogprobs], out_ids: list[list[int]]) -> list[list[TokenLogprob]]:
     """Per row, one `TokenLogprob` per generated token (steps after a row finished are skipped)."""
     lps: list[list[TokenLogprob]] = [[] for _ in out_ids]
-    for rows, chosen, values, indices in steps:
-        for i, lp, vs, ix in zip(rows, chosen.tolist(), values.tolist(), indices.tolist()):
-            if i < len(lps) and len(lps[i]) < len(out_ids[i]):
+    chosen, values, indices = (to_lists([step[k] for step in steps]) for k in (1, 2, 3))
+    for (rows, *_), lp_step, vs_step, ix_step in zip(steps, chosen, values, indices):
+        for i, lp, vs, ix in zip(rows, lp_step, vs_step, ix_step):
+            if len(lps[i]) < len(out_ids[i]):
                 lps[i].append(TokenLogprob(out_ids[i][len(lps[i])], lp, list(zip(ix, vs))))
     return lps

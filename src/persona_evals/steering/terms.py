@@ -40,7 +40,7 @@ def steering_deltas(
     model; `scales` (one per term, default 1) come from `coef_scales`."""
     deltas: dict[int, torch.Tensor] = {}
     for i, (term, vec) in enumerate(zip(terms, vectors, strict=True)):
-        _check(term, vec, num_layers, hidden_size, args, i, len(terms))
+        check_term(term, vec, num_layers, hidden_size, args, i, len(terms))
         coef = arg_name("coef", i, len(terms))
         if not math.isfinite(term.coef):
             raise SteeringConfigError(f"{coef} must be a finite number, got {term.coef}")
@@ -66,7 +66,7 @@ def coef_scales(
         return [1.0] * len(terms)
     lengths = []
     for i, (term, vec) in enumerate(zip(terms, vectors, strict=True)):
-        _check(term, vec, num_layers, hidden_size, ("vector", "layer"), i, len(terms))
+        check_term(term, vec, num_layers, hidden_size, ("vector", "layer"), i, len(terms))
         check_nonzero(vec, term.layer, arg_name("vector", i, len(terms)), f"coef_mode={mode} cannot scale it to unit length")
         lengths.append(float(vec.row(term.layer).norm()))
     if mode == "unit":
@@ -87,7 +87,7 @@ def ablation_bases(
     """``{layer: [k, hidden] orthonormal basis}`` of the directions ablated at each layer."""
     rows: dict[int, list[torch.Tensor]] = {}
     for i, (term, vec) in enumerate(zip(terms, vectors, strict=True)):
-        _check(term, vec, num_layers, hidden_size, args, i, len(terms))
+        check_term(term, vec, num_layers, hidden_size, args, i, len(terms))
         rows.setdefault(term.layer, []).append(vec.row(term.layer))
     return {
         layer: orthonormal_basis(torch.stack(dirs), arg=f"{args[0]} (layer {layer})")
@@ -95,8 +95,10 @@ def ablation_bases(
     }
 
 
-def _check(
+def check_term(
     term: VectorSpec, vec: LoadedVector, num_layers: int, hidden: int, args: tuple[str, str], i: int, n: int
 ) -> None:
+    """Term `i` of `n` fits the model: its layer exists and its vector has a row of the model's
+    hidden size there; errors name ``args`` = (vector arg, layer arg), indexed when n > 1."""
     check_layer(term.layer, num_layers, arg_name(args[1], i, n))
     check_fits(vec, term.layer, hidden, num_layers, arg_name(args[0], i, n))

@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from persona_evals.paths import user_path
+from persona_evals.paths import user_path, write_text_atomic
 from persona_evals.traits._schema import TraitArtifact, TraitArtifactError, parse_artifact
 
 Version = Literal["extract", "eval"]
@@ -83,7 +83,6 @@ def load_trait(trait: str, version: str = "extract") -> TraitArtifact:
 def write_artifact(artifact: TraitArtifact, path: str | Path, overwrite: bool = False) -> Path:
     """Write one split as pretty JSON (the same format `load_trait` reads), atomically; an existing
     file is replaced only with `overwrite`."""
-    from persona_evals.paths import write_text_atomic
 
     text = json.dumps(artifact.model_dump(), indent=2, ensure_ascii=False) + "\n"
     return write_text_atomic(path, text, overwrite)

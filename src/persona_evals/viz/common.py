@@ -52,22 +52,6 @@ def save_figure(fig: Any, out: str | Path, overwrite: bool = False) -> Path:
     return Path(out)
 
 
-def write_rows(
-    rows: list[dict[str, Any]], path: str | Path, columns: list[str] | None = None, overwrite: bool = False
-) -> Path:
-    """The plotted numbers as a CSV beside the plot (atomically; an existing file only with `overwrite`)."""
-    import csv
-    import io
-
-    from persona_evals.paths import write_text_atomic
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns or list(rows[0]), extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return write_text_atomic(path, buffer.getvalue(), overwrite=overwrite)
-
-
 def use_agg() -> None:
     """Headless backend: our machines and CI have no display."""
     import matplotlib

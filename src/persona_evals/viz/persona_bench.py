@@ -45,10 +45,11 @@ def _rows(args: argparse.Namespace, task: str, build, **load: Any) -> list[dict[
 
 def _write(fig: Any, rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     """The PNG and, beside it, a CSV of the plotted numbers (both atomic; checked before computing)."""
-    from persona_evals.viz.common import save_figure, write_rows
+    from persona_evals.paths import write_csv
+    from persona_evals.viz.common import save_figure
 
     png = save_figure(fig, args.out, args.overwrite)
-    table = write_rows(rows, png.with_suffix(".csv"), overwrite=args.overwrite)
+    table = write_csv(rows, png.with_suffix(".csv"), overwrite=args.overwrite)
     print(f"wrote {png} and {table}")
 
 

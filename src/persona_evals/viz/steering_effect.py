@@ -41,14 +41,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from persona_evals.logs import resolve_logs
-    from persona_evals.viz.common import save_figure, use_agg, write_rows
+    from persona_evals.paths import write_csv
+    from persona_evals.viz.common import save_figure, use_agg
     from persona_evals.viz.log_metrics import read_log_metrics
 
     use_agg()
     png, table = Path(args.out), Path(args.out).with_suffix(".csv")
     rows = effect_rows(read_log_metrics(resolve_logs(args.logs, args.log_dir, newest_only=False)), args.metric or [], args.allow_mixed)
     save_figure(effect_figure(rows, args.metric), png, args.overwrite)
-    write_rows(rows, table, COLUMNS, overwrite=args.overwrite)
+    write_csv(rows, table, COLUMNS, overwrite=args.overwrite)
     lines = sorted({r["line"] for r in rows})
     print(f"wrote {png} and {table} ({len(lines)} line(s): {', '.join(lines)}; {len(args.metric)} metric(s))")
     return 0

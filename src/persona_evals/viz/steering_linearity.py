@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from persona_evals.logs import resolve_logs
-    from persona_evals.viz.common import save_figure, use_agg, write_rows
+    from persona_evals.paths import write_csv
+    from persona_evals.viz.common import save_figure, use_agg
     from persona_evals.viz.log_metrics import default_metrics, read_log_metrics
 
     use_agg()
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     metrics = args.metric or default_metrics(logs)
     rows = linearity_rows(logs, metrics)
     save_figure(linearity_figure(rows, metrics), png, args.overwrite)
-    write_rows(rows, table, COLUMNS, overwrite=args.overwrite)
+    write_csv(rows, table, COLUMNS, overwrite=args.overwrite)
     for r in rows:
         print(f"{r['metric']:>12}  {r['combined']}: predicted {r['predicted']:+.3g}, observed {r['observed']:+.3g}, "
               f"interference {r['interference']:+.3g} [{r['ci_low']:+.3g}, {r['ci_high']:+.3g}]")

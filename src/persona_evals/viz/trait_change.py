@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from persona_evals.logs import LogError
+from persona_evals.identity import normal_path
 from persona_evals.paths import split_key
 
 COLUMNS = ["steered", "trait", "cosine", "layer", "coef", "delta_steered", "delta_trait", "relative_change", "log"]
@@ -41,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from persona_evals.logs import resolve_logs
-    from persona_evals.viz.common import save_figure, use_agg, write_rows
+    from persona_evals.paths import write_csv
+    from persona_evals.viz.common import save_figure, use_agg
     from persona_evals.viz.log_metrics import read_log_metrics
 
     use_agg()
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         if r not in shown:
             print(f"not plotted: steering {r['steered']} did not change its own score ({r['log']})")
     save_figure(change_figure(shown), png, args.overwrite)
-    write_rows(rows, table, COLUMNS, overwrite=args.overwrite)
+    write_csv(rows, table, COLUMNS, overwrite=args.overwrite)
     print(f"wrote {png} and {table} ({len(shown)} points, Pearson r {pearson_r(shown):.3f})")
     return 0
 
@@ -148,7 +150,7 @@ def change_figure(rows: list[dict[str, Any]]) -> Any:
 def _trait_of(vector: str, term_key: str | None, vectors: dict[str, str], log: str) -> str:
     for trait, item in vectors.items():
         path, key = split_key(item)
-        given = os.path.normpath(path)
+        given = normal_path(path)
         same = given == vector or (os.path.exists(given) and os.path.exists(vector) and os.path.samefile(given, vector))
         if same and (key or None) == term_key:
             return trait

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 from persona_evals.logs import LogError
+from persona_evals.identity import vector_name
 from persona_evals.paths import split_key
 
 
@@ -50,7 +50,7 @@ def cosine_matrix(paths: list[str], layer: int) -> tuple[list[str], Any]:
         if vec.tensor.dim() == 2 and not 0 <= layer < vec.tensor.shape[0]:
             raise ValueError(f"--layer {layer} is outside 0..{vec.tensor.shape[0] - 1} for {path}")
         rows.append(vec.row(layer))
-        labels.append(f"{Path(path).stem}" + (f"#{vec.key}" if key else ""))
+        labels.append(vector_name(path, vec.key if key else None))
     sizes = {r.shape[-1] for r in rows}
     if len(sizes) > 1:
         raise ValueError(f"the vectors have different hidden sizes {sorted(sizes)}: they come from different models")
@@ -63,7 +63,8 @@ def run_cosine(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from persona_evals.viz.common import save_figure, use_agg, write_rows
+    from persona_evals.paths import write_csv
+    from persona_evals.viz.common import save_figure, use_agg
 
     use_agg()
     labels, cos = cosine_matrix(args.vectors, args.layer)
@@ -73,7 +74,7 @@ def run_cosine(args: argparse.Namespace) -> int:
     sns.heatmap(cos, xticklabels=labels, yticklabels=labels, vmin=-1, vmax=1, cmap="RdBu_r", annot=True, fmt=".2f", ax=ax, square=True)
     ax.set_title(f"cosine similarity of persona vectors, layer {args.layer}")
     out = save_figure(fig, args.out, args.overwrite)
-    table = write_rows(rows, out.with_suffix(".csv"), overwrite=args.overwrite) if rows else None
+    table = write_csv(rows, out.with_suffix(".csv"), overwrite=args.overwrite) if rows else None
     for line in variant_summary(rows):
         print(line)
     print(f"wrote {out}" + (f" and {table}" if table else "") + f" ({len(labels)} vectors)")
