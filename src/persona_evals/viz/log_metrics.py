@@ -114,10 +114,24 @@ def is_null_steering(log: LogMetrics) -> bool:
 
 
 def baseline_for(log: LogMetrics, logs: Sequence[LogMetrics], groups: dict[str, tuple[str, str, str]]) -> LogMetrics:
-    """The unsteered log of `log`'s comparison group; failing that, its one coef-0 log.
+    """`find_baseline`, required.
 
     Raises:
         LogError: no such log, or several (naming them).
+    """
+    base = find_baseline(log, logs, groups)
+    if base is None:
+        raise LogError(f"{log.path} has no unsteered (or coef-0) log of the same model and task settings")
+    return base
+
+
+def find_baseline(
+    log: LogMetrics, logs: Sequence[LogMetrics], groups: dict[str, tuple[str, str, str]]
+) -> LogMetrics | None:
+    """The unsteered log of `log`'s comparison group; failing that, its one coef-0 log; None if none.
+
+    Raises:
+        LogError: several candidates (naming them).
     """
     same = [x for x in logs if groups[x.path] == groups[log.path]]
     for candidates in ([x for x in same if not x.identity.terms], [x for x in same if x.identity.terms and is_null_steering(x)]):
@@ -125,7 +139,7 @@ def baseline_for(log: LogMetrics, logs: Sequence[LogMetrics], groups: dict[str, 
             return candidates[0]
         if candidates:
             raise LogError(f"several baseline logs for {log.path}: {', '.join(c.path for c in candidates)}; pass the one you mean")
-    raise LogError(f"{log.path} has no unsteered (or coef-0) log of the same model and task settings")
+    return None
 
 
 def default_metrics(logs: Iterable[LogMetrics]) -> list[str]:

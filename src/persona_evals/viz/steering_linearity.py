@@ -128,7 +128,7 @@ def linearity_figure(rows: list[dict[str, Any]], metrics: list[str]) -> Any:
 
 def _complete_sets(logs: list[Any], groups: dict[str, Any]) -> list[tuple[Any, list[Any], Any]]:
     """(baseline, single-term parts, combined) for each combined run whose parts are all present."""
-    from persona_evals.viz.log_metrics import baseline_for, is_null_steering
+    from persona_evals.viz.log_metrics import find_baseline, is_null_steering
 
     sets, missing = [], []
     for combined in (log for log in logs if len(log.identity.terms) > 1 and not is_null_steering(log)):
@@ -144,12 +144,9 @@ def _complete_sets(logs: list[Any], groups: dict[str, Any]) -> list[tuple[Any, l
                 raise LogError(f"several logs steered with {term.label} alone: {', '.join(f.path for f in found)}")
             parts.append(found[0] if found else None)
         lacking = [t.label for t, p in zip(combined.identity.terms, parts, strict=True) if p is None]
-        try:
-            base = baseline_for(combined, logs, groups)
-        except LogError as ex:
-            if "several" in str(ex):
-                raise
-            base, lacking = None, [*lacking, "an unsteered run"]
+        base = find_baseline(combined, logs, groups)  # several candidates: an error naming them
+        if base is None:
+            lacking.append("an unsteered run")
         if lacking:
             missing.append(f"{combined.label} lacks " + ", ".join(lacking))
         else:
