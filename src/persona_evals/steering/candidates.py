@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from inspect_ai.model import ChatCompletionChoice, ChatMessageAssistant, GenerateConfig, ModelOutput, ModelUsage
 
-from persona_evals.steering.layers import supports_logits_to_keep
+from persona_evals.steering.generation import DynamicDecoder, left_pad
 from persona_evals.steering.loading import SharedModel
 from persona_evals.steering.rows import BatchTerms, RowSteering, UNSTEERED, applied
 
@@ -172,41 +172,33 @@ class _Tree:
 def _score(
     shared: SharedModel, requests: Sequence[CandidateRequest], trees: Sequence[_Tree], boundary: torch.Tensor
 ) -> list[list[float]]:
-    from transformers import DynamicCache
-
     model, device, pad = shared.model, shared.device, shared.tokenizer.pad_token_id
     n, nodes = len(requests), max(len(t.tokens) for t in trees)
-    width = max(len(r.input_ids) for r in requests)
-    ids = torch.full((n, width), pad, dtype=torch.long)
-    attn = torch.zeros((n, width), dtype=torch.long)
+    ids, attn = left_pad([r.input_ids for r in requests], pad, device)
+    width = ids.shape[1]
     tree_ids = torch.full((n, nodes), pad, dtype=torch.long)
     tree_pos = torch.zeros((n, nodes), dtype=torch.long)
     sees = torch.zeros((n, nodes, width + nodes), dtype=torch.bool)
     for i, (r, t) in enumerate(zip(requests, trees)):
         k = len(r.input_ids)
-        ids[i, width - k :] = torch.tensor(r.input_ids)
-        attn[i, width - k :] = 1
         tree_ids[i, : len(t.tokens)] = torch.tensor(t.tokens)
         tree_pos[i] = k
         tree_pos[i, : len(t.tokens)] += torch.tensor(t.depth)
         sees[i, :, width - k : width] = True
         sees[i, :, width:] = t.ancestors(nodes)
-    ids, attn, tree_ids, tree_pos = ids.to(device), attn.to(device), tree_ids.to(device), tree_pos.to(device)
+    tree_ids, tree_pos = tree_ids.to(device), tree_pos.to(device)
     mask = torch.zeros(sees.shape, dtype=shared.dtype).masked_fill(~sees, torch.finfo(shared.dtype).min)
     rows = [r.steering for r in requests]
     steers = any(r.deltas or r.ablate for r in rows)
     terms = BatchTerms(rows, attn, shared.dtype, shared.hidden_size) if steers else None
-    cache = DynamicCache(config=model.config)
+    prompt = DynamicDecoder(shared, ids, attn, terms)  # the prefill of generation, its cache reused
     with applied(model, terms):
-        keep = {"logits_to_keep": 1} if supports_logits_to_keep(model) else {}
-        out = model(input_ids=ids, attention_mask=attn, position_ids=(attn.cumsum(-1) - 1).masked_fill(attn == 0, 0),
-                    past_key_values=cache, use_cache=True, **keep)
-        first = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # [n, vocab]
+        first = torch.log_softmax(prompt.prefill(), dim=-1)  # [n, vocab]
         if terms is not None:
             terms.decoding()
             terms.position.mask = terms.decode_mask.expand(-1, nodes)  # every tree node is a reply token
         out = model(input_ids=tree_ids, attention_mask=mask[:, None].to(device), position_ids=tree_pos,
-                    past_key_values=cache, use_cache=True)
+                    past_key_values=prompt.cache, use_cache=True)
         after = torch.log_softmax(out.logits.float(), dim=-1)  # [n, nodes, vocab]
     ends = torch.logsumexp(after.masked_fill(~boundary, float("-inf")), dim=-1).tolist()  # [n, nodes]
     parent = torch.full((n, nodes), -1, dtype=torch.long)

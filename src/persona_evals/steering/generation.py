@@ -145,7 +145,7 @@ def _decode(
     tok, device, eos = shared.tokenizer, shared.device, shared.eos_token_ids
     n = len(requests)
     lengths = [len(r.input_ids) for r in requests]
-    ids, attn = _left_pad([r.input_ids for r in requests], tok.pad_token_id, device)
+    ids, attn = left_pad([r.input_ids for r in requests], tok.pad_token_id, device)
     rows = [r.steering for r in requests]
     if static is not None:
         dec = static.decoder(shared, ids, attn, rows, max(r.max_tokens for r in requests))
@@ -237,7 +237,8 @@ def _decode(
     return results
 
 
-def _left_pad(inputs: Sequence[Sequence[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def left_pad(inputs: Sequence[Sequence[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids left-padded to one width, and the attention mask (1 on real tokens)."""
     width = max(len(x) for x in inputs)
     ids = torch.full((len(inputs), width), pad_id, dtype=torch.long)
     attn = torch.zeros((len(inputs), width), dtype=torch.long)
