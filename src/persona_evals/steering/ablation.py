@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from persona_evals.steering.hooks import PositionMask, _hidden, _replace
+from persona_evals.steering.hooks import PositionMask, _hidden, _replace, cast_like
 from persona_evals.steering.layers import decoder_blocks
 from persona_evals.steering.spec import SteeringConfigError
 
@@ -68,11 +68,8 @@ def ablate_residual(
     def make_hook(layer: int):
         def hook(_module: Any, _args: Any, output: Any) -> Any:
             h = _hidden(output)
-            basis = bases[layer]  # read at every forward: a batch may replace it (rows leaving)
-            held = cast.get(layer)
-            if held is None or held[0] is not basis or held[1].dtype != h.dtype or held[1].device != h.device:
-                held = cast[layer] = (basis, basis.to(device=h.device, dtype=h.dtype))
-            removed = component_in(h, held[1])
+            # read at every forward: a batch may replace it (rows leaving)
+            removed = component_in(h, cast_like(cast, layer, bases[layer], h))
             m = positions.mask if positions is not None else None
             if m is not None:
                 removed = m.to(device=h.device, dtype=h.dtype).unsqueeze(-1) * removed

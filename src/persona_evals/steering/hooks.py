@@ -41,6 +41,17 @@ def _replace(output: Any, hidden: torch.Tensor) -> Any:
     return (hidden, *output[1:]) if isinstance(output, tuple) else hidden
 
 
+def cast_like(cache: dict[int, tuple[torch.Tensor, torch.Tensor]], key: int, t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """`t` on `h`'s device and dtype, cast once per tensor and kept under `key` (a layer) while `t`
+    stays the tensor there (a CPU float32 vector on a bf16 GPU model is not cast at every forward)."""
+    if t.dtype == h.dtype and t.device == h.device:
+        return t
+    held = cache.get(key)
+    if held is None or held[0] is not t or held[1].dtype != h.dtype or held[1].device != h.device:
+        held = cache[key] = (t, t.to(device=h.device, dtype=h.dtype))
+    return held[1]
+
+
 @contextmanager
 def steer_residual(
     model: Any, deltas: Mapping[int, torch.Tensor], positions: PositionMask
@@ -55,18 +66,10 @@ def steer_residual(
     handles = []
     cast: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def on(delta: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        if delta.dtype == h.dtype and delta.device == h.device:
-            return delta
-        held = cast.get(id(delta))  # cast once per tensor (a CPU float32 vector on a bf16 GPU model)
-        if held is None or held[0] is not delta or held[1].dtype != h.dtype or held[1].device != h.device:
-            held = cast[id(delta)] = (delta, delta.to(device=h.device, dtype=h.dtype))
-        return held[1]
-
     def make_hook(layer: int):
         def hook(_module: Any, _args: Any, output: Any) -> Any:
             h = _hidden(output)
-            d = on(deltas[layer], h)
+            d = cast_like(cast, layer, deltas[layer], h)
             m = positions.mask
             if m is None:
                 h = h + d
