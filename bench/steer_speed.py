@@ -5,9 +5,13 @@
 
 (1) steer through inspect's model API (asyncio.gather of every prompt) vs our decode loop
     (`generate_batch`) called directly on the same batches, and plain transformers `generate`  target <= 1.1
+    Also timed: the same calls to a provider that answers at once (inspect's own per-call work,
+    which shares the GIL with a Python-bound decode loop), and the API path less that work
+    over the direct loop: what our provider, batcher and decode thread cost.
 (2) steered vs unsteered decode loop, same batches, same number of tokens (EOS ignored)        target <= 1.05
 (3) a 6-cell coefficient sweep (6 steer models x --cell-prompts prompts, batch_size 6 x that)
     sharing batches vs one cell alone (batch_size = its prompts)                               target <= 1.5
+    Also timed: the same rows through the decode loop alone, and inspect's own work for the calls.
 (4) an inspect eval of every prompt, greedy: steer vs the built-in hf provider, same
     --max-connections and batch size                                                            target <= 0.67
 (5) on CUDA: the compiled static-cache decode loop vs the eager one, and its throughput vs
@@ -91,6 +95,30 @@ def random_model(name: str, dtype: str, device: str) -> str:
     tokenizer.save_pretrained(partial)
     partial.rename(target)
     return str(target)
+
+
+def answering_model(answers, max_connections: int):
+    """A model whose provider answers every call at once with the next of `answers` (text and
+    usage as steer gave them): timing its calls times inspect's own per-call work, no model."""
+    from inspect_ai.model import GenerateConfig, ModelAPI, ModelOutput, get_model, modelapi
+
+    @modelapi(name="bench-answers")
+    class AnswersAPI(ModelAPI):
+        def __init__(self, model_name: str, base_url=None, api_key=None, config=GenerateConfig(), **model_args) -> None:
+            super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, config=config)
+            self.calls = 0
+
+        async def generate(self, input, tools, tool_choice, config) -> ModelOutput:
+            answer = answers[self.calls % len(answers)]
+            self.calls += 1
+            output = ModelOutput.from_content(self.model_name, answer.completion, answer.stop_reason)
+            output.usage = answer.usage
+            return output
+
+        def max_connections(self) -> int:
+            return max_connections
+
+    return get_model("bench-answers/floor", memoize=False)
 
 
 class Timer:
@@ -195,9 +223,15 @@ def main() -> None:
     steer = get_model(f"steer/{path}", memoize=False, batch_size=args.batch_size, dtype=args.dtype, device=args.device, compile="false")
     if 1 in only:
         api = gather(lambda: [steer.generate(p, config=greedy) for p in texts])
-        t_api, t_direct, t_plain = timer.compare(api, direct(), plain)
+        answers = api()  # also the warm-up of the API path
+        floor_model = answering_model(answers, args.batch_size)
+        floor = gather(lambda: [floor_model.generate(p, config=greedy) for p in texts])
+        t_api, t_direct, t_plain, t_floor = timer.compare(api, direct(), plain, floor)
         line("(1) model API / direct decode loop", t_api, t_direct, "target <= 1.1")
         line("    direct decode loop / plain generate", t_direct, t_plain, "for reference")
+        print(f"    inspect's own work: the {len(texts)} calls to a provider that answers at once {t_floor:8.3f} s "
+              f"= {t_floor / t_direct:.3f} of the direct loop", flush=True)
+        line("    (model API - inspect's own work) / direct", t_api - t_floor, t_direct, "our provider, batcher, thread")
 
     if 2 in only:
         no_eos = dataclasses.replace(shared, eos_token_ids=frozenset())  # same token count both sides
@@ -232,6 +266,11 @@ def main() -> None:
         t_rows, t_cell = timer.compare(lambda: generate_batch(shared, rows, Sampling()),
                                        lambda: generate_batch(shared, rows[-args.cell_prompts :], Sampling()))
         line(f"    decode loop alone, {cell_size} rows / {args.cell_prompts} rows", t_rows, t_cell, "for reference")
+        floor_model = answering_model(sweep(), cell_size)
+        floors = [gather(lambda k=k: [floor_model.generate(p, config=greedy) for p in texts[:k]]) for k in (cell_size, len(few))]
+        t_floor_sweep, t_floor_one = timer.compare(*floors)
+        print(f"    inspect's own work: {cell_size} calls {t_floor_sweep:.3f} s, {len(few)} calls {t_floor_one:.3f} s; "
+              f"the sweep less it / one cell less it = {(t_sweep - t_floor_sweep) / (t_one - t_floor_one):.3f}", flush=True)
 
     if 4 in only:
         from inspect_ai import Task, eval
