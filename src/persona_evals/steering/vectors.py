@@ -73,7 +73,7 @@ def load_vector(path: str, key: str | None = None, arg: str = "vector") -> Loade
         except (SafetensorError, ValueError) as ex:
             raise SteeringConfigError(f"{arg}: {path} is not a readable safetensors file ({ex})") from None
     elif p.suffix in (".pt", ".pth"):
-        obj = _load_pt(p, raw, path, arg)
+        obj = _load_pt(raw, path, arg)
         if isinstance(obj, torch.Tensor):
             tensors = {"vector": obj}
         elif isinstance(obj, dict) and all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -99,15 +99,17 @@ def load_vector(path: str, key: str | None = None, arg: str = "vector") -> Loade
     return LoadedVector(tensor=tensor, metadata=metadata, sha256=sha, path=str(p), key=name)
 
 
-def _load_pt(p: Path, raw: bytes, path: str, arg: str) -> Any:
-    """torch.load(weights_only=True), with errors of our own: torch's message for a refused file
+def _load_pt(raw: bytes, path: str, arg: str) -> Any:
+    """torch.load(weights_only=True) of the bytes already read (and hashed: the tensor is the
+    content the SHA-256 names), with errors of our own: torch's message for a refused file
     suggests retrying with weights_only=False, which would run the file's code."""
+    import io
     import re
 
     if not raw:
         raise SteeringConfigError(f"{arg}: {path} is empty (0 bytes)")
     try:
-        return torch.load(p, map_location="cpu", weights_only=True)
+        return torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except Exception as ex:  # pickled code, truncated, garbage, not a torch file ...
         text = str(ex)
         needs = re.search(r"GLOBAL (\S+)", text)
