@@ -223,7 +223,7 @@ def main() -> None:
     steer = get_model(f"steer/{path}", memoize=False, batch_size=args.batch_size, dtype=args.dtype, device=args.device, compile="false")
     if 1 in only:
         api = gather(lambda: [steer.generate(p, config=greedy) for p in texts])
-        answers = api()  # also the warm-up of the API path
+        answers = api()  # what the floor's provider hands back
         floor_model = answering_model(answers, args.batch_size)
         floor = gather(lambda: [floor_model.generate(p, config=greedy) for p in texts])
         t_api, t_direct, t_plain, t_floor = timer.compare(api, direct(), plain, floor)

@@ -162,7 +162,7 @@ def _terms(vectors: Any, layers: Any, coefs: Any) -> list[Term]:
         if not float(layer).is_integer():
             raise ValueError(f"model arg layer={layer!r} is not an integer")
         coef = _number(coef_list[i if len(coef_list) > 1 else 0], "coef") if coef_list else DEFAULT_COEF
-        out.append(Term(vector=normal_path(path), key=key or None, layer=int(layer), coef=coef))
+        out.append(Term(vector=normal_path(path), key=key, layer=int(layer), coef=coef))
     return out
 
 

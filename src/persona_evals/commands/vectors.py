@@ -196,7 +196,7 @@ def _screen(args: argparse.Namespace) -> int:
     path, key = split_key(args.vector)
     try:
         chats = read_chats(args.log, last_is_assistant=True)
-        vector = load_vector(path, key or None, arg="--vector")
+        vector = load_vector(path, key, arg="--vector")
         dtype = args.dtype or "auto"
         shared = _load(args.model, "--model", dtype)
         base = None

@@ -126,7 +126,6 @@ def read_personas(path: str | Path) -> list[PersonaRecord]:
 
 def write_personas(path: str | Path, records: Iterable[PersonaRecord], overwrite: bool = False) -> Path:
     """One JSON record per line, written atomically; an existing file is replaced only with `overwrite`."""
-
     return write_text_atomic(path, "".join(r.model_dump_json(exclude_none=False) + "\n" for r in records), overwrite)
 
 

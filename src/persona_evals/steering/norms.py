@@ -73,12 +73,12 @@ def measure_norms(shared: SharedModel, prompts: tuple[str, ...] = NORM_PROMPTS) 
     layers = list(range(1, shared.num_layers + 1))
     sums = dict.fromkeys(layers, 0.0)
     count = 0
+    take = lambda _layer, h: h[0, 1:].float().norm(dim=-1).sum()  # noqa: E731 (position 0 left out)
+    keep = {"logits_to_keep": 1} if supports_logits_to_keep(shared.model) else {}
     with torch.inference_mode():
         for text in prompts:
             prompt = render_turns(shared.tokenizer, [{"role": "user", "content": text}], add_generation_prompt=True)
             ids = shared.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
-            take = lambda _layer, h: h[0, 1:].float().norm(dim=-1).sum()  # noqa: E731 (position 0 left out)
-            keep = {"logits_to_keep": 1} if supports_logits_to_keep(shared.model) else {}
             with record_residual(shared.model, layers, take) as rec:
                 shared.model(input_ids=ids.to(shared.device), use_cache=False, **keep)
             for layer in layers:

@@ -83,6 +83,5 @@ def load_trait(trait: str, version: str = "extract") -> TraitArtifact:
 def write_artifact(artifact: TraitArtifact, path: str | Path, overwrite: bool = False) -> Path:
     """Write one split as pretty JSON (the same format `load_trait` reads), atomically; an existing
     file is replaced only with `overwrite`."""
-
     text = json.dumps(artifact.model_dump(), indent=2, ensure_ascii=False) + "\n"
     return write_text_atomic(path, text, overwrite)

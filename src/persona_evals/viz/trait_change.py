@@ -152,7 +152,7 @@ def _trait_of(vector: str, term_key: str | None, vectors: dict[str, str], log: s
         path, key = split_key(item)
         given = normal_path(path)
         same = given == vector or (os.path.exists(given) and os.path.exists(vector) and os.path.samefile(given, vector))
-        if same and (key or None) == term_key:
+        if same and key == term_key:
             return trait
     raise LogError(f"{log} was steered with {vector}, which is none of --vector {', '.join(vectors.values())}")
 
