@@ -39,9 +39,9 @@ def test_label_and_key_follow_the_providers_reading_of_the_args():
 
 
 def test_bad_steering_args_and_shared_labels():
-    with pytest.raises(ValueError, match="coef='lots' is not a number"):
+    with pytest.raises(ValueError, match="coef must be a number, got 'lots'"):
         model_identity("steer/m", {"vector": "v.safetensors", "layer": 3, "coef": "lots"})
-    with pytest.raises(ValueError, match="do not line up"):
+    with pytest.raises(ValueError, match=r"lengths of vector \(3\), layer \(2\) do not match"):
         model_identity("steer/m", {"vector": ["a", "b", "c"], "layer": [1, 2]})
     a = model_identity("steer/m", {"vector": "one/evil.safetensors", "layer": 3})
     b = model_identity("steer/m", {"vector": "two/evil.safetensors", "layer": 3})

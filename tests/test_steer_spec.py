@@ -26,7 +26,8 @@ def test_per_vector_lists_and_key_selector():
     "args, words",
     [
         ({"vector": ["a", "b"], "layer": [1, 2, 3]}, ["vector (2)", "layer (3)"]),
-        ({"vector": "a", "layer": 2, "coef": [1, 2, 3], "positions": "all"}, None),
+        ({"vector": "a", "layer": 2, "coef": [1, 2, 3], "positions": "all"}, ["3 coefficients for one vector", "3 times"]),
+        ({"vector": "a", "layer": [2, 3, 4], "coef": [1, 2, 3], "positions": "all"}, None),
         ({"positions": "tokens"}, ["positions", "'tokens'", "response"]),
         ({"layer": 3}, ["layer", "without vector"]),
         ({"vector": "a"}, ["without layer"]),
@@ -39,7 +40,7 @@ def test_per_vector_lists_and_key_selector():
     ],
 )
 def test_bad_args_name_the_argument(args, words):
-    if words is None:  # three coefs for one vector broadcast to three terms: valid
+    if words is None:  # one vector at three layers with three coefs: three terms
         assert len(SteeringSpec.from_model_args(args).vectors) == 3
         return
     with pytest.raises(SteeringConfigError) as info:

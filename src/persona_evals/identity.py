@@ -20,7 +20,6 @@ same file named two ways counts as two models, never the reverse.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -29,7 +28,13 @@ from typing import Any
 
 from persona_evals.ids import content_hash
 from persona_evals.logs import LogError, read_task_log
-from persona_evals.paths import split_key
+from persona_evals.steering_args import (
+    DEFAULT_COEF,
+    DEFAULT_POSITIONS,
+    STEER_ARGS,
+    normal_keys,
+    terms_from_args,
+)
 
 RUN_ARGS = frozenset(
     {"batch_size", "compile", "custom_outputs", "device", "device_map", "dtype", "monitor", "monitor_layer", "signature"}
@@ -37,9 +42,6 @@ RUN_ARGS = frozenset(
 """Model args that never change what a model answers (execution, observation, mockllm scripts), and
 ``signature``, the content hash the `steer` provider adds to its args for inspect's reruns (files
 are identified here by the path a run was given)."""
-
-DEFAULT_COEF = 1.0
-DEFAULT_POSITIONS = "response"
 
 
 @dataclass(frozen=True, order=True)
@@ -100,14 +102,17 @@ def model_identity(model: str, model_args: Mapping[str, Any] | None = None) -> M
     Raises:
         ValueError: a steering arg that is not what the provider accepts (names the arg).
     """
-    args = {k.replace("-", "_"): v for k, v in (model_args or {}).items() if k.replace("-", "_") not in RUN_ARGS}
-    terms = _terms(args.pop("vector", None), args.pop("layer", None), args.pop("coef", None))
+    args = {k: v for k, v in normal_keys(model_args or {}).items() if k not in RUN_ARGS}
+    terms = _terms(args, *STEER_ARGS)
+    for name in STEER_ARGS:
+        args.pop(name, None)
     positions = args.pop("positions", None)
     other: dict[str, Any] = {}
     if terms:  # positions mean nothing without a vector
         other["positions"] = str(positions or DEFAULT_POSITIONS)
-    for name in sorted(k for k in args if f"{k}_layer" in args):
-        other[name] = [[t.vector, t.key, t.layer] for t in _terms(args.pop(name), args.pop(f"{name}_layer"), None)]
+    for name in sorted(k for k in args if f"{k}_layer" in args):  # ablate, and any NAME with NAME_layer
+        other[name] = [[t.vector, t.key, t.layer] for t in _terms(args, name, f"{name}_layer", None)]
+        args.pop(name), args.pop(f"{name}_layer")
     for name, value in args.items():
         other[name] = normal_path(value) if name == "adapter" and isinstance(value, str) else value
     canonical = tuple(sorted((k, json.dumps(v, sort_keys=True, default=str)) for k, v in other.items()))
@@ -145,46 +150,13 @@ def vector_name(path: str, key: str | None = None) -> str:
     return Path(path).stem + (f"#{key}" if key else "")
 
 
-def _terms(vectors: Any, layers: Any, coefs: Any) -> list[Term]:
-    """Zip vector paths with layers (and coefs), as the provider does; a list of one broadcasts."""
-    paths, layer_list, coef_list = _as_list(vectors), _as_list(layers), _as_list(coefs)
-    if not paths:
-        return []
-    lengths = {"vector": len(paths), "layer": len(layer_list), "coef": len(coef_list) or 1}
-    n = max(lengths.values())
-    if not layer_list or any(v not in (1, n) for v in lengths.values()):
-        raise ValueError(f"model args vector/layer/coef do not line up: {lengths}")
-    out = []
-    for i in range(n):
-        raw = str(paths[i if len(paths) > 1 else 0])
-        path, key = split_key(raw)
-        layer = _number(layer_list[i if len(layer_list) > 1 else 0], "layer")
-        if not float(layer).is_integer():
-            raise ValueError(f"model arg layer={layer!r} is not an integer")
-        coef = _number(coef_list[i if len(coef_list) > 1 else 0], "coef") if coef_list else DEFAULT_COEF
-        out.append(Term(vector=normal_path(path), key=key, layer=int(layer), coef=coef))
-    return out
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, str) and value.startswith("["):  # evals_df and some writers keep lists as JSON
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            pass
-    return list(value) if isinstance(value, list | tuple) else [value]
-
-
-def _number(value: Any, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"model arg {name}={value!r} is not a number") from None
-    if isinstance(value, bool) or not math.isfinite(number):
-        raise ValueError(f"model arg {name}={value!r} is not a finite number")
-    return number
+def _terms(args: Mapping[str, Any], vec_key: str, layer_key: str, coef_key: str | None) -> list[Term]:
+    """The terms as the provider parses them (`steering_args`), paths as the identity records them."""
+    default = DEFAULT_COEF if coef_key else 0.0
+    return [
+        Term(vector=normal_path(t.path), key=t.key, layer=t.layer, coef=t.coef)
+        for t in terms_from_args(args, vec_key, layer_key, coef_key, default_coef=default)
+    ]
 
 
 def normal_path(path: str) -> str:

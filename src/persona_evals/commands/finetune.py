@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 def parse_terms(seq: list[tuple[str, Any]]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """Group the ordered --steer/--ablate/--layer/--coef values into steering and ablation terms."""
     from persona_evals.commands import CommandError
-    from persona_evals.steering.spec import VectorSpec
+    from persona_evals.steering_args import VectorSpec, vector_ref
 
     groups: list[dict[str, Any]] = []
     for name, value in seq:
@@ -112,12 +112,12 @@ def parse_terms(seq: list[tuple[str, Any]]) -> tuple[tuple[Any, ...], tuple[Any,
         if g["kind"] == "steer":
             if "coef" not in g:
                 raise CommandError(f"{where} needs a --coef after it")
-            path, _, key = g["vector"].partition("#")
+            path, key = vector_ref(g["vector"])
             steer.append(VectorSpec(path=path, key=key or None, layer=g["layer"], coef=g["coef"]))
         else:
             if "coef" in g:
                 raise CommandError(f"{where}: ablation has no --coef")
             for item in g["vector"].split(","):
-                path, _, key = item.strip().partition("#")
-                ablate.append(VectorSpec(path=path, key=key or None, layer=g["layer"], coef=0.0))
+                path, key = vector_ref(item)
+                ablate.append(VectorSpec(path=path, key=key, layer=g["layer"], coef=0.0))
     return tuple(steer), tuple(ablate)
