@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 import torch
 
+from persona_evals.compat import compile_failure, out_of_memory
 from persona_evals.protocol import MONITOR
 from persona_evals.steering.hooks import record_residual
 from persona_evals.steering.layers import supports_logits_to_keep
@@ -82,8 +83,9 @@ def generate_batch(
     steering (``deltas[L]`` added after block L). Each result's ``extras[MONITOR][name]`` holds
     the projection (a·v/‖v‖) of the mean response activation (``proj``) and of the last prompt
     token (``prompt_last_proj``) at that layer, as the model ran (steered, if steering).
-    `static`: decode with a static cache (and a compiled step, when it says so); any failure
-    there falls back to the dynamic decoder for this batch, with one warning.
+    `static`: decode with a static cache (and a compiled step, when it says so); when torch cannot
+    compile or capture that step, this batch and every later one decode eagerly, with one warning.
+    Any other error (out of memory above all) reaches the caller as itself.
     """
     if deltas or monitors:
         shared_row = RowSteering(dict(deltas or {}), positions, tuple(Monitor(*m) for m in monitors))
@@ -91,8 +93,10 @@ def generate_batch(
     if static is not None and static.usable and not any(r.steering.monitors or r.steering.ablate for r in requests):
         try:
             return _generate(shared, requests, sampling, static)
-        except Exception as ex:  # a compile or capture failure: never a wrong answer, decode eagerly
-            static.failed(ex)
+        except Exception as ex:
+            if not compile_failure(ex):  # out of memory, or a failure eager decoding would meet too
+                raise out_of_memory(ex) or ex
+            static.failed(ex)  # torch could not compile or capture the step: decode eagerly from now on
     return _generate(shared, requests, sampling, None)
 
 

@@ -12,17 +12,14 @@ eval_set's task identity covers it (changed content is another task: the old log
 returned as complete nor resumed), and eval-retry hands it back to the provider, which refuses a
 mismatch (`check_signature`). A user may pass ``-M signature=...`` too, to pin a run to content.
 
-inspect has no hook for a provider to add to its model's args (the provider is built from a copy
-of them, before its `Model`), so `install` wraps ``Model.__init__``: a model whose API has
-`identity_args` gets them added to ``model_args``. Only `steer` has them; every other model is
-untouched.
+inspect has no hook for a provider to add to its model's args, so `install` patches inspect's
+``Model`` (`persona_evals.compat.add_model_args`): a model whose API has `identity_args` gets
+them added to ``model_args``. Only `steer` has them; every other model is untouched.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
+from persona_evals.compat import add_model_args
 from persona_evals.steering.spec import SteeringConfigError
 
 SIGNATURE_ARG = "signature"
@@ -42,18 +39,4 @@ def check_signature(given: str | None, computed: str, model: str) -> None:
 
 def install() -> None:
     """Make ``Model`` add its API's `identity_args` to ``model_args`` (idempotent)."""
-    from inspect_ai.model import Model
-
-    original = Model.__init__
-    if getattr(original, "_persona_evals", False):
-        return
-
-    @functools.wraps(original)
-    def __init__(self: Any, api: Any, config: Any, model_args: dict[str, Any] | None = None) -> None:
-        original(self, api, config, model_args)
-        extra = getattr(api, "identity_args", None)
-        if extra:
-            self.model_args = {**self.model_args, **extra}
-
-    __init__._persona_evals = True  # type: ignore[attr-defined]
-    Model.__init__ = __init__  # type: ignore[method-assign]
+    add_model_args("identity_args")

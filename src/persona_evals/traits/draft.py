@@ -14,8 +14,9 @@ from inspect_ai.model import ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from persona_evals.args import MAX_RETRIES, task_args
+from persona_evals.args import task_args
 from persona_evals.solvers.writer import read_written, structured_writer
+from persona_evals.structured import MAX_RETRIES
 from persona_evals.traits._schema import InstructionPair, TraitArtifact, check_rubric
 from persona_evals.traits.prompts import DRAFT_PROMPT
 

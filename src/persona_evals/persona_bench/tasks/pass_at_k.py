@@ -16,13 +16,14 @@ from inspect_ai import Epochs, Task, task
 from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import accuracy, pass_at, stderr
 
-from persona_evals.args import MAX_RETRIES, task_args
+from persona_evals.args import task_args
 from persona_evals.datasets.questions import DEFAULT_CONVERSATION_TYPES, PRISM_FILTER_DATASET
 from persona_evals.datasets.synthetic_personas import SYNTHETIC_PERSONAS_DATASET
 from persona_evals.persona_bench.critic import debate_critic
 from persona_evals.persona_bench.dataset import load_sources, main_samples, persona_mode
 from persona_evals.persona_bench.modes import personalized_answer
 from persona_evals.persona_bench.pairing import MAX_PAIRS, draw_pairs
+from persona_evals.structured import MAX_RETRIES
 
 DEFAULT_K = 16
 MAX_K = 1000
