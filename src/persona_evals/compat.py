@@ -53,11 +53,9 @@ def parse_version(text: str) -> tuple[int, ...]:
 
 def check_version(package: str, coupling: str, installed: str | None = None) -> bool:
     """Whether `package`'s installed version is one `coupling` was written for; warns once if not."""
+    installed = installed if installed is not None else _installed(package)
     if installed is None:
-        try:
-            installed = version(package)
-        except PackageNotFoundError:
-            return True  # nothing to couple to
+        return True  # nothing to couple to
     low, high = WRITTEN_FOR[package]
     if low <= parse_version(installed) < high:
         return True
@@ -72,6 +70,14 @@ def check_version(package: str, coupling: str, installed: str | None = None) -> 
             stacklevel=3,
         )
     return False
+
+
+@functools.cache
+def _installed(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
 
 
 def add_model_args(attribute: str = "identity_args") -> None:
