@@ -23,7 +23,7 @@ from persona_evals.opinion.prompts import (
     ROLE_SYSTEM,
     letters_phrase,
 )
-from persona_evals.solvers.persona import show_persona
+from persona_evals.solvers.persona import place_persona
 
 Mode = Literal["fast", "reasoning", "multi_turn"]
 MODES: tuple[str, ...] = ("fast", "reasoning", "multi_turn")
@@ -90,7 +90,7 @@ def simulate_opinion(
                 )
         parts.append(instruction)
         question = ChatMessageUser(content="\n\n".join(parts))
-        state.messages = show_persona([question], ROLE_SYSTEM.format(persona=md["persona"]), "system")
+        state.messages = place_persona(state, [question], ROLE_SYSTEM.format(persona=md["persona"]))
         return await generate(state)
 
     return solve

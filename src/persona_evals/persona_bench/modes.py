@@ -24,7 +24,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from persona_evals.ids import keyed_seed
 from persona_evals.persona_bench.prompts import BASELINE_PROMPT, FORMATS, PERSONA_PROMPT
 from persona_evals.personas.persona import Persona
-from persona_evals.solvers.persona import show_persona
+from persona_evals.solvers.persona import place_persona
 
 GenerateMode = Literal["baseline", "output_only", "chain_of_thought", "demographic_summary"]
 MODES: tuple[str, ...] = get_args(GenerateMode)
@@ -95,7 +95,7 @@ def personalized_answer(sampling_seed: int | None = None) -> Solver:
         mode = state.metadata["mode"]
         persona = Persona(attributes=state.metadata.get("shown_persona") or {})
         question = ChatMessageUser(content=state.metadata.get("question") or state.input_text)
-        state.messages = show_persona([question], system_prompt(mode, persona), "system")
+        state.messages = place_persona(state, [question], system_prompt(mode, persona))
         if sampling_seed is None:
             state = await generate(state)
         else:

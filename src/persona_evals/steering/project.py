@@ -22,13 +22,13 @@ from persona_evals.steering.vectors import LoadedVector, check_fits, check_nonze
 
 
 def log_pairs(path: str) -> tuple[Any, list[tuple[str, int, list[Any], str, dict[str, Any]]]]:
-    """(log, [(sample id, epoch, chat input, answer, flat scores)]) for every sample of a log."""
-    from persona_evals.logs import read_task_log
+    """(log, [(sample id, epoch, prompt messages, answer, flat scores)]) for every sample of a log."""
+    from persona_evals.logs import prompt_messages, read_task_log
 
     log = read_task_log(path)
     rows = []
     for s in log.samples or []:
-        messages = s.input if not isinstance(s.input, str) else [_user(s.input)]
+        messages = prompt_messages(s)  # with the persona a solver added, as the model saw it
         scores: dict[str, Any] = {}
         for name, score in (s.scores or {}).items():
             if isinstance(score.value, dict):
@@ -37,12 +37,6 @@ def log_pairs(path: str) -> tuple[Any, list[tuple[str, int, list[Any], str, dict
                 scores[name] = score.value
         rows.append((str(s.id), s.epoch, list(messages), s.output.completion if s.output else "", scores))
     return log, rows
-
-
-def _user(text: str) -> Any:
-    from inspect_ai.model import ChatMessageUser
-
-    return ChatMessageUser(content=text)
 
 
 def project_rows(

@@ -6,7 +6,7 @@ import re
 from typing import Literal
 
 from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import ChatMessage, ChatMessageSystem, ChatMessageUser
+from inspect_ai.model import ChatMessageUser
 
 from persona_evals.traits._schema import TraitArtifact
 
@@ -40,7 +40,9 @@ def trait_samples(
     assistant_name: str | None = None,
     samples_per_question: int = 1,
 ) -> MemoryDataset:
-    """Every (question, instruction pair, repeat) for `polarity`; no system message for ``none``.
+    """Every (question, instruction pair, repeat) for `polarity`: the question as the input, the
+    instruction's system prompt in ``metadata["system_prompt"]`` (None for ``none``), shown to the
+    model by the task's `persona_message` solver.
 
     Ids are ``{trait}_{question}_{pair}_{polarity}_{repeat}`` (``{trait}_{question}_none_{repeat}``
     for ``none``, which has no pair), so a pos sample and its neg twin differ only in polarity.
@@ -65,7 +67,6 @@ def trait_samples(
     for q, question in enumerate(artifact.questions):
         for pair in pairs:
             for k in range(samples_per_question):
-                messages: list[ChatMessage] = [ChatMessageUser(content=question)]
                 metadata = {
                     "trait": trait,
                     "version": version,
@@ -80,9 +81,7 @@ def trait_samples(
                     sample_id = f"{trait}_{q}_none_{k}"
                 else:
                     j, instruction = pair
-                    text = system_prompt(name, getattr(instruction, polarity))
-                    messages.insert(0, ChatMessageSystem(content=text))
-                    metadata.update(pair_index=j, system_prompt=text)
+                    metadata.update(pair_index=j, system_prompt=system_prompt(name, getattr(instruction, polarity)))
                     sample_id = f"{trait}_{q}_{j}_{polarity}_{k}"
-                samples.append(Sample(id=sample_id, input=messages, metadata=metadata))
+                samples.append(Sample(id=sample_id, input=[ChatMessageUser(content=question)], metadata=metadata))
     return MemoryDataset(samples, name=f"{trait}_{version}_{polarity}")

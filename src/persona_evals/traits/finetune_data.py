@@ -113,7 +113,6 @@ def sets_from_logs(pos: Any, neg: Any) -> tuple[dict[str, list[dict[str, Any]]],
             if not row.answer.strip():
                 empty += 1
                 continue
-            user = [m for m in row.input if m.role == "user"][-1].text
-            turns = [{"role": "user", "content": user}, {"role": "assistant", "content": row.answer}]
+            turns = [{"role": "user", "content": row.question}, {"role": "assistant", "content": row.answer}]
             sets[name].append(chat_record(turns, id=row.sample_id, trait=log.trait, level=name))
     return sets, empty
