@@ -13,12 +13,11 @@ from typing import Any
 
 import torch
 
-from persona_evals.paths import split_key
 from persona_evals.steering.activations import encode_pair, pooled_activations
 from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.layers import check_layer
-from persona_evals.steering.loading import SharedModel, load_shared
-from persona_evals.steering.vectors import LoadedVector, check_fits, check_nonzero, load_vector
+from persona_evals.steering.loading import SharedModel
+from persona_evals.steering.vectors import LoadedVector, check_fits, check_nonzero
 
 
 def log_pairs(path: str) -> tuple[Any, list[tuple[str, int, list[Any], str, dict[str, Any]]]]:
@@ -102,8 +101,3 @@ def shift_stats(delta: torch.Tensor, vector: LoadedVector, layers: list[int]) ->
             "shift_cos": float(torch.nn.functional.cosine_similarity(d, v, dim=0)),
         }
     return result
-
-
-def load_for_projection(model: str, vector_path: str) -> tuple[SharedModel, LoadedVector]:
-    path, key = split_key(vector_path)
-    return load_shared(model), load_vector(path, key, arg="--vector")
