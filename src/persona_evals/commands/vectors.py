@@ -183,7 +183,8 @@ def _screen(args: argparse.Namespace) -> int:
     from persona_evals.paths import write_csv
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
-    from persona_evals.training.screen import base_answers, column, keep_below, screen_rows
+    from persona_evals.training.pipeline import base_answers
+    from persona_evals.training.screen import column, keep_below, screen_rows
 
     if not args.model:
         raise CommandError("--model is required for chat JSONL (the weights to read the chats with)")

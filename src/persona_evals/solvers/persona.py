@@ -61,8 +61,15 @@ def resolve_placement(placement: str, model_name: str, tokenizer: Any = None) ->
 
 
 def show_persona(messages: list[ChatMessage], text: str, where: Literal["system", "user"]) -> list[ChatMessage]:
-    """`messages` with the persona `text` as a leading system message or before the first user turn."""
+    """`messages` with the persona `text` as a leading system message or before the first user turn.
+
+    Raises:
+        ValueError: `system`, but `messages` hold a system message already (a second one would
+            hide or contradict it).
+    """
     if where == "system":
+        if any(m.role == "system" for m in messages):
+            raise ValueError("the conversation already has a system message: the persona cannot be a second one")
         return [ChatMessageSystem(content=text), *messages]
     shown = list(messages)
     user = next(i for i, m in enumerate(shown) if isinstance(m, ChatMessageUser))
