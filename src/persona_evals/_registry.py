@@ -7,7 +7,8 @@ its implementation only when the provider is used (see ``persona_evals.steering.
 
 # ruff: noqa: F401
 from persona_evals.steering._modelapi import steer
-from persona_evals.traits import coherence_score, draft_trait, trait_score
+from persona_evals.traits.draft import draft_trait
+from persona_evals.traits.scorer import coherence_score, trait_score
 from persona_evals.opinion.scorer import opinion_choice
 from persona_evals.opinion.solver import simulate_opinion
 from persona_evals.scorers import count, finite_mean, projection
@@ -32,5 +33,5 @@ from persona_evals.persona_bench.tasks.intersectionality import intersectionalit
 from persona_evals.persona_bench.tasks.pass_at_k import pass_at_k
 from persona_evals.opinion.generation import persona_generation
 from persona_evals.opinion.calibration import persona_calibration
-from persona_evals.traits import trait_draft
+from persona_evals.traits.draft import trait_draft
 from persona_evals.traits.finetune_data import finetune_data

@@ -7,7 +7,7 @@ import pytest
 from inspect_ai import eval
 
 from persona_evals.testing import scripted_model, scripted_output
-from persona_evals.traits import article, load_trait, system_prompt, trait_samples
+from persona_evals.traits.dataset import article, load_trait, system_prompt, trait_samples
 from persona_evals.traits.task import trait_expression
 
 ln = math.log
@@ -202,7 +202,7 @@ def test_task_takes_an_artifact_path(tmp_path):
 
 
 def test_min_mass_is_an_option_of_the_scorers():
-    from persona_evals.traits import trait_score
+    from persona_evals.traits.scorer import trait_score
 
     with pytest.raises(ValueError, match="min_mass must be between 0 and 1"):
         trait_score(EVIL.eval_prompt, min_mass=1.5)

@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError, resolve_model
     from persona_evals.paths import atomic_path
     from persona_evals.scorers.logprob_judge import MIN_NUMERIC_MASS
-    from persona_evals.traits import TraitArtifactError, load_trait
+    from persona_evals.traits.artifact import TraitArtifactError
+    from persona_evals.traits.dataset import load_trait
     from persona_evals.traits.extract import extract_vectors
     from persona_evals.traits.logs import read_trait_log
     from persona_evals.viz.common import save_figure, use_agg

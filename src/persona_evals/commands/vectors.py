@@ -270,7 +270,8 @@ def _prompts(spec: str | None) -> list:
     from persona_evals.commands import CommandError
     from persona_evals.datasets.chats import ChatFileError, read_chats
     from persona_evals.steering.project import log_pairs
-    from persona_evals.traits import TraitArtifactError, load_trait, trait_names
+    from persona_evals.traits.artifact import TraitArtifactError
+    from persona_evals.traits.dataset import load_trait, trait_names
     from persona_evals.training.screen import chat_rows
 
     if not spec:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from persona_evals.args import task_args
 from persona_evals.solvers.writer import read_written, structured_writer
 from persona_evals.structured import MAX_RETRIES
-from persona_evals.traits._schema import InstructionPair, TraitArtifact, check_rubric
+from persona_evals.traits.artifact import InstructionPair, TraitArtifact, check_rubric
 from persona_evals.traits.prompts import DRAFT_PROMPT
 
 PAIRS = 5

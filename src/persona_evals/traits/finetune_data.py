@@ -25,7 +25,7 @@ from persona_evals.args import task_args
 from persona_evals.datasets.chats import chat_record
 from persona_evals.solvers.writer import read_written, structured_writer
 from persona_evals.structured import MAX_RETRIES
-from persona_evals.traits._load import load_trait, trait_name_of
+from persona_evals.traits.dataset import load_trait, trait_name_of
 from persona_evals.traits.prompts import LEVELS_PROMPT
 
 LEVELS = ("normal", "trait_1", "trait_2")

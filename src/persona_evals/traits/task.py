@@ -21,7 +21,8 @@ from persona_evals.args import task_args
 from persona_evals.scorers import projection
 from persona_evals.scorers.logprob_judge import MIN_NUMERIC_MASS
 from persona_evals.solvers.persona import persona_message
-from persona_evals.traits import coherence_score, judged_traits, load_trait, trait_name_of, trait_samples, trait_score
+from persona_evals.traits.dataset import load_trait, trait_name_of, trait_samples
+from persona_evals.traits.scorer import coherence_score, judged_traits, trait_score
 
 
 MAX_SAMPLES_PER_QUESTION = 1000
