@@ -14,7 +14,7 @@ from persona_evals.opinion.solver import simulate_opinion
 from persona_evals.scorers import count, finite_mean, projection
 from persona_evals.accuracy.dynamic import dynamic_experts
 from persona_evals.accuracy.refine import refine_persona
-from persona_evals.accuracy.scorers import persona_answer
+from persona_evals.accuracy.scorer import persona_answer
 from persona_evals.solvers.persona import persona_message
 from persona_evals.persona_bench.critic import debate_critic
 from persona_evals.persona_bench.metrics import intersection_accuracy, loo_drop

@@ -14,7 +14,7 @@ from inspect_ai.solver import Solver, generate
 
 from persona_evals.accuracy.benchmarks import resolve_tasks
 from persona_evals.accuracy.catalog import select_personas
-from persona_evals.accuracy.data import check_source, load_items
+from persona_evals.accuracy.dataset import check_source, load_items
 from persona_evals.accuracy.dynamic import ExpertCache, default_cache_path, dynamic_experts
 from persona_evals.accuracy.refine import (
     check_baseline_covers,
