@@ -3,7 +3,7 @@ from accuracy_support import rows, use_fixture_hub
 
 from persona_evals.accuracy import dataset
 from persona_evals.accuracy.benchmarks import TASKS, resolve_tasks
-from persona_evals.accuracy.solver import build_dataset
+from persona_evals.accuracy.dataset import build_dataset
 from persona_evals.accuracy.catalog import GROUPS, expert_fields, select_personas, task_personas
 from persona_evals.datasets.revisions import PINNED
 
