@@ -112,7 +112,5 @@ def place_persona(state: TaskState, messages: list[ChatMessage], text: str | Non
 
 
 def local_tokenizer(model: Any) -> Any:
-    """The tokenizer of a local model (`steer` or inspect's `hf`), else None."""
-    api = model.api
-    shared = getattr(api, "shared", None)
-    return getattr(shared, "tokenizer", None) or getattr(api, "tokenizer", None)
+    """The tokenizer of a local model (the `tokenizer` of `steer`'s and inspect's `hf` APIs), else None."""
+    return getattr(model.api, "tokenizer", None)

@@ -270,6 +270,11 @@ class SteerAPI(ModelAPI):
             content.append(Logprob(token=token, logprob=lp.logprob, bytes=list(token.encode()), top_logprobs=tops))
         return Logprobs(content=content)
 
+    @property
+    def tokenizer(self) -> Any:
+        """The model's tokenizer, whose chat template renders the prompts (as inspect's `hf` API has it)."""
+        return self.shared.tokenizer
+
     def max_tokens(self) -> int | None:
         return DEFAULT_MAX_TOKENS
 
