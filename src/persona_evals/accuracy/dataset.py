@@ -1,14 +1,14 @@
 """Items of the 27 tasks: pinned Hub loads and one pure ``record_to_sample`` per source schema.
 
 Item ids come from the source's own ids where it has them (MMLU-Pro ``question_id``, BIG-Bench
-``idx``), else an 8-hex hash of the defining text, so they survive reordering and filtering (the
-anchor aligned dynamic experts by row order). Options whose source always puts the gold first
+``idx``), else an 8-hex hash of the defining text, so they survive reordering and filtering.
+Options whose source always puts the gold first
 (TruthfulQA) or in a fixed place (BIG-Bench) are shuffled per item with a seed derived from the
 item id, not from a batch position.
 
-Sources (the anchor's ``lighteval/MATH`` was removed from the Hub after a DMCA notice; we use the
-maintained mirror ``DigitalLearningGmbH/MATH-lighteval``; BIG-Bench's loading script no longer
-runs under ``datasets`` 4, so we read the Hub's parquet conversion of ``tasksource/bigbench``).
+Sources: MATH from the maintained mirror ``DigitalLearningGmbH/MATH-lighteval`` (``lighteval/MATH``
+was removed from the Hub); BIG-Bench from the Hub's parquet conversion of ``tasksource/bigbench``
+(its loading script no longer runs under ``datasets`` 4).
 
 ``source="sample"`` reads real BIG-bench items shipped with the package instead of the Hub (the
 first 200 of each subtask, 198 of tracking_shuffled_objects, Apache-2.0, see

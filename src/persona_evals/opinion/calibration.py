@@ -1,28 +1,24 @@
 """Calibration: an LLM consistency check that redraws implausible census draws under a value budget.
 
 The sampler draws attributes from marginals, so some combinations are implausible (a 23-year-old
-widowed householder with a graduate degree). Calibration runs in rounds (`opinion.pipeline.
-calibrate_personas`), each an inspect eval (the registered task ``persona_calibration``, here)
-of the personas still pending: the verifier judges
-every record once; an accepted persona is final; a rejected one is redrawn (state, age, sex, race
-and Hispanic origin stay) and judged again in the next round, for at most `max_rounds` redraws.
+widowed householder with a graduate degree). Calibration runs in rounds
+(`opinion.pipeline.calibrate_personas`), each an inspect eval (the registered task
+``persona_calibration``, here) of the personas still pending: the verifier judges every record
+once; an accepted persona is final; a rejected one is redrawn (state, age, sex, race and Hispanic
+origin stay) and judged again in the next round, for at most `max_rounds` redraws. Every persona
+is checked, the loop is seeded (seed = persona index, round), and personas never accepted are
+kept and flagged.
 
-The anchor's per-value budget (reference ``opinion_simulation.md`` section 4) keeps the marginals
-roughly intact: per state and attribute, the budget of a value starts at its count among the
-input personas, and each accepted persona takes one unit from each of its values (never below 1).
-Without it, acceptance tilts the marginals toward combinations the verifier likes. The anchor
-redrew each attribute independently in proportion to the remaining budget, which breaks the
-sampler's structure (an occupation for someone not employed, a household type for a
-non-householder); here a redraw is one of `CANDIDATES` structurally valid draws from the census
-conditionals, picked with probability proportional to its budget weight: the product over
-attributes of remaining / initial budget of its value. A value no input persona of the state has
-weighs 0, as it has no budget in the anchor (if every candidate weighs 0, one is picked
+The per-value budget of the original study (reference ``opinion_simulation.md`` section 4) keeps
+the marginals roughly intact: per state and attribute, the budget of a value starts at its count
+among the input personas, and each accepted persona takes one unit from each of its values (never
+below 1). Without it, acceptance tilts the marginals toward combinations the verifier likes. A
+redraw is one of `CANDIDATES` structurally valid draws from the census conditionals (never an
+occupation for someone not employed), picked with probability proportional to its budget weight:
+the product over attributes of remaining / initial budget of its value. A value no input persona
+of the state has weighs 0, as it has no budget (if every candidate weighs 0, one is picked
 uniformly). Budgets change only between rounds, so a redraw never depends on which sample of a
 round finished first.
-
-Fixes over the anchor: every persona is checked (the anchor only ever checked its first batch of
-8), the loop is bounded and seeded (seed = persona index, round), and personas never accepted
-are kept and flagged.
 """
 
 from __future__ import annotations
@@ -47,7 +43,7 @@ from persona_evals.solvers.writer import WRITTEN
 from persona_evals.structured import ask_verdict
 
 CANDIDATES = 16
-MAX_ROUNDS = 100  # the anchor's iteration cap
+MAX_ROUNDS = 100  # the original study's iteration cap
 BUDGETED: tuple[str, ...] = tuple(a for a in PERSONA_ORDER if a not in ANCHOR_ATTRIBUTES)
 
 

@@ -3,7 +3,7 @@
 ``multi_turn`` is one further round of deliberation: each persona sees up to `n_peers` reasonings
 of other personas from the same state on the same question, read from a previous run's log
 (`peers_log`, e.g. a ``reasoning`` run), chosen with a seeded generator. Chaining runs gives
-more rounds; every round is its own logged eval (the anchor ran rounds in one process, unlogged).
+more rounds; every round is its own logged eval.
 """
 
 from __future__ import annotations

@@ -6,10 +6,9 @@
 - ``demographic_summary``: the persona; summarise the traits that matter for this question,
   then answer.
 
-Fixes of the anchor: the format instructions are actually sent (D1), the prompt is built by plain
-formatting with nothing sliced off (D2), the answer is parsed locally with no hidden extractor
-model (D3), and model errors are not swallowed (D4). The persona is rendered as ``name: value``
-lines, the same text the critic sees.
+The format instructions are sent with the prompt, built by plain formatting; the answer is
+parsed locally (no extractor model); model errors are raised, never swallowed. The persona is
+rendered as ``name: value`` lines, the same text the critic sees.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """Projections of a log's answers onto persona vectors, and the finetuning shift of a model.
 
 `proj` is the mean response activation projected on the unit vector (a·v/‖v‖), `prompt_avg_proj`
-the mean prompt activation, `prompt_last_proj` the last prompt token (the anchor's monitor), and
-`cos` the cosine of the mean response activation with v. The anchor documented prompt_avg_proj
-but never computed it; here all four are computed in the same batched pass.
+the mean prompt activation, `prompt_last_proj` the last prompt token, and `cos` the cosine of the
+mean response activation with v; all four in the same batched pass.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 The model args a log records name files (``-M vector=evil.safetensors``), not what they hold.
 inspect identifies a task of an eval set by its model args (``inspect_ai.task_identifier``) and
-``inspect eval-retry`` re-creates the model from them, so after a vector, monitor, ablation or
-adapter file changed, an eval_set re-run returned the old log as complete, and eval-retry
-finished a log with two steering contents in it.
+``inspect eval-retry`` re-creates the model from them: after a vector, monitor, ablation or
+adapter file changed, an eval_set re-run would return the old log as complete, and eval-retry
+would finish a log with two steering contents in it.
 
 So the `steer` provider's signature (a hash of the model, dtype and every term with its file's
 SHA-256; `provider._signature`) joins its model's args as ``signature``: every log records it,

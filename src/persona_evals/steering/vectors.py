@@ -3,8 +3,7 @@
 Layer convention (``layer_index=hidden_states``): row L of a ``[num_layers + 1, hidden]`` tensor
 is a direction in ``hidden_states[L]`` of ``output_hidden_states``, i.e. the residual stream after
 decoder block L (row 0 is the embeddings). A ``[hidden]`` tensor is one direction for any layer.
-The anchor (persona_vectors) stored pickled tensors with no metadata; we store safetensors whose
-header says which model, layer convention, trait and method made them.
+We store safetensors whose header says which model, layer convention, trait and method made them.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A row is one sample: its pairing key (question, instruction pair, repeat), the messages the model
 answered (the instruction shown as its solver placed it), the question, the answer, and the
 judge's trait and coherence scores (NaN when unscored). pos and neg samples are
-paired by key, never by row order (the anchor paired rows by file order).
+paired by key, never by row order.
 """
 
 from __future__ import annotations

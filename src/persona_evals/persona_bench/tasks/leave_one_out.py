@@ -3,8 +3,7 @@
 Paper: "PERSONA: A Reproducible Testbed for Pluralistic Alignment" (arXiv 2407.17387). For each
 question-persona pair the target answers for the full persona, for the persona without every
 listed attribute, and for the persona without each listed attribute in turn; the ``critic`` always
-judges against the FULL persona (the anchor never scored the full persona and judged against the
-reduced one). Metric ``loo_drop``: acc(full) - acc(without attribute), paired by pair. Plot with
+judges against the FULL persona. Metric ``loo_drop``: acc(full) - acc(without attribute), paired by pair. Plot with
 ``persona-evals viz persona-loo``. Tags: personas, personalization, ablation.
 """
 

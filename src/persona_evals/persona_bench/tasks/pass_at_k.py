@@ -1,9 +1,8 @@
 """PERSONA Bench pass@k: with k independent attempts, how often does one satisfy the critic?
 
 Paper: "PERSONA: A Reproducible Testbed for Pluralistic Alignment" (arXiv 2407.17387). Each pair
-is attempted `k` times as independent epochs (the anchor grew one conversation, so attempts saw
-each other, and every critique judged the last answer without the question); each attempt is
-critiqued on its own answer with the real question, and inspect's ``pass_at`` reducers give the
+is attempted `k` times as independent epochs; each attempt is critiqued on its own answer with
+the real question, and inspect's ``pass_at`` reducers give the
 unbiased estimator 1 - C(n-c, k)/C(n, k) for every k = 1..`k`. Plot with
 ``persona-evals viz persona-pass-at-k``. Tags: personas, personalization, sampling.
 """
