@@ -101,7 +101,9 @@ def persona_message(placement: Placement = "system", template: str = PERSONA_SLO
     return solve
 
 
-def place_persona(state: TaskState, messages: list[ChatMessage], text: str | None, placement: Placement = "auto") -> list[ChatMessage]:
+def place_persona(
+    state: TaskState, messages: list[ChatMessage], text: str | None, placement: Placement = "auto"
+) -> list[ChatMessage]:
     """`messages` with the persona `text` where `placement` resolves for the model being evaluated
     (`resolve_placement`); the placement goes to the sample store (``persona_placement``), also
     when `text` is None (no persona: `messages` as they are)."""
