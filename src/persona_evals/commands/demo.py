@@ -128,6 +128,7 @@ def _step(n: int, text: str) -> None:
 
 
 def _table(logs: list) -> str:
+    from persona_evals.protocol import PROJ
     from persona_evals.scorers import metric_value
 
     lines = ["", f"{'coef':>5}  {'trait':>12}  {'coherence':>12}  {'projection':>10}  first answer"]
@@ -135,7 +136,7 @@ def _table(logs: list) -> str:
         m = {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
         trait = _judged(m, "trait", len(log.samples))
         coherence = _judged(m, "coherence", len(log.samples))
-        proj = metric_value(m.get("proj", {}), "finite_mean")
+        proj = metric_value(m.get(PROJ, {}), "finite_mean")
         proj = math.nan if proj is None else proj
         answer = " ".join(log.samples[0].output.completion.split())[:60]
         lines.append(f"{log.eval.model_args['coef']:>5}  {trait:>12}  {coherence:>12}  {proj:>10.2f}  {answer}")
