@@ -14,10 +14,11 @@ import math
 from typing import Any
 
 from persona_evals.logs import LogError, task_name
+from persona_evals.protocol import PROJ
 
 TASK = "trait_expression"
 PANELS = (("trait", "trait expression (0-100)"), ("coherence", "coherence (0-100)"))
-PROJ_PANEL = ("proj", "projection on persona vector")
+PROJ_PANEL = (PROJ, "projection on persona vector")
 
 
 def steering_frame(paths: list[str], trait: str | None = None, instruction: str | None = None) -> Any:
@@ -125,7 +126,7 @@ def plot_trait_steering(frame: Any) -> Any:
             ax.text(0.5, 0.5, "no scored samples\n(the grader could not score)", transform=ax.transAxes,
                     ha="center", va="center", color="gray")
         ax.set(xlabel="steering coefficient", ylabel=label)
-        if key != "proj":
+        if key != PROJ:
             ax.set_ylim(-2, 102)
     axes[0].legend(title=None, fontsize="small")
     first = frame.iloc[0]

@@ -10,6 +10,7 @@ from typing import Any
 from persona_evals.logs import LogError
 from persona_evals.identity import vector_name
 from persona_evals.paths import split_key
+from persona_evals.protocol import PROJ
 
 
 def cosine_matrix(paths: list[str], layer: int) -> tuple[list[str], Any]:
@@ -68,7 +69,7 @@ def projection_frame(logs: list[str] | None, csv: str | None, column: str | None
 
         cols = SampleSummary + [
             SampleColumn("trait", path="scores.trait_score.value.trait"),
-            SampleColumn("proj", path="scores.projection.value.proj"),
+            SampleColumn("proj", path=f"scores.projection.value.{PROJ}"),
         ]
         df = samples_df(logs, columns=cols, quiet=True)
         if "proj" not in df or pd.to_numeric(df["proj"], errors="coerce").isna().all():

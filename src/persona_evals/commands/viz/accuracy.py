@@ -30,11 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    from persona_evals.argtypes import int_at_least
+    from persona_evals.argtypes import int_between
+    from persona_evals.stats import MAX_N_BOOT
 
     p.add_argument("--csv", help="metrics.csv written by `persona-evals metrics` (instead of logs)")
     p.add_argument(
-        "--n-boot", type=int_at_least(100), default=10_000, help="bootstrap resamples when reading logs (default 10000)"
+        "--n-boot", type=int_between(100, MAX_N_BOOT), default=10_000,
+        help=f"bootstrap resamples when reading logs, 100 to {MAX_N_BOOT:,} (default 10000)",
     )
     p.add_argument(
         "--mitigation", default="none", help="which mitigation's rows to plot (default none)"

@@ -15,8 +15,9 @@ OUT = "results/persona_bench"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import int_at_least
+    from persona_evals.argtypes import int_between
     from persona_evals.commands.viz.options import add_log_arguments
+    from persona_evals.stats import MAX_N_BOOT
 
     plots = [
         ("persona-modes", "prism_personalization: accuracy per generate mode and model (95%% CI)", run_modes, "modes.png"),
@@ -28,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         p = sub.add_parser(name, help=help_text)
         add_log_arguments(p, f"{OUT}/{out}", companions=(".csv",))
         if name == "persona-loo":
-            p.add_argument("--n-boot", type=int_at_least(1), default=2000, help="paired bootstrap resamples (default 2000)")
+            p.add_argument("--n-boot", type=int_between(1, MAX_N_BOOT), default=2000,
+                           help=f"paired bootstrap resamples, 1 to {MAX_N_BOOT:,} (default 2000)")
         p.set_defaults(func=func)
 
 
