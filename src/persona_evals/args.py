@@ -25,6 +25,7 @@ from persona_evals.errors import ArgumentError, UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
 Bounds = tuple[float | None, float | None]
+MAX_TOKENS = 100_000  # tokens generated per answer (a larger --max-tokens is a typo, and sizes caches)
 
 _INT = re.compile(r"[+-]?\d+")
 
