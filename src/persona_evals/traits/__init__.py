@@ -3,8 +3,8 @@
 Modules: ``artifact`` (the file format of a trait: instruction pairs, questions, judge rubric),
 ``dataset`` (shipped and user artifacts by name or path; the samples), ``prompts`` (our prompt
 wording), ``task`` (``trait_expression``), ``scorer`` (the trait and coherence judges, 0-100
-logprob ratings through `persona_evals.scorers.logprob_judge`), ``logs`` (rows read from its
-logs), ``draft`` (an LLM drafts a new trait's artifacts), ``extract`` (persona vectors from pos
-and neg logs) and ``finetune_data`` (finetuning chats from a trait). Shipped artifacts live in
-``persona_evals/traits/data/<trait>_{extract,eval}.json``.
+logprob ratings through `persona_evals.scorers.logprob_judge`), ``results`` (rows and frames
+read from its logs), ``draft`` (an LLM drafts a new trait's artifacts), ``extract`` (persona
+vectors from pos and neg logs) and ``finetune_data`` (finetuning chats from a trait). Shipped
+artifacts live in ``persona_evals/traits/data/<trait>_{extract,eval}.json``.
 """
