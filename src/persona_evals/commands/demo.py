@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  the judge ({grader}) scored no answer: extracting from all pairs, unfiltered")
     path = out / OUTPUTS[0].format(trait=args.trait)
     with atomic_path(path, args.overwrite) as tmp:
-        _, counts = extract_vectors(pos, neg, tmp, use_scores=use_scores, progress=False)
+        _, counts = extract_vectors(pos, neg, tmp, use_scores=use_scores)
     print(f"  {path}  pairs: {counts}")
 
     _step(3, f"steering sweep on the eval split: layer {args.layer}, coefs {args.coefs}, with live projection")

@@ -113,6 +113,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _extract(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError, first_line
+    from persona_evals.commands.progress import ProgressBar
     from persona_evals.paths import atomic_path
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.traits.extract import extract_vectors
@@ -121,11 +122,11 @@ def _extract(args: argparse.Namespace) -> int:
     try:
         pos = read_trait_log(existing_log(args.pos, "--pos"), "pos")
         neg = read_trait_log(existing_log(args.neg, "--neg"), "neg")
-        with atomic_path(args.out, args.overwrite) as tmp:
+        with atomic_path(args.out, args.overwrite) as tmp, ProgressBar("activations", "sample") as bar:
             _, counts = extract_vectors(
                 pos, neg, tmp, model=args.model, pos_min=args.pos_threshold, neg_max=args.neg_threshold,
                 coherence_min=args.coherence_threshold, batch_size=args.batch_size, dtype=args.dtype,
-                device=args.device, use_scores=not args.no_filter,
+                device=args.device, use_scores=not args.no_filter, progress=bar,
             )
     except (TraitLogError, SteeringConfigError) as ex:
         raise CommandError(str(ex)) from None
