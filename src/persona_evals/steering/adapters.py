@@ -59,6 +59,8 @@ def read_adapter(path: str, arg: str = "adapter") -> Adapter:
     h = hashlib.sha256()
     for f in (config_file, weights):
         h.update(f.read_bytes())
+    if weights.suffix == ".safetensors":
+        _check_safetensors(weights, arg)
     record_file = p / RECORD_FILE
     try:  # a broken file is named with its line
         config = read_json(config_file, arg)
@@ -66,6 +68,17 @@ def read_adapter(path: str, arg: str = "adapter") -> Adapter:
     except ValueError as ex:
         raise SteeringConfigError(str(ex)) from None
     return Adapter(path=str(p.resolve()), sha256=h.hexdigest(), config=config, record=record)
+
+
+def _check_safetensors(path: Path, arg: str) -> None:
+    """Read the header of a weights file, so a damaged one is named here, not deep inside peft."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            f.keys()
+    except (SafetensorError, OSError) as ex:
+        raise SteeringConfigError(f"{arg}: {path} is not a readable safetensors file ({ex})") from None
 
 
 def base_fingerprint(model: Any) -> dict[str, Any]:
