@@ -99,6 +99,7 @@ def task_args(**bounds: Bounds) -> Callable[[F], F]:
             for name, value in bound.arguments.items():
                 if name in hints:
                     bound.arguments[name] = check(value, hints[name], name, bounds.get(name))
+            check_generate_config(_active_generate_config())  # `inspect eval --max-tokens 0`, before any sample
             try:
                 return fn(*bound.args, **bound.kwargs)
             except UserError:
@@ -110,6 +111,23 @@ def task_args(**bounds: Bounds) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def check_generate_config(config: Any) -> None:
+    """Refuse generation options no model can honour, before any generation (inspect itself
+    accepts ``--max-tokens 0`` and then fails every sample with a long traceback)."""
+    max_tokens = getattr(config, "max_tokens", None)
+    if max_tokens is not None and max_tokens < 1:
+        raise ArgumentError(f"max_tokens (--max-tokens): must be at least 1, got {max_tokens}")
+
+
+def _active_generate_config() -> Any:
+    """The generation options of the eval creating the task (inspect sets them before it does)."""
+    try:  # private in inspect
+        from inspect_ai.model._generate_config import active_generate_config
+    except ImportError:  # pragma: no cover
+        return None
+    return active_generate_config()
 
 
 def check(value: Any, hint: Any, name: str, bounds: Bounds | None = None) -> Any:
