@@ -48,6 +48,19 @@ def test_a_full_disk_names_the_output_not_the_temporary_file(tmp_path, capsys, f
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_full_disk_while_writing_a_report(tmp_path, capsys, full_disk):
+    from inspect_ai import eval
+
+    from persona_evals.opinion.task import opinion_simulation
+    from persona_evals.testing import scripted_model
+
+    [log] = eval(opinion_simulation(context="custom", states="WY", n_per_state=1), display="none",
+                 model=scripted_model(lambda m, c: "Answer: A"), log_dir=str(tmp_path / "logs"))
+    out = tmp_path / "r.json"
+    assert error(["opinion", "metrics", log.location, "--json", str(out)], capsys).endswith(f"cannot write {out}: {FULL}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logs"]
+
+
 def test_a_full_disk_while_writing_vectors_or_projections(tiny_llama, tmp_path, capsys, full_disk):
     pos, neg = trait_log(tmp_path / "pos", "pos", score=80), trait_log(tmp_path / "neg", "neg", score=20)
     out = tmp_path / "v.safetensors"
