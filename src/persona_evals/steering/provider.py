@@ -43,8 +43,8 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-from persona_evals.protocol import CANDIDATES, monitor_name, requested_candidates
 from persona_evals.args import check_generate_config
+from persona_evals.protocol import CANDIDATES, monitor_name, requested_candidates
 from persona_evals.steering.adapters import Adapter, adapter_active, attach_adapter, read_adapter
 from persona_evals.steering.batching import BatchInfo, Batcher
 from persona_evals.steering.candidates import (
