@@ -59,14 +59,14 @@ def read_adapter(path: str, arg: str = "adapter") -> Adapter:
     h = hashlib.sha256()
     for f in (config_file, weights):
         h.update(f.read_bytes())
-    if weights.suffix == ".safetensors":
-        _check_safetensors(weights, arg)
     record_file = p / RECORD_FILE
     try:  # a broken file is named with its line
         config = read_json(config_file, arg)
         record = read_json(record_file, arg) if record_file.is_file() else None
     except ValueError as ex:
         raise SteeringConfigError(str(ex)) from None
+    if weights.suffix == ".safetensors":
+        _check_safetensors(weights, arg)
     return Adapter(path=str(p.resolve()), sha256=h.hexdigest(), config=config, record=record)
 
 
