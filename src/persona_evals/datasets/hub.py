@@ -18,8 +18,8 @@ from typing import Any
 
 from inspect_ai.dataset import hf_dataset
 
-from persona_evals.args import UserError
 from persona_evals.datasets.revisions import revision_for
+from persona_evals.errors import UserError
 
 PERSONA_FIXTURES = "use the invented offline fixtures: -T personas=fixture -T questions=fixture"
 
