@@ -12,6 +12,7 @@ FILES = ("metrics.csv", "accuracy.csv", "metrics.md")
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.argtypes import int_at_least
     from persona_evals.paths import add_output_argument
+    from persona_evals.stats import CORRECTIONS
 
     p = sub.add_parser(
         "metrics", help="Principled Personas metrics (advantage, robustness, fidelity) over logs"
@@ -34,8 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="where metrics.csv, accuracy.csv and metrics.md go (default: results/persona_accuracy)",
     )
     p.add_argument(
-        "--holm", action="store_true", help="add Holm-corrected p-values per model and mitigation"
+        "--correction",
+        choices=CORRECTIONS,
+        default=None,
+        help="multiple-testing correction of the p-values per model and mitigation: holm (family-wise "
+        "error), bh (Benjamini-Hochberg, false discovery rate) or none (default); written into every output",
     )
+    p.add_argument("--holm", action="store_true", help="the same as --correction holm")
     p.add_argument(
         "--n-boot",
         type=int_at_least(100),
@@ -53,12 +59,15 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.logs import resolve_logs
     from persona_evals.paths import write_text_atomic
 
+    if args.holm and args.correction not in (None, "holm"):
+        raise CommandError(f"--holm and --correction {args.correction} disagree: give one")
+    correction = "holm" if args.holm else args.correction or "none"
     paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
     runs = collect_hits(paths)  # LogError naming the log: the CLI prints it
     if not runs:
         raise CommandError(f"no scored persona_accuracy samples in {len(paths)} log(s): nothing to compute")
-    rows = compute_metrics(runs, use_holm=args.holm, n_boot=args.n_boot)
-    table = markdown(rows, holm=args.holm)
+    rows = compute_metrics(runs, correction=correction, n_boot=args.n_boot)
+    table = markdown(rows, correction=correction)
     out = Path(args.out_dir)
     write_csv(rows, out / "metrics.csv", args.overwrite)
     write_accuracy_csv(runs, out / "accuracy.csv", args.overwrite)

@@ -52,15 +52,20 @@ def show_persona(messages: list[ChatMessage], text: str, where: Literal["system"
 
 
 @solver
-def persona_message(placement: Placement = "system", template: str = PERSONA_SLOT, key: str = "persona_sentence") -> Solver:
+def persona_message(
+    placement: Placement = "system", template: str = PERSONA_SLOT, key: str = "persona_sentence", absent: str | None = None
+) -> Solver:
     """Show the sample's persona text (``metadata[key]``), filled into `template`, to the model.
 
-    A sample whose text is missing or None gets no persona (the bare task, e.g. the empty persona).
+    A sample whose text is missing or None gets no persona (the bare task, e.g. the empty persona),
+    or, given `absent`, that text as is (not filled into `template`), placed like a persona.
 
     Args:
         placement: ``system`` message, before the ``user`` turn, or ``auto`` (see the module).
         template: text around the persona, with one ``{persona}`` slot (other braces are kept).
         key: the metadata field that holds the persona text.
+        absent: text shown to samples without a persona (e.g. a neutral system prompt, so a chat
+            template that injects its own default system prompt when there is none does not).
     """
     resolve_placement(placement, "")  # validate eagerly
     if PERSONA_SLOT not in template:
@@ -71,9 +76,10 @@ def persona_message(placement: Placement = "system", template: str = PERSONA_SLO
         model = get_model()
         where = resolve_placement(placement, model.name, local_tokenizer(model))
         state.store.set("persona_placement", where)
-        if text is None:
+        if text is None and absent is None:
             return state
-        state.messages = show_persona(state.messages, template.replace(PERSONA_SLOT, text), where)
+        shown = absent if text is None else template.replace(PERSONA_SLOT, text)
+        state.messages = show_persona(state.messages, shown, where)
         return state
 
     return solve
