@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 PLOTS: tuple[str, ...] = (
     "trait_steering", "steering_effect", "steering_linearity", "trait_change", "vectors", "finetuning",
-    "opinion", "accuracy", "persona_bench",
+    "opinion", "accuracy", "persona_regression", "persona_bench",
 )
 
 
