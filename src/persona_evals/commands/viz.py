@@ -13,7 +13,7 @@ import importlib
 from collections.abc import Callable
 
 PLOTS: tuple[str, ...] = (
-    "trait_steering", "steering_effect", "steering_linearity", "trait_change", "vectors", "finetuning",
+    "trait_steering", "monitoring", "steering_effect", "steering_linearity", "trait_change", "vectors", "finetuning",
     "opinion", "accuracy", "persona_regression", "persona_bench",
 )
 

@@ -140,3 +140,60 @@ def filter_pairs(
         keys = [k for k in keys if keep(pos.rows[k], neg.rows[k])]
         counts[f"after_{name}"] = len(keys)
     return Filtered(keys, counts)
+
+
+MONITORING_COLUMNS = ["log", "model", "monitor", "trait", "monitoring", "level", "sample_id", "trait_score", "prompt_last_proj", "proj"]
+
+
+def monitoring_frame(paths: list[str]) -> Any:
+    """One row per sample of trait_expression monitoring logs (``-T monitoring=...``, run with
+    ``-M monitor=...``): its trait, condition, level, judged trait score and the monitor's
+    projections (last prompt token, response mean). Unscored samples keep a NaN trait score.
+
+    Raises:
+        TraitLogError: a log of another task, unfinished, not a monitoring run, or without monitor readings.
+    """
+    import pandas as pd
+
+    from persona_evals.identity import labels_by_log
+
+    labels = labels_by_log(paths)
+    rows = []
+    for path in paths:
+        try:
+            log = read_task_log(path, TASK_NAME, finished=True)
+        except LogError as ex:
+            raise TraitLogError(str(ex)) from None
+        monitoring = (log.eval.task_args or {}).get("monitoring")
+        if not monitoring:
+            raise TraitLogError(f"{path} is not a monitoring run: run trait_expression with -T monitoring=graded or many_shot")
+        for s in log.samples or []:
+            projection = (s.scores or {}).get("projection")
+            value = projection.value if projection is not None and isinstance(projection.value, dict) else {}
+            rows.append({
+                "log": path,
+                "model": labels[path][1],
+                "monitor": (projection.metadata or {}).get("monitor", "") if projection is not None else "",
+                "trait": str(s.metadata.get("trait")),
+                "monitoring": str(monitoring),
+                "level": int(s.metadata["monitoring_level"]),
+                "sample_id": str(s.id),
+                "trait_score": _score(s, "trait_score", "trait"),
+                "prompt_last_proj": _float(value.get("prompt_last_proj")),
+                "proj": _float(value.get("proj")),
+            })
+    frame = pd.DataFrame(rows, columns=MONITORING_COLUMNS)
+    blind = sorted(set(frame.loc[frame["prompt_last_proj"].isna(), "log"]))
+    if blind:
+        raise TraitLogError(
+            f"{', '.join(blind)}: samples without a monitor reading; run with "
+            "--model steer/... -M monitor=<vector> -M monitor_layer=<L>"
+        )
+    return frame
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan

@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_log_arguments(p, out_default="trait_steering.png")
     p.add_argument("--trait", help="keep only logs of this trait (needed when logs mix traits)")
     p.add_argument("--instruction", choices=["pos", "neg", "none"], help="keep only this instruction")
+    p.add_argument("--min-coherence", type=float, default=None,
+                   help="star each layer's largest coefficient whose mean coherence is >= this, and draw the "
+                   "threshold (as `persona-evals vectors choose`)")
     p.set_defaults(func=run)
 
 
@@ -41,7 +44,12 @@ def run(args: argparse.Namespace) -> int:
     use_agg()
     paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
     frame = steering_frame(paths, trait=args.trait, instruction=args.instruction)
-    out = save_figure(plot_trait_steering(frame), args.out, args.overwrite)
+    choice = None
+    if args.min_coherence is not None:
+        from persona_evals.traits.choice import choose_coefficients
+
+        choice = choose_coefficients(frame, args.min_coherence)
+    out = save_figure(plot_trait_steering(frame, choice, args.min_coherence), args.out, args.overwrite)
     steered = frame[frame["layer"].notna()]
     print(f"wrote {out} ({len(steered)} steered runs over vectors {sorted(steered['vector'].unique())}, layers "
           f"{sorted(int(x) for x in steered['layer'].unique())}, {int(frame['layer'].isna().sum())} unsteered)")
@@ -99,6 +107,7 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
         vector=[k[0] for k in knobs],
         layer=[k[1] for k in knobs],
         coef=[k[2] for k in knobs],
+        vector_arg=[k[3] for k in knobs],
     )
     steered = frame[frame["layer"].notna()]
     dupes = steered[steered.duplicated(["vector", "layer", "coef"], keep=False)]
@@ -114,7 +123,7 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
             if column not in frame:
                 raise LogError(f"the logs have no {key} {metric} (column {column}); were they scored?")
             frame[f"{key}_{metric}"] = _floats(frame[column])
-    keep = ["log", "model", "trait", "instruction", "vector", "layer", "coef"]
+    keep = ["log", "model", "trait", "instruction", "vector", "vector_arg", "layer", "coef"]
     keep += [f"{k}_{m}" for k, _ in PANELS for m in ("mean", "stderr")]
     # the live monitor's projection (projection scorer), when the runs had -M monitor=...
     proj_mean = next((c for c in (f"score_proj_{n}" for n in metric_names("finite_mean")) if c in frame), None)
@@ -125,9 +134,10 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
     return frame[keep].sort_values(["vector", "layer", "coef"], na_position="first").reset_index(drop=True)
 
 
-def plot_trait_steering(frame: Any) -> Any:
+def plot_trait_steering(frame: Any, choice: Any = None, min_coherence: float | None = None) -> Any:
     """Panels trait, coherence (and projection, when monitored): mean ± stderr vs coef, a line
-    per layer, baseline dashed."""
+    per layer, baseline dashed. With `choice` (rows of `traits.choice.choose_coefficients`) each
+    layer's chosen coefficient is starred and `min_coherence` drawn on the coherence panel."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -149,6 +159,12 @@ def plot_trait_steering(frame: Any) -> Any:
         for i, row in enumerate(baseline.itertuples()):
             ax.axhline(getattr(row, f"{key}_mean"), color="gray", linestyle="--",
                        label="unsteered" if i == 0 else None)
+        if choice is not None:
+            chosen = choice[choice["coef"].notna()]
+            ax.scatter(chosen["coef"], chosen[f"{key}_mean"], marker="*", s=220, color="#d62728", zorder=5,
+                       label="chosen: largest coef with coherence ≥ threshold")
+            if key == "coherence" and min_coherence is not None:
+                ax.axhline(min_coherence, color="#d62728", linestyle=":", label=f"coherence {min_coherence:g}")
         if frame[f"{key}_mean"].isna().all():
             ax.text(0.5, 0.5, "no scored samples\n(the grader could not score)", transform=ax.transAxes,
                     ha="center", va="center", color="gray")
@@ -156,6 +172,8 @@ def plot_trait_steering(frame: Any) -> Any:
         if key != "proj":
             ax.set_ylim(-2, 102)
     axes[0].legend(title=None, fontsize="small")
+    if choice is not None:
+        axes[1].legend(title=None, fontsize="small")
     first = frame.iloc[0]
     fig.suptitle(f"{first['trait']} (instruction={first['instruction']}), {first['model']}")
     fig.tight_layout()
@@ -169,13 +187,14 @@ def _floats(column: Any) -> Any:
     return pd.to_numeric(column, errors="coerce").astype("float64")
 
 
-def _knobs(ident: Any, log: str) -> tuple[Any, float, float]:
-    """(vector name, layer, coef) of a log's single steering term; (None, NaN, NaN) unsteered."""
+def _knobs(ident: Any, log: str) -> tuple[Any, float, float, Any]:
+    """(vector name, layer, coef, vector as -M vector= takes it) of a log's single steering term;
+    (None, NaN, NaN, None) unsteered."""
     if not ident.terms:
-        return None, math.nan, math.nan
+        return None, math.nan, math.nan, None
     if len(ident.terms) > 1:
         raise LogError(
             f"{log} steers several vectors at once ({ident.label}); plot it with `viz steering-effect`"
         )
     term = ident.terms[0]
-    return term.name, float(term.layer), term.coef
+    return term.name, float(term.layer), term.coef, term.vector + (f"#{term.key}" if term.key else "")
