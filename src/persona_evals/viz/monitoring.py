@@ -18,7 +18,7 @@ TABLE_COLUMNS = ["trait", "monitoring", "model", "monitor", "n", "r", "p_value",
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.viz.common import add_log_arguments
 
-    p = sub.add_parser("monitoring", help="last-prompt-token projection vs judged trait score, Pearson r and 95% CI per trait")
+    p = sub.add_parser("monitoring", help="last-prompt-token projection vs judged trait score, Pearson r and 95%% CI per trait")
     add_log_arguments(p, out_default="monitoring.png", companions=(".csv", ".samples.csv"))
     p.set_defaults(func=run)
 

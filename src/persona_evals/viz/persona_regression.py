@@ -20,7 +20,7 @@ XLABEL = {"category": "accuracy vs the empty persona", "education": "accuracy pe
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.viz.common import add_log_arguments
 
-    p = sub.add_parser("persona-regression", help="persona_accuracy: mixed-effects regression coefficients, 95% CI")
+    p = sub.add_parser("persona-regression", help="persona_accuracy: mixed-effects regression coefficients, 95%% CI")
     add_log_arguments(p, "results/persona_accuracy/regression.png", companions=(".csv",))
     p.add_argument("--csv", help="regression.csv written by `persona-evals metrics --regression` (instead of logs)")
     p.add_argument("--mitigation", default="none", help="which mitigation's fits to plot (default none)")
