@@ -90,6 +90,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     ch.add_argument("--apply", action="store_true", help="print the -M arguments of the best layer's choice")
     ch.set_defaults(func=_choose)
 
+    se = actions.add_parser(
+        "separability", help="ROC AUC per layer of a vector's projection separating pos from neg answers (CSV, plot)"
+    )
+    se.add_argument("pos", help="trait_expression log (or dir: its newest log) run with -T instruction=pos")
+    se.add_argument("neg", help="trait_expression log (or dir: its newest log) run with -T instruction=neg")
+    se.add_argument("--vector", required=True, help="vector file (file.safetensors, or file.safetensors#prompt_last ...)")
+    add_output_argument(se, "--out", default="separability.csv", help="CSV: AUC per layer (default separability.csv)")
+    add_output_argument(se, "--plot", type=image_path, help="also a PNG of AUC vs layer")
+    se.add_argument("--model", help="local dir or HF id of the weights (default: the logs' steer/hf model)")
+    se.add_argument("--batch-size", type=positive_int, default=8, help="sequences per forward pass (default 8)")
+    se.add_argument("--dtype", default="auto", choices=DTYPES)
+    se.set_defaults(func=_separability)
+
 
 def _score_0_100(text: str) -> float:
     from persona_evals.argtypes import finite_float
@@ -318,6 +331,44 @@ def _choose(args: argparse.Namespace) -> int:
         if best.empty:
             raise CommandError(f"no layer has a non-zero coefficient keeping coherence >= {args.min_coherence:g}: nothing to apply")
         print(" ".join(model_args(best.iloc[0])))
+    return 0
+
+
+def _separability(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from persona_evals.commands import CommandError
+    from persona_evals.paths import write_csv
+    from persona_evals.steering.spec import SteeringConfigError
+    from persona_evals.steering.vectors import load_vector
+    from persona_evals.traits.extract import model_for_logs
+    from persona_evals.traits.logs import TraitLogError, check_same_source, read_trait_log
+    from persona_evals.traits.separability import SEPARABILITY_COLUMNS, separability
+
+    try:  # everything is read and checked before the model loads
+        pos = read_trait_log(existing_log(args.pos, "pos"), "pos")
+        neg = read_trait_log(existing_log(args.neg, "neg"), "neg")
+        check_same_source(pos, neg)
+        vector = load_vector(*split_key(args.vector), arg="--vector")
+        shared = _load(model_for_logs(pos, args.model), "--model", args.dtype)
+        rows = separability(shared, pos, neg, vector, args.batch_size, check_source=False)
+    except (TraitLogError, SteeringConfigError) as ex:
+        raise CommandError(str(ex)) from None
+    out = write_csv(rows, args.out, SEPARABILITY_COLUMNS, overwrite=args.overwrite)
+    best = max(rows, key=lambda r: r["auc"])
+    print(f"{pos.trait}: AUC of {Path(vector.path).stem} ({rows[0]['pooling']}) per layer, {rows[0]['n_pos']} pos vs "
+          f"{rows[0]['n_neg']} neg answers; best layer {best['layer']}: {best['auc']:.3f}")
+    print("  " + " ".join(f"{r['layer']}:{r['auc']:.3f}" for r in rows))
+    print(f"wrote {out}")
+    if args.plot:
+        import pandas as pd
+
+        from persona_evals.viz.common import save_figure, use_agg
+        from persona_evals.viz.separability import plot_separability
+
+        use_agg()
+        title = f"{pos.trait}: {Path(vector.path).stem} separating pos from neg answers"
+        print(f"wrote {save_figure(plot_separability(pd.DataFrame(rows), title), args.plot, args.overwrite)}")
     return 0
 
 

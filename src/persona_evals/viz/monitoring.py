@@ -53,7 +53,7 @@ def plot_monitoring(frame: Any, table: list[dict[str, Any]]) -> Any:
             slope, intercept = np.polyfit(points["prompt_last_proj"], points["trait_score"], 1)
             xs = np.linspace(points["prompt_last_proj"].min(), points["prompt_last_proj"].max(), 2)
             ax.plot(xs, slope * xs + intercept, color="black", linewidth=1)
-        level = "system prompt level (0 suppressing, 7 eliciting)" if row["monitoring"] == "graded" else "examples in the prompt"
+        level = "prompt level (0 suppresses, 7 elicits)" if row["monitoring"] == "graded" else "examples in the prompt"
         fig.colorbar(scatter, ax=ax, label=level)
         ci = "" if np.isnan(row["ci_low"]) else f" [{row['ci_low']:.2f}, {row['ci_high']:.2f}]"
         ax.set_title(f"{row['trait']} ({row['monitoring']}): r = {row['r']:.2f}{ci}, n = {row['n']}", fontsize="medium")
