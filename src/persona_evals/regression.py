@@ -11,7 +11,8 @@ the fitted one, so those R² described other rows; here they always come from th
 
 Fits that statsmodels cannot estimate become `RegressionError` with a sentence a user can act on,
 never a traceback or a silent NaN: a singular design (a constant or collinear predictor), a
-Hessian that is not positive definite (no standard errors), or non-finite estimates. A group
+Hessian that is not positive definite (no standard errors), an exact fit (no residual variance),
+or non-finite estimates. A group
 variance estimated at zero (the boundary of the parameter space) is legitimate and reported as a
 note: the random intercept then adds nothing and the fit equals ordinary least squares.
 """
@@ -97,6 +98,12 @@ def fit_mixed(frame: Any, formula: str, groups: str, what: str = "the regression
             result = model.fit(reml=True)
         except np.linalg.LinAlgError as ex:
             raise RegressionError(f"{what} is singular ({ex}): a predictor is constant or collinear") from None
+    if float(result.scale) <= 1e-12 * max(1.0, float(np.var(model.endog))):
+        raise RegressionError(
+            f"{what} fits the observations exactly (residual variance 0), so its standard errors are "
+            "undefined: every (model, task) cell has the same accuracies per level, as with very few items "
+            "or a model that always or never answers right"
+        )
     for warning in caught:
         text = str(warning.message)
         if "Hessian" in text or "not positive definite" in text:

@@ -303,7 +303,7 @@ def test_metrics_over_the_logs(base_logs, tmp_path):
 
     log_dir, log = base_logs
     out = tmp_path / "out"
-    assert main(["metrics", str(log_dir), "--out-dir", str(out), "--n-boot", "300", "--correction", "bh"]) == 0
+    assert main(["metrics", str(log_dir), "--out-dir", str(out), "--n-boot", "300", "--correction", "bh", "--regression"]) == 0
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert {r["task"] for r in rows} == set(KINDS)
     for kind in KINDS:
@@ -342,6 +342,14 @@ def test_metrics_over_the_logs(base_logs, tmp_path):
         assert {r["correction"] for r in mine.values()} == {"bh"}
     assert "| truthfulqa | advantage:static |" in (out / "metrics.md").read_text()
     assert "Multiple-testing correction: Benjamini-Hochberg" in (out / "metrics.md").read_text()
+    # one model, five tasks: five cells, enough for the families whose personas ran (no dynamic
+    # experts); the oracle scores the domain experts alike in every task: an exact fit, skipped
+    fits = list(csv.DictReader((out / "regression.csv").open()))
+    assert {r["family"] for r in fits} == {"category", "education"}
+    assert {r["n_groups"] for r in fits} == {str(len(KINDS))}
+    text = (out / "regression.md").read_text()
+    assert "skipped specialization (mitigation none): needs at least 2 dynamic expert levels" in text
+    assert "skipped domain (mitigation none): the domain regression fits the observations exactly" in text
     accuracy = list(csv.DictReader((out / "accuracy.csv").open()))
     assert len(accuracy) == len(
         {(s.metadata["task"], s.metadata["persona_id"]) for s in log.samples}

@@ -132,6 +132,32 @@ def test_a_singular_design_is_a_clear_error_not_a_traceback():
         fit_mixed(frame, LEVEL_FORMULA, GROUPS, "the education regression")
 
 
+def test_an_exact_fit_is_a_clear_error_and_costs_only_its_family():
+    frame = pd.DataFrame({"accuracy": [0, 0.5, 1] * 5, "level": [0, 1, 2] * 5, "cell": [c for c in "abcde" for _ in range(3)]})
+    with pytest.raises(RegressionError, match="fits the observations exactly .residual variance 0."):
+        fit_mixed(frame, LEVEL_FORMULA, GROUPS, "the domain regression")
+    # every cell: out-of-domain 0.2, related 0.4, in-domain 0.6 exactly; the other families still fit
+    exact = [(p, g, r, e) for p, g, r, e in PERSONAS if g not in DOMAIN_GROUPS]
+    exact += [("out_of_domain:c", "out_of_domain", 0, None), ("related:a", "related", 0, None), ("in_domain:x", "in_domain", 0, None)]
+    runs = scripted_runs(personas=[p for p in exact if p[3] is not None])
+    items = list(runs[0].hits["empty"])
+    for run in runs:
+        for pid, group, rank, _ in exact[-3:]:
+            correct = {"out_of_domain": 80, "related": 160, "in_domain": 240}[group]
+            run.hits[pid] = {item: int(k < correct) for k, item in enumerate(items)}
+            run.groups[pid], run.ranks[pid], run.sources[pid] = group, rank, "log"
+    rows, skipped = fit_families(runs)
+    assert {r.family for r in rows} == {"category", "education", "specialization"}
+    assert skipped == [
+        "domain (mitigation none): the domain regression fits the observations exactly (residual variance 0), so its "
+        "standard errors are undefined: every (model, task) cell has the same accuracies per level, as with very few "
+        "items or a model that always or never answers right"
+    ]
+
+
+DOMAIN_GROUPS = ("in_domain", "related", "out_of_domain")
+
+
 def test_a_hessian_warning_becomes_a_clear_error(monkeypatch):
     import warnings
 

@@ -81,14 +81,16 @@ def regression_frame(runs: list[Run]) -> Any:
         common = {"model": model, "mitigation": mitigation, "task": task, "cell": f"{model} | {task}"}
         for group, members in cell.groupby("group", sort=False):
             members = members.sort_values(["rank", "persona"])
+            # a level is the persona's rank in its group's expected order (education 0-5, dynamic 0-2),
+            # so a run of some of the levels keeps their true spacing
             if group in PER_PERSONA or group == BASELINE:
-                for step, row in enumerate(members.itertuples()):
-                    level = step if group == "education" else float("nan")
+                for row in members.itertuples():
+                    level = row.rank if group == "education" else float("nan")
                     rows.append({**common, "unit": row.persona, "family": group, "category": group, "level": level, "accuracy": row.accuracy})
             elif group == "dynamic":
-                for step, row in enumerate(members.itertuples()):
+                for row in members.itertuples():
                     name = row.persona.partition(":")[2] or row.persona
-                    rows.append({**common, "unit": row.persona, "family": "dynamic", "category": name, "level": step, "accuracy": row.accuracy})
+                    rows.append({**common, "unit": row.persona, "family": "dynamic", "category": name, "level": row.rank, "accuracy": row.accuracy})
             elif group in DOMAIN_LEVELS:
                 rows.append({**common, "unit": group, "family": "domain", "category": group, "level": DOMAIN_LEVELS[group], "accuracy": members["accuracy"].mean()})
     columns = ["model", "mitigation", "task", "cell", "unit", "family", "category", "level", "accuracy"]
@@ -119,11 +121,11 @@ def _check_family(rows: Any, family: str) -> str | None:
 def fit_families(
     runs: list[Run], families: tuple[str, ...] = FAMILIES, correction: str = "none"
 ) -> tuple[list[RegressionRow], list[str]]:
-    """Every family's fit per mitigation: the table rows, and a line per family that was skipped.
+    """Every family's fit per mitigation: the table rows, and a line per family that was skipped
+    (too few cells or personas: what it needs; a singular or degenerate fit: why).
 
     Raises:
-        RegressionError: when no family could be fitted at all (the message lists what each needs)
-            or a fit failed (singular, no standard errors).
+        RegressionError: when no family could be fitted at all (the message gives each reason).
     """
     adjust_pvalues([], correction)
     frame = regression_frame(runs)
@@ -136,7 +138,11 @@ def fit_families(
             if reason:
                 skipped.append(f"{family} (mitigation {mitigation}): {reason}")
                 continue
-            fit = fit_mixed(rows, formula, GROUPS, f"the {family} regression (mitigation {mitigation})")
+            try:
+                fit = fit_mixed(rows, formula, GROUPS, f"the {family} regression")
+            except RegressionError as ex:  # one family's degenerate fit does not cost the others
+                skipped.append(f"{family} (mitigation {mitigation}): {ex}")
+                continue
             out += _rows(fit, mitigation, family, correction)
     if not out:
         raise RegressionError("no regression could be fitted: " + "; ".join(skipped))
