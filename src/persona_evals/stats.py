@@ -33,6 +33,7 @@ from numpy.typing import ArrayLike
 
 ALPHA = 0.05
 N_BOOTSTRAP = 10_000
+MAX_N_BOOT = 100_000  # the most replicates a command accepts (each costs time; persona-loo keeps them all)
 BOOTSTRAP_SEED = 42
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
 

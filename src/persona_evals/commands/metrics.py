@@ -16,9 +16,9 @@ def _files(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import int_at_least
+    from persona_evals.argtypes import int_between
     from persona_evals.paths import add_output_argument
-    from persona_evals.stats import CORRECTIONS
+    from persona_evals.stats import CORRECTIONS, MAX_N_BOOT
 
     p = sub.add_parser(
         "metrics", help="Principled Personas metrics (advantage, robustness, fidelity) over logs"
@@ -58,9 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--n-boot",
-        type=int_at_least(100),
+        type=int_between(100, MAX_N_BOOT),
         default=10_000,
-        help="bootstrap resamples for fidelity (default 10000)",
+        help=f"bootstrap resamples for fidelity, 100 to {MAX_N_BOOT:,} (default 10000)",
     )
     p.set_defaults(func=run)
 

@@ -33,14 +33,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from inspect_ai.model import ChatCompletionChoice, ChatMessageAssistant, GenerateConfig, ModelOutput, ModelUsage
+from inspect_ai.model import ChatCompletionChoice, ChatMessageAssistant, ModelOutput, ModelUsage
 
+from persona_evals.protocol import CANDIDATE_LOGPROBS
 from persona_evals.steering.generation import DynamicDecoder, left_pad
 from persona_evals.steering.loading import SharedModel
 from persona_evals.steering.rows import BatchTerms, RowSteering, UNSTEERED, applied
-
-CANDIDATES_KEY = "candidates"
-"""``GenerateConfig(extra_body={"candidates": [...]})`` asks a `steer` model to score those replies."""
 
 _LOGIT_BUDGET = 2**26  # floats of logits per forward (rows x nodes x vocab); more rows are chunked
 # tokenizer -> bool mask over the vocabulary; weak keys, so a freed tokenizer's entry goes with it
@@ -57,27 +55,15 @@ class CandidateRequest:
     steering: RowSteering = UNSTEERED
 
 
-def requested_candidates(config: GenerateConfig) -> tuple[str, ...] | None:
-    """The candidates a generate call asks to score, or None for an ordinary generation."""
-    body = config.extra_body or {}
-    if CANDIDATES_KEY not in body:
-        return None
-    value = body[CANDIDATES_KEY]
-    if not isinstance(value, (list, tuple)) or not value or not all(isinstance(s, str) and s for s in value):
-        raise ValueError(f"extra_body[{CANDIDATES_KEY!r}] must be a non-empty list of non-empty strings, got {value!r}")
-    if len(set(value)) != len(value):
-        raise ValueError(f"extra_body[{CANDIDATES_KEY!r}] lists a candidate twice")
-    return tuple(value)
-
-
 def candidate_output(
     model: str, candidates: Sequence[str], logprobs: Sequence[float], input_tokens: int, elapsed: float
 ) -> ModelOutput:
-    """The scores as an inspect output: ``metadata["candidate_logprobs"]`` ({s: log P(s)}), the
-    likeliest candidate as the completion (so the log reads like the judge's answer)."""
+    """The scores as an inspect output: ``metadata[CANDIDATE_LOGPROBS]`` ({s: log P(s)}, see
+    `persona_evals.protocol`), the likeliest candidate as the completion (so the log reads like the
+    judge's answer)."""
     best = max(range(len(candidates)), key=lambda i: logprobs[i])
     metadata: dict[str, Any] = {
-        "candidate_logprobs": {s: (lp if math.isfinite(lp) else None) for s, lp in zip(candidates, logprobs)},
+        CANDIDATE_LOGPROBS: {s: (lp if math.isfinite(lp) else None) for s, lp in zip(candidates, logprobs)},
     }
     return ModelOutput(
         model=model,

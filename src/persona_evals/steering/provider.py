@@ -43,13 +43,13 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+from persona_evals.protocol import CANDIDATES, monitor_name, requested_candidates
 from persona_evals.steering.adapters import Adapter, adapter_active, attach_adapter, read_adapter
 from persona_evals.steering.batching import BatchInfo, Batcher
 from persona_evals.steering.candidates import (
     CandidateRequest,
     candidate_ids,
     candidate_output,
-    requested_candidates,
     score_candidates,
 )
 from persona_evals.steering.chat import render_prompt
@@ -86,7 +86,7 @@ class BatchKey:
 
 
 class SteerAPI(ModelAPI):
-    scores_candidates = True  # answers GenerateConfig(extra_body={"candidates": [...]}) (see candidates.py)
+    scores_candidates = True  # protocol.SCORES_CANDIDATES: answers protocol.candidate_request (candidates.py)
 
     def __init__(
         self,
@@ -175,7 +175,7 @@ class SteerAPI(ModelAPI):
         start = time.monotonic()
         prompt = render_prompt(self.shared.tokenizer, input)
         ids = self.shared.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        candidates = requested_candidates(config)
+        candidates = requested_candidates(config.extra_body)
         if candidates is not None:
             return await self._score_candidates(prompt, ids, candidates, start)
         request = GenRequest(
@@ -232,8 +232,8 @@ class SteerAPI(ModelAPI):
     async def _score_candidates(
         self, prompt: str, ids: list[int], candidates: tuple[str, ...], start: float
     ) -> tuple[ModelOutput, ModelCall]:
-        """``extra_body={"candidates": [...]}``: log P(reply begins with s, as a word) for each s,
-        in the output's ``metadata["candidate_logprobs"]``; the completion is the likeliest s."""
+        """``extra_body=candidate_request([...])``: log P(reply begins with s, as a word) for each
+        s, in the output's ``metadata[CANDIDATE_LOGPROBS]``; the completion is the likeliest s."""
         request = CandidateRequest(
             tuple(ids), candidate_ids(self.shared.tokenizer, prompt, ids, candidates), self.steering
         )
@@ -244,7 +244,7 @@ class SteerAPI(ModelAPI):
         output = candidate_output(self.model_name, candidates, logprobs, len(ids), time.monotonic() - start)
         output.metadata = {"steering": self.signature, "batch_size": batch_size, **self._coef_record, **(output.metadata or {})}
         call = ModelCall.create(
-            request={"prompt": prompt, "input_tokens": len(ids), "candidates": list(candidates),
+            request={"prompt": prompt, "input_tokens": len(ids), CANDIDATES: list(candidates),
                      "candidate_tokens": [list(c) for c in request.candidates], **self._describe},
             response={"text": output.completion, "batch_size": batch_size},
             time=output.time,
@@ -296,8 +296,7 @@ def _monitors(shared: SharedModel, spec: SteeringSpec, vectors: list[LoadedVecto
     for i, (term, vec) in enumerate(zip(spec.monitor, vectors)):
         check_term(term, vec, shared.num_layers, shared.hidden_size, ("monitor", "monitor_layer"), i, len(vectors))
         check_nonzero(vec, term.layer, arg_name("monitor", i, len(vectors)))
-        name = f"{Path(vec.path).stem}{'' if vec.key == 'vector' else '#' + vec.key}@{term.layer}"
-        out.append(Monitor(name, term.layer, vec.row(term.layer)))
+        out.append(Monitor(monitor_name(Path(vec.path).stem, vec.key, term.layer), term.layer, vec.row(term.layer)))
     return tuple(out)
 
 

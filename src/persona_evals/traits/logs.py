@@ -13,6 +13,7 @@ from typing import Any
 
 from persona_evals.identity import model_identity
 from persona_evals.logs import LogError, read_task_log
+from persona_evals.protocol import PROJ, PROMPT_LAST_PROJ
 
 TASK_NAME = "trait_expression"
 
@@ -179,8 +180,8 @@ def monitoring_frame(paths: list[str]) -> Any:
                 "level": int(s.metadata["monitoring_level"]),
                 "sample_id": str(s.id),
                 "trait_score": _score(s, "trait_score", "trait"),
-                "prompt_last_proj": _float(value.get("prompt_last_proj")),
-                "proj": _float(value.get("proj")),
+                "prompt_last_proj": _float(value.get(PROMPT_LAST_PROJ)),
+                "proj": _float(value.get(PROJ)),
             })
     frame = pd.DataFrame(rows, columns=MONITORING_COLUMNS)
     blind = sorted(set(frame.loc[frame["prompt_last_proj"].isna(), "log"]))
@@ -190,6 +191,24 @@ def monitoring_frame(paths: list[str]) -> Any:
             "--model steer/... -M monitor=<vector> -M monitor_layer=<L>"
         )
     return frame
+
+
+CORRELATION_COLUMNS = ["trait", "monitoring", "model", "monitor", "n", "r", "p_value", "ci_low", "ci_high", "n_unscored"]
+
+
+def monitoring_correlations(frame: Any) -> list[dict[str, Any]]:
+    """Per (trait, condition, model, monitor): Pearson r of the last-prompt-token projection with the
+    judged trait score, its p-value and 95% Fisher-z interval (`stats.pearson_ci`), over the scored
+    samples; the unscored ones are counted."""
+    from persona_evals.stats import pearson_ci
+
+    out = []
+    for (trait, monitoring, model, monitor), rows in frame.groupby(["trait", "monitoring", "model", "monitor"], sort=True):
+        scored = rows.dropna(subset=["trait_score"])
+        c = pearson_ci(scored["prompt_last_proj"].to_numpy(), scored["trait_score"].to_numpy())
+        out.append({"trait": trait, "monitoring": monitoring, "model": model, "monitor": monitor, "n": c.n, "r": c.r,
+                    "p_value": c.p_value, "ci_low": c.low, "ci_high": c.high, "n_unscored": len(rows) - len(scored)})
+    return out
 
 
 def _float(value: Any) -> float:

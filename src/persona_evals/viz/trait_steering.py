@@ -1,4 +1,4 @@
-"""`persona-evals viz trait-steering`: trait and coherence vs steering coefficient, one line per layer.
+"""The ``viz trait-steering`` plot: trait and coherence vs steering coefficient, one line per layer.
 
 Reads trait_expression logs with ``inspect_ai.analysis.evals_df``. The steering knobs come from
 each log's `ModelIdentity` (the ``vector``, ``layer`` and ``coef`` model args of
@@ -10,50 +10,15 @@ model (adapter and other args included); a run steering several vectors at once 
 
 from __future__ import annotations
 
-import argparse
 import math
 from typing import Any
 
 from persona_evals.logs import LogError, task_name
+from persona_evals.protocol import PROJ
 
 TASK = "trait_expression"
 PANELS = (("trait", "trait expression (0-100)"), ("coherence", "coherence (0-100)"))
-PROJ_PANEL = ("proj", "projection on persona vector")
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.viz.common import add_log_arguments
-
-    p = sub.add_parser(
-        "trait-steering",
-        help="trait and coherence vs steering coefficient, one line per layer (all logs in --log-dir)",
-    )
-    add_log_arguments(p, out_default="trait_steering.png")
-    p.add_argument("--trait", help="keep only logs of this trait (needed when logs mix traits)")
-    p.add_argument("--instruction", choices=["pos", "neg", "none"], help="keep only this instruction")
-    p.add_argument("--min-coherence", type=float, default=None,
-                   help="star each layer's largest coefficient whose mean coherence is >= this, and draw the "
-                   "threshold (as `persona-evals vectors choose`)")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    from persona_evals.logs import resolve_logs
-    from persona_evals.viz.common import save_figure, use_agg
-
-    use_agg()
-    paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
-    frame = steering_frame(paths, trait=args.trait, instruction=args.instruction)
-    choice = None
-    if args.min_coherence is not None:
-        from persona_evals.traits.choice import choose_coefficients
-
-        choice = choose_coefficients(frame, args.min_coherence)
-    out = save_figure(plot_trait_steering(frame, choice, args.min_coherence), args.out, args.overwrite)
-    steered = frame[frame["layer"].notna()]
-    print(f"wrote {out} ({len(steered)} steered runs over vectors {sorted(steered['vector'].unique())}, layers "
-          f"{sorted(int(x) for x in steered['layer'].unique())}, {int(frame['layer'].isna().sum())} unsteered)")
-    return 0
+PROJ_PANEL = (PROJ, "projection on persona vector")
 
 
 def steering_frame(paths: list[str], trait: str | None = None, instruction: str | None = None) -> Any:
@@ -169,7 +134,7 @@ def plot_trait_steering(frame: Any, choice: Any = None, min_coherence: float | N
             ax.text(0.5, 0.5, "no scored samples\n(the grader could not score)", transform=ax.transAxes,
                     ha="center", va="center", color="gray")
         ax.set(xlabel="steering coefficient", ylabel=label)
-        if key != "proj":
+        if key != PROJ:
             ax.set_ylim(-2, 102)
     axes[0].legend(title=None, fontsize="small")
     if choice is not None:
