@@ -188,3 +188,21 @@ def test_a_sharded_model_steers_and_monitors_like_one_on_a_single_device(tiny_ll
         for name in reading:
             assert reading[name]["proj"] == pytest.approx(expected[name]["proj"], abs=1e-4)
     assert active_hook_count(sharded.api.shared.model) == 0
+
+
+def test_a_vector_file_with_a_comma_is_logged_as_one_file(tiny_llama, tmp_path, monkeypatch):
+    """`-M vector=v/my,file.safetensors` reaches the provider split at the comma; the log records
+    the one file, so the identity (label, viz steering-effect's CSV and plot) names one vector even
+    where the file is not (another folder, another machine)."""
+    from persona_evals.identity import labels_by_log
+
+    torch.manual_seed(3)
+    save_vectors(tmp_path / "v" / "my,file.safetensors", {"vector": torch.randn(5, 64)})
+    monkeypatch.chdir(tmp_path)
+    model = get_model(f"steer/{tiny_llama}", memoize=False, vector=["v/my", "file.safetensors"], layer=2)
+    assert len(model.api.spec.vectors) == 1
+    log = eval(_task(n=1), model=model, log_dir=str(tmp_path / "logs"), display="none")[0]
+    assert log.eval.model_args["vector"] == "v/my,file.safetensors"
+    monkeypatch.chdir(tmp_path / "logs")  # v/my,file.safetensors does not exist from here
+    [(identity, label)] = labels_by_log([log.location]).values()
+    assert len(identity.terms) == 1 and label == f"steer/{tiny_llama} + my,file@L2×1"

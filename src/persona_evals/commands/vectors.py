@@ -156,7 +156,7 @@ def _extract(args: argparse.Namespace) -> int:
     from persona_evals.paths import atomic_path
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.traits.extract import extract_vectors
-    from persona_evals.traits.logs import TraitLogError, read_trait_log
+    from persona_evals.traits.results import TraitLogError, read_trait_log
 
     try:
         pos = read_trait_log(existing_log(args.pos, "--pos"), "pos")
@@ -304,13 +304,13 @@ def _shift(args: argparse.Namespace) -> int:
 
 def _choose(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError
-    from persona_evals.logs import LogError, resolve_logs
+    from persona_evals.logs import LogError, find_logs
     from persona_evals.paths import write_csv
     from persona_evals.traits.choice import choose_coefficients, model_args
-    from persona_evals.viz.trait_steering import steering_frame
+    from persona_evals.traits.results import steering_frame
 
-    try:
-        frame = steering_frame(resolve_logs(args.logs, args.log_dir, newest_only=False), args.trait, args.instruction)
+    try:  # each log read once, by steering_frame
+        frame = steering_frame(find_logs(args.logs, args.log_dir, newest_only=False), args.trait, args.instruction)
         table = choose_coefficients(frame, args.min_coherence, args.direction)
     except LogError as ex:
         raise CommandError(str(ex)) from None
@@ -318,9 +318,10 @@ def _choose(args: argparse.Namespace) -> int:
     for row in table.to_dict("records"):
         what = (f"coef {row['coef']:g}: trait {row['trait_mean']:.1f}, coherence {row['coherence_mean']:.1f}"
                 if row["coef"] == row["coef"] else "no coefficient")
+        note = row["note"].removeprefix(f"no coefficient keeps coherence >= {args.min_coherence:g}").strip("; ")
         print(f"{row['vector']} layer {row['layer']}: {what} ({row['n_passing']} of {row['n_coefs']} coefficients "
               f"keep coherence >= {args.min_coherence:g})" + ("  <- best" if row["best"] else "")
-              + (f"; {row['note']}" if row["note"] else ""))
+              + (f"; {note}" if note else ""))
     print(f"wrote {out}")
     if args.plot:
         from persona_evals.viz.common import save_figure, use_agg
@@ -344,7 +345,7 @@ def _separability(args: argparse.Namespace) -> int:
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
     from persona_evals.traits.extract import model_for_logs
-    from persona_evals.traits.logs import TraitLogError, check_same_source, read_trait_log
+    from persona_evals.traits.results import TraitLogError, check_same_source, read_trait_log
     from persona_evals.traits.separability import SEPARABILITY_COLUMNS, separability
 
     try:  # everything is read and checked before the model loads
@@ -407,7 +408,7 @@ def _trait_scores(logs: list[str]) -> dict[str, float]:
     from pathlib import Path
 
     from persona_evals.commands import CommandError
-    from persona_evals.traits.logs import TraitLogError, read_trait_log
+    from persona_evals.traits.results import TraitLogError, read_trait_log
     from persona_evals.logs import LogError, resolve_logs
 
     out = {}

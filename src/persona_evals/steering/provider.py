@@ -60,6 +60,7 @@ from persona_evals.steering.reruns import SIGNATURE_ARG, check_signature
 from persona_evals.steering.reruns import install as install_identity
 from persona_evals.steering.rows import Monitor, RowSteering
 from persona_evals.steering.spec import SteeringSpec
+from persona_evals.steering_args import rejoined_files
 from persona_evals.steering.static import resolve_compile
 from persona_evals.steering.norms import residual_norms
 from persona_evals.steering.terms import ablation_bases, arg_name, check_term, coef_scales, load_terms, steering_deltas
@@ -119,7 +120,8 @@ class SteerAPI(ModelAPI):
         self.signature = _signature(self.shared, self.spec, vectors, monitors, self.adapter, ablated, self.scales)
         check_signature(self.spec.signature, self.signature, model_name)
         install_identity()
-        self.identity_args = {SIGNATURE_ARG: self.signature}  # joins the Model's logged args (reruns.py)
+        # join the Model's logged args (reruns.py): the signature, and a file name inspect split at a comma
+        self.identity_args = {SIGNATURE_ARG: self.signature, **rejoined_files(model_args)}
         super().__init__(
             model_name=model_name,
             base_url=f"steer://{model_name}?steering={self.signature}",

@@ -3,7 +3,7 @@ per layer, the largest coefficient whose mean coherence stays at or above a thre
 reported results keep coherence > 75; its mitigation uses > 80), and that coefficient's trait score.
 The layer to use is the one whose chosen cell expresses the trait most.
 
-Works on the frame of `persona_evals.viz.trait_steering.steering_frame` (one row per log: vector,
+Works on the frame of `persona_evals.traits.results.steering_frame` (one row per log: vector,
 layer, coef, trait_mean/stderr, coherence_mean/stderr, vector_arg); unsteered logs are ignored.
 """
 

@@ -92,7 +92,7 @@ def shot_examples(log_path: str, needed: int, questions: list[str]) -> list[tupl
     Raises:
         ValueError: fewer usable answers than `needed`, or a log that answers one of `questions`.
     """
-    from persona_evals.traits.logs import read_trait_log
+    from persona_evals.traits.results import read_trait_log
 
     log = read_trait_log(log_path)
     measured = set(questions)

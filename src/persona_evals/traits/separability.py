@@ -21,7 +21,7 @@ from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.loading import SharedModel
 from persona_evals.steering.vectors import LoadedVector, check_fits
 from persona_evals.stats import roc_auc
-from persona_evals.traits.logs import TraitLog, TraitLogError, check_same_source
+from persona_evals.traits.results import TraitLog, TraitLogError, check_same_source
 
 SEPARABILITY_COLUMNS = ["layer", "auc", "n_pos", "n_neg", "mean_proj_pos", "mean_proj_neg", "pooling"]
 

@@ -1,7 +1,7 @@
 """The persona-vectors monitoring plot: for each trait and condition, each sample's last-prompt-token
 projection (read before the answer exists) against the judged trait score of its answer, coloured
 by the prompt's level, with the least-squares line and Pearson r [95% CI] in the title. The frame
-and the correlations are `persona_evals.traits.logs.monitoring_frame` / `monitoring_correlations`.
+and the correlations are `persona_evals.traits.results.monitoring_frame` / `monitoring_correlations`.
 """
 
 from __future__ import annotations

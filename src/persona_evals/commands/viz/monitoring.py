@@ -2,7 +2,7 @@
 (graded system prompts, many-shot examples): each sample's last-prompt-token projection against the
 judged trait score of its answer, with Pearson r and its 95% interval (Fisher z).
 
-The frame and the correlations come from `persona_evals.traits.logs` (`monitoring_frame`,
+The frame and the correlations come from `persona_evals.traits.results` (`monitoring_frame`,
 `monitoring_correlations`), the figure from `persona_evals.viz.monitoring`. Writes the PNG, beside
 it the correlations (``.csv``) and the plotted samples (``.samples.csv``).
 """
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.commands.viz.options import write_plot
     from persona_evals.logs import resolve_logs
     from persona_evals.paths import write_csv
-    from persona_evals.traits.logs import CORRELATION_COLUMNS, MONITORING_COLUMNS, monitoring_correlations, monitoring_frame
+    from persona_evals.traits.results import CORRELATION_COLUMNS, MONITORING_COLUMNS, monitoring_correlations, monitoring_frame
     from persona_evals.viz.common import use_agg
     from persona_evals.viz.monitoring import plot_monitoring
 

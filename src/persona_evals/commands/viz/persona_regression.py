@@ -32,7 +32,7 @@ def load_frame(args: argparse.Namespace) -> Any:
     import pandas as pd
 
     if args.csv:
-        from persona_evals.viz.common import csv_float, read_csv_rows
+        from persona_evals.paths import csv_float, read_csv_rows
 
         table = read_csv_rows(args.csv, "--csv", CSV_COLUMNS, "`persona-evals metrics --regression` (regression.csv)")
         rows = [{**r, **{c: csv_float(r, c, args.csv, i) for c in PLOTTED if c in r and c not in TEXT}}
