@@ -11,11 +11,11 @@ import torch
 from inspect_ai import eval
 from inspect_ai.model import get_model
 
-from persona_evals.args import ArgumentError
+from persona_evals.errors import ArgumentError
 from persona_evals.cli import main
 from persona_evals.steering.vectors import save_vectors
 from persona_evals.testing import scripted_model, scripted_output
-from persona_evals.traits import load_trait, trait_names
+from persona_evals.traits.dataset import load_trait, trait_names
 from persona_evals.traits.monitoring import GRADED_LEVELS, load_graded, parse_shots
 from persona_evals.traits.task import trait_expression
 
@@ -48,10 +48,11 @@ def test_graded_samples_cover_every_question_and_level():
     graded = load_graded("evil")
     first = {s.id: s for s in task.dataset}
     low, high = first["evil_0_graded0_1"], first["evil_0_graded7_0"]
-    assert [m.role for m in low.input] == ["system", "user"]
-    assert low.input[0].text == graded[0] and high.input[0].text == graded[7]
+    # the system prompt is shown by the task's solver (a system message, or the user turn's start
+    # for a template without a system role), as for trait_samples
+    assert [m.role for m in low.input] == ["user"] and high.input[-1].text == questions[0]
+    assert low.metadata["system_prompt"] == graded[0] and high.metadata["system_prompt"] == graded[7]
     assert (low.metadata["monitoring"], low.metadata["monitoring_level"]) == ("graded", 0)
-    assert high.input[-1].text == questions[0]
 
 
 def test_many_shot_examples_come_from_a_log_best_scored_first(tiny_llama, tmp_path):
@@ -115,7 +116,7 @@ def test_a_custom_trait_needs_its_own_graded_file(tmp_path):
         trait_expression(trait=str(artifact), monitoring="graded", graded_prompts=str(graded))
     graded.write_text(json.dumps({"graded": [f"level {k}" for k in range(8)]}))
     task = trait_expression(trait=str(artifact), monitoring="graded", graded_prompts=str(graded))
-    assert task.dataset[7].input[0].text == "level 7"
+    assert task.dataset[7].metadata["system_prompt"] == "level 7"
 
 
 def test_viz_monitoring_r_equals_scipy_on_the_logged_values(tiny_llama, tmp_path, capsys):
@@ -133,6 +134,9 @@ def test_viz_monitoring_r_equals_scipy_on_the_logged_values(tiny_llama, tmp_path
     proj = [s.scores["projection"].value["prompt_last_proj"] for s in log.samples]
     score = [s.scores["trait_score"].value["trait"] for s in log.samples]
     assert len({round(p, 6) for p in proj}) > 3 and all(math.isfinite(v) for v in proj + score)
+    graded = load_graded("evil")
+    for s in log.samples:  # the model saw the level's system prompt
+        assert s.messages[0].role == "system" and s.messages[0].text == graded[s.metadata["monitoring_level"]]
     expected = pearsonr(proj, score)
     out = tmp_path / "mon.png"
     assert main(["viz", "monitoring", log.location, "--out", str(out)]) == 0

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import ChatMessage, ChatMessageAssistant, ChatMessageSystem, ChatMessageUser
+from inspect_ai.model import ChatMessage, ChatMessageAssistant, ChatMessageUser
 
 from persona_evals.paths import user_path
-from persona_evals.traits._schema import TraitArtifact
+from persona_evals.traits.artifact import TraitArtifact
 
 Monitoring = Literal["graded", "many_shot"]
 MONITORINGS: tuple[str, ...] = ("graded", "many_shot")
@@ -98,7 +98,7 @@ def shot_examples(log_path: str, needed: int, questions: list[str]) -> list[tupl
     measured = set(questions)
     pairs = []
     for row in log.rows.values():
-        question = next((m.text for m in reversed(row.input) if m.role == "user"), "")
+        question = row.question
         if question in measured:
             raise ValueError(
                 f"shots_log {log_path} answers a question of the split being measured ({question[:60]!r}); "
@@ -132,10 +132,9 @@ def monitoring_samples(
     for q, question in enumerate(artifact.questions):
         for level in levels:
             messages: list[ChatMessage] = []
-            system = None
+            system = None  # shown by the task's persona_message solver, like trait_samples' prompts
             if monitoring == "graded":
                 system = (graded or [])[level]
-                messages.append(ChatMessageSystem(content=system))
             else:
                 for shot_q, shot_a in (examples or [])[:level]:
                     messages += [ChatMessageUser(content=shot_q), ChatMessageAssistant(content=shot_a)]
