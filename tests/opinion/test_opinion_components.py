@@ -333,7 +333,7 @@ def test_budgeted_redraw_picks_candidates_in_proportion_to_their_weight():
 
 def test_a_scope_of_refusals_is_an_error_row_not_an_aborted_report():
     from persona_evals.opinion.alignment import Tally
-    from persona_evals.opinion.logs import SimulationRun, run_report
+    from persona_evals.opinion.results import SimulationRun, run_report
 
     options = {
         "A": {"stance": "Agree", "ordinal": 1},
