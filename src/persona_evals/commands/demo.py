@@ -26,8 +26,8 @@ OUTPUTS = ("{trait}.safetensors", "trait_steering.png")  # in --log-dir (the log
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.args import MAX_TOKENS
-    from persona_evals.argtypes import finite_float, int_between, positive_int, unit_float
-    from persona_evals.paths import add_output_argument
+    from persona_evals.commands.argtypes import finite_float, int_between, positive_int, unit_float
+    from persona_evals.commands.outputs import add_output_argument
 
     p = sub.add_parser("demo", help="the persona-vector pipeline on the embedded SmolLM2 model, offline")
     add_output_argument(p, "--log-dir", default="logs/demo", files=OUTPUTS,

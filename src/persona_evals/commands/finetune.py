@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from persona_evals.argtypes import finite_float
+from persona_evals.commands.argtypes import finite_float
 from persona_evals.training.options import LIMITS, LORA_TARGETS, SCHEDULES, FinetuneOptions
 
 _D = FinetuneOptions(data="", model="", out="")  # the defaults, shown in --help

@@ -8,13 +8,13 @@ import argparse
 from typing import get_args
 
 from persona_evals.logs import existing_log
-from persona_evals.paths import split_key
+from persona_evals.steering_args import split_key
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.args import MAX_TOKENS
-    from persona_evals.argtypes import finite_float, int_between, positive_int
-    from persona_evals.paths import add_output_argument
+    from persona_evals.commands.argtypes import finite_float, int_between, positive_int
+    from persona_evals.commands.outputs import add_output_argument
     from persona_evals.steering.spec import DType
     from persona_evals.commands.viz.options import image_path
 
@@ -107,7 +107,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _score_0_100(text: str) -> float:
-    from persona_evals.argtypes import finite_float
+    from persona_evals.commands.argtypes import finite_float
 
     value = finite_float(text)
     if not 0 <= value <= 100:

@@ -150,7 +150,7 @@ def cosine_matrix(paths: list[str], layer: int) -> tuple[list[str], Any]:
     """Labels and the cosine-similarity matrix of the vectors' rows at `layer` (``file#tensor``
     picks a tensor; a label is the file's stem, with the tensor when one was named)."""
     from persona_evals.identity import vector_name
-    from persona_evals.paths import split_key
+    from persona_evals.steering_args import split_key
 
     rows, labels = [], []
     for item in paths:
