@@ -214,3 +214,19 @@ def test_a_request_the_plugin_cannot_apply_fails_its_sample(tiny):
     beyond = RowSteering({9: torch.ones(64)})
     with pytest.raises(RuntimeError, match=r"layer 9 is outside 1\.\.4"):
         asyncio.run(api.vllm.generate(GenRequest(input_ids=(5, 6, 7), max_tokens=2, steering=beyond), Sampling()))
+
+
+def test_coef_mode_norm_measures_on_vllm_what_the_hf_engine_measures_and_shares_its_cache(tiny, tmp_path, monkeypatch):
+    from persona_evals.steering import norms as norms_module
+    from persona_evals.steering.loading import load_shared
+
+    model, a, _, (pa, _), _ = tiny
+    monkeypatch.setenv("PERSONA_EVALS_CACHE_DIR", str(tmp_path / "cache"))
+    args = {"vector": pa, "layer": LAYER, "coef": 0.5, "coef_mode": "norm", "dtype": "float32"}
+    vl = get_model(f"steer/{model}", memoize=False, **ENGINE, **args)  # a cache miss: measured by vLLM
+    reference = norms_module.measure_norms(load_shared(model, "float32"))
+    assert vl.api.norms == pytest.approx(reference, rel=1e-4)
+    assert torch.allclose(vl.api.steering.deltas[LAYER], 0.5 * a[LAYER] / a[LAYER].norm() * reference[LAYER], rtol=1e-4)
+    monkeypatch.setattr(norms_module, "measure_norms", lambda shared: pytest.fail("measured again"))
+    hf = get_model(f"steer/{model}", memoize=False, **args)  # reads vLLM's measurement: one signature
+    assert hf.api.norms == vl.api.norms and hf.api.signature == vl.api.signature

@@ -21,12 +21,12 @@ def test_args_of_one_engine_are_refused_on_the_other_by_name():
         SteeringSpec.from_model_args({"engine": "vllm", "device": "cpu", "device_map": "auto"})
     with pytest.raises(SteeringConfigError, match=r"vllm_tensor_parallel_size: only for engine=vllm, and this model runs with engine=hf"):
         SteeringSpec.from_model_args({"vllm_tensor_parallel_size": 2})
-    with pytest.raises(SteeringConfigError, match=r"base_url: only for engine=vllm"):
-        SteeringSpec.from_model_args({"base_url": "http://localhost:8000/v1"})
+    with pytest.raises(SteeringConfigError, match=r"server: only for engine=vllm"):
+        SteeringSpec.from_model_args({"server": "http://localhost:8000/v1"})
     with pytest.raises(SteeringConfigError, match=r"engine must be one of \['hf', 'vllm'\], got 'sglang'"):
         SteeringSpec.from_model_args({"engine": "sglang"})
-    with pytest.raises(SteeringConfigError, match="base_url must be the http"):
-        SteeringSpec.from_model_args({"engine": "vllm", "base_url": "localhost:8000"})
+    with pytest.raises(SteeringConfigError, match="server must be the http"):
+        SteeringSpec.from_model_args({"engine": "vllm", "server": "localhost:8000"})
     spec = SteeringSpec.from_model_args({"engine": "vllm", "vllm_tensor_parallel_size": 2, "vllm-gpu-memory-utilization": 0.8})
     assert spec.vllm_args == (("gpu_memory_utilization", 0.8), ("tensor_parallel_size", 2))
 
@@ -51,7 +51,7 @@ def test_vllms_own_options_pass_through_and_ours_are_ours(tiny_llama):
 def test_engine_and_vllm_args_are_no_part_of_a_models_identity():
     steered = {"vector": "v.safetensors", "layer": 3, "coef": 2.0}
     hf = model_identity("steer/smollm2", steered)
-    vl = model_identity("steer/smollm2", {**steered, "engine": "vllm", "vllm_tensor_parallel_size": 4, "base_url": "http://h:8/v1"})
+    vl = model_identity("steer/smollm2", {**steered, "engine": "vllm", "vllm_tensor_parallel_size": 4, "server": "http://h:8/v1"})
     assert vl == hf and vl.key == hf.key and vl.label == hf.label
 
 

@@ -3,7 +3,6 @@ way to read the residual stream of one request through the plugin (its ``capture
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 
@@ -30,16 +29,7 @@ def tiny_vllm_model(root) -> str:
 
 def run_calls(backend, calls: list[Call]) -> list[tuple[Completion, wire.Record | None]]:
     """Run calls concurrently (so they share forwards) and take each one's record."""
-
-    async def one(call: Call) -> tuple[Completion, wire.Record | None]:
-        done = await backend.engine.generate(call)
-        key = wire.decode_request(call.payload).key if call.payload else None
-        return done, (await backend.engine.take(key) if key else None)
-
-    async def all_() -> list[tuple[Completion, wire.Record | None]]:
-        return list(await asyncio.gather(*[one(c) for c in calls]))
-
-    return asyncio.run(all_())
+    return backend.engine.run_calls(calls)
 
 
 def capture_call(prompt: list[int], terms: str, max_tokens: int, prompt_len: int | None = None, salt: str | None = None) -> Call:

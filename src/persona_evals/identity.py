@@ -39,8 +39,8 @@ from persona_evals.steering_args import (
 
 RUN_ARGS = frozenset(
     {
-        "base_url", "batch_size", "compile", "custom_outputs", "device", "device_map", "dtype", "engine",
-        "monitor", "monitor_layer", "signature",
+        "batch_size", "compile", "custom_outputs", "device", "device_map", "dtype", "engine",
+        "monitor", "monitor_layer", "server", "signature",
     }
 )
 """Model args that never change what a model answers (execution, observation, mockllm scripts), and

@@ -18,6 +18,7 @@ another steering configuration.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -59,7 +60,7 @@ from persona_evals.steering.loading import SharedModel, load_shared
 from persona_evals.steering.reruns import SIGNATURE_ARG, check_signature
 from persona_evals.steering.reruns import install as install_identity
 from persona_evals.steering.rows import Monitor, RowSteering
-from persona_evals.steering.spec import SteeringConfigError, SteeringSpec
+from persona_evals.steering.spec import SteeringConfigError, SteeringSpec, server_url
 from persona_evals.steering.static import resolve_compile
 from persona_evals.steering.norms import residual_norms
 from persona_evals.steering.terms import ablation_bases, arg_name, check_term, coef_scales, load_terms, steering_deltas
@@ -99,7 +100,7 @@ class SteerAPI(ModelAPI):
         config: GenerateConfig = GenerateConfig(),
         **model_args: Any,
     ) -> None:
-        self.spec = SteeringSpec.from_model_args(model_args)
+        self.spec = _with_server(SteeringSpec.from_model_args(model_args), base_url)
         vectors = load_terms(self.spec.vectors, "vector")
         monitors = load_terms(self.spec.monitor, "monitor")
         ablated = load_terms(self.spec.ablate, "ablate")
@@ -114,25 +115,23 @@ class SteerAPI(ModelAPI):
             if self.adapter is not None:
                 attach_adapter(self.shared, self.adapter)  # adapters of one base model share its weights
         n, hidden = self.shared.num_layers, self.shared.hidden_size
+        watched = _monitors(self.shared, self.spec, monitors)
+        bases = ablation_bases(self.spec.ablate, ablated, n, hidden)
         self.norms: dict[int, float] | None = None
         self.scales = coef_scales(self.spec.coef_mode, self.spec.vectors, vectors, n, hidden, self._residual_norms)
-        self.steering = RowSteering(
-            steering_deltas(self.spec.vectors, vectors, n, hidden, scales=self.scales),
-            self.spec.positions,
-            _monitors(self.shared, self.spec, monitors),
-            ablation_bases(self.spec.ablate, ablated, n, hidden),
-        )
+        deltas = steering_deltas(self.spec.vectors, vectors, n, hidden, scales=self.scales)
+        self.steering = RowSteering(deltas, self.spec.positions, watched, bases)
         self.signature = _signature(self.shared, self.spec, vectors, monitors, self.adapter, ablated, self.scales)
         check_signature(self.spec.signature, self.signature, model_name)
         if isinstance(self.shared, SharedModel):
             self.static = resolve_compile(self.spec.compile, self.shared, self.spec.device_map)
-        else:  # every check passed: only now start vLLM (or reach the server)
-            from persona_evals.steering.vllm.backend import VllmBackend
-
+        else:  # every check passed: only now start vLLM (or reach the server), unless coef_mode=norm had to
             self.static = None
-            self.vllm = VllmBackend(self.spec, self.shared, self.adapter)
+            self._vllm_backend()
         install_identity()
         self.identity_args = {SIGNATURE_ARG: self.signature}  # joins the Model's logged args (reruns.py)
+        if self.spec.server is not None:  # a --model-base-url too, so eval-retry reaches the same server
+            self.identity_args["server"] = self.spec.server
         super().__init__(
             model_name=model_name,
             base_url=f"steer://{model_name}?steering={self.signature}",
@@ -172,14 +171,23 @@ class SteerAPI(ModelAPI):
         """The engine in each output's metadata (not in the signature: one model on either engine)."""
         if self.spec.engine == "hf":
             return "hf"
-        return "vllm" if self.spec.base_url is None else f"vllm@{self.spec.base_url}"
+        return "vllm" if self.spec.server is None else f"vllm@{self.spec.server}"
+
+    def _vllm_backend(self) -> VllmBackend:
+        """The vLLM engine (or server) this instance runs on, reached once."""
+        if self.vllm is None:
+            from persona_evals.steering.vllm.backend import VllmBackend
+
+            self.vllm = VllmBackend(self.spec, self.shared, self.adapter)
+        return self.vllm
 
     def _residual_norms(self) -> dict[int, float]:
         """The base model's mean residual norm per layer (``coef_mode=norm``), kept for the log."""
-        if not isinstance(self.shared, SharedModel):
-            raise SteeringConfigError("coef_mode=norm is not yet available with engine=vllm")
-        with self.shared.lock:  # another instance's batch may be running on these weights
-            self.norms = residual_norms(self.shared)
+        if isinstance(self.shared, SharedModel):
+            with self.shared.lock:  # another instance's batch may be running on these weights
+                self.norms = residual_norms(self.shared)
+        else:  # measured by vLLM on a cache miss; one cache for both engines (norms.py)
+            self.norms = self._vllm_backend().residual_norms()
         return self.norms
 
     async def generate(
@@ -306,6 +314,20 @@ class SteerAPI(ModelAPI):
 
     async def count_text_tokens(self, text: str) -> int:
         return len(self.shared.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _with_server(spec: SteeringSpec, base_url: str | None) -> SteeringSpec:
+    """inspect's own base URL (``--model-base-url``) names a vLLM server like ``-M server`` (a model
+    arg cannot be called ``base_url``: inspect passes model args to `get_model` beside its own
+    ``base_url``). The ``steer://`` URL a log records (our cache key, which inspect hands back on
+    eval-retry) is not a server."""
+    if base_url is None or base_url.startswith("steer://") or base_url.rstrip("/") == spec.server:
+        return spec
+    if spec.engine != "vllm":
+        raise SteeringConfigError(f"--model-base-url {base_url}: a server URL is only for engine=vllm (a vllm serve with our plugin)")
+    if spec.server is not None:
+        raise SteeringConfigError(f"server: two servers given, {spec.server} (-M server) and {base_url} (--model-base-url)")
+    return dataclasses.replace(spec, server=server_url(base_url))
 
 
 def vllm_model(name: str, dtype: str, adapter: Adapter | None) -> VllmModel:

@@ -30,7 +30,7 @@ Engine = Literal["hf", "vllm"]
 
 # args that mean something on one engine only: given on the other, they are refused by name
 HF_ONLY = ("compile", "device", "device_map")
-VLLM_ONLY = ("base_url",)
+VLLM_ONLY = ("server",)
 
 DEFAULT_BATCH_SIZE = 32
 
@@ -54,7 +54,7 @@ class SteeringSpec:
     coef_mode: CoefMode = "raw"  # raw: coef·v; unit: coef·v/‖v‖; norm: coef·v/‖v‖·mean‖h_L‖ (norms.py)
     signature: str | None = None  # the steering signature a log recorded: must match the files (reruns.py)
     engine: Engine = "hf"  # hf: our decode loop (transformers); vllm: vLLM's engine with our plugin
-    base_url: str | None = None  # engine=vllm: a `vllm serve` started with our plugin, instead of an in-process engine
+    server: str | None = None  # engine=vllm: the URL of a `vllm serve` with our plugin, instead of an in-process engine
     vllm_args: tuple[tuple[str, Any], ...] = ()  # engine=vllm: vLLM engine arguments (-M vllm_<name>=...)
 
     @classmethod
@@ -75,9 +75,7 @@ class SteeringSpec:
                 f"{names}: only for engine={'hf' if engine == 'vllm' else 'vllm'}, and this model runs with engine={engine}"
                 + (" (vLLM places the model itself; its own options pass as -M vllm_<name>=...)" if engine == "vllm" else "")
             )
-        base_url = args.get("base_url")
-        if base_url is not None and (not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))):
-            raise SteeringConfigError(f"base_url must be the http(s) URL of a vllm serve, e.g. http://host:8000/v1, got {base_url!r}")
+        server = None if args.get("server") is None else server_url(args["server"])
         terms = parse_steering(args)
         dtype = choice(str(args.get("dtype", "auto")), DType, "dtype")
         batch_size = as_int(args.get("batch_size", DEFAULT_BATCH_SIZE), "batch_size")
@@ -103,7 +101,7 @@ class SteeringSpec:
             coef_mode=terms.coef_mode,
             signature=None if args.get("signature") is None else str(args["signature"]),
             engine=engine,  # type: ignore[arg-type]
-            base_url=base_url,
+            server=server,
             vllm_args=vllm_args,
         )
 
@@ -119,6 +117,13 @@ class SteeringSpec:
             "adapter": self.adapter,
             "ablate": [{"path": v.path, "key": v.key, "layer": v.layer} for v in self.ablate],
         }
+
+
+def server_url(value: Any) -> str:
+    """A vLLM server's URL (``-M server``, or inspect's ``--model-base-url``), checked."""
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise SteeringConfigError(f"server must be the http(s) URL of a vllm serve, e.g. http://host:8000/v1, got {value!r}")
+    return value.rstrip("/")
 
 
 _KNOWN = {
@@ -139,6 +144,6 @@ _KNOWN = {
     "coef_mode",
     "signature",
     "engine",
-    "base_url",
+    "server",
 }
 

@@ -137,10 +137,10 @@ class VllmBackend:
     def __init__(self, spec: SteeringSpec, model: VllmModel, adapter: Adapter | None) -> None:
         self.model = model
         self.lora = _lora(adapter)
-        if spec.base_url is not None:
+        if spec.server is not None:
             from persona_evals.steering.vllm.server import server_engine
 
-            self.engine: Any = server_engine(spec.base_url)
+            self.engine: Any = server_engine(spec.server)
         else:
             from persona_evals.steering.vllm.engine import shared_engine
 
@@ -152,6 +152,35 @@ class VllmBackend:
                 f"{info.get('hidden_size')} ({info.get('model')}); {model.name} has {model.num_layers} of {model.hidden_size}"
             )
         self._encoded: dict[int, tuple[RowSteering, str | None, str | None]] = {}
+
+    def residual_norms(self) -> dict[int, float]:
+        """``{L: mean‖h_L‖}`` (`norms`): the HF engine's cache, or measured here and cached for both."""
+        from persona_evals.steering.norms import cached_norms
+
+        m = self.model
+        return cached_norms(m.path, m.dtype, m.num_layers, self._measure_norms)
+
+    def _measure_norms(self) -> dict[int, float]:
+        """`norms`' definition, on vLLM: every prompt position but the first, the base model (no
+        adapter, no steering), each prompt in its own cache-salt group (every position computed)."""
+        from persona_evals.steering.norms import norm_prompt_ids
+
+        terms = wire.encode_terms(self.model.hidden_size, norms=True)
+        calls = [
+            Call(prompt_ids=tuple(ids), max_tokens=1, payload=wire.encode_request(uuid.uuid4().hex, len(ids), terms),
+                 salt=f"persona-evals-norms:{uuid.uuid4().hex}")
+            for ids in norm_prompt_ids(self.model.tokenizer)
+        ]
+        sums = dict.fromkeys(range(1, self.model.num_layers + 1), 0.0)
+        count = 0
+        for (_, record), call in zip(self.engine.run_calls(calls), calls):
+            got = (record or {}).get("norms", {})
+            if len(got) != self.model.num_layers:
+                raise RuntimeError(f"{self.engine.where} did not measure the residual norms ({len(got)} layers recorded)")
+            for layer, (total, n) in got.items():
+                sums[int(layer)] += total
+            count += len(call.prompt_ids) - 1
+        return {layer: total / count for layer, total in sums.items()}
 
     def encoded(self, steering: RowSteering) -> tuple[str | None, str | None]:
         """(terms text, prefix-cache salt) of a request's steering; (None, None) when it has none.

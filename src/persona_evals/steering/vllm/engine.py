@@ -73,7 +73,42 @@ def check_install(replies: Sequence[dict[str, Any]] | dict[str, Any], where: str
     return replies[0]
 
 
-class InProcessEngine:
+class Client:
+    """What the backend calls on an engine or a server: `generate` and `take` (awaited from any
+    event loop), `run_calls` (blocking). Subclasses run `_generate` and `_fetch` on `thread`."""
+
+    where: str
+    thread: LoopThread
+    info: dict[str, Any]
+    _taker: Taker
+
+    async def _generate(self, call: Call) -> Completion:
+        raise NotImplementedError
+
+    async def _fetch(self, keys: list[str]) -> dict[str, wire.Record]:
+        raise NotImplementedError
+
+    async def generate(self, call: Call) -> Completion:
+        return await self.thread.run(self._generate(call))
+
+    async def take(self, key: str) -> wire.Record | None:
+        return await self.thread.run(self._taker.take(key))
+
+    def run_calls(self, calls: Sequence[Call]) -> list[tuple[Completion, wire.Record | None]]:
+        """Run `calls` concurrently and take each one's record, blocking (not from the engine's loop)."""
+
+        async def one(call: Call) -> tuple[Completion, wire.Record | None]:
+            done = await self._generate(call)
+            key = wire.decode_request(call.payload).key if call.payload else None
+            return done, (await self._taker.take(key) if key else None)
+
+        async def every() -> list[tuple[Completion, wire.Record | None]]:
+            return list(await asyncio.gather(*[one(c) for c in calls]))
+
+        return self.thread.run_sync(every())
+
+
+class InProcessEngine(Client):
     """One `AsyncLLM` on its own loop thread, with our hooks installed."""
 
     where = "the vLLM engine"
@@ -117,9 +152,6 @@ class InProcessEngine:
                 "its own reason is in the log lines above"
             ) from None
 
-    async def generate(self, call: Call) -> Completion:
-        return await self.thread.run(self._generate(call))
-
     async def _generate(self, call: Call) -> Completion:
         from vllm.inputs.engine import tokens_input
         from vllm.lora.request import LoRARequest
@@ -131,9 +163,6 @@ class InProcessEngine:
             final = out
         assert final is not None
         return from_request_output(final, call.logprobs or 0)
-
-    async def take(self, key: str) -> wire.Record | None:
-        return await self.thread.run(self._taker.take(key))
 
     async def _fetch(self, keys: list[str]) -> dict[str, wire.Record]:
         return wire.merge_records(await self.llm.collective_rpc(wire.TAKE_RPC, args=(keys,)))
