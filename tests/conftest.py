@@ -45,3 +45,23 @@ def smollm2_dir() -> str:
     from persona_evals.steering.embedded import embedded_dir
 
     return str(embedded_dir("smollm2"))
+
+
+@pytest.fixture
+def full_batches_only():
+    """`full_batches_only(shared)`: that loaded model's batches start only when full (its batcher
+    runs on a clock that stands still), so a test that needs requests of several evals in one
+    batch gets it whatever the machine's load; the model's own batcher comes back afterwards."""
+    from persona_evals.steering.batching import Batcher
+    from persona_evals.testing.clock import ManualClock
+
+    saved = []
+
+    def install(shared):
+        saved.append((shared, shared.batcher))
+        shared.batcher = Batcher(lock=shared.lock, clock=ManualClock())
+        return shared
+
+    yield install
+    for shared, batcher in reversed(saved):
+        shared.batcher = batcher

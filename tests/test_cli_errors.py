@@ -122,8 +122,8 @@ BAD_VALUES = [
     (["vectors", "extract", "--pos", "p", "--neg", "n", "--out", "v.pt"], "--out", ".safetensors"),
     (["vectors", "extract", "--pos", "p", "--neg", "n", "--out", "v.safetensors", "--pos-threshold", "nan"], "--pos-threshold", "finite"),
     (["viz", "persona-loo", "--n-boot", "0"], "--n-boot", "'0'"),
-    (["viz", "accuracy-heatmap", "--n-boot", "10"], "--n-boot", ">= 100"),
-    (["metrics", "--n-boot", "0"], "--n-boot", ">= 100"),
+    (["viz", "accuracy-heatmap", "--n-boot", "10"], "--n-boot", "from 100 to 100,000"),
+    (["metrics", "--n-boot", "0"], "--n-boot", "from 100 to 100,000"),
     (["demo", "--limit", "0"], "--limit", "'0'"),
     (["demo", "--max-tokens", "-1"], "--max-tokens", "'-1'"),
     (["demo", "--coefs", "1", "nan"], "--coefs", "finite"),
@@ -136,6 +136,21 @@ BAD_VALUES = [
     (["traits", "draft", "x", "--description", "d", "--model", "m/x", "--out-dir", "o", "--max-retries", "-1"], "--max-retries", "'-1'"),
     (["personas", "sample", "--out", "p.jsonl", "--seed", "-1"], "--seed", "'-1'"),
     (["personas", "refresh-census", "--out", "m.json", "--year", "1990"], "--year", ">= 2005"),
+    # counts that size work or memory have an upper bound, checked before any work
+    (["personas", "sample", "--states", "WY", "--out", "p.jsonl", "--n", "1000000000"], "--n", "from 1 to 10,000"),
+    (["viz", "persona-loo", "--n-boot", "1000000000", "--out", "x.png"], "--n-boot", "from 1 to 100,000"),
+    (["viz", "accuracy-heatmap", "--n-boot", "100001"], "--n-boot", "from 100 to 100,000"),
+    (["metrics", "--n-boot", "1000000000"], "--n-boot", "from 100 to 100,000"),
+    (["finetune-data", "evil", "--out", "o", "--max-retries", "1000000000"], "--max-retries", "from 0 to 10,"),
+    (["traits", "draft", "x", "--description", "d", "--model", "m/x", "--out-dir", "o", "--max-retries", "11"],
+     "--max-retries", "from 0 to 10,"),
+    (["personas", "generate", "p.jsonl", "--model", "m/x", "--out", "o.jsonl", "--max-retries", "11"], "--max-retries", "from 0 to 10,"),
+    (["personas", "generate", "p.jsonl", "--model", "m/x", "--out", "o.jsonl", "--max-tokens", "100001"], "--max-tokens", "to 100,000"),
+    (["personas", "calibrate", "p.jsonl", "--model", "m/x", "--out", "o.jsonl", "--max-rounds", "101"], "--max-rounds", "from 1 to 100,"),
+    (["demo", "--max-tokens", "1000000000"], "--max-tokens", "from 1 to 100,000"),
+    (["vectors", "project", "c.jsonl", "--model", "m", "--vector", "v", "--layer", "1", "--out", "p.csv", "--max-tokens", "1000000000"],
+     "--max-tokens", "from 1 to 100,000"),
+    (["finetune", "d.jsonl", "--model", "m", "--out", "o", "--epochs", "inf"], "--epochs", "finite"),
     (["viz", "trait-steering", "--out", "plot.xyz"], "--out", "cannot write a .xyz image"),
     (["viz", "vector-cosine", "v.safetensors", "--layer", "1", "--out", "plot.doc"], "--out", "cannot write a .doc image"),
     (["vectors", "shift", "--base", "b", "--adapters", "a", "--vector", "v", "--layer", "1", "--out", "s.csv", "--plot", "p.txt"],
@@ -149,6 +164,16 @@ def test_bad_values_are_refused_naming_the_argument(tmp_path, monkeypatch, capsy
     err = usage_error(argv, capsys)
     assert f"argument {flag}" in err and detail in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("flag,value", [("--epochs", "1e9"), ("--max-steps", "1000000000"), ("--batch-size", "100000"),
+                                        ("--grad-accum", "100000"), ("--lora-r", "100000"), ("--seed", "99999999999")])
+def test_finetune_refuses_unbounded_work_before_any(tmp_path, capsys, flag, value):
+    data = tmp_path / "d.jsonl"
+    data.write_text("")
+    err = error(["finetune", str(data), "--model", "nope", "--out", str(tmp_path / "o"), flag, value], capsys)
+    assert f"{flag} must be at most " in err
+    assert [p.name for p in tmp_path.iterdir()] == ["d.jsonl"]
 
 
 # -- vector files ------------------------------------------------------------------------------------

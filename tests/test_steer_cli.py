@@ -12,7 +12,7 @@ from inspect_ai.model import GenerateConfig, get_model
 from inspect_ai.solver import generate
 
 from persona_evals.cli import main
-from persona_evals.steering.loading import loaded_models
+from persona_evals.steering.loading import load_shared, loaded_models
 from persona_evals.steering.vectors import save_vectors
 
 
@@ -33,12 +33,13 @@ def test_vectors_show_bad_file(tmp_path, capsys):
     assert "path: file" in capsys.readouterr().err
 
 
-def test_sweep_runs_every_cell_on_shared_weights(tiny_llama, vec, tmp_path):
+def test_sweep_runs_every_cell_on_shared_weights(tiny_llama, vec, tmp_path, full_batches_only):
     before = len(loaded_models())
+    full_batches_only(load_shared(tiny_llama))  # the sweep's copy: its batches start only when full
     code = main([
         "sweep", "tasks/sanity.py", "--model", tiny_llama, "--vector", vec, "--layers", "1", "3",
         "--coefs", "0", "2", "--limit", "2", "--log-dir", str(tmp_path / "logs"), "--display", "none",
-        "-T", "max_tokens=4",
+        "-T", "max_tokens=4", "-M", "batch_size=8",
     ])
     assert code == 0
     logs = [read_eval_log(i.name) for i in list_eval_logs(str(tmp_path / "logs"))]
@@ -46,8 +47,8 @@ def test_sweep_runs_every_cell_on_shared_weights(tiny_llama, vec, tmp_path):
     assert cells == [(1, 0.0), (1, 2.0), (3, 0.0), (3, 2.0)]
     assert all(log.status == "success" and len(log.samples) == 2 for log in logs)
     assert len(loaded_models()) <= before + 1  # at most one new copy of the weights
-    # steering is per row: rows of several cells share a batch (2 samples per cell)
-    assert max(s.output.metadata["batch_size"] for log in logs for s in log.samples) > 2
+    # steering is per row: the rows of all four cells (2 samples each) share one batch
+    assert {s.output.metadata["batch_size"] for log in logs for s in log.samples} == {8}
 
 
 def test_sweep_rejects_bad_layer(tiny_llama, vec, tmp_path, capsys):

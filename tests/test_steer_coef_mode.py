@@ -38,11 +38,11 @@ def _row(vec):
     return load_file(vec)["vector"][LAYER]
 
 
-def _independent_norm(shared, layer):
+def _independent_norm(shared, layer, prompts=norms_module.NORM_PROMPTS):
     """Mean L2 norm of hidden_states[layer] over every position but the first, on the fixed prompts."""
     total, count = 0.0, 0
     with torch.inference_mode():
-        for text in norms_module.NORM_PROMPTS:
+        for text in prompts:
             prompt = render_turns(shared.tokenizer, [{"role": "user", "content": text}], add_generation_prompt=True)
             ids = shared.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"].to(shared.device)
             h = shared.model(input_ids=ids, output_hidden_states=True).hidden_states[layer][0, 1:].float()
@@ -96,3 +96,25 @@ def test_bad_coef_modes(tiny_llama, vec, tmp_path, cache):
     with pytest.raises(SteeringConfigError, match="layer"):  # layers are checked before any norm is measured
         _steer(tiny_llama, vec, coef_mode="norm", layer=9)
     assert not cache.exists()
+
+
+def test_the_last_layer_norm_is_of_the_raw_block_output_before_the_final_norm(tiny_llama):
+    """At L = num_layers, `coef_mode=norm` measures what steering adds to there: the last block's
+    raw output (README, norms.py), not transformers' hidden_states[num_layers] (final norm applied)."""
+    from persona_evals.steering.layers import decoder_blocks
+
+    shared = load_shared(tiny_llama)
+    last, raw = shared.num_layers, []
+    prompt = norms_module.NORM_PROMPTS[:2]
+    handle = decoder_blocks(shared.model)[last - 1].register_forward_hook(
+        lambda _m, _i, out: raw.append((out[0] if isinstance(out, tuple) else out)[0, 1:].float().norm(dim=-1))
+    )
+    try:
+        measured = norms_module.measure_norms(shared, prompt)[last]
+    finally:
+        handle.remove()
+    expected = float(torch.cat(raw).mean())
+    assert measured == pytest.approx(expected, rel=1e-5)
+    final = _independent_norm(shared, last, prompt)  # hidden_states[num_layers]: after the final norm
+    assert final != pytest.approx(expected, rel=1e-2)
+

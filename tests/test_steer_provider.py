@@ -10,10 +10,11 @@ from inspect_ai.scorer import includes
 from inspect_ai.solver import generate
 
 from persona_evals.steering.hooks import active_hook_count
+from persona_evals.steering.loading import load_shared
 from persona_evals.steering.spec import SteeringConfigError
 from persona_evals.steering.vectors import save_vectors
 
-QUESTIONS = [f"Question number {i}: what is the capital of France?" for i in range(6)]
+QUESTIONS = [f"Question number {i}: what is the capital of France?" for i in range(8)]
 
 
 def _task(n=6, **config):
@@ -36,20 +37,22 @@ def _outputs(log):
     return {s.id: s.output.completion for s in log.samples}
 
 
-def test_two_coefs_in_one_eval_equal_each_run_alone_and_share_weights(tiny_llama, vec):
+def test_two_coefs_in_one_eval_equal_each_run_alone_and_share_weights(tiny_llama, vec, full_batches_only):
     args = [dict(vector=vec, layer=2, coef=0.0), dict(vector=vec, layer=2, coef=4.0)]
-    models = [get_model(f"steer/{tiny_llama}", memoize=False, dtype="float32", **a) for a in args]
+    # batches start only when full: 12 rows, the 6 samples of both evals, together; 6 alone
+    full_batches_only(load_shared(tiny_llama, dtype="float32"))
+    models = [get_model(f"steer/{tiny_llama}", memoize=False, dtype="float32", batch_size=12, **a) for a in args]
     assert models[0].api.shared is models[1].api.shared  # one copy of the weights
     together = eval(_task(), model=models, max_tasks=2, display="none")
-    alone = [eval(_task(), model=get_model(f"steer/{tiny_llama}", memoize=False, dtype="float32", **a), display="none")[0] for a in args]
+    alone = [eval(_task(), model=get_model(f"steer/{tiny_llama}", memoize=False, dtype="float32", batch_size=6, **a), display="none")[0] for a in args]
     assert all(log.status == "success" for log in together + alone)
     by_coef = {log.eval.model_args["coef"]: _outputs(log) for log in together}
     assert by_coef[0.0] == _outputs(alone[0])
     assert by_coef[4.0] == _outputs(alone[1])
     assert by_coef[0.0] != by_coef[4.0]  # the steering did something
-    # one eval: rows of both configurations share batches (6 samples each), each output keeps its
-    # own signature, and the signatures differ, so do the base URLs inspect's cache keys on
-    assert max(s.output.metadata["batch_size"] for log in together for s in log.samples) > 6
+    # one eval: rows of both configurations share a batch, each output keeps its own signature,
+    # and the signatures differ, so do the base URLs inspect's cache keys on
+    assert {s.output.metadata["batch_size"] for log in together for s in log.samples} == {12}
     for log in together:
         model = models[[a["coef"] for a in args].index(log.eval.model_args["coef"])]
         assert {s.output.metadata["steering"] for s in log.samples} == {model.api.signature}
@@ -70,11 +73,11 @@ def test_steering_config_is_recorded_in_the_log(tiny_llama, vec):
     assert sample.output.usage.input_tokens > 0
 
 
-def test_concurrent_samples_are_batched(tiny_llama):
+def test_concurrent_samples_are_batched(tiny_llama, full_batches_only):
     model = get_model(f"steer/{tiny_llama}", memoize=False, batch_size=4)
-    log = eval(_task(n=6), model=model, display="none")[0]
-    sizes = sorted(s.output.metadata["batch_size"] for s in log.samples)
-    assert max(sizes) > 1 and max(sizes) <= 4
+    full_batches_only(model.api.shared)
+    log = eval(_task(n=8), model=model, display="none")[0]
+    assert [s.output.metadata["batch_size"] for s in log.samples] == [4] * 8
 
 
 def test_cache_never_returns_another_configs_answer(tiny_llama, vec, tmp_path, monkeypatch):
@@ -185,3 +188,21 @@ def test_a_sharded_model_steers_and_monitors_like_one_on_a_single_device(tiny_ll
         for name in reading:
             assert reading[name]["proj"] == pytest.approx(expected[name]["proj"], abs=1e-4)
     assert active_hook_count(sharded.api.shared.model) == 0
+
+
+def test_a_vector_file_with_a_comma_is_logged_as_one_file(tiny_llama, tmp_path, monkeypatch):
+    """`-M vector=v/my,file.safetensors` reaches the provider split at the comma; the log records
+    the one file, so the identity (label, viz steering-effect's CSV and plot) names one vector even
+    where the file is not (another folder, another machine)."""
+    from persona_evals.identity import labels_by_log
+
+    torch.manual_seed(3)
+    save_vectors(tmp_path / "v" / "my,file.safetensors", {"vector": torch.randn(5, 64)})
+    monkeypatch.chdir(tmp_path)
+    model = get_model(f"steer/{tiny_llama}", memoize=False, vector=["v/my", "file.safetensors"], layer=2)
+    assert len(model.api.spec.vectors) == 1
+    log = eval(_task(n=1), model=model, log_dir=str(tmp_path / "logs"), display="none")[0]
+    assert log.eval.model_args["vector"] == "v/my,file.safetensors"
+    monkeypatch.chdir(tmp_path / "logs")  # v/my,file.safetensors does not exist from here
+    [(identity, label)] = labels_by_log([log.location]).values()
+    assert len(identity.terms) == 1 and label == f"steer/{tiny_llama} + my,file@L2×1"

@@ -230,3 +230,54 @@ def test_coef_mode_norm_measures_on_vllm_what_the_hf_engine_measures_and_shares_
     monkeypatch.setattr(norms_module, "measure_norms", lambda shared: pytest.fail("measured again"))
     hf = get_model(f"steer/{model}", memoize=False, **args)  # reads vLLM's measurement: one signature
     assert hf.api.norms == vl.api.norms and hf.api.signature == vl.api.signature
+
+
+def test_the_candidate_judge_scores_as_on_the_hf_engine(tiny):
+    import asyncio
+
+    from persona_evals.protocol import candidate_logprobs, candidate_request
+
+    model, _, _, (pa, _), _ = tiny
+    config = GenerateConfig(extra_body=candidate_request([str(i) for i in range(101)] + ["Hi", "cat"]))
+    for args in ({}, {"vector": pa, "layer": LAYER, "coef": 4.0, "positions": "all"}):
+        hf, vl = _both(model, **args)
+
+        async def both():
+            return await asyncio.gather(hf.generate("Rate the answer from 0 to 100.", config=config),
+                                        vl.generate("Rate the answer from 0 to 100.", config=config))
+
+        h, v = asyncio.run(both())
+        want, got = candidate_logprobs(h.metadata), candidate_logprobs(v.metadata)
+        assert got.keys() == want.keys() and v.completion == h.completion
+        for s in want:
+            assert got[s] == pytest.approx(want[s], abs=1e-4), s
+        assert v.metadata["steering"] == h.metadata["steering"] and v.metadata["engine"] == "vllm"
+
+
+def test_a_response_schema_is_enforced_by_vllms_guided_decoding(tiny):
+    import asyncio
+    from typing import Literal
+
+    from inspect_ai.model import ResponseSchema
+    from inspect_ai.util import json_schema
+    from pydantic import BaseModel
+
+    class Flag(BaseModel):
+        needs_revision: bool
+        label: Literal["subtle", "on_the_nose"]
+
+    model, _, _, (pa, _), _ = tiny
+    vl = get_model(f"steer/{model}", memoize=False, dtype="float32", vector=pa, layer=LAYER, coef=2.0, **ENGINE)
+    schema = ResponseSchema(name="Flag", json_schema=json_schema(Flag))
+
+    async def run():
+        return await asyncio.gather(*[
+            vl.generate(f"Judge this {i}.", config=GenerateConfig(response_schema=schema, max_tokens=60, temperature=t, seed=i))
+            for i, t in enumerate([0.0, 1.0, 1.0])
+        ])
+
+    for out in asyncio.run(run()):
+        Flag.model_validate_json(out.completion)  # a random model, yet valid every time
+        assert out.stop_reason == "stop"
+        # vLLM's CPU engine dies on a seeded request whose prompt is chunked: seeds are not sent there, and said so
+        assert out.metadata["ignored_config"] == ["seed"]

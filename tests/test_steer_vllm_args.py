@@ -36,6 +36,8 @@ def test_vllms_own_options_pass_through_and_ours_are_ours(tiny_llama):
     spec = SteeringSpec.from_model_args({"engine": "vllm", "batch_size": 8, "vllm_tensor_parallel_size": 2, "vllm_max_model_len": 128,
                                          "vllm_enable_prefix_caching": False, "vllm_pipeline_parallel_size": 1})
     args = engine_args(spec, model, None)
+    schema = args.pop("structured_outputs_config")  # response_schema as on the HF engine: llguidance, no free whitespace
+    assert (schema.backend, schema.disable_any_whitespace) == ("guidance", True)
     assert args == {"model": model.path, "tokenizer": model.path, "dtype": "float32", "enforce_eager": True, "max_num_seqs": 8,
                     "tensor_parallel_size": 2, "max_model_len": 128, "enable_prefix_caching": False, "pipeline_parallel_size": 1}
     for name, value, message in [

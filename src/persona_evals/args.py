@@ -35,6 +35,7 @@ except ImportError:  # pragma: no cover
 F = TypeVar("F", bound=Callable[..., Any])
 Bounds = tuple[float | None, float | None]
 MAX_RETRIES = 10  # re-asks of a model whose structured reply does not validate
+MAX_TOKENS = 100_000  # tokens generated per answer (a larger --max-tokens is a typo, and sizes caches)
 
 _INT = re.compile(r"[+-]?\d+")
 

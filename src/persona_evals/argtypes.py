@@ -2,6 +2,10 @@
 
 argparse reports an `argparse.ArgumentTypeError` as ``argument --batch-size: expected a whole
 number >= 1, got '0'``, naming the argument, before any file is read or model loaded.
+
+Counts that size work or memory (samples, bootstrap replicates, tokens, retries) also have an
+upper bound (`int_between`): a typo such as ``--n 1000000000`` is refused at once instead of
+filling memory for minutes. The bounds are generous (10x to 100x what the papers used).
 """
 
 from __future__ import annotations
@@ -26,6 +30,23 @@ def int_at_least(low: int) -> Callable[[str], int]:
         return value
 
     parse.__name__ = f"int >= {low}"
+    return parse
+
+
+@cache
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    """An int type that refuses values outside [`low`, `high`] (``--n-boot 1000000000``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low:,} to {high:,}, got {text!r}")
+        return value
+
+    parse.__name__ = f"int in [{low}, {high}]"
     return parse
 
 

@@ -10,8 +10,10 @@ for a group of personas averaged per item).
 - `sign_test`: two-sided exact sign test of paired scores (ties dropped).
 - `mcnemar_exact`: the sign test on paired 0/1 hits, i.e. McNemar's exact test.
 - `ratio_se`: delta-method standard error of a ratio of two means (paired or independent).
+- `pearson`: Pearson's r (NaN where either side is constant).
 - `kendall_tau_b`: Kendall's tau-b of observed accuracies against an expected order (ties kept).
-- `bootstrap_tau`: the item bootstrap of tau (10,000 resamples, seeded) with a percentile CI.
+- `bootstrap_tau`: the item bootstrap of tau (10,000 resamples, seeded) with a percentile CI,
+  from exact (integer) group counts, so equal accuracies tie.
 - `holm`: Holm's step-down adjustment of a family of p-values.
 - `verdict`: Positive / Negative / Not significant.
 """
@@ -29,6 +31,7 @@ from numpy.typing import ArrayLike
 
 ALPHA = 0.05
 N_BOOTSTRAP = 10_000
+MAX_N_BOOT = 100_000  # the most replicates a command accepts (each costs time; persona-loo keeps them all)
 BOOTSTRAP_SEED = 42
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
 
@@ -156,6 +159,15 @@ def mean_covariance(x: Sequence[float], y: Sequence[float], n_x: int, n_y: int) 
     return n_c * s_xy / (n_x * n_y)
 
 
+def pearson(x: ArrayLike, y: ArrayLike) -> float:
+    """Pearson's r of paired values; NaN when either side is constant (r is undefined there)."""
+    from scipy.stats import pearsonr
+
+    if len(set(x)) < 2 or len(set(y)) < 2:
+        return math.nan
+    return float(pearsonr(x, y).statistic)
+
+
 def kendall_tau_b(observed: ArrayLike, expected: ArrayLike | None = None) -> float:
     """Kendall's tau-b between observed values and an expected order (default 0, 1, 2, ...).
 
@@ -167,7 +179,9 @@ def kendall_tau_b(observed: ArrayLike, expected: ArrayLike | None = None) -> flo
 
 
 def _tau_b_rows(obs: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """tau-b of each row of `obs` (replicates x k) against one `expected` vector, vectorised."""
+    """tau-b of each row of `obs` (replicates x k) against one `expected` vector, vectorised.
+
+    Two values tie only when exactly equal: pass exact values (`bootstrap_tau` passes integers)."""
     i, j = np.triu_indices(expected.size, k=1)
     sx = np.sign(obs[:, j] - obs[:, i])
     sy = np.sign(expected[j] - expected[i])
@@ -200,24 +214,35 @@ def bootstrap_tau(
     n_boot: int = N_BOOTSTRAP,
     seed: int = BOOTSTRAP_SEED,
     level: float = 0.95,
+    members: Sequence[int] | None = None,
 ) -> TauBootstrap:
     """Item bootstrap of Kendall's tau-b of group accuracies against the expected order.
 
     Args:
-        hits: items x groups matrix of (soft) hits; column g is the expected g-th lowest group.
+        hits: items x groups matrix of whole numbers: 0/1 hits, or with `members` the number of
+            group g's members right on the item (its soft hit is that over ``members[g]``).
         expected: the expected rank of each column (default 0, 1, 2, ...).
         n_boot: bootstrap replicates; each resamples the items with replacement.
         seed: numpy seed of the resampling.
         level: the percentile interval's coverage.
+        members: members per group (default 1 each).
 
-    Replicates whose tau is undefined (all group accuracies equal) are left out of the mean and
-    interval; if every replicate is undefined the interval is nan.
+    Group accuracies are compared exactly, as integers (each scaled by the same n · lcm(members)):
+    two equal accuracies tie. Soft hits in floating point (1/3 + 1/3 + 1/3 summed is not 1.0)
+    ordered such ties by rounding error.
+
+    Replicates whose tau is undefined (all group accuracies equal) are left out of the mean,
+    the interval and the p-value, as the paper's code does (pandas skips their NaN). With two
+    groups every defined replicate is +-1, so the mean is (P(>) - P(<)) / (1 - P(=)) for the
+    in-group's accuracy against the out-group's: 2·P(in > out | no tie) - 1. If every
+    replicate is undefined the mean and interval are nan.
     """
-    matrix = np.asarray(hits, dtype=float)
+    matrix = np.asarray(hits)
     if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] < 2:
         raise ValueError(
             f"hits must be items x groups with at least 1 item and 2 groups, got {matrix.shape}"
         )
+    scaled = _exact_columns(matrix, members)
     exp = (
         np.arange(matrix.shape[1], dtype=float) if expected is None else _hits(expected, "expected")
     )
@@ -226,16 +251,32 @@ def bootstrap_tau(
     chunks = []
     for start in range(0, n_boot, 1000):  # bounded memory: 1,000 replicates at a time
         counts = rng.multinomial(n, np.full(n, 1.0 / n), size=min(1000, n_boot - start))
-        chunks.append(_tau_b_rows(counts @ matrix / n, exp))
+        chunks.append(_tau_b_rows(counts @ scaled, exp))
     taus = np.concatenate(chunks)
     taus = taus[~np.isnan(taus)]
-    point = float(_tau_b_rows(matrix.mean(axis=0)[None, :], exp)[0])
+    point = float(_tau_b_rows(scaled.sum(axis=0)[None, :], exp)[0])
     if taus.size == 0:
         return TauBootstrap(point, float("nan"), float("nan"), float("nan"), float("nan"))
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(taus, [tail, 100 - tail])
     p_value = min(1.0, 2 * min(float(np.mean(taus <= 0)), float(np.mean(taus >= 0))))
     return TauBootstrap(point, float(taus.mean()), float(low), float(high), p_value)
+
+
+def _exact_columns(matrix: np.ndarray, members: Sequence[int] | None) -> np.ndarray:
+    """Integer hits with column g scaled by lcm(members) / members[g]: a column's sum is then its
+    group's accuracy times one factor shared by every group, so accuracies compare exactly."""
+    groups = matrix.shape[1]
+    sizes = [1] * groups if members is None else [int(m) for m in members]
+    if len(sizes) != groups or min(sizes) < 1:
+        raise ValueError(f"members must give each of the {groups} groups a size of at least 1, got {list(members or [])}")
+    if not np.issubdtype(matrix.dtype, np.number) or not np.all(np.isfinite(matrix)) or np.any(matrix != np.round(matrix)):
+        raise ValueError("hits must be whole numbers (0/1, or with members= the count of a group's members right on the item)")
+    ints = matrix.astype(np.int64)
+    if ints.min() < 0 or np.any(ints > np.array(sizes)):
+        raise ValueError(f"hits of group g must lie in 0..members[g] (members {sizes})")
+    scale = math.lcm(*sizes)
+    return ints * np.array([scale // m for m in sizes], dtype=np.int64)
 
 
 def holm(pvalues: ArrayLike) -> np.ndarray:

@@ -177,6 +177,20 @@ def rejoin(items: list[str]) -> list[str]:
     return items
 
 
+def rejoined_files(args: Mapping[str, Any]) -> dict[str, str]:
+    """The file args (``vector``, ``monitor``, ``ablate``) that inspect split at a comma in a file
+    name, each as the one file meant (`rejoin`). The provider records these in its log's model
+    args, so every later reader of the log (the identity, ``viz steering-effect``) reads one file,
+    whether or not that file exists where the log is read."""
+    out = {}
+    for key in (STEER_ARGS[0], MONITOR_ARGS[0], ABLATE_ARGS[0]):
+        items = [str(p) for p in as_list(args.get(key))]
+        joined = rejoin(items)
+        if joined != items:
+            out[key] = joined[0]
+    return out
+
+
 def as_list(value: Any) -> list[Any]:
     """None -> [], a scalar -> [it], a list or tuple -> a list, a JSON list string -> its items."""
     if value is None:

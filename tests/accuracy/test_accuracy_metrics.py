@@ -69,6 +69,26 @@ def test_fidelity_point_tau_matches_scipy_on_group_accuracies():
     assert spec.tau_point == pytest.approx(-1.0)
 
 
+def test_domain_fidelity_ties_equal_soft_accuracies():
+    """3 out-of-domain experts get 9 of 18 right, the in-domain one 3 of 6: equal accuracies,
+    though the float mean of the soft hits is 0.5000000000000001: tau is undefined, not -1."""
+    items = [f"i{k}" for k in range(6)]
+    run = Run("m", "none", "t")
+    for pid, group, hits in [
+        ("empty", "empty", [1, 0, 1, 0, 1, 0]),
+        ("in_domain:x", "in_domain", [1, 1, 1, 0, 0, 0]),
+        ("out_of_domain:a", "out_of_domain", [1, 0, 0, 1, 1, 0]),
+        ("out_of_domain:b", "out_of_domain", [1, 1, 1, 0, 0, 0]),
+        ("out_of_domain:c", "out_of_domain", [0, 1, 1, 0, 0, 1]),
+    ]:
+        run.hits[pid] = dict(zip(items, hits, strict=True))
+        run.groups[pid], run.ranks[pid], run.sources[pid] = group, 0, "log"
+    soft = np.mean([[1, 0, 0, 1, 1, 0], [1, 1, 1, 0, 0, 0], [0, 1, 1, 0, 0, 1]], axis=0)
+    assert soft.mean() != 0.5  # what floating point made of 9/18
+    dom = by_metric(compute_metrics([run], n_boot=500))["fidelity:domain"]
+    assert dom.persona == "out_of_domain < in_domain" and np.isnan(dom.tau_point)
+
+
 def test_significant_effects_get_verdicts_and_holm_is_optional():
     n = 30
     items = [f"i{k}" for k in range(n)]

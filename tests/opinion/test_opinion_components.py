@@ -238,7 +238,7 @@ def test_cli_bad_input_is_reported_with_exit_code_2(tmp_path, capsys):
     assert "unknown state code(s) PR" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # refused while parsing
         main(["personas", "sample", "--states", "NY", "--n", "0", "--out", str(tmp_path / "m.jsonl")])
-    assert "argument --n: expected a whole number >= 1" in capsys.readouterr().err
+    assert "argument --n: expected a whole number from 1 to 10,000" in capsys.readouterr().err
     assert main(["opinion", "metrics", str(tmp_path / "none")]) == 2
 
 

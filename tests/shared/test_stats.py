@@ -1,6 +1,8 @@
+from fractions import Fraction
+
 import numpy as np
 import pytest
-from scipy.stats import binomtest, kendalltau
+from scipy.stats import binomtest, kendalltau, pearsonr
 
 from persona_evals.stats import (
     bootstrap_tau,
@@ -8,6 +10,7 @@ from persona_evals.stats import (
     kendall_tau_b,
     mcnemar_exact,
     mean_covariance,
+    pearson,
     ratio_se,
     sign_test,
     verdict,
@@ -83,6 +86,64 @@ def test_bootstrap_without_signal_is_not_significant():
     assert np.isnan(result.mean) and not result.significant
 
 
+# 3 out-of-domain personas (rows) and 1 in-domain persona on 6 items: both groups get exactly half
+# right (9/18 and 3/6), but the out group's soft mean in floating point is 0.5000000000000001
+OUT = np.array([[1, 0, 0, 1, 1, 0], [1, 1, 1, 0, 0, 0], [0, 1, 1, 0, 0, 1]])
+IN = np.array([1, 1, 1, 0, 0, 0])
+
+
+def _exact_two_group_taus(out_right, out_members, in_hits, n_boot, seed=42):
+    """Each replicate's tau from fractions (+1 in > out, -1 in < out, None tied), with the
+    resampling of stats.bootstrap_tau (seed, chunks of 1,000)."""
+    n = len(in_hits)
+    rng = np.random.default_rng(seed)
+    taus = []
+    for start in range(0, n_boot, 1000):
+        for counts in rng.multinomial(n, np.full(n, 1.0 / n), size=min(1000, n_boot - start)):
+            out = Fraction(int(counts @ out_right), out_members * n)
+            inn = Fraction(int(counts @ in_hits), n)
+            taus.append(None if out == inn else 1.0 if inn > out else -1.0)
+    return taus
+
+
+def test_equal_soft_accuracies_tie_exactly_where_floating_point_orders_them():
+    assert OUT.mean(axis=0).mean() != IN.mean()  # the premise: in floats, out > in by 1e-16
+    result = bootstrap_tau(np.column_stack([OUT.sum(axis=0), IN]), members=[3, 1], n_boot=3000)
+    assert np.isnan(result.tau)  # equal accuracies: tau undefined (floats gave -1)
+    taus = _exact_two_group_taus(OUT.sum(axis=0), 3, IN, 3000)
+    defined = [t for t in taus if t is not None]
+    assert result.mean == pytest.approx(np.mean(defined))
+    assert result.p_value == pytest.approx(2 * min(np.mean(np.array(defined) <= 0), np.mean(np.array(defined) >= 0)))
+    # floating-point soft hits would have ordered some of the tied replicates
+    rng = np.random.default_rng(42)
+    floats = np.column_stack([OUT.mean(axis=0), IN])
+    counts = np.concatenate([rng.multinomial(6, np.full(6, 1 / 6), size=1000) for _ in range(3)])
+    acc = counts @ floats / 6
+    assert int(np.sum(acc[:, 0] != acc[:, 1])) > len(defined)
+
+
+def test_two_group_fid_leaves_tied_replicates_out():
+    """Fid = (P(>) - P(<)) / (1 - P(=)), as the paper's code (pandas skips the NaN of a tie)."""
+    rng = np.random.default_rng(7)
+    out = rng.integers(0, 2, (3, 6))
+    inn = np.array([0, 1, 0, 0, 1, 0])
+    result = bootstrap_tau(np.column_stack([out.sum(axis=0), inn]), members=[3, 1], n_boot=2000)
+    taus = _exact_two_group_taus(out.sum(axis=0), 3, inn, 2000)
+    above, below, tied = (sum(t == v for t in taus) / len(taus) for v in (1.0, -1.0, None))
+    assert tied > 0.05  # ties matter here
+    assert result.mean == pytest.approx((above - below) / (1 - tied))
+    assert result.mean != pytest.approx(2 * above - 1)
+
+
+def test_bootstrap_refuses_hits_that_are_not_counts():
+    with pytest.raises(ValueError, match="whole numbers"):
+        bootstrap_tau(np.column_stack([OUT.mean(axis=0), IN]))
+    with pytest.raises(ValueError, match="0..members"):
+        bootstrap_tau(np.column_stack([OUT.sum(axis=0), IN]))  # 2 right of a group of 1
+    with pytest.raises(ValueError, match="members must give each of the 2 groups"):
+        bootstrap_tau(np.column_stack([OUT.sum(axis=0), IN]), members=[3])
+
+
 def test_bootstrap_rejects_a_single_group():
     with pytest.raises(ValueError, match="2 groups"):
         bootstrap_tau(np.ones((5, 1)))
@@ -144,3 +205,10 @@ def test_mean_covariance_is_the_covariance_of_means_when_fully_paired():
     # 10 of 30 and 10 of 40 units shared: n_c s_xy / (n_x n_y)
     assert mean_covariance(list(x[:10]), list(y[:10]), 30, 40) == pytest.approx(10 * np.cov(x[:10], y[:10])[0, 1] / 1200)
     assert ratio_se(0.5, 0.1, 0.0, 0.1) != ratio_se(0.5, 0.1, 0.0, 0.1)  # nan when the base mean is 0
+
+
+def test_pearson_matches_scipy_and_is_nan_for_a_constant_side():
+    x, y = [1.0, 2.0, 3.5, 4.0], [10.0, 20.0, 30.0, 45.0]
+    assert pearson(x, y) == pytest.approx(pearsonr(x, y).statistic)
+    assert pearson([1.0, 2.0, 3.0], [3.0, 2.0, 1.0]) == pytest.approx(-1.0)
+    assert np.isnan(pearson([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]))  # r is undefined, scipy would warn

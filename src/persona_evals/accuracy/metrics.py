@@ -14,7 +14,11 @@ Definitions follow the paper (M(p) is persona p's accuracy, the baseline the emp
   in-domain, per-item soft hits for multi-persona groups; level1 < level2 < level3), with a
   10,000-resample item bootstrap. As in the paper, the value is the mean of the bootstrap tau
   (Fid); the point tau-b is given beside it (``tau_point``); significant when the 95% percentile
-  interval excludes 0. With two groups every replicate's tau is +-1, so Fid = 2 P(in > out) - 1.
+  interval excludes 0. Group accuracies are compared as exact counts (a soft group's per-item
+  count of members right, over its size), so equal accuracies tie. Replicates whose tau is
+  undefined (every group equally accurate) are left out, as in the paper's code (its pandas mean
+  skips their NaN): with two groups every other replicate's tau is +-1, so
+  Fid = (P(in > out) - P(in < out)) / (1 - P(in = out)) = 2 P(in > out | no tie) - 1.
 
 A mitigation run's baseline is its own empty persona (the base prompt: mitigations do not touch
 it), else the ``none`` run of the same model and task.
@@ -129,8 +133,8 @@ def _run_metrics(run: Run, base_run: Run, n_boot: int) -> list[MetricRow]:
             correct = {p: int(_vector(run, p, items).sum()) for p in members}  # ties exact
             paired(f"robustness:{group}", *(p for p in members if correct[p] == min(correct.values())))
 
-    def fidelity(metric: str, columns: list[np.ndarray], label: str) -> None:
-        result = bootstrap_tau(np.column_stack(columns), n_boot=n_boot)
+    def fidelity(metric: str, columns: list[np.ndarray], label: str, members: list[int] | None = None) -> None:
+        result = bootstrap_tau(np.column_stack(columns), n_boot=n_boot, members=members)
         rows.append(
             MetricRow(
                 metric=metric,
@@ -154,8 +158,9 @@ def _run_metrics(run: Run, base_run: Run, n_boot: int) -> list[MetricRow]:
         )
     domain = [g for g in ("out_of_domain", "related", "in_domain") if _members(run, g)]
     if "in_domain" in domain and "out_of_domain" in domain:
-        soft = [np.mean([_vector(run, p, items) for p in _members(run, g)], axis=0) for g in domain]
-        fidelity("fidelity:domain", soft, " < ".join(domain))
+        groups = [_members(run, g) for g in domain]  # per item: how many of a group's members are right
+        right = [np.sum([_vector(run, p, items) for p in group], axis=0) for group in groups]
+        fidelity("fidelity:domain", right, " < ".join(domain), members=[len(group) for group in groups])
     levels = _members(run, "dynamic")
     if len(levels) >= 2:
         fidelity(

@@ -13,17 +13,17 @@ from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import includes
 from inspect_ai.solver import generate
 
-from persona_evals.args import task_args
+from persona_evals.args import MAX_TOKENS, task_args
 from persona_evals.capitals.dataset import capitals_dataset
 
 
 @task
-@task_args(max_tokens=(1, None))
+@task_args(max_tokens=(1, MAX_TOKENS))
 def capitals(max_tokens: int = 24) -> Task:
     """Capital cities, greedy.
 
     Args:
-        max_tokens: tokens to generate per answer (at least 1).
+        max_tokens: tokens to generate per answer, 1 to 100,000.
     """
     return Task(
         dataset=capitals_dataset(),

@@ -25,7 +25,8 @@ OUTPUTS = ("{trait}.safetensors", "trait_steering.png")  # in --log-dir (the log
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import finite_float, positive_int, unit_float
+    from persona_evals.args import MAX_TOKENS
+    from persona_evals.argtypes import finite_float, int_between, positive_int, unit_float
     from persona_evals.paths import add_output_argument
 
     p = sub.add_parser("demo", help="the persona-vector pipeline on the embedded SmolLM2 model, offline")
@@ -39,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layer", type=positive_int, default=20, help="layer to steer and monitor (SmolLM2 has 30; default 20)")
     p.add_argument("--coefs", type=finite_float, nargs="+", default=[0.0, 1.0, 2.0], help="coefficients (default 0 1 2)")
     p.add_argument("--limit", type=positive_int, default=20, help="samples per run (default 20)")
-    p.add_argument("--max-tokens", type=positive_int, default=48, help="answer length (default 48)")
+    p.add_argument("--max-tokens", type=int_between(1, MAX_TOKENS), default=48, help=f"answer length, 1 to {MAX_TOKENS:,} (default 48)")
     p.set_defaults(func=run)
 
 
@@ -52,9 +53,9 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.scorers.logprob_judge import MIN_NUMERIC_MASS
     from persona_evals.traits import TraitArtifactError, load_trait
     from persona_evals.traits.extract import extract_vectors
-    from persona_evals.traits.logs import read_trait_log
+    from persona_evals.traits.results import read_trait_log, steering_frame
     from persona_evals.viz.common import save_figure, use_agg
-    from persona_evals.viz.trait_steering import plot_trait_steering, steering_frame
+    from persona_evals.viz.trait_steering import plot_trait_steering
 
     from persona_evals.traits.task import trait_expression
 
@@ -127,6 +128,7 @@ def _step(n: int, text: str) -> None:
 
 
 def _table(logs: list) -> str:
+    from persona_evals.protocol import PROJ
     from persona_evals.scorers import metric_value
 
     lines = ["", f"{'coef':>5}  {'trait':>12}  {'coherence':>12}  {'projection':>10}  first answer"]
@@ -134,7 +136,7 @@ def _table(logs: list) -> str:
         m = {s.name: {k: v.value for k, v in s.metrics.items()} for s in log.results.scores}
         trait = _judged(m, "trait", len(log.samples))
         coherence = _judged(m, "coherence", len(log.samples))
-        proj = metric_value(m.get("proj", {}), "finite_mean")
+        proj = metric_value(m.get(PROJ, {}), "finite_mean")
         proj = math.nan if proj is None else proj
         answer = " ".join(log.samples[0].output.completion.split())[:60]
         lines.append(f"{log.eval.model_args['coef']:>5}  {trait:>12}  {coherence:>12}  {proj:>10.2f}  {answer}")

@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from persona_evals.argtypes import finite_float
-from persona_evals.training.options import LORA_TARGETS, SCHEDULES, FinetuneOptions
+from persona_evals.training.options import LIMITS, LORA_TARGETS, SCHEDULES, FinetuneOptions
 
 _D = FinetuneOptions(data="", model="", out="")  # the defaults, shown in --help
 
@@ -25,22 +25,24 @@ class _Term(argparse.Action):
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("finetune", help="LoRA-finetune a local model on chat JSONL (preventative steering, CAFT)")
+    limits = ", ".join(f"--{k.replace('_', '-')} {v:,}" for k, v in LIMITS.items())
+    p = sub.add_parser("finetune", help="LoRA-finetune a local model on chat JSONL (preventative steering, CAFT)",
+                       epilog=f"Upper bounds, checked before any work: {limits}.")
     p.add_argument("data", help='chat JSONL: one {"messages": [{"role", "content"}, ...]} per line')
     p.add_argument("--model", required=True, help="base model: embedded name (smollm2), local dir or HF id")
     p.add_argument("--out", required=True, help="adapter folder to write (built as OUT.partial, renamed when done)")
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=float, default=_D.epochs)
+    g.add_argument("--epochs", type=finite_float, default=_D.epochs)
     g.add_argument("--max-steps", type=int, default=None, help="optimizer steps (overrides --epochs)")
-    g.add_argument("--lr", type=float, default=_D.lr)
+    g.add_argument("--lr", type=finite_float, default=_D.lr)
     g.add_argument("--schedule", choices=SCHEDULES, default=_D.schedule)
     g.add_argument("--warmup-steps", type=int, default=_D.warmup_steps)
-    g.add_argument("--weight-decay", type=float, default=_D.weight_decay)
-    g.add_argument("--max-grad-norm", type=float, default=_D.max_grad_norm, help="0: no clipping")
+    g.add_argument("--weight-decay", type=finite_float, default=_D.weight_decay)
+    g.add_argument("--max-grad-norm", type=finite_float, default=_D.max_grad_norm, help="0: no clipping")
     g.add_argument("--batch-size", type=int, default=_D.batch_size)
     g.add_argument("--grad-accum", type=int, default=_D.grad_accum)
     g.add_argument("--seed", type=int, default=_D.seed)
-    g.add_argument("--eval-fraction", type=float, default=_D.eval_fraction, help="held-out share of chats")
+    g.add_argument("--eval-fraction", type=finite_float, default=_D.eval_fraction, help="held-out share of chats")
     g.add_argument("--save-steps", type=int, default=None, help="a checkpoint-N folder every N steps")
     g.add_argument("--max-seq-len", type=int, default=_D.max_seq_len)
     g.add_argument("--dtype", default=_D.dtype, choices=["auto", "float32", "bfloat16", "float16"],
@@ -48,8 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--device", default=_D.device)
     lo = p.add_argument_group("LoRA")
     lo.add_argument("--lora-r", type=int, default=_D.lora_r)
-    lo.add_argument("--lora-alpha", type=float, default=_D.lora_alpha)
-    lo.add_argument("--lora-dropout", type=float, default=_D.lora_dropout)
+    lo.add_argument("--lora-alpha", type=finite_float, default=_D.lora_alpha)
+    lo.add_argument("--lora-dropout", type=finite_float, default=_D.lora_dropout)
     lo.add_argument("--lora-targets", default=",".join(LORA_TARGETS), help="comma-separated module names")
     lo.add_argument("--no-rslora", action="store_true", help="scale by alpha/r instead of alpha/sqrt(r)")
     st = p.add_argument_group("steering during training")

@@ -9,7 +9,8 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import nonnegative_int
+    from persona_evals.args import MAX_RETRIES
+    from persona_evals.argtypes import int_between
     from persona_evals.paths import add_output_argument
 
     p = sub.add_parser(
@@ -27,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from-logs", nargs=2, metavar=("POS", "NEG"),
                    help="offline: trait_expression logs (or dirs: newest log); pos answers -> trait.jsonl, neg -> normal.jsonl")
     p.add_argument("--log-dir", default=os.environ.get("INSPECT_LOG_DIR", "logs"), help="where the generation eval is logged")
-    p.add_argument("--max-retries", type=nonnegative_int, default=2, help="re-asks after an invalid reply (default 2)")
+    p.add_argument("--max-retries", type=int_between(0, MAX_RETRIES), default=2,
+                   help=f"re-asks after an invalid reply, 0 to {MAX_RETRIES} (default 2)")
     p.set_defaults(func=run)
 
 
@@ -67,7 +69,7 @@ def _from_logs(args: argparse.Namespace, trait: str) -> tuple[dict, list[str]]:
     from persona_evals.commands import CommandError
     from persona_evals.logs import existing_log
     from persona_evals.traits.finetune_data import sets_from_logs
-    from persona_evals.traits.logs import TraitLogError, read_trait_log
+    from persona_evals.traits.results import TraitLogError, read_trait_log
 
     try:
         pos = read_trait_log(existing_log(args.from_logs[0], "--from-logs POS"), "pos")

@@ -10,8 +10,9 @@ FILES = ("metrics.csv", "accuracy.csv", "metrics.md")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import int_at_least
+    from persona_evals.argtypes import int_between
     from persona_evals.paths import add_output_argument
+    from persona_evals.stats import MAX_N_BOOT
 
     p = sub.add_parser(
         "metrics", help="Principled Personas metrics (advantage, robustness, fidelity) over logs"
@@ -38,9 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--n-boot",
-        type=int_at_least(100),
+        type=int_between(100, MAX_N_BOOT),
         default=10_000,
-        help="bootstrap resamples for fidelity (default 10000)",
+        help=f"bootstrap resamples for fidelity, 100 to {MAX_N_BOOT:,} (default 10000)",
     )
     p.set_defaults(func=run)
 

@@ -17,8 +17,11 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import int_at_least, nonnegative_int, positive_int
+    from persona_evals.args import MAX_RETRIES
+    from persona_evals.argtypes import int_at_least, int_between, nonnegative_int, positive_int
+    from persona_evals.opinion.calibration import MAX_ROUNDS
     from persona_evals.paths import add_output_argument
+    from persona_evals.personas.census import MAX_PER_STATE
 
     p = sub.add_parser(
         "personas", help="census-grounded personas: sample, generate, calibrate, refresh-census"
@@ -27,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     s = cmds.add_parser("sample", help="sample meta personas per state from ACS marginals")
     s.add_argument("--states", default="all", help="postal codes, comma-separated, or 'all' (default)")
-    s.add_argument("--n", type=positive_int, default=100, help="personas per state (default 100)")
+    s.add_argument("--n", type=int_between(1, MAX_PER_STATE), default=100,
+                   help=f"personas per state, 1 to {MAX_PER_STATE:,} (default 100)")
     s.add_argument("--seed", type=nonnegative_int, default=0, help="sampler seed (default 0); each state draws from its own stream, so adding a state changes no other")
     s.add_argument(
         "--marginals", help="marginals JSON from refresh-census (default: the shipped ACS 2023 file)"
@@ -39,12 +43,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("personas", help="personas JSONL (from `personas sample`)")
     g.add_argument("--tiers", default="objective,subjective,descriptive", help="comma-separated tiers")
     _model_arguments(g, "logs/personas")
-    g.add_argument("--max-retries", type=nonnegative_int, default=2, help="re-asks when a table fails validation")
+    g.add_argument("--max-retries", type=int_between(0, MAX_RETRIES), default=2,
+                   help=f"re-asks when a table fails validation, 0 to {MAX_RETRIES} (default 2)")
     g.set_defaults(func=run_generate)
 
     c = cmds.add_parser("calibrate", help="LLM consistency check with bounded resampling")
     c.add_argument("personas", help="personas JSONL")
-    c.add_argument("--max-rounds", type=positive_int, default=5, help="resampling rounds per persona (default 5)")
+    c.add_argument("--max-rounds", type=int_between(1, MAX_ROUNDS), default=5,
+                   help=f"resampling rounds per persona, 1 to {MAX_ROUNDS} (default 5)")
     _model_arguments(c, "logs/calibration")
     c.set_defaults(func=run_calibrate)
 
@@ -69,7 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _model_arguments(p: argparse.ArgumentParser, log_dir: str) -> None:
-    from persona_evals.argtypes import positive_int
+    from persona_evals.args import MAX_TOKENS
+    from persona_evals.argtypes import int_between, positive_int
     from persona_evals.paths import add_output_argument
 
     p.add_argument("--model", required=True, help="inspect model, e.g. openai/gpt-4o-mini or steer/smollm2")
@@ -79,7 +86,8 @@ def _model_arguments(p: argparse.ArgumentParser, log_dir: str) -> None:
     add_output_argument(p, "--out", required=True, help="personas JSONL to write")
     p.add_argument("--log-dir", default=log_dir, help=f"where the eval log goes (default {log_dir})")
     p.add_argument("--limit", type=positive_int, help="only the first N personas")
-    p.add_argument("--max-tokens", type=positive_int, help="cap reply length (e.g. for small local models)")
+    p.add_argument("--max-tokens", type=int_between(1, MAX_TOKENS),
+                   help=f"cap reply length, 1 to {MAX_TOKENS:,} (e.g. for small local models)")
 
 
 def _error(ex: Exception) -> Exception:

@@ -13,7 +13,8 @@ SPLIT_FILES = ("{name}_extract.json", "{name}_eval.json")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import nonnegative_int
+    from persona_evals.args import MAX_RETRIES
+    from persona_evals.argtypes import int_between
     from persona_evals.paths import add_output_argument
 
     p = sub.add_parser("traits", help="trait artifacts: list the shipped ones, draft new ones")
@@ -36,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=os.environ.get("INSPECT_LOG_DIR", "logs"),
         help="where the drafting eval's log goes (default: $INSPECT_LOG_DIR or ./logs)",
     )
-    d.add_argument("--max-retries", type=nonnegative_int, default=2, help="re-asks after an invalid reply (default 2)")
+    d.add_argument("--max-retries", type=int_between(0, MAX_RETRIES), default=2,
+                   help=f"re-asks after an invalid reply, 0 to {MAX_RETRIES} (default 2)")
     d.set_defaults(func=run_draft)
 
 

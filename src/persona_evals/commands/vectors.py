@@ -10,10 +10,11 @@ from persona_evals.paths import split_key
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import finite_float, positive_int
+    from persona_evals.args import MAX_TOKENS
+    from persona_evals.argtypes import finite_float, int_between, positive_int
     from persona_evals.paths import add_output_argument
     from persona_evals.steering.spec import DType
-    from persona_evals.viz.common import image_path
+    from persona_evals.commands.viz.options import image_path
 
     DTYPES = list(get_args(DType))
 
@@ -53,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sc.add_argument("--keep-below", type=finite_float, help="write the chats whose projection difference is below this to --out")
     sc.add_argument("--by", choices=["proj_diff", "proj"], default="proj_diff", help="what --keep-below compares (proj_diff)")
     add_output_argument(sc, "--csv", help="with --keep-below: also write the per-chat table here")
-    sc.add_argument("--max-tokens", type=positive_int, default=256, help="length of the model's own answers (256)")
+    sc.add_argument("--max-tokens", type=int_between(1, MAX_TOKENS), default=256,
+                    help=f"length of the model's own answers, 1 to {MAX_TOKENS:,} (256)")
     sc.add_argument("--temperature", type=finite_float, default=0.0, help="of the model's own answers (0: greedy)")
     sc.add_argument("--log-dir", default="logs", help="where the eval generating the model's own answers is logged")
     pr.set_defaults(func=_project)
@@ -114,7 +116,7 @@ def _extract(args: argparse.Namespace) -> int:
     from persona_evals.paths import atomic_path
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.traits.extract import extract_vectors
-    from persona_evals.traits.logs import TraitLogError, read_trait_log
+    from persona_evals.traits.results import TraitLogError, read_trait_log
 
     try:
         pos = read_trait_log(existing_log(args.pos, "--pos"), "pos")
@@ -293,7 +295,7 @@ def _trait_scores(logs: list[str]) -> dict[str, float]:
     from pathlib import Path
 
     from persona_evals.commands import CommandError
-    from persona_evals.traits.logs import TraitLogError, read_trait_log
+    from persona_evals.traits.results import TraitLogError, read_trait_log
     from persona_evals.logs import LogError, resolve_logs
 
     out = {}

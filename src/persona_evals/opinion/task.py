@@ -20,16 +20,16 @@ from persona_evals.opinion.dataset import opinion_samples, simulation_records
 from persona_evals.opinion.questions import load_context
 from persona_evals.opinion.scorer import opinion_choice
 from persona_evals.opinion.solver import simulate_opinion
+from persona_evals.personas.census import MAX_PER_STATE
 
 DEFAULT_CONTEXT = "election_2024"
 DEFAULT_N_PER_STATE = 20
-MAX_N_PER_STATE = 10_000  # the paper used 1,000
 MAX_PEERS = 100
 SIMULATOR_CONFIG = GenerateConfig(temperature=0.95, top_p=0.9, max_tokens=512)
 
 
 @task
-@task_args(n_per_state=(1, MAX_N_PER_STATE), seed=(0, None), n_peers=(1, MAX_PEERS))
+@task_args(n_per_state=(1, MAX_PER_STATE), seed=(0, None), n_peers=(1, MAX_PEERS))
 def opinion_simulation(
     context: str | int = DEFAULT_CONTEXT,
     tier: Literal["meta", "objective", "subjective", "descriptive"] = "meta",

@@ -64,6 +64,9 @@ def _choice(rng: np.random.Generator, dist: Mapping[str, float], n: int) -> np.n
     return np.array(labels, dtype=object)[rng.choice(len(labels), size=n, p=p / p.sum())]
 
 
+MAX_PER_STATE = 10_000  # the most personas per state a command or task draws (the paper used 1,000)
+
+
 def state_rng(seed: int, state: str) -> np.random.Generator:
     """One generator per (seed, state): adding a state never changes another state's personas."""
     return keyed_rng(seed, key=state)

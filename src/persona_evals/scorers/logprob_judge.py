@@ -33,6 +33,8 @@ from inspect_ai.model import GenerateConfig, Model, get_model
 from inspect_ai.scorer import Score, Scorer, Target
 from inspect_ai.solver import TaskState
 
+from persona_evals.protocol import CANDIDATE_LOGPROBS, can_score_candidates, candidate_logprobs, candidate_request
+
 JudgeMethod = Literal["auto", "candidates", "top_logprobs"]
 
 MIN_NUMERIC_MASS = 0.25
@@ -44,7 +46,7 @@ JUDGE_CONFIG = GenerateConfig(max_tokens=1, temperature=0, seed=0, logprobs=True
 SCORE_CANDIDATES = tuple(str(k) for k in range(101)) + ("REFUSAL",)
 """What a local grader scores (``candidates`` method): every integer answer, and a refusal."""
 
-CANDIDATE_CONFIG = GenerateConfig(max_tokens=1, temperature=0, seed=0, extra_body={"candidates": list(SCORE_CANDIDATES)})
+CANDIDATE_CONFIG = GenerateConfig(max_tokens=1, temperature=0, seed=0, extra_body=candidate_request(SCORE_CANDIDATES))
 """The same judge request for a `steer` grader: its provider scores each candidate reply."""
 
 TEXT_FALLBACK_CONFIG = GenerateConfig(max_tokens=8, temperature=0, seed=0)
@@ -182,14 +184,14 @@ async def judge(
     """
     if method not in ("auto", "candidates", "top_logprobs"):
         raise ValueError(f"method must be auto, candidates or top_logprobs, got {method!r}")
-    local = bool(getattr(grader.api, "scores_candidates", False))
+    local = can_score_candidates(grader.api)
     if method == "candidates" or (method == "auto" and local):
         if not local:
             raise ValueError(f"the candidates judge needs a steer grader; {grader} cannot score candidates")
         output = await grader.generate(prompt, config=CANDIDATE_CONFIG)
-        scored = (output.metadata or {}).get("candidate_logprobs")
-        if not isinstance(scored, dict):
-            raise RuntimeError(f"{grader} returned no candidate_logprobs for a candidates request")
+        scored = candidate_logprobs(output.metadata)
+        if scored is None:
+            raise RuntimeError(f"{grader} returned no {CANDIDATE_LOGPROBS} for a candidates request")
         return aggregate_top_logprobs(scored, min_mass, method="candidates")
     output = await grader.generate(prompt, config=JUDGE_CONFIG)
     logprobs = output.choices[0].logprobs if output.choices else None

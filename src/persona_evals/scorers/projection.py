@@ -2,8 +2,9 @@
 
 Run the model with ``-M monitor=<vector> -M monitor_layer=<L>``: while generating, `steer`
 projects the response activations at layer L onto the vector (no second pass), and this scorer
-reports the mean response projection (`proj`) and the last prompt token's (`prompt_last_proj`).
-Without a monitor the values are NaN, which the metrics skip, and the explanation says why.
+reports the mean response projection (`proj`) and the last prompt token's (`prompt_last_proj`),
+as the model sent them (`persona_evals.protocol`). Without a monitor the values are NaN, which the
+metrics skip, and the explanation says why.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import math
 from inspect_ai.scorer import Score, Scorer, Target, scorer, stderr
 from inspect_ai.solver import TaskState
 
+from persona_evals.protocol import PROJ, PROMPT_LAST_PROJ, monitor_readings
 from persona_evals.scorers.metrics import finite_mean
 
 NO_MONITOR = "no monitor reading: run with --model steer/... -M monitor=<vector file> -M monitor_layer=<L>"
 
 
 
-@scorer(metrics={"proj": [finite_mean(), stderr()], "prompt_last_proj": [finite_mean(), stderr()]})
+@scorer(metrics={PROJ: [finite_mean(), stderr()], PROMPT_LAST_PROJ: [finite_mean(), stderr()]})
 def projection(monitor: str | None = None) -> Scorer:
     """Projection of the answer's activations onto the model's monitor vector.
 
@@ -29,17 +31,18 @@ def projection(monitor: str | None = None) -> Scorer:
     """
 
     async def score(state: TaskState, target: Target) -> Score:
-        readings = (state.output.metadata or {}).get("monitor") if state.output else None
+        readings = monitor_readings(state.output.metadata) if state.output else {}
         if not readings:
-            return Score(value={"proj": math.nan, "prompt_last_proj": math.nan}, explanation=NO_MONITOR)
+            return Score(value={PROJ: math.nan, PROMPT_LAST_PROJ: math.nan}, explanation=NO_MONITOR)
         name = monitor or next(iter(readings))
         if name not in readings:
             raise ValueError(f"projection(monitor={name!r}): the model monitors {sorted(readings)}")
         reading = readings[name]
-        proj = math.nan if reading["proj"] is None else float(reading["proj"])
+        proj = math.nan if reading[PROJ] is None else float(reading[PROJ])
+        last = float(reading[PROMPT_LAST_PROJ])
         return Score(
-            value={"proj": proj, "prompt_last_proj": float(reading["prompt_last_proj"])},
-            explanation=f"{name}: response projection {proj:.3f}, last prompt token {reading['prompt_last_proj']:.3f}",
+            value={PROJ: proj, PROMPT_LAST_PROJ: last},
+            explanation=f"{name}: response projection {proj:.3f}, last prompt token {last:.3f}",
             metadata={"monitor": name, "readings": readings},
         )
 

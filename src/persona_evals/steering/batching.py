@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 DEFAULT_WINDOW_S = 0.02
 MAX_WAIT_S = 0.25
@@ -33,6 +33,26 @@ MAX_WAIT_S = 0.25
 # thread's batches took 5-6 s instead of 1.3 s (random SmolLM2-1.7B shape, bf16, batch 32) until
 # it had seen their shapes, and an eval pauses longer than seconds (judges, other tasks).
 IDLE_EXIT_S = 600.0
+
+
+class Clock(Protocol):
+    """The time every batching rule reads (injected: tests use a clock that moves only when told,
+    so which requests share a batch never depends on the machine's load)."""
+
+    def now(self) -> float: ...
+
+    def wait(self, cond: threading.Condition, until: float) -> None:
+        """Wait on `cond` (held) until it is notified or the clock reaches `until`."""
+
+
+class MonotonicClock:
+    """Real time (`time.monotonic`)."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def wait(self, cond: threading.Condition, until: float) -> None:
+        cond.wait(timeout=max(until - time.monotonic(), 0.0005))
 
 
 @dataclass(frozen=True)
@@ -62,11 +82,14 @@ class _Waiter:
 
 @dataclass(eq=False)
 class Batcher:
-    """Batches for one set of weights; `lock` is held while a batch runs."""
+    """Batches for one set of weights; `lock` is held while a batch runs. Every rule reads time
+    from `clock` (`persona_evals.testing.clock.ManualClock` in tests: batches they assert do not
+    depend on the machine's load)."""
 
     lock: threading.Lock
     window_s: float = DEFAULT_WINDOW_S
     max_wait_s: float = MAX_WAIT_S
+    clock: Clock = field(default_factory=MonotonicClock)
     _queues: dict[Hashable, list[_Waiter]] = field(default_factory=dict)
     _last_arrival: dict[Hashable, float] = field(default_factory=dict)
     _last_size: dict[Hashable, int] = field(default_factory=dict)
@@ -84,7 +107,7 @@ class Batcher:
         `batch_size` among its requests.
         """
         wait, wake, soon = wakeup()
-        me = _Waiter(item, key, run, max(1, batch_size), time.monotonic(), wake, soon)
+        me = _Waiter(item, key, run, max(1, batch_size), self.clock.now(), wake, soon)
         with self._cond:
             self._queues.setdefault(key, []).append(me)
             self._last_arrival[key] = me.arrived
@@ -117,9 +140,9 @@ class Batcher:
 
     def _next_batch(self) -> tuple[Hashable, list[_Waiter], int] | None:
         """Wait (holding `_cond`) until some key's batch is due; take it. None: idle too long."""
-        idle_since = time.monotonic()
+        idle_since = self.clock.now()
         while True:
-            now = time.monotonic()
+            now = self.clock.now()
             due, wake_at = None, now + IDLE_EXIT_S
             for key, queue in self._queues.items():
                 if not queue:
@@ -138,7 +161,7 @@ class Batcher:
                 return due, batch, len(queue)
             if not self._queues and now - idle_since >= IDLE_EXIT_S:
                 return None
-            self._cond.wait(timeout=max(wake_at - now, 0.0005))
+            self.clock.wait(self._cond, wake_at)
 
     def _ready_at(self, key: Hashable, queue: list[_Waiter], now: float) -> float:
         """When `key`'s batch is due: now when full; after the quiet window once the queue holds

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 import torch
 
+from persona_evals.protocol import MONITOR
 from persona_evals.steering.hooks import record_residual
 from persona_evals.steering.layers import supports_logits_to_keep
 from persona_evals.steering.loading import SharedModel
@@ -78,7 +79,7 @@ def generate_batch(
     """Generate for every request in one batch, each row steered by its own `RowSteering`.
 
     `deltas`, `positions` and `monitors` give rows without steering of their own one batch-wide
-    steering (``deltas[L]`` added after block L). Each result's ``extras["monitor"][name]`` holds
+    steering (``deltas[L]`` added after block L). Each result's ``extras[MONITOR][name]`` holds
     the projection (a·v/‖v‖) of the mean response activation (``proj``) and of the last prompt
     token (``prompt_last_proj``) at that layer, as the model ran (steered, if steering).
     `static`: decode with a static cache (and a compiled step, when it says so); any failure
@@ -230,7 +231,7 @@ def _decode(
                 input_tokens=lengths[i],
                 output_tokens=len(token_ids),
                 logprobs=lps[i] if lps is not None else None,
-                extras={"monitor": monitor_values[i]} if monitor_values and monitor_values[i] else {},
+                extras={MONITOR: monitor_values[i]} if monitor_values and monitor_values[i] else {},
                 error=f"non-finite logits (NaN or inf) at output token {len(token_ids) + 1}" if reason[i] == NON_FINITE else None,
             )
         )

@@ -5,7 +5,9 @@ Why: a raw coefficient means little across layers and models, because ‖v_L‖ 
 mean‖h_L‖``: coefficient 1 adds a vector as long as a typical activation at that layer.
 
 Definition: ``mean‖h_L‖`` is the mean, over every token position but the first of each prompt,
-of the L2 norm of block L's output (``hidden_states[L]``), on the base model as loaded (unsteered,
+of the L2 norm of block L's output (``hidden_states[L]``; at L = num_layers the last block's raw
+output, before the final norm, which transformers applies to ``hidden_states[num_layers]``: the
+stream steering adds to), on the base model as loaded (unsteered,
 no adapter) reading `NORM_PROMPTS`, each rendered with the model's chat template and generation
 prompt, one forward per prompt. The first position is left out: many models park a few huge
 "attention sink" activations there (10-100x the others), which would dominate the mean.

@@ -44,13 +44,13 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+from persona_evals.protocol import CANDIDATES, monitor_name, requested_candidates
 from persona_evals.steering.adapters import Adapter, adapter_active, attach_adapter, check_adapter_base, read_adapter
 from persona_evals.steering.batching import BatchInfo, Batcher
 from persona_evals.steering.candidates import (
     CandidateRequest,
     candidate_ids,
     candidate_output,
-    requested_candidates,
     score_candidates,
 )
 from persona_evals.steering.chat import render_prompt
@@ -61,6 +61,7 @@ from persona_evals.steering.reruns import SIGNATURE_ARG, check_signature
 from persona_evals.steering.reruns import install as install_identity
 from persona_evals.steering.rows import Monitor, RowSteering
 from persona_evals.steering.spec import SteeringConfigError, SteeringSpec, server_url
+from persona_evals.steering_args import rejoined_files
 from persona_evals.steering.static import resolve_compile
 from persona_evals.steering.norms import residual_norms
 from persona_evals.steering.terms import ablation_bases, arg_name, check_term, coef_scales, load_terms, steering_deltas
@@ -90,7 +91,7 @@ class BatchKey:
 
 
 class SteerAPI(ModelAPI):
-    scores_candidates = True  # answers GenerateConfig(extra_body={"candidates": [...]}) (see candidates.py)
+    scores_candidates = True  # protocol.SCORES_CANDIDATES: answers protocol.candidate_request (candidates.py)
 
     def __init__(
         self,
@@ -129,7 +130,8 @@ class SteerAPI(ModelAPI):
             self.static = None
             self._vllm_backend()
         install_identity()
-        self.identity_args = {SIGNATURE_ARG: self.signature}  # joins the Model's logged args (reruns.py)
+        # join the Model's logged args (reruns.py): the signature, and a file name inspect split at a comma
+        self.identity_args = {SIGNATURE_ARG: self.signature, **rejoined_files(model_args)}
         if self.spec.server is not None:  # a --model-base-url too, so eval-retry reaches the same server
             self.identity_args["server"] = self.spec.server
         super().__init__(
@@ -206,7 +208,7 @@ class SteerAPI(ModelAPI):
         start = time.monotonic()
         prompt = render_prompt(self.shared.tokenizer, input)
         ids = self.shared.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        candidates = requested_candidates(config)
+        candidates = requested_candidates(config.extra_body)
         if candidates is not None:
             return await self._score_candidates(prompt, ids, candidates, start)
         request = GenRequest(
@@ -227,6 +229,8 @@ class SteerAPI(ModelAPI):
             raise self._overflow(result.error)
         elapsed = time.monotonic() - start
         ignored = [f for f in _IGNORED_FIELDS if getattr(config, f, None) is not None]
+        if self.vllm is not None:
+            ignored += self.vllm.ignored(config.seed)
         metadata: dict[str, Any] = {"steering": self.signature, "engine": self._describe["engine"], **self._coef_record}
         if batch_size is not None:  # vLLM batches continuously: no batch belongs to one request
             metadata["batch_size"] = batch_size
@@ -268,21 +272,25 @@ class SteerAPI(ModelAPI):
     async def _score_candidates(
         self, prompt: str, ids: list[int], candidates: tuple[str, ...], start: float
     ) -> tuple[ModelOutput, ModelCall]:
-        """``extra_body={"candidates": [...]}``: log P(reply begins with s, as a word) for each s,
-        in the output's ``metadata["candidate_logprobs"]``; the completion is the likeliest s."""
+        """``extra_body=candidate_request([...])``: log P(reply begins with s, as a word) for each
+        s, in the output's ``metadata[CANDIDATE_LOGPROBS]``; the completion is the likeliest s."""
         request = CandidateRequest(
             tuple(ids), candidate_ids(self.shared.tokenizer, prompt, ids, candidates), self.steering
         )
-        key = BatchKey(Sampling(), False, self.adapter.name if self.adapter else None, self.adapter, scoring=True)
-        logprobs, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
+        if self.vllm is not None:
+            logprobs, batch_size = await self.vllm.score(request), None
+        else:
+            key = BatchKey(Sampling(), False, self.adapter.name if self.adapter else None, self.adapter, scoring=True)
+            logprobs, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
         if any(math.isnan(lp) for lp in logprobs):
             raise self._overflow("non-finite logits (NaN or inf) while scoring candidates")
         output = candidate_output(self.model_name, candidates, logprobs, len(ids), time.monotonic() - start)
-        output.metadata = {"steering": self.signature, "batch_size": batch_size, **self._coef_record, **(output.metadata or {})}
+        output.metadata = {"steering": self.signature, "engine": self._describe["engine"], **self._coef_record,
+                           **({"batch_size": batch_size} if batch_size else {}), **(output.metadata or {})}
         call = ModelCall.create(
-            request={"prompt": prompt, "input_tokens": len(ids), "candidates": list(candidates),
+            request={"prompt": prompt, "input_tokens": len(ids), CANDIDATES: list(candidates),
                      "candidate_tokens": [list(c) for c in request.candidates], **self._describe},
-            response={"text": output.completion, "batch_size": batch_size},
+            response={"text": output.completion, **({"batch_size": batch_size} if batch_size else {})},
             time=output.time,
         )
         return output, call
@@ -364,8 +372,7 @@ def _monitors(shared: SharedModel, spec: SteeringSpec, vectors: list[LoadedVecto
     for i, (term, vec) in enumerate(zip(spec.monitor, vectors)):
         check_term(term, vec, shared.num_layers, shared.hidden_size, ("monitor", "monitor_layer"), i, len(vectors))
         check_nonzero(vec, term.layer, arg_name("monitor", i, len(vectors)))
-        name = f"{Path(vec.path).stem}{'' if vec.key == 'vector' else '#' + vec.key}@{term.layer}"
-        out.append(Monitor(name, term.layer, vec.row(term.layer)))
+        out.append(Monitor(monitor_name(Path(vec.path).stem, vec.key, term.layer), term.layer, vec.row(term.layer)))
     return tuple(out)
 
 

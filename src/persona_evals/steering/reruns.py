@@ -15,7 +15,9 @@ mismatch (`check_signature`). A user may pass ``-M signature=...`` too, to pin a
 inspect has no hook for a provider to add to its model's args (the provider is built from a copy
 of them, before its `Model`), so `install` wraps ``Model.__init__``: a model whose API has
 `identity_args` gets them added to ``model_args``. Only `steer` has them; every other model is
-untouched.
+untouched. The provider also puts there a file name that inspect split at a comma
+(``-M vector=v/my,file.safetensors`` arrives as two items), joined again
+(`steering_args.rejoined_files`): the log then names the one file the run read.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import torch
 
+from persona_evals.protocol import MonitorReading, MonitorReadings
 from persona_evals.steering.ablation import ablate_residual
 from persona_evals.steering.hooks import PositionMask, steer_residual
 from persona_evals.steering.sampling import to_lists
@@ -142,13 +143,14 @@ class BatchTerms:
 
     def monitor_values(
         self, recorded: Mapping[int, list[torch.Tensor]], forward_rows: list[list[int]], counts: list[int]
-    ) -> list[dict[str, dict[str, float | None]]]:
-        """Per row: ``proj``, the mean projection over its first `counts[i]` response tokens
-        (None when there are none), and ``prompt_last_proj``, its last prompt token's.
+    ) -> list[MonitorReadings]:
+        """Per row, per monitor name, a `MonitorReading`: ``proj``, the mean projection over its
+        first `counts[i]` response tokens (None when there are none), and ``prompt_last_proj``, its
+        last prompt token's.
 
         Forward 0 is the prefill; a row's k-th decode forward fed its (k-1)-th generated token.
         """
-        values: list[dict[str, dict[str, float | None]]] = [{} for _ in self.readings]
+        values: list[MonitorReadings] = [{} for _ in self.readings]
         for layer, outs in recorded.items():
             per_forward = to_lists(outs)  # one host transfer, not one per forward
             sums: dict[int, list[float]] = {}
@@ -165,7 +167,7 @@ class BatchTerms:
                     if at != layer:
                         continue
                     mean = sums[i][col] / counts[i] if counts[i] > 0 and i in sums else None
-                    values[i][name] = {"proj": mean, "prompt_last_proj": per_forward[0][i][col]}
+                    values[i][name] = MonitorReading(proj=mean, prompt_last_proj=per_forward[0][i][col])
         return values
 
 

@@ -2,7 +2,9 @@
 
 Layer convention (``layer_index=hidden_states``): row L of a ``[num_layers + 1, hidden]`` tensor
 is a direction in ``hidden_states[L]`` of ``output_hidden_states``, i.e. the residual stream after
-decoder block L (row 0 is the embeddings). A ``[hidden]`` tensor is one direction for any layer.
+decoder block L (row 0 is the embeddings; row num_layers the last block's raw output, before the
+final norm that transformers applies to ``hidden_states[num_layers]``). A ``[hidden]`` tensor is one
+direction for any layer.
 The anchor (persona_vectors) stored pickled tensors with no metadata; we store safetensors whose
 header says which model, layer convention, trait and method made them.
 """
@@ -143,6 +145,28 @@ def check_nonzero(vec: LoadedVector, layer: int, arg: str, why: str = "a project
     """Refuse a direction of length 0 at `layer` (it would give NaN); the error names `arg`."""
     if float(vec.row(layer).norm()) == 0.0:
         raise SteeringConfigError(f"{arg}: {vec.path} is all zeros at layer {layer}: {why}")
+
+
+def cosine_matrix(paths: list[str], layer: int) -> tuple[list[str], Any]:
+    """Labels and the cosine-similarity matrix of the vectors' rows at `layer` (``file#tensor``
+    picks a tensor; a label is the file's stem, with the tensor when one was named)."""
+    from persona_evals.identity import vector_name
+    from persona_evals.paths import split_key
+
+    rows, labels = [], []
+    for item in paths:
+        path, key = split_key(item)
+        vec = load_vector(path, key, arg="vectors")
+        if vec.tensor.dim() == 2 and not 0 <= layer < vec.tensor.shape[0]:
+            raise ValueError(f"--layer {layer} is outside 0..{vec.tensor.shape[0] - 1} for {path}")
+        rows.append(vec.row(layer))
+        labels.append(vector_name(path, vec.key if key else None))
+    sizes = {r.shape[-1] for r in rows}
+    if len(sizes) > 1:
+        raise ValueError(f"the vectors have different hidden sizes {sorted(sizes)}: they come from different models")
+    m = torch.stack(rows)
+    m = m / m.norm(dim=-1, keepdim=True)
+    return labels, (m @ m.T).numpy()
 
 
 def _pick_key(tensors: dict[str, torch.Tensor], key: str | None, path: str, arg: str) -> str:

@@ -20,6 +20,11 @@ SCHEDULES = ("linear", "cosine", "constant", "constant_with_warmup")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 # options that may change between an interrupted run and its resumption
 _RESUMABLE = ("out", "progress")
+# upper bounds (inclusive): a larger value is a typo that would train for days or exhaust memory
+LIMITS: dict[str, float] = {
+    "epochs": 1_000, "max_steps": 1_000_000, "warmup_steps": 1_000_000, "save_steps": 1_000_000,
+    "batch_size": 4_096, "grad_accum": 4_096, "max_seq_len": 1_048_576, "lora_r": 4_096, "seed": 2**32 - 1,
+}
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,13 @@ class FinetuneOptions:
     progress: bool = True
 
     def validate(self) -> None:
-        """Raise ValueError naming the option (`--name`) for any value out of range."""
+        """Raise ValueError naming the option (`--name`) for any value out of range (see `LIMITS`)."""
+        for name, high in LIMITS.items():
+            value = getattr(self, name)
+            if value is not None and not value <= high:  # `not <=`: nan and inf are refused too
+                raise ValueError(f"--{name.replace('_', '-')} must be at most {high:,}, got {value}")
+        if self.seed < 0:
+            raise ValueError(f"--seed must be >= 0, got {self.seed}")
         positive = {"epochs": self.epochs, "lr": self.lr, "grad_accum": self.grad_accum,
                     "batch_size": self.batch_size, "max_seq_len": self.max_seq_len, "lora_r": self.lora_r,
                     "lora_alpha": self.lora_alpha}

@@ -26,7 +26,9 @@ from typing import Any
 
 import torch
 
+from persona_evals.protocol import MONITOR, MonitorReading, MonitorReadings
 from persona_evals.steering.adapters import Adapter
+from persona_evals.steering.candidates import CandidateRequest, CandidateTree
 from persona_evals.steering.generation import GenRequest, GenResult, cut_at_stop
 from persona_evals.steering.rows import RowSteering
 from persona_evals.steering.sampling import Sampling, TokenLogprob
@@ -91,12 +93,16 @@ def engine_args(spec: SteeringSpec, model: VllmModel, adapter: Adapter | None) -
     from vllm.engine.arg_utils import AsyncEngineArgs
 
     known = {f.name for f in dataclasses.fields(AsyncEngineArgs)}
+    from vllm.config import StructuredOutputsConfig
+
     args: dict[str, Any] = {
         "model": model.path,
         "tokenizer": model.path,
         "dtype": str(model.dtype).removeprefix("torch."),
         "enforce_eager": True,  # hooks run only in eager forwards (worker.refusal)
         "max_num_seqs": spec.batch_size,
+        # response_schema as on the HF engine: llguidance, JSON without free whitespace (an engine-wide setting)
+        "structured_outputs_config": StructuredOutputsConfig(backend="guidance", disable_any_whitespace=True),
     }
     for name, value in spec.vllm_args:
         arg = f"vllm_{name}"
@@ -152,6 +158,13 @@ class VllmBackend:
                 f"{info.get('hidden_size')} ({info.get('model')}); {model.name} has {model.num_layers} of {model.hidden_size}"
             )
         self._encoded: dict[int, tuple[RowSteering, str | None, str | None]] = {}
+        # vLLM 0.32's CPU runner stops the whole engine when a seeded request's prompt is chunked
+        # (its CPU generator has no offset to rewind): seeds are not sent to a CPU engine
+        self.seeds = info.get("device") != "cpu"
+
+    def ignored(self, seed: int | None) -> list[str]:
+        """GenerateConfig fields this engine does not honour for a request (for its metadata)."""
+        return ["seed"] if seed is not None and not self.seeds else []
 
     def residual_norms(self) -> dict[int, float]:
         """``{L: mean‖h_L‖}`` (`norms`): the HF engine's cache, or measured here and cached for both."""
@@ -213,7 +226,7 @@ class VllmBackend:
             temperature=0.0 if sampling.greedy else sampling.temperature,
             top_p=sampling.top_p,
             top_k=sampling.top_k,
-            seed=request.seed,
+            seed=request.seed if self.seeds else None,
             stop=request.stop_seqs,
             stop_token_ids=tuple(sorted(self.model.eos_token_ids)),
             logprobs=max(sampling.top_logprobs, 1) if sampling.logprobs else None,
@@ -227,8 +240,46 @@ class VllmBackend:
         self._check(steering, record)
         extras: dict[str, object] = {}
         if steering.monitors:
-            extras["monitor"] = await self._monitor(call, steering, terms, prompt_len, done, record or {})
+            extras[MONITOR] = await self._monitor(call, steering, terms, prompt_len, done, record or {})
         return self._result(done, prompt_len, request.stop_seqs, extras)
+
+    async def score(self, request: CandidateRequest) -> list[float]:
+        """log P(each candidate, as a word) by `candidates`' definition, read one tree node per
+        request: the prompt and the node's prefix, one token; at its last position the plugin
+        reads log P of each child's token and of a word-ending token (`worker.Runtime._score`).
+        The requests share the prompt's cached prefix when prefix caching is on."""
+        import asyncio
+
+        tree = CandidateTree(request.candidates)
+        terms, salt = self.encoded(request.steering)
+        terms = terms or wire.encode_terms(self.model.hidden_size)
+        prompt_len = len(request.input_ids)
+        nodes = [-1, *range(len(tree.tokens))]
+
+        async def read(node: int) -> list[float]:
+            key = uuid.uuid4().hex
+            children = [tree.tokens[c] for c in tree.children(node)]
+            call = Call(
+                prompt_ids=tuple(request.input_ids) + tuple(tree.prefix(node)),
+                max_tokens=1,
+                payload=wire.encode_request(key, prompt_len, terms, score=children),
+                salt=salt,
+                lora=self.lora,
+            )
+            await self.engine.generate(call)
+            record = await self.engine.take(key)
+            self._check(request.steering, record)
+            if not record or "score" not in record:
+                raise RuntimeError(f"{self.engine.where} did not score the candidates (no record)")
+            return record["score"]
+
+        read_out = dict(zip(nodes, await asyncio.gather(*[read(n) for n in nodes])))
+        picked = [0.0] * len(tree.tokens)
+        for node, values in read_out.items():
+            for c, value in zip(tree.children(node), values):
+                picked[c] = value
+        ends = [read_out[j][-1] for j in range(len(tree.tokens))]
+        return tree.log_probs(picked, ends)
 
     def _check(self, steering: RowSteering, record: wire.Record | None) -> None:
         """Fail a request the engine did not steer as asked (never unsteered text labelled steered)."""
@@ -246,8 +297,8 @@ class VllmBackend:
 
     async def _monitor(
         self, call: Call, steering: RowSteering, terms: str | None, prompt_len: int, done: Completion, record: wire.Record
-    ) -> dict[str, dict[str, float | None]]:
-        """Per monitor: ``proj`` (mean over the counted generated tokens) and ``prompt_last_proj``."""
+    ) -> MonitorReadings:
+        """Per monitor: the mean projection over the counted generated tokens, and the last prompt position's."""
         values = dict(record.get("monitor", {}))
         ids = done.token_ids
         count = len(ids) - (1 if ids and ids[-1] in self.model.eos_token_ids else 0)
@@ -267,15 +318,11 @@ class VllmBackend:
             extra = await self.engine.take(key)
             self._check_probe(extra, last)
             values[last] = extra["monitor"][last]  # type: ignore[index]
-        out: dict[str, dict[str, float | None]] = {}
-        first = values.get(str(prompt_len - 1))
+        out: MonitorReadings = {}
+        first = values[str(prompt_len - 1)]  # the last prompt position: always computed
         for j, m in enumerate(steering.monitors):
-            name = m.name
             taken = [values[str(prompt_len + k)][j] for k in range(count)]
-            out[name] = {
-                "proj": sum(taken) / count if count > 0 else None,
-                "prompt_last_proj": None if first is None else first[j],
-            }
+            out[m.name] = MonitorReading(proj=sum(taken) / count if count > 0 else None, prompt_last_proj=first[j])
         return out
 
     def _check_probe(self, record: wire.Record | None, position: str) -> None:

@@ -54,7 +54,7 @@ def sampling_params(call: Call) -> Any:
 
     structured = None
     if call.json_schema is not None:
-        structured = StructuredOutputsParams(json=json.loads(call.json_schema), disable_any_whitespace=True)
+        structured = StructuredOutputsParams(json=json.loads(call.json_schema))
     return SamplingParams(
         n=1,
         temperature=call.temperature,

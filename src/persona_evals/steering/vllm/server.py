@@ -124,7 +124,7 @@ def completion_body(call: Call, model: str) -> dict[str, Any]:
     if call.logprobs is not None:
         body["logprobs"] = call.logprobs
     if call.json_schema is not None:
-        body["structured_outputs"] = {"json": json.loads(call.json_schema), "disable_any_whitespace": True}
+        body["structured_outputs"] = {"json": json.loads(call.json_schema)}
     if call.payload is not None:
         body["vllm_xargs"] = {wire.PAYLOAD_KEY: call.payload}
     if call.salt is not None:

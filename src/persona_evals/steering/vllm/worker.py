@@ -66,7 +66,8 @@ class _LayerOps:
 @dataclass
 class Plan:
     layers: dict[int, _LayerOps]
-    score: list[tuple[str, int, tuple[int, ...]]]  # (key, token row, child ids) read after the forward
+    score: list[tuple[str, int, tuple[int, ...]]]  # (key, request's row in the batch, child ids): read from its logits
+    keys: list[str] = field(default_factory=list)  # every request with terms in this forward
 
 
 class Runtime:
@@ -93,19 +94,34 @@ class Runtime:
         for layer, block in enumerate(self.blocks, start=1):
             if type(block).__name__ != "PPMissingLayer":  # another pipeline rank holds it
                 block.register_forward_hook(self._hook(layer))
+        self._score_next: list[tuple[str, int, tuple[int, ...]]] | None = None
         forward = runner._model_forward
+        compute_logits = self.model.compute_logits
 
         def model_forward(*args: Any, **kwargs: Any) -> Any:
-            self.plan = self._build_plan()
+            self.plan = self._safe_plan()
+            self._score_next = None
             try:
-                out = forward(*args, **kwargs)
-                if self.plan is not None and self.plan.score:
-                    self._score(out, self.plan.score)
-                return out
+                return forward(*args, **kwargs)
             finally:
+                if self.plan is not None and self.plan.score:
+                    self._score_next = self.plan.score
                 self.plan = None
 
+        def logits(hidden: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+            # the runner's first call after a forward computes one row per request, in batch order
+            # (through a LoRA engine's logits layer too): candidate scores read those rows
+            out = compute_logits(hidden, *args, **kwargs)
+            pending, self._score_next = self._score_next, None
+            if pending:
+                try:
+                    self._score(out, pending)
+                except Exception as ex:  # never take the engine down: fail those requests
+                    self._fail([key for key, _, _ in pending], ex)
+            return out
+
         runner._model_forward = model_forward
+        self.model.compute_logits = logits
 
     # --- records -------------------------------------------------------------------------------
 
@@ -119,6 +135,29 @@ class Runtime:
 
     def take(self, keys: Sequence[str]) -> dict[str, wire.Record]:
         return {k: self.records.pop(k) for k in keys if k in self.records}
+
+    def _fail(self, keys: Sequence[str], ex: BaseException) -> None:
+        """Record an error for `keys` (their samples fail at the client), and carry on."""
+        logger.exception("persona-evals steering failed in a forward")
+        for key in keys:
+            errors = self._record(key).setdefault("errors", [])
+            text = f"persona-evals steering failed inside vLLM: {type(ex).__name__}: {ex}"
+            if text not in errors:
+                errors.append(text)
+
+    def _safe_plan(self) -> Plan | None:
+        try:
+            return self._build_plan()
+        except Exception as ex:  # the engine serves everyone else: fail only the steered requests
+            self._fail(self._payload_keys(), ex)
+            return None
+
+    def _payload_keys(self) -> list[str]:
+        keys = []
+        for _, request, _, _ in self._parsed.values():
+            if request is not None:
+                keys.append(request.key)
+        return keys
 
     # --- the plan of one forward ---------------------------------------------------------------
 
@@ -235,8 +274,8 @@ class Runtime:
                     for layer in range(1, self.num_layers + 1):
                         norms.setdefault(layer, []).append((rows[counted], request.key))
             if request.score is not None and first + (b - a) == int(state.num_prompt_tokens):
-                score.append((request.key, b - 1, request.score))  # its prefill ends here: the sampled position
-        plan = Plan(layers={}, score=score)
+                score.append((request.key, i, request.score))  # its prefill ends here: its logits row is the last prompt position
+        plan = Plan(layers={}, score=score, keys=[r.key for _, r, _, _ in mine])
         terms_of = {r.config: t for _, r, t, _ in mine}
         for layer, groups in adds.items():
             ops = plan.layers.setdefault(layer, _LayerOps())
@@ -286,7 +325,12 @@ class Runtime:
             pair = isinstance(output, tuple)
             h = output[0] if pair else output
             r = output[1] if pair and len(output) > 1 and isinstance(output[1], torch.Tensor) else None
-            h = self._apply(layer, ops, h, r)
+            try:
+                h = self._apply(layer, ops, h, r)
+            except Exception as ex:  # never take the engine down: fail this forward's steered requests
+                self._fail(plan.keys, ex)
+                self.plan = None
+                return None
             return (h, *output[1:]) if pair else h
 
         return hook
@@ -337,16 +381,13 @@ class Runtime:
                 at += count
         return h
 
-    def _score(self, out: Any, score: list[tuple[str, int, tuple[int, ...]]]) -> None:
+    def _score(self, logits: Any, score: list[tuple[str, int, tuple[int, ...]]]) -> None:
         """Candidate scoring: at a request's last position, log P(each child token) and log P(a
         token that ends the word), from the model's own logits (`candidates.boundary_mask`)."""
-        if not isinstance(out, torch.Tensor):
-            return  # not the last pipeline rank
-        rows = torch.tensor([row for _, row, _ in score], device=out.device)
-        logits = self.model.compute_logits(out[rows])
-        if logits is None or not self.record_rank:
-            return
-        logprobs = torch.log_softmax(logits.float(), dim=-1)
+        if not isinstance(logits, torch.Tensor) or not self.record_rank:
+            return  # not the last pipeline rank, or logits gathered on another tensor-parallel rank
+        rows = torch.tensor([row for _, row, _ in score], device=logits.device)
+        logprobs = torch.log_softmax(logits[rows].float(), dim=-1)
         boundary = self._boundary_mask(logprobs.shape[-1]).to(logprobs.device)
         ends = torch.logsumexp(logprobs.masked_fill(~boundary, float("-inf")), dim=-1).tolist()
         for j, (key, _, children) in enumerate(score):
@@ -408,7 +449,10 @@ def install(worker: Any) -> dict[str, Any]:
     if reason is None and _RUNTIME is None:
         _RUNTIME = Runtime(worker)
     config = worker.vllm_config.model_config
+    from vllm.platforms import current_platform
+
     return {
+        "device": str(current_platform.device_type),
         "ok": reason is None,
         "reason": reason,
         "version": wire.VERSION,

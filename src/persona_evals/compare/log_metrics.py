@@ -1,4 +1,4 @@
-"""The metrics of any task's logs, by name, with a 95% CI, for plots that compare steered runs.
+"""The metrics of any task's logs, by name, with a 95% CI, for the comparisons of steered runs.
 
 Every metric of a log's results is available as ``scorer/metric`` (``trait/mean``,
 ``persona_answer/accuracy``; our metrics' ``persona_evals/`` registry prefix is dropped), and
@@ -6,7 +6,7 @@ by two short names when they are unambiguous within the log: the score's name al
 headline metric (its first, e.g. ``trait``, ``persona_answer``) and the metric's name alone
 (``accuracy``). The 95% CI is mean ± 1.96·stderr from the log's own ``stderr`` metric (clipped
 to [0, 1] for an accuracy), given for the metric that stderr describes (``accuracy`` or
-``mean``); other metrics (grouped, counts) have none (NaN). Logs are read header-only.
+``mean``); other metrics (grouped, counts) have none (NaN). Each log is read once, header-only.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from persona_evals.identity import ModelIdentity, labels_by_log
-from persona_evals.logs import LogError, read_task_log, task_name
+from persona_evals.identity import ModelIdentity, log_identity, unique_labels
+from persona_evals.logs import LogError, read_logs, task_name
 from persona_evals.stats import Z95, normal_ci
 
 _SPREAD = {"stderr", "std", "var"}
@@ -52,17 +52,18 @@ class LogMetrics:
 
 
 def read_log_metrics(paths: Sequence[str]) -> list[LogMetrics]:
-    """Every log's metrics; unfinished logs are an error naming them."""
-    labels = labels_by_log(paths)
+    """Every log's metrics (a folder: every log in it); unfinished logs are an error naming them."""
+    logs = read_logs(paths)
+    idents = [log_identity(log) for log in logs]
+    labels = unique_labels(idents)
     out, unfinished = [], []
-    for path in paths:
-        log = read_task_log(path, header_only=True)
+    for log, ident in zip(logs, idents, strict=True):
         if log.status != "success" or log.results is None:
-            unfinished.append(f"{path} ({log.status})")
+            unfinished.append(f"{log.location} ({log.status})")
             continue
-        ident, label = labels[path]
         item = LogMetrics(
-            path, task_name(log.eval.task), dict(log.eval.task_args or {}), ident, label, dict(log.eval.metadata or {})
+            log.location, task_name(log.eval.task), dict(log.eval.task_args or {}), ident, labels[ident.key],
+            dict(log.eval.metadata or {}),
         )
         _add_scores(item, log.results.scores)
         out.append(item)
