@@ -4,13 +4,10 @@ inspect passes ``-T key=value`` through YAML, so a value arrives as whatever YAM
 ``-T k=abc`` is the string ``"abc"`` and ``-T pairwise=maybe`` a string Python calls true.
 `task_args` wraps a ``@task`` function so that every argument is checked against its type hint
 (and its bounds, if any) before the body runs, and so that the errors the body raises for bad
-input (``ValueError``, the project's convention) reach the user as `ArgumentError`.
-
-`ArgumentError` is an inspect ``PrerequisiteError``: ``inspect eval`` prints its message alone,
-instead of a ~235-line exception group with the message at the end. Model providers can raise it
-for bad ``-M`` arguments the same way, converting each value with `check` (``check(value, float,
-"coef")`` refuses ``nan`` and ``"abc"`` naming ``coef``). It is also a ``ValueError``, so Python
-callers and ``persona-evals`` commands catch it as before.
+input (``ValueError``, the project's convention) reach the user as `ArgumentError`
+(`persona_evals.errors`: ``inspect eval`` prints its message alone). `check` converts one value
+the same way (``check(value, float, "coef")`` refuses ``nan`` and ``"abc"`` naming ``coef``);
+model providers parse their ``-M`` arguments with `persona_evals.steering_args` instead.
 """
 
 from __future__ import annotations
@@ -24,34 +21,13 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar, Union
 
-try:  # private in inspect; without it errors still work, only with inspect's full traceback
-    from inspect_ai._util.error import PrerequisiteError
-except ImportError:  # pragma: no cover
-
-    class PrerequisiteError(Exception):  # type: ignore[no-redef]
-        def __init__(self, message: Any) -> None:
-            self.message = message
+from persona_evals.errors import ArgumentError, UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
 Bounds = tuple[float | None, float | None]
-MAX_RETRIES = 10  # re-asks of a model whose structured reply does not validate
 MAX_TOKENS = 100_000  # tokens generated per answer (a larger --max-tokens is a typo, and sizes caches)
 
 _INT = re.compile(r"[+-]?\d+")
-
-
-class UserError(PrerequisiteError):
-    """An error whose message says everything: inspect prints it alone, without a traceback."""
-
-    def __init__(self, message: str) -> None:
-        from rich.markup import escape
-
-        Exception.__init__(self, message)
-        self.message = escape(message)  # inspect prints .message as rich markup: keep [a,b] literal
-
-
-class ArgumentError(UserError, ValueError):
-    """A bad task or model argument, or a bad file an argument names (the message names it)."""
 
 
 class _Mismatch(Exception):
