@@ -21,6 +21,7 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar, Union
 
+from persona_evals.compat import active_generate_config
 from persona_evals.errors import ArgumentError, UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,6 +76,7 @@ def task_args(**bounds: Bounds) -> Callable[[F], F]:
             for name, value in bound.arguments.items():
                 if name in hints:
                     bound.arguments[name] = check(value, hints[name], name, bounds.get(name))
+            check_generate_config(active_generate_config())  # `inspect eval --max-tokens 0`, before any sample
             try:
                 return fn(*bound.args, **bound.kwargs)
             except UserError:
@@ -86,6 +88,14 @@ def task_args(**bounds: Bounds) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def check_generate_config(config: Any) -> None:
+    """Refuse generation options no model can honour, before any generation (inspect itself
+    accepts ``--max-tokens 0`` and then fails every sample with a long traceback)."""
+    max_tokens = getattr(config, "max_tokens", None)
+    if max_tokens is not None and max_tokens < 1:
+        raise ArgumentError(f"max_tokens (--max-tokens): must be at least 1, got {max_tokens}")
 
 
 def check(value: Any, hint: Any, name: str, bounds: Bounds | None = None) -> Any:

@@ -10,6 +10,8 @@ patched method's signature, a private name) it fails loudly rather than doing so
   not a long exception group (`persona_evals.errors` builds the project's errors on it).
 - `add_model_args` (inspect, patch): wraps ``Model.__init__`` so a model API's `identity_args`
   join the model args every log records (`steering.reruns` says why).
+- `active_generate_config` (inspect, private): the generation options (``--max-tokens``) of the
+  eval that is creating a task, so `args.task_args` refuses impossible ones before any sample.
 - `freeze_heap` (the garbage collector, process-wide): after a model load.
 - `allow_recompiles` and `mark_static_address` (torch dynamo, private): the static decoder's
   shape buckets, each its own graph, and its steering buffers at fixed addresses.
@@ -110,6 +112,17 @@ def add_model_args(attribute: str = "identity_args") -> None:
 
     __init__._persona_evals = True  # type: ignore[attr-defined]
     Model.__init__ = __init__  # type: ignore[method-assign]
+
+
+def active_generate_config() -> Any:
+    """The ``GenerateConfig`` of the eval creating the current task (inspect sets it before it
+    creates tasks); None where this inspect has no such private name."""
+    try:
+        from inspect_ai.model._generate_config import active_generate_config as active
+    except ImportError:  # pragma: no cover
+        check_version("inspect_ai", "the generate-config check (active_generate_config)")
+        return None
+    return active()
 
 
 def freeze_heap() -> None:
