@@ -73,7 +73,7 @@ def test_metrics_and_plots_keep_steered_and_unsteered_runs_apart(accuracy_logs, 
     import argparse
 
     from persona_evals.cli import main
-    from persona_evals.viz.accuracy import load_rows
+    from persona_evals.commands.viz.accuracy import load_rows
 
     out = tmp_path / "metrics"
     assert main(["metrics", str(accuracy_logs), "--out-dir", str(out), "--n-boot", "200"]) == 0

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.argtypes import finite_float, int_between, positive_int
     from persona_evals.paths import add_output_argument
     from persona_evals.steering.spec import DType
-    from persona_evals.viz.common import image_path
+    from persona_evals.commands.viz.options import image_path
 
     DTYPES = list(get_args(DType))
 

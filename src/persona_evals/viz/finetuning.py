@@ -1,31 +1,17 @@
 """Plots of finetuning shifts: per checkpoint, and cosine similarity vs shift across traits.
 
 `plot_shift` draws a `vectors shift` table: the shift along each vector per checkpoint (and
-against the judged trait score when the table has one). `persona-evals viz shift-cosine` is the
-paper's cross-trait figure: for models finetuned on trait A's data, the shift along trait B's
+against the judged trait score when the table has one). `shift_cosine_figure` (``viz shift-cosine``)
+is the paper's cross-trait figure: for models finetuned on trait A's data, the shift along trait B's
 vector against the cosine similarity of A's and B's vectors; traits whose vectors point the same
 way shift together.
 """
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 SHIFT_COLUMNS = ("finetuned_trait", "vector_trait", "vector_path", "layer", "step", "shift_proj")
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import positive_int
-    from persona_evals.paths import add_output_argument
-    from persona_evals.viz.common import image_path
-
-    p = sub.add_parser("shift-cosine", help="finetuning shift along each trait's vector vs its cosine with the finetuned trait's")
-    p.add_argument("csvs", nargs="+", help="`vectors shift --trait A` CSVs, one per finetuned trait, each with several vectors")
-    p.add_argument("--layer", type=positive_int, help="layer to plot (default: the first in the CSVs)")
-    add_output_argument(p, "--out", default="shift_cosine.png", companions=(".csv",), type=image_path,
-                        help="PNG to write; the plotted numbers go beside it as .csv")
-    p.set_defaults(func=run_shift_cosine)
 
 
 def plot_shift(frame: Any) -> Any:
@@ -89,18 +75,10 @@ def _ref(row: Any) -> str:
     return f"{row['vector_path']}#{key}" if isinstance(key, str) and key else str(row["vector_path"])
 
 
-def run_shift_cosine(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+def shift_cosine_figure(frame: Any, r: float) -> Any:
+    """Shift along each vector vs its cosine with the finetuned trait's vector, a colour per finetuned trait."""
     import matplotlib.pyplot as plt
 
-    from persona_evals.paths import write_text_atomic
-    from persona_evals.viz.common import save_figure, use_agg
-    from persona_evals.viz.vectors import pearson
-
-    use_agg()
-    frame = shift_cosine_frame(args.csvs, args.layer)
-    r = pearson(frame["cosine"], frame["shift_proj"]) if len(frame) > 2 else float("nan")
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for trait, part in frame.groupby("finetuned_trait"):
         ax.scatter(part["cosine"], part["shift_proj"], label=f"finetuned on {trait}")
@@ -110,7 +88,4 @@ def run_shift_cosine(args: argparse.Namespace) -> int:
     ax.set(xlabel="cosine(finetuned trait's vector, vector)", ylabel="finetuning shift along the vector (Δ·v̂)",
            title=f"layer {int(frame['layer'].iloc[0])}: Pearson r = {r:.3f} (n = {len(frame)})")
     ax.legend(fontsize=8)
-    out = save_figure(fig, args.out, args.overwrite)
-    table = write_text_atomic(Path(args.out).with_suffix(".csv"), frame.to_csv(index=False), args.overwrite)
-    print(f"wrote {out} and {table} ({len(frame)} points, Pearson r={r:.3f})")
-    return 0
+    return fig

@@ -1,4 +1,5 @@
-"""Opinion-simulation plots: alignment per persona tier, a US state grid of margins, topic shares.
+"""Opinion-simulation plots (rows from `persona_evals.opinion.logs.reports`): alignment per persona
+tier, a US state grid of margins, topic shares.
 
 - ``opinion-tiers``: per tier (meta -> descriptive), mean |two-party error| and signed bias of
   election logs (one line per model and year), plus mean survey alignment when `--truth` is given;
@@ -9,12 +10,10 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 from typing import Any
 
-from persona_evals.logs import LogError, resolve_logs
-from persona_evals.viz.common import add_log_arguments, save_figure, use_agg
+from persona_evals.logs import LogError
 
 TIER_ORDER = ["meta", "objective", "subjective", "descriptive"]
 TILES: dict[str, tuple[int, int]] = {
@@ -31,27 +30,12 @@ TILES: dict[str, tuple[int, int]] = {
 }  # fmt: skip
 
 
-def register(plots: argparse._SubParsersAction) -> None:
-    t = plots.add_parser("opinion-tiers", help="opinion simulation: alignment per persona tier")
-    add_log_arguments(t, "plots/opinion_tiers.png")
-    t.add_argument("--truth", help="survey truth JSON (adds mean survey alignment)")
-    t.set_defaults(func=plot_tiers)
-    s = plots.add_parser("opinion-states", help="opinion simulation: state grid of simulated vs real margin")
-    add_log_arguments(s, "plots/opinion_states.png")
-    s.set_defaults(func=plot_states)
-    c = plots.add_parser("opinion-topics", help="opinion simulation: answer shares for custom topics")
-    add_log_arguments(c, "plots/opinion_topics.png")
-    c.set_defaults(func=plot_topics)
-
-
-def _reports(args: argparse.Namespace, newest_only: bool, truth: str | None = None) -> list[dict[str, Any]]:
-    from persona_evals.opinion.logs import reports
-
-    return reports(resolve_logs(args.logs, args.log_dir, newest_only=newest_only), truth)
-
-
 def tier_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (log, question) with election error/bias and survey alignment where present."""
+    """One row per (log, question) with election error/bias and survey alignment where present.
+
+    Raises:
+        LogError: no election item, nor survey item with a truth: nothing to plot.
+    """
     rows = []
     for rep in reports:
         for qid, entry in rep["questions"].items():
@@ -68,18 +52,18 @@ def tier_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 row |= {"alignment": sum(vals) / len(vals), "series": row.get("series", rep["model"])}
             if "series" in row:
                 rows.append(row)
+    if not rows:
+        raise LogError("no election item or survey item with --truth in these logs: nothing to plot")
     return rows
 
 
-def plot_tiers(args: argparse.Namespace) -> int:
-    use_agg()
+def tiers_figure(rows: list[dict[str, Any]]) -> Any:
+    """A panel per measure (|error|, bias, alignment): its mean per tier, a line per model and year."""
     import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
 
-    df = pd.DataFrame(tier_rows(_reports(args, newest_only=False, truth=args.truth)))
-    if df.empty:
-        raise LogError("no election item or survey item with --truth in these logs: nothing to plot")
+    df = pd.DataFrame(rows)
     df["x"] = [TIER_ORDER.index(t) for t in df["tier"]]
     metrics = [m for m in ("abs_error", "bias", "alignment") if m in df and df[m].notna().any()]
     titles = {
@@ -98,17 +82,15 @@ def plot_tiers(args: argparse.Namespace) -> int:
         ax.set_xlabel("persona tier")
         if m == "bias":
             ax.axhline(0, color="grey", lw=0.8)
-    save_figure(fig, args.out, args.overwrite)
-    print(f"-> {args.out}")
-    return 0
+    return fig
 
 
-def plot_states(args: argparse.Namespace) -> int:
-    use_agg()
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import TwoSlopeNorm
+def state_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The per-state margins of the reports' election items.
 
-    reports = _reports(args, newest_only=True)
+    Raises:
+        LogError: no election item with valid answers.
+    """
     rows = [
         row
         for rep in reports
@@ -118,7 +100,15 @@ def plot_states(args: argparse.Namespace) -> int:
     ]
     if not rows:
         raise LogError("no election item with valid answers in this log: nothing to plot")
-    rep = reports[0]
+    return rows
+
+
+def states_figure(rows: list[dict[str, Any]], rep: dict[str, Any]) -> Any:
+    """A tile map of the states coloured by simulated minus real margin, labelled with the winners;
+    `rep` (the report) names the model, tier and context."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import TwoSlopeNorm
+
     diff = {r["state"]: r["sim_margin"] - r["real_margin"] for r in rows}
     by_state = {r["state"]: r for r in rows}
     lim = max(0.05, max(abs(v) for v in diff.values()))
@@ -141,21 +131,21 @@ def plot_states(args: argparse.Namespace) -> int:
     ax.set_title(
         f"{rep['model']}, tier {rep['tier']}, {rep['context']}  (labels: simulated/real winner; T = tie)"
     )
-    save_figure(fig, args.out, args.overwrite)
-    print(f"-> {args.out}")
-    return 0
+    return fig
 
 
-def plot_topics(args: argparse.Namespace) -> int:
-    use_agg()
-    import matplotlib.pyplot as plt
+def topic_frame(reports: list[dict[str, Any]]) -> Any:
+    """National answer shares: a row per (report, question, option), options named by their stance.
+
+    Raises:
+        LogError: no valid answer.
+    """
     import pandas as pd
-    import seaborn as sns
 
     from persona_evals.opinion.questions import load_context
 
     rows = []
-    for rep in _reports(args, newest_only=False):
+    for rep in reports:
         for qid, entry in rep["questions"].items():
             for key, share in entry["national_shares"].items():
                 if not math.isnan(share):
@@ -173,6 +163,14 @@ def plot_topics(args: argparse.Namespace) -> int:
         raise LogError("no valid answers in these logs: nothing to plot")
     stances = _stances(load_context, set(df["context"]))
     df["option"] = [stances.get((q, o), o) for q, o in zip(df["question"], df["option"])]
+    return df
+
+
+def topics_figure(df: Any) -> Any:
+    """A panel per question: the national share of each option, a bar per tier."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
     questions = list(dict.fromkeys(df["question"]))
     ncol = min(3, len(questions))
     nrow = math.ceil(len(questions) / ncol)
@@ -196,9 +194,7 @@ def plot_topics(args: argparse.Namespace) -> int:
     for ax in list(axes.flat)[len(questions) :]:
         ax.axis("off")
     fig.tight_layout()
-    save_figure(fig, args.out, args.overwrite)
-    print(f"-> {args.out}")
-    return 0
+    return fig
 
 
 def _stances(load_context: Any, contexts: set[str]) -> dict[tuple[str, str], str]:

@@ -1,74 +1,27 @@
 """PERSONA Bench plots: modes, leave-one-out drops, intersections and the pass@k curve.
 
-Each reads the logs of its task (all logs in --log-dir by default) and writes a PNG plus a CSV of
-the plotted numbers next to it (same name, ``.csv``).
+Each draws the rows of a `persona_bench.results` table (``mode_table``, ``loo_table``,
+``intersection_table``, ``pass_at_k_table``); those rows are also the plot's CSV.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 from typing import Any
-
-OUT = "results/persona_bench"
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import int_between
-    from persona_evals.stats import MAX_N_BOOT
-    from persona_evals.viz.common import add_log_arguments
-
-    plots = [
-        ("persona-modes", "prism_personalization: accuracy per generate mode and model (95%% CI)", run_modes, "modes.png"),
-        ("persona-loo", "leave_one_out: drop in accuracy per removed attribute (sorted, 95%% CI)", run_loo, "loo.png"),
-        ("persona-intersections", "intersectionality: accuracy per intersection (95%% CI)", run_intersections, "intersections.png"),
-        ("persona-pass-at-k", "pass_at_k: the unbiased pass@k curve per model", run_pass_at_k, "pass_at_k.png"),
-    ]
-    for name, help_text, func, out in plots:
-        p = sub.add_parser(name, help=help_text)
-        add_log_arguments(p, f"{OUT}/{out}", companions=(".csv",))
-        if name == "persona-loo":
-            p.add_argument("--n-boot", type=int_between(1, MAX_N_BOOT), default=2000,
-                           help=f"paired bootstrap resamples, 1 to {MAX_N_BOOT:,} (default 2000)")
-        p.set_defaults(func=func)
-
-
-def _rows(args: argparse.Namespace, task: str, build, **load: Any) -> list[dict[str, Any]]:
-    from persona_evals.logs import resolve_logs
-    from persona_evals.persona_bench.results import NoSamplesError, load_samples
-
-    paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
-    try:
-        return build(load_samples(paths, task, **load))
-    except NoSamplesError as ex:
-        raise NoSamplesError(f"{ex}: run tasks/{task}.py first, or pass its logs") from ex
-
-
-def _write(fig: Any, rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    """The PNG and, beside it, a CSV of the plotted numbers (both atomic; checked before computing)."""
-    from persona_evals.paths import write_csv
-    from persona_evals.viz.common import save_figure
-
-    png = save_figure(fig, args.out, args.overwrite)
-    table = write_csv(rows, png.with_suffix(".csv"), overwrite=args.overwrite)
-    print(f"wrote {png} and {table}")
 
 
 def _err(low: float, mid: float, high: float) -> list[float]:
     return [max(mid - low, 0.0), max(high - mid, 0.0)]
 
 
-def run_modes(args: argparse.Namespace) -> int:
+def modes_figure(rows: list[dict[str, Any]]) -> Any:
+    """Accuracy per generate mode, a group of bars per model, 95% CI; * where McNemar p < .05 vs baseline."""
     import matplotlib.pyplot as plt
     import numpy as np
 
     from persona_evals.persona_bench.modes import MODES
-    from persona_evals.persona_bench.results import mode_table
-    from persona_evals.viz.common import use_agg
 
-    use_agg()
-    rows = _rows(args, "prism_personalization", mode_table, answer_tokens=True)
     models = sorted({r["model"] for r in rows})
     modes = [m for m in MODES if any(r["mode"] == m for r in rows)]
     width = 0.8 / len(modes)
@@ -94,18 +47,13 @@ def run_modes(args: argparse.Namespace) -> int:
     ax.set_ylabel("accuracy (critic: no revision needed)")
     ax.set_title("PERSONA Bench: accuracy by generate mode (95% CI; * McNemar p < .05 vs baseline)", fontsize=10)
     ax.legend(fontsize=8, ncols=min(4, len(modes)), loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
-    _write(fig, rows, args)
-    return 0
+    return fig
 
 
-def run_loo(args: argparse.Namespace) -> int:
+def loo_figure(rows: list[dict[str, Any]]) -> Any:
+    """A panel per model: the accuracy drop per removed attribute, sorted, 95% paired bootstrap CI."""
     import matplotlib.pyplot as plt
 
-    from persona_evals.persona_bench.results import loo_table
-    from persona_evals.viz.common import use_agg
-
-    use_agg()
-    rows = _rows(args, "leave_one_out", lambda df: loo_table(df, n_boot=args.n_boot))
     models = sorted({r["model"] for r in rows})
     height = max(len([r for r in rows if r["model"] == m]) for m in models)
     fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 1.2 + 0.32 * height), squeeze=False)
@@ -121,20 +69,16 @@ def run_loo(args: argparse.Namespace) -> int:
         ax.set_title(model, fontsize=9)
     fig.suptitle("PERSONA Bench leave-one-out: accuracy drop per removed attribute (95% paired bootstrap CI)", fontsize=10)
     fig.tight_layout()
-    _write(fig, rows, args)
-    return 0
+    return fig
 
 
-def run_intersections(args: argparse.Namespace) -> int:
+def intersections_figure(rows: list[dict[str, Any]]) -> Any:
+    """Accuracy per intersection (95% CI), a bar per model, with each slice's n."""
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from persona_evals.persona_bench.results import intersection_table
     from persona_evals.stats import Z95
-    from persona_evals.viz.common import use_agg
 
-    use_agg()
-    rows = _rows(args, "intersectionality", intersection_table)
     models = sorted({r["model"] for r in rows})
     names = sorted({r["intersection"] for r in rows})
     height = 0.8 / len(models)
@@ -153,25 +97,16 @@ def run_intersections(args: argparse.Namespace) -> int:
     ax.set_title("PERSONA Bench: accuracy per intersection (95% CI)", fontsize=10)
     if len(models) > 1:
         ax.legend(fontsize=8)
-    _write(fig, rows, args)
-    return 0
+    return fig
 
 
-def run_pass_at_k(args: argparse.Namespace) -> int:
+def pass_at_k_figure(rows: list[dict[str, Any]]) -> Any:
+    """The unbiased pass@k curve per run (95% CI band); a model's runs are told apart by log name."""
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from persona_evals.logs import resolve_logs
-    from persona_evals.persona_bench.results import NoSamplesError, pass_at_k_table
     from persona_evals.stats import Z95
-    from persona_evals.viz.common import use_agg
 
-    use_agg()
-    paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
-    try:
-        rows = pass_at_k_table(paths)
-    except NoSamplesError as ex:
-        raise NoSamplesError(f"{ex}: run tasks/pass_at_k.py first, or pass its logs") from ex
     runs = sorted({(r["model"], r["log"]) for r in rows})
     fig, ax = plt.subplots(figsize=(6, 4))
     for model, log in runs:
@@ -188,5 +123,4 @@ def run_pass_at_k(args: argparse.Namespace) -> int:
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_title("PERSONA Bench pass@k (95% CI band)", fontsize=10)
     ax.legend(fontsize=8)
-    _write(fig, rows, args)
-    return 0
+    return fig

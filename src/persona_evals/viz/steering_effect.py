@@ -1,4 +1,4 @@
-"""`persona-evals viz steering-effect`: any task's metric (95% CI) vs the steering coefficient.
+"""The ``viz steering-effect`` plot: any task's metric (95% CI) vs the steering coefficient.
 
 One line per steering direction (vector and layer; a log steered with several vectors at once,
 e.g. an interpolation cell ``A×w + B×(1−w)``, is one line over the first vector's coefficient),
@@ -11,48 +11,13 @@ The PNG comes with a CSV of every plotted number.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 from persona_evals.logs import LogError
 
 COLUMNS = ["metric", "task", "line", "coef", "value", "ci_low", "ci_high", "n", "baseline", "model", "log"]
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.viz.common import add_log_arguments
-
-    p = sub.add_parser(
-        "steering-effect",
-        help="any task: a metric (95%% CI) vs steering coefficient, a line per vector and layer",
-    )
-    add_log_arguments(p, out_default="steering_effect.png", companions=(".csv",))
-    p.add_argument(
-        "--metric", action="append", metavar="NAME",
-        help="metric to plot, e.g. accuracy, trait, coherence/mean (repeat for one panel each; "
-        "without it, the error lists the logs' metrics)",
-    )
-    p.add_argument("--allow-mixed", action="store_true", help="allow logs of several tasks in one plot")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    from persona_evals.logs import resolve_logs
-    from persona_evals.paths import write_csv
-    from persona_evals.viz.common import save_figure, use_agg
-    from persona_evals.viz.log_metrics import read_log_metrics
-
-    use_agg()
-    png, table = Path(args.out), Path(args.out).with_suffix(".csv")
-    rows = effect_rows(read_log_metrics(resolve_logs(args.logs, args.log_dir, newest_only=False)), args.metric or [], args.allow_mixed)
-    save_figure(effect_figure(rows, args.metric), png, args.overwrite)
-    write_csv(rows, table, COLUMNS, overwrite=args.overwrite)
-    lines = sorted({r["line"] for r in rows})
-    print(f"wrote {png} and {table} ({len(lines)} line(s): {', '.join(lines)}; {len(args.metric)} metric(s))")
-    return 0
 
 
 def effect_rows(logs: list[Any], metrics: list[str], allow_mixed: bool = False) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""`persona-evals viz steering-linearity`: is the effect of steering with A and B together the sum
+"""The ``viz steering-linearity`` table and plot: is the effect of steering with A and B together the sum
 of their effects alone? (multi-persona dynamics: linearity and interference)
 
 For every log steered with several vectors at once (A@L×a + B@L×b) whose single-vector runs
@@ -13,9 +13,7 @@ questions, so the interval is conservative when answers correlate). A table (CSV
 
 from __future__ import annotations
 
-import argparse
 import math
-from pathlib import Path
 from typing import Any
 
 from persona_evals.logs import LogError
@@ -27,41 +25,9 @@ COLUMNS = [
 ]
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.viz.common import add_log_arguments
-
-    p = sub.add_parser(
-        "steering-linearity",
-        help="effect of steering with A+B against A and B alone, per metric (table + plot)",
-    )
-    add_log_arguments(p, out_default="steering_linearity.png", companions=(".csv",))
-    p.add_argument("--metric", action="append", metavar="NAME",
-                   help="metric (repeatable; default: every judged score with a standard error)")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    from persona_evals.logs import resolve_logs
-    from persona_evals.paths import write_csv
-    from persona_evals.viz.common import save_figure, use_agg
-    from persona_evals.viz.log_metrics import default_metrics, read_log_metrics
-
-    use_agg()
-    png, table = Path(args.out), Path(args.out).with_suffix(".csv")
-    logs = read_log_metrics(resolve_logs(args.logs, args.log_dir, newest_only=False))
-    metrics = args.metric or default_metrics(logs)
-    rows = linearity_rows(logs, metrics)
-    save_figure(linearity_figure(rows, metrics), png, args.overwrite)
-    write_csv(rows, table, COLUMNS, overwrite=args.overwrite)
-    for r in rows:
-        print(f"{r['metric']:>12}  {r['combined']}: predicted {r['predicted']:+.3g}, observed {r['observed']:+.3g}, "
-              f"interference {r['interference']:+.3g} [{r['ci_low']:+.3g}, {r['ci_high']:+.3g}]")
-    print(f"wrote {png} and {table}")
-    return 0
-
-
-def linearity_rows(logs: list[Any], metrics: list[str]) -> list[dict[str, Any]]:
-    """A row per (metric, combined run): its parts' effects, their sum and its own effect.
+def linearity_rows(logs: list[Any], metrics: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """A row per (metric, combined run): its parts' effects, their sum and its own effect; and the
+    combined runs left out, each with what it lacks.
 
     Raises:
         LogError: no metric, a metric no log has, or no combined run with its parts and baseline.
@@ -73,7 +39,7 @@ def linearity_rows(logs: list[Any], metrics: list[str]) -> list[dict[str, Any]]:
     check_one_task(logs, allow_mixed=False)
     check_metrics(logs, metrics)
     groups = comparison_groups(logs)
-    sets = _complete_sets(logs, groups)
+    sets, skipped = _complete_sets(logs, groups)
     rows = []
     for metric in metrics:
         for base, parts, combined in sets:
@@ -95,7 +61,7 @@ def linearity_rows(logs: list[Any], metrics: list[str]) -> list[dict[str, Any]]:
             })
     if not rows:
         raise LogError(f"no scored {', '.join(metrics)} for the combined runs and their parts")
-    return rows
+    return rows, skipped
 
 
 def linearity_figure(rows: list[dict[str, Any]], metrics: list[str]) -> Any:
@@ -126,8 +92,9 @@ def linearity_figure(rows: list[dict[str, Any]], metrics: list[str]) -> Any:
     return fig
 
 
-def _complete_sets(logs: list[Any], groups: dict[str, Any]) -> list[tuple[Any, list[Any], Any]]:
-    """(baseline, single-term parts, combined) for each combined run whose parts are all present."""
+def _complete_sets(logs: list[Any], groups: dict[str, Any]) -> tuple[list[tuple[Any, list[Any], Any]], list[str]]:
+    """(baseline, single-term parts, combined) for each combined run whose parts are all present;
+    and what each other combined run lacks."""
     from persona_evals.viz.log_metrics import find_baseline, is_null_steering
 
     sets, missing = [], []
@@ -154,6 +121,4 @@ def _complete_sets(logs: list[Any], groups: dict[str, Any]) -> list[tuple[Any, l
     if not sets:
         found = "; ".join(missing) if missing else "no log steers with several vectors at once"
         raise LogError(f"nothing to compare: {found}")
-    for line in missing:
-        print(f"skipped: {line}")
-    return sets
+    return sets, missing

@@ -1,4 +1,4 @@
-"""`persona-evals viz cosine-trait-change`: cosine similarity between persona vectors against the
+"""The ``viz cosine-trait-change`` plot: cosine similarity between persona vectors against the
 relative change of one trait's score when steering with another trait's vector.
 
 Multi-persona dynamics (the derivative's "cosine similarity vs relative trait score"): steering
@@ -13,10 +13,8 @@ regardless). The cosine is taken at the steering layer (``--layer`` overrides).
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
-from pathlib import Path
 from typing import Any
 
 from persona_evals.logs import LogError
@@ -24,57 +22,6 @@ from persona_evals.identity import normal_path
 from persona_evals.paths import split_key
 
 COLUMNS = ["steered", "trait", "cosine", "layer", "coef", "delta_steered", "delta_trait", "relative_change", "log"]
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.viz.common import add_log_arguments
-
-    p = sub.add_parser(
-        "cosine-trait-change",
-        help="cosine between trait vectors vs relative change of one trait when steering with another",
-    )
-    add_log_arguments(p, out_default="cosine_trait_change.png", companions=(".csv",))
-    p.add_argument("--vector", action="append", default=[], metavar="TRAIT=FILE",
-                   help="a trait's vector file (repeat for each trait; the runs were steered with these files)")
-    p.add_argument("--layer", type=int, help="layer of the cosine (default: each run's steering layer)")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    from persona_evals.logs import resolve_logs
-    from persona_evals.paths import write_csv
-    from persona_evals.viz.common import save_figure, use_agg
-    from persona_evals.viz.log_metrics import read_log_metrics
-
-    use_agg()
-    png, table = Path(args.out), Path(args.out).with_suffix(".csv")
-    vectors = parse_vectors(args.vector)
-    logs = read_log_metrics(resolve_logs(args.logs, args.log_dir, newest_only=False))
-    rows = change_rows(logs, vectors, args.layer)
-    shown = [r for r in rows if math.isfinite(r["relative_change"])]
-    for r in rows:
-        if r not in shown:
-            print(f"not plotted: steering {r['steered']} did not change its own score ({r['log']})")
-    save_figure(change_figure(shown), png, args.overwrite)
-    write_csv(rows, table, COLUMNS, overwrite=args.overwrite)
-    print(f"wrote {png} and {table} ({len(shown)} points, Pearson r {pearson_r(shown):.3f})")
-    return 0
-
-
-def parse_vectors(items: list[str]) -> dict[str, str]:
-    """``TRAIT=FILE`` items -> {trait: file}; an item without ``=`` is named by the file's stem."""
-    if len(items) < 2:
-        raise ValueError("give each trait's vector file with --vector TRAIT=FILE (at least two traits)")
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, path = item.partition("=")
-        name, path = (name, path) if sep else (Path(split_key(item)[0]).stem, item)
-        if not name or not path:
-            raise ValueError(f"--vector expects TRAIT=FILE, got {item!r}")
-        if name in out:
-            raise ValueError(f"--vector gives trait {name!r} twice")
-        out[name] = path
-    return out
 
 
 def change_rows(logs: list[Any], vectors: dict[str, str], layer: int | None = None) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""`persona-evals viz trait-steering`: trait and coherence vs steering coefficient, one line per layer.
+"""The ``viz trait-steering`` plot: trait and coherence vs steering coefficient, one line per layer.
 
 Reads trait_expression logs with ``inspect_ai.analysis.evals_df``. The steering knobs come from
 each log's `ModelIdentity` (the ``vector``, ``layer`` and ``coef`` model args of
@@ -10,7 +10,6 @@ model (adapter and other args included); a run steering several vectors at once 
 
 from __future__ import annotations
 
-import argparse
 import math
 from typing import Any
 
@@ -20,33 +19,6 @@ from persona_evals.protocol import PROJ
 TASK = "trait_expression"
 PANELS = (("trait", "trait expression (0-100)"), ("coherence", "coherence (0-100)"))
 PROJ_PANEL = (PROJ, "projection on persona vector")
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.viz.common import add_log_arguments
-
-    p = sub.add_parser(
-        "trait-steering",
-        help="trait and coherence vs steering coefficient, one line per layer (all logs in --log-dir)",
-    )
-    add_log_arguments(p, out_default="trait_steering.png")
-    p.add_argument("--trait", help="keep only logs of this trait (needed when logs mix traits)")
-    p.add_argument("--instruction", choices=["pos", "neg", "none"], help="keep only this instruction")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    from persona_evals.logs import resolve_logs
-    from persona_evals.viz.common import save_figure, use_agg
-
-    use_agg()
-    paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
-    frame = steering_frame(paths, trait=args.trait, instruction=args.instruction)
-    out = save_figure(plot_trait_steering(frame), args.out, args.overwrite)
-    steered = frame[frame["layer"].notna()]
-    print(f"wrote {out} ({len(steered)} steered runs over vectors {sorted(steered['vector'].unique())}, layers "
-          f"{sorted(int(x) for x in steered['layer'].unique())}, {int(frame['layer'].isna().sum())} unsteered)")
-    return 0
 
 
 def steering_frame(paths: list[str], trait: str | None = None, instruction: str | None = None) -> Any:

@@ -1,8 +1,13 @@
-"""`persona-evals viz <plot>`: PNG plots read from eval logs.
+"""`persona-evals viz <plot>`: PNG plots (and the CSV of their numbers) from eval logs or tables.
 
-Each plot family lives in ``persona_evals.viz.<module>`` and exposes ``register(subparsers)``;
-add the module name to `PLOTS` to add one. Plots raise ordinary errors (`ValueError`, of which
-`persona_evals.logs.LogError`) that name the log or argument; here they become `CommandError`.
+Three layers per plot family, so that a plot is drawn the same whoever calls it:
+- its rows or frame come from a results module (``<benchmark>/results.py``, the shared log reader);
+- ``persona_evals.viz.<family>`` draws them: a frame in, a figure out (no arguments, logs or printing);
+- ``persona_evals.commands.viz.<family>`` (here) declares the arguments (``register(plots)``),
+  reads, draws, writes the files and prints what it wrote.
+
+Add a family by adding its module name to `PLOTS`. Plots raise ordinary errors (`ValueError`, of
+which `persona_evals.logs.LogError`) that name the log or argument; here they become `CommandError`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("viz", help="plots (PNG) read from eval logs")
     plots = p.add_subparsers(dest="plot", required=True, metavar="PLOT")
     for name in PLOTS:
-        importlib.import_module(f"persona_evals.viz.{name}").register(plots)
+        importlib.import_module(f"persona_evals.commands.viz.{name}").register(plots)
     for parser in plots.choices.values():
         parser.set_defaults(func=_user_errors(parser.get_default("func")))
 

@@ -1,0 +1,65 @@
+"""`persona-evals viz opinion-tiers|opinion-states|opinion-topics`: opinion-simulation plots.
+
+Each reads the simulation logs into reports (`persona_evals.opinion.logs.reports`), takes its rows
+from them and draws them with `persona_evals.viz.opinion`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(plots: argparse._SubParsersAction) -> None:
+    from persona_evals.commands.viz.options import add_log_arguments
+
+    t = plots.add_parser("opinion-tiers", help="opinion simulation: alignment per persona tier")
+    add_log_arguments(t, "plots/opinion_tiers.png")
+    t.add_argument("--truth", help="survey truth JSON (adds mean survey alignment)")
+    t.set_defaults(func=plot_tiers)
+    s = plots.add_parser("opinion-states", help="opinion simulation: state grid of simulated vs real margin")
+    add_log_arguments(s, "plots/opinion_states.png")
+    s.set_defaults(func=plot_states)
+    c = plots.add_parser("opinion-topics", help="opinion simulation: answer shares for custom topics")
+    add_log_arguments(c, "plots/opinion_topics.png")
+    c.set_defaults(func=plot_topics)
+
+
+def _reports(args: argparse.Namespace, newest_only: bool, truth: str | None = None) -> list[dict[str, Any]]:
+    from persona_evals.logs import resolve_logs
+    from persona_evals.opinion.logs import reports
+
+    return reports(resolve_logs(args.logs, args.log_dir, newest_only=newest_only), truth)
+
+
+def _save(fig: Any, args: argparse.Namespace) -> int:
+    from persona_evals.viz.common import save_figure
+
+    save_figure(fig, args.out, args.overwrite)
+    print(f"-> {args.out}")
+    return 0
+
+
+def plot_tiers(args: argparse.Namespace) -> int:
+    from persona_evals.viz.common import use_agg
+    from persona_evals.viz.opinion import tier_rows, tiers_figure
+
+    use_agg()
+    return _save(tiers_figure(tier_rows(_reports(args, newest_only=False, truth=args.truth))), args)
+
+
+def plot_states(args: argparse.Namespace) -> int:
+    from persona_evals.viz.common import use_agg
+    from persona_evals.viz.opinion import state_rows, states_figure
+
+    use_agg()
+    reports = _reports(args, newest_only=True)
+    return _save(states_figure(state_rows(reports), reports[0]), args)
+
+
+def plot_topics(args: argparse.Namespace) -> int:
+    from persona_evals.viz.common import use_agg
+    from persona_evals.viz.opinion import topic_frame, topics_figure
+
+    use_agg()
+    return _save(topics_figure(topic_frame(_reports(args, newest_only=False))), args)

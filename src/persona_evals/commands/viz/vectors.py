@@ -1,0 +1,90 @@
+"""`persona-evals viz vector-cosine` and `viz projection-trait`: plots of persona vectors.
+
+`vector-cosine A.safetensors B.safetensors ... --layer 20`: a heatmap of the cosine similarity
+between vectors (traits, variants, poolings) at one layer, a CSV of every pair beside it, and the
+mean cosine among each trait's variants and across traits.
+`projection-trait LOGS`: each sample's projection on the persona vector (the `projection`
+scorer's `proj`, or a `vectors project` CSV column) against its judged trait score, with Pearson r.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.commands.viz.options import add_log_arguments, image_path
+    from persona_evals.paths import add_output_argument
+
+    p = sub.add_parser("vector-cosine", help="cosine similarity heatmap of persona vectors at one layer")
+    p.add_argument("vectors", nargs="+", help="vector files (file.safetensors or file.safetensors#prompt_last)")
+    p.add_argument("--layer", type=int, required=True, help="row of per-layer files to compare")
+    add_output_argument(p, "--out", default="vector_cosine.png", type=image_path, companions=(".csv",),
+                        help="PNG to write, and a CSV of every pair beside it (default vector_cosine.png)")
+    p.set_defaults(func=run_cosine)
+
+    q = sub.add_parser("projection-trait", help="projection on the persona vector vs judged trait score, Pearson r")
+    add_log_arguments(q, out_default="projection_trait.png")
+    q.add_argument("--csv", help="a `vectors project` CSV instead of logs")
+    q.add_argument("--column", help="projection column of the CSV (default: the first *_proj_layer* column)")
+    q.set_defaults(func=run_projection)
+
+
+def run_cosine(args: argparse.Namespace) -> int:
+    from persona_evals.paths import write_csv
+    from persona_evals.viz.common import save_figure, use_agg
+    from persona_evals.viz.vectors import cosine_figure, cosine_matrix
+
+    use_agg()
+    labels, cos = cosine_matrix(args.vectors, args.layer)
+    rows = cosine_pairs(labels, cos)
+    out = save_figure(cosine_figure(labels, cos, args.layer), args.out, args.overwrite)
+    table = write_csv(rows, out.with_suffix(".csv"), overwrite=args.overwrite) if rows else None
+    for line in variant_summary(rows):
+        print(line)
+    print(f"wrote {out}" + (f" and {table}" if table else "") + f" ({len(labels)} vectors)")
+    return 0
+
+
+def trait_of(label: str) -> str:
+    """The trait a vector belongs to: its file stem without ``#tensor`` and a ``_<n>`` variant suffix."""
+    return re.sub(r"_\d+$", "", label.partition("#")[0])
+
+
+def cosine_pairs(labels: list[str], cos: Any) -> list[dict[str, Any]]:
+    """One row per pair of vectors: their names, traits and cosine."""
+    return [
+        {"a": a, "b": b, "trait_a": trait_of(a), "trait_b": trait_of(b), "cosine": float(cos[i, j])}
+        for i, a in enumerate(labels)
+        for j, b in enumerate(labels)
+        if i < j
+    ]
+
+
+def variant_summary(rows: list[dict[str, Any]]) -> list[str]:
+    """Mean cosine among each trait's variants, and across different traits."""
+    lines = []
+    for trait in sorted({r["trait_a"] for r in rows} | {r["trait_b"] for r in rows}):
+        within = [r["cosine"] for r in rows if r["trait_a"] == r["trait_b"] == trait]
+        if within:
+            lines.append(f"{trait}: mean cosine among its variants {sum(within) / len(within):.3f} ({len(within)} pairs)")
+    across = [r["cosine"] for r in rows if r["trait_a"] != r["trait_b"]]
+    if lines and across:
+        lines.append(f"across traits: mean cosine {sum(across) / len(across):.3f} ({len(across)} pairs)")
+    return lines
+
+
+def run_projection(args: argparse.Namespace) -> int:
+    from persona_evals.logs import resolve_logs
+    from persona_evals.viz.common import save_figure, use_agg
+    from persona_evals.viz.vectors import pearson, projection_figure, projection_frame
+
+    use_agg()
+    logs = None if args.csv else resolve_logs(args.logs, args.log_dir, newest_only=False)
+    frame, name = projection_frame(logs, args.csv, args.column)
+    r = pearson(frame["proj"], frame["trait"])
+    out = save_figure(projection_figure(frame, name, r), args.out, args.overwrite)
+    print(f"wrote {out} (n={len(frame)}, Pearson r={r:.3f})")
+    return 0
