@@ -79,6 +79,16 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _distinct(values: list[float] | list[int], arg: str) -> None:
+    """Refuse a value listed twice: two identical cells (two logs of one model that every reader,
+    ``viz steering-effect`` first, refuses to tell apart)."""
+    from persona_evals.commands import CommandError
+
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise CommandError(f"{arg} lists {', '.join(f'{v:g}' for v in twice)} more than once: each value is one cell, run once")
+
+
 def _cells(args: argparse.Namespace) -> list[dict[str, object]]:
     """Each cell's steering args: ``--vector`` with ``--coefs``, or ``--mix A B`` with ``--weights``."""
     from persona_evals.commands import CommandError
@@ -86,12 +96,18 @@ def _cells(args: argparse.Namespace) -> list[dict[str, object]]:
 
     if (args.vector is None) == (args.mix is None):
         raise CommandError("give either --vector (with --coefs) or --mix A B (with --weights)")
+    _distinct(args.layers, "--layers")
     if args.vector is not None:
-        if not args.coefs or args.weights:
-            raise CommandError("--vector needs --coefs (--weights belongs to --mix)")
+        if args.weights:
+            raise CommandError("--weights belongs to --mix; --vector sweeps --coefs")
+        if not args.coefs:
+            raise CommandError("--vector needs --coefs, e.g. --coefs 0 1 2 (0 is the unsteered baseline)")
+        _distinct(args.coefs, "--coefs")
         return [{"vector": args.vector, "coef": coef} for coef in args.coefs]
-    if not args.weights or args.coefs:
-        raise CommandError("--mix needs --weights, e.g. --weights 0 0.25 0.5 0.75 1 (--coefs belongs to --vector)")
+    if args.coefs:
+        raise CommandError("--coefs belongs to --vector; --mix A B sweeps --weights (w·A + (1−w)·B at coef 1)")
+    if not args.weights:
+        raise CommandError("--mix needs --weights, e.g. --weights 0 0.25 0.5 0.75 1")
     cells = mix_cells(*args.mix, args.weights)
     check_same_hidden(*args.mix)
     return cells
