@@ -155,15 +155,26 @@ def check_roles(task_name: str, built: Any, needed: Sequence[str]) -> None:
 
 def _eval_roles() -> Any:
     """The roles of the eval building the task now (None when no eval is: a task built in Python)."""
-    try:  # private in inspect: without it no early check, only inspect's own per sample
-        from inspect_ai.model._model import active_model
-    except ImportError:  # pragma: no cover
-        return None
-    if active_model() is None:
+    if _evaluated_model() is None:
         return None
     from inspect_ai.model import model_roles
 
     return model_roles()
+
+
+def evaluated_model_args() -> dict[str, Any] | None:
+    """The model args of the model an eval is building the task for (inspect builds a task once
+    per model); None when no eval is building it (a `Task` built in Python before ``eval``)."""
+    model = _evaluated_model()
+    return None if model is None else dict(model.model_args)
+
+
+def _evaluated_model() -> Any:
+    try:  # private in inspect: without it nothing is known while a task is built
+        from inspect_ai.model._model import active_model
+    except ImportError:  # pragma: no cover
+        return None
+    return active_model()
 
 
 def check(value: Any, hint: Any, name: str, bounds: Bounds | None = None) -> Any:
