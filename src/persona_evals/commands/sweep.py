@@ -10,6 +10,7 @@ interpolate between two vectors instead: w·A + (1−w)·B at each layer (`perso
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -71,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
         log_dir=args.log_dir,
         display=args.display,
     )
+    if len(logs) < len(models):  # interrupted (Ctrl-C): inspect returns no logs, having written them
+        print(f"interrupted: {len(models)} cells were started in {args.log_dir}; continue them with "
+              f"inspect eval-retry {args.log_dir}/<log>, or run the sweep again", file=sys.stderr)
+        return 130
     failed = [log.location for log in logs if log.status != "success"]
     steps = f"{len(args.coefs)} coefs" if args.vector else f"{len(args.weights)} weights"
     print(f"{len(logs)} cells ({len(args.layers)} layers x {steps}) in {args.log_dir}")

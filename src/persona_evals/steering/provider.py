@@ -300,7 +300,7 @@ def run_batch(shared: SharedModel, key: BatchKey, requests: Sequence[GenRequest]
         if key.scoring:
             results = score_candidates(shared, requests)
         else:
-            results = generate_batch(shared, requests, key.sampling, static=static)
+            results = generate_batch(shared, requests, key.sampling, static=static, interrupt=info.interrupt)
     return [(r, info.size) for r in results]
 
 
