@@ -22,6 +22,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import Any, Literal, TypeVar, Union
 
 try:  # private in inspect; without it errors still work, only with inspect's full traceback
@@ -38,6 +39,7 @@ MAX_RETRIES = 10  # re-asks of a model whose structured reply does not validate
 MAX_TOKENS = 100_000  # tokens generated per answer (a larger --max-tokens is a typo, and sizes caches)
 
 _INT = re.compile(r"[+-]?\d+")
+_ROLES: ContextVar[list[str] | None] = ContextVar("persona_evals_task_roles", default=None)
 
 
 class UserError(PrerequisiteError):
@@ -99,17 +101,80 @@ def task_args(**bounds: Bounds) -> Callable[[F], F]:
             for name, value in bound.arguments.items():
                 if name in hints:
                     bound.arguments[name] = check(value, hints[name], name, bounds.get(name))
+            roles = _ROLES.set([])
             try:
-                return fn(*bound.args, **bound.kwargs)
+                built = fn(*bound.args, **bound.kwargs)
+                needed = list(_ROLES.get() or [])
             except UserError:
                 raise
             except ValueError as ex:
                 raise ArgumentError(str(ex)) from ex
+            finally:
+                _ROLES.reset(roles)
+            check_roles(fn.__name__, built, needed)
+            return built
 
         wrapper.task_arg_bounds = dict(bounds)  # type: ignore[attr-defined]  # marks a checked task
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def needs_role(role: str) -> None:
+    """Say that the task being built will call ``get_model(role=role, required=True)``.
+
+    A judge, critic or writer factory calls this when it is created (its closure asks for the
+    model only per sample, after the sample has generated). `task_args` then checks, while inspect
+    builds the task and before any model generates, that the eval binds the role.
+    """
+    roles = _ROLES.get()
+    if roles is not None and role not in roles:
+        roles.append(role)
+
+
+def check_roles(task_name: str, built: Any, needed: Sequence[str]) -> None:
+    """Refuse a task built inside an eval that binds none of its `needed` roles.
+
+    inspect binds roles (``--model-role grader=...``, ``eval(model_roles=...)``) before it builds
+    the tasks it was given by name or function; a `Task` object built before ``eval`` is called
+    cannot be checked here (inspect's own check then fails each sample as it scores).
+    """
+    bound = _eval_roles()
+    if not needed or bound is None:
+        return
+    own = getattr(built, "model_roles", None) or {}
+    missing = [r for r in needed if r not in bound and r not in own]
+    if missing:
+        flags = " ".join(f"--model-role {r}=MODEL" for r in missing)
+        raise ArgumentError(
+            f"{task_name} needs a model for role {', '.join(repr(r) for r in missing)}, and none was given: "
+            f"pass {flags} (e.g. --model-role {missing[0]}=steer/smollm2, or an API model such as "
+            f"openai/gpt-4o-mini), or model_roles={{{missing[0]!r}: ...}} to eval()"
+        )
+
+
+def _eval_roles() -> Any:
+    """The roles of the eval building the task now (None when no eval is: a task built in Python)."""
+    if _evaluated_model() is None:
+        return None
+    from inspect_ai.model import model_roles
+
+    return model_roles()
+
+
+def evaluated_model_args() -> dict[str, Any] | None:
+    """The model args of the model an eval is building the task for (inspect builds a task once
+    per model); None when no eval is building it (a `Task` built in Python before ``eval``)."""
+    model = _evaluated_model()
+    return None if model is None else dict(model.model_args)
+
+
+def _evaluated_model() -> Any:
+    try:  # private in inspect: without it nothing is known while a task is built
+        from inspect_ai.model._model import active_model
+    except ImportError:  # pragma: no cover
+        return None
+    return active_model()
 
 
 def check(value: Any, hint: Any, name: str, bounds: Bounds | None = None) -> Any:

@@ -37,7 +37,7 @@ from persona_evals.steering_args import (
 )
 
 RUN_ARGS = frozenset(
-    {"batch_size", "compile", "custom_outputs", "device", "device_map", "dtype", "monitor", "monitor_layer", "signature"}
+    {"allow_other_model", "batch_size", "compile", "custom_outputs", "device", "device_map", "dtype", "monitor", "monitor_layer", "signature"}
 )
 """Model args that never change what a model answers (execution, observation, mockllm scripts), and
 ``signature``, the content hash the `steer` provider adds to its args for inspect's reruns (files

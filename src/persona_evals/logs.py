@@ -128,6 +128,14 @@ def read_task_log(
     log = _read(path, arg, header_only)
     if task is not None and not is_task(log.eval.task, task):
         raise LogError(f"{where} is a log of task {task_name(log.eval.task)!r}, not {task_name(task)}")
-    if finished and log.status != "success":
-        raise LogError(f"{where} did not complete (status {log.status}): rerun it or leave it out")
+    if finished:
+        check_finished(log.status, where)
     return log
+
+
+def check_finished(status: str, where: str) -> None:
+    """The rule of every reader that computes from a log's samples: only a log whose eval
+    completed (status ``success``); a ``started`` log (interrupted, or still running), an
+    ``error`` or ``cancelled`` one holds some samples, or none, with nothing said."""
+    if status != "success":
+        raise LogError(f"{where} did not complete (status {status}): rerun it (inspect eval-retry) or leave it out")

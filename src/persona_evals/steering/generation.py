@@ -15,7 +15,7 @@ last token's activation is recorded too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
@@ -75,6 +75,7 @@ def generate_batch(
     positions: Positions = "response",
     monitors: Sequence[Monitor | tuple[str, int, torch.Tensor]] = (),
     static: StaticDecoding | None = None,
+    interrupt: Callable[[], None] | None = None,
 ) -> list[GenResult]:
     """Generate for every request in one batch, each row steered by its own `RowSteering`.
 
@@ -83,17 +84,18 @@ def generate_batch(
     the projection (a·v/‖v‖) of the mean response activation (``proj``) and of the last prompt
     token (``prompt_last_proj``) at that layer, as the model ran (steered, if steering).
     `static`: decode with a static cache (and a compiled step, when it says so); any failure
-    there falls back to the dynamic decoder for this batch, with one warning.
+    there falls back to the dynamic decoder for this batch, with one warning. `interrupt` is called
+    before each decode step and may raise to abandon the batch (the decode thread closing at exit).
     """
     if deltas or monitors:
         shared_row = RowSteering(dict(deltas or {}), positions, tuple(Monitor(*m) for m in monitors))
         requests = [r if r.steering is not UNSTEERED else replace(r, steering=shared_row) for r in requests]
     if static is not None and static.usable and not any(r.steering.monitors or r.steering.ablate for r in requests):
         try:
-            return _generate(shared, requests, sampling, static)
+            return _generate(shared, requests, sampling, static, interrupt)
         except Exception as ex:  # a compile or capture failure: never a wrong answer, decode eagerly
             static.failed(ex)
-    return _generate(shared, requests, sampling, None)
+    return _generate(shared, requests, sampling, None, interrupt)
 
 
 class DynamicDecoder:
@@ -134,14 +136,22 @@ class DynamicDecoder:
 
 
 def _generate(
-    shared: SharedModel, requests: Sequence[GenRequest], sampling: Sampling, static: StaticDecoding | None
+    shared: SharedModel,
+    requests: Sequence[GenRequest],
+    sampling: Sampling,
+    static: StaticDecoding | None,
+    interrupt: Callable[[], None] | None = None,
 ) -> list[GenResult]:
     with torch.inference_mode():  # static caches and buffers are made, and reused, in inference mode
-        return _decode(shared, requests, sampling, static)
+        return _decode(shared, requests, sampling, static, interrupt)
 
 
 def _decode(
-    shared: SharedModel, requests: Sequence[GenRequest], sampling: Sampling, static: StaticDecoding | None
+    shared: SharedModel,
+    requests: Sequence[GenRequest],
+    sampling: Sampling,
+    static: StaticDecoding | None,
+    interrupt: Callable[[], None] | None = None,
 ) -> list[GenResult]:
     tok, device, eos = shared.tokenizer, shared.device, shared.eos_token_ids
     n = len(requests)
@@ -177,6 +187,8 @@ def _decode(
             terms.decoding()
         active = list(range(n))  # the request behind each row of the batch
         while True:
+            if interrupt is not None:
+                interrupt()
             # a row whose logits overflowed (float16 under a large coef) stops with an error: its
             # logits are zeroed so sampling cannot fail, and its token becomes -1 (no extra sync)
             bad = ~torch.isfinite(logits).all(dim=-1)

@@ -63,7 +63,15 @@ from persona_evals.steering.spec import SteeringSpec
 from persona_evals.steering_args import rejoined_files
 from persona_evals.steering.static import resolve_compile
 from persona_evals.steering.norms import residual_norms
-from persona_evals.steering.terms import ablation_bases, arg_name, check_term, coef_scales, load_terms, steering_deltas
+from persona_evals.steering.terms import (
+    ablation_bases,
+    arg_name,
+    check_models,
+    check_term,
+    coef_scales,
+    load_terms,
+    steering_deltas,
+)
 from persona_evals.steering.vectors import LoadedVector, check_nonzero
 
 DEFAULT_MAX_TOKENS = 1024
@@ -105,6 +113,9 @@ class SteerAPI(ModelAPI):
         self.shared: SharedModel = load_shared(
             model_name, self.spec.dtype, self.spec.device, self.spec.device_map
         )
+        if not self.spec.allow_other_model:
+            for loaded, arg in ((vectors, "vector"), (monitors, "monitor"), (ablated, "ablate")):
+                check_models(loaded, arg, model_name, self.shared.path)
         if self.adapter is not None:
             attach_adapter(self.shared, self.adapter)  # adapters of one base model share its weights
         n, hidden = self.shared.num_layers, self.shared.hidden_size
@@ -289,7 +300,7 @@ def run_batch(shared: SharedModel, key: BatchKey, requests: Sequence[GenRequest]
         if key.scoring:
             results = score_candidates(shared, requests)
         else:
-            results = generate_batch(shared, requests, key.sampling, static=static)
+            results = generate_batch(shared, requests, key.sampling, static=static, interrupt=info.interrupt)
     return [(r, info.size) for r in results]
 
 

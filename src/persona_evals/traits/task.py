@@ -17,8 +17,8 @@ from inspect_ai import Task, task
 from inspect_ai.model import GenerateConfig
 from inspect_ai.solver import generate
 
-from persona_evals.args import task_args
-from persona_evals.scorers import projection
+from persona_evals.args import evaluated_model_args, task_args
+from persona_evals.scorers import projection as projection_scorer
 from persona_evals.scorers.logprob_judge import MIN_NUMERIC_MASS
 from persona_evals.traits import coherence_score, judged_traits, load_trait, trait_name_of, trait_samples, trait_score
 
@@ -36,6 +36,7 @@ def trait_expression(
     samples_per_question: int = 1,
     judge_traits: str | list[str] | None = None,
     min_mass: float = MIN_NUMERIC_MASS,
+    projection: bool | None = None,
 ) -> Task:
     """Generate answers to a trait's questions and judge trait expression and coherence.
 
@@ -57,16 +58,22 @@ def trait_expression(
         min_mass: a judge score needs at least this probability on integer answers 0-100
             (default 0.25, the paper's rule); below it the sample is unscored. Lower it only
             for a judge too small to follow the rubric (`persona-evals demo` with SmolLM2).
+        projection: report the live projection (below); default: when the model being evaluated
+            has a monitor (``-M monitor=...``), or when that is unknown (a task built before eval).
 
     Scores: `trait` and `coherence` (mean, stderr over scored samples) and `trait_unscored`,
     `coherence_unscored` (count of samples whose judge put < `min_mass` on integers 0-100).
     Needs `--model-role grader=...`: a model with logprobs, or a local `steer/...` model (scored
     exactly on any tokenizer, see `persona_evals.scorers.logprob_judge`). `proj` and `prompt_last_proj`
     report the live projection onto a persona vector when the model is
-    `steer/... -M monitor=<vector> -M monitor_layer=<L>` (NaN otherwise).
+    `steer/... -M monitor=<vector> -M monitor_layer=<L>`; without a monitor they are left out
+    (NaN metrics read as broken), unless ``-T projection=true``.
     """
     artifact = load_trait(trait, version)
     name = trait_name_of(trait)
+    if projection is None:
+        model_args = evaluated_model_args()
+        projection = model_args is None or bool(model_args.get("monitor"))
     return Task(
         dataset=trait_samples(
             name, artifact, instruction, version, assistant_name, samples_per_question  # type: ignore[arg-type]
@@ -76,7 +83,7 @@ def trait_expression(
             trait_score(artifact.eval_prompt, min_mass),
             coherence_score(min_mass=min_mass),
             *judged_traits(judge_traits, name, min_mass),
-            projection(),
+            *([projection_scorer()] if projection else []),
         ],
         config=GenerateConfig(temperature=1.0 if samples_per_question > 1 else 0.0, max_tokens=1000),
         metadata={"trait": name, "version": version, "instruction": instruction},
