@@ -9,7 +9,7 @@ user-facing errors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -134,8 +134,18 @@ def read_task_log(
 
 
 def check_finished(status: str, where: str) -> None:
-    """The rule of every reader that computes from a log's samples: only a log whose eval
-    completed (status ``success``); a ``started`` log (interrupted, or still running), an
-    ``error`` or ``cancelled`` one holds some samples, or none, with nothing said."""
-    if status != "success":
+    """The rule of every reader that computes from logs (`check_all_finished`), for one log."""
+    check_all_finished([(where, status)])
+
+
+def check_all_finished(logs: Iterable[tuple[str, str]]) -> None:
+    """The rule of every reader that computes from logs: each (where, status) completed (status
+    ``success``). A ``started`` log (interrupted, or still running), an ``error`` or ``cancelled``
+    one holds some samples, or none, and would be read as if whole. One error lists them all."""
+    unfinished = [(where, status) for where, status in logs if status != "success"]
+    if len(unfinished) == 1:
+        where, status = unfinished[0]
         raise LogError(f"{where} did not complete (status {status}): rerun it (inspect eval-retry) or leave it out")
+    if unfinished:
+        listed = ", ".join(f"{where} (status {status})" for where, status in unfinished)
+        raise LogError(f"logs that did not complete: {listed}: rerun them (inspect eval-retry) or leave them out")

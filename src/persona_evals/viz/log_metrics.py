@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from persona_evals.identity import ModelIdentity, labels_by_log
-from persona_evals.logs import LogError, read_task_log, task_name
+from persona_evals.logs import LogError, check_all_finished, read_task_log, task_name
 from persona_evals.stats import Z95, normal_ci
 
 _SPREAD = {"stderr", "std", "var"}
@@ -54,20 +54,18 @@ class LogMetrics:
 def read_log_metrics(paths: Sequence[str]) -> list[LogMetrics]:
     """Every log's metrics; unfinished logs are an error naming them."""
     labels = labels_by_log(paths)
-    out, unfinished = [], []
-    for path in paths:
-        log = read_task_log(path, header_only=True)
-        if log.status != "success" or log.results is None:
-            unfinished.append(f"{path} ({log.status})")
-            continue
+    logs = [(path, read_task_log(path, header_only=True)) for path in paths]
+    check_all_finished((path, log.status) for path, log in logs)
+    out = []
+    for path, log in logs:
+        if log.results is None:
+            raise LogError(f"{path} has no results (scores)")
         ident, label = labels[path]
         item = LogMetrics(
             path, task_name(log.eval.task), dict(log.eval.task_args or {}), ident, label, dict(log.eval.metadata or {})
         )
         _add_scores(item, log.results.scores)
         out.append(item)
-    if unfinished:
-        raise LogError(f"logs that did not finish: {', '.join(unfinished)}")
     return out
 
 

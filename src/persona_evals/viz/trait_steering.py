@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from persona_evals.logs import LogError, task_name
+from persona_evals.logs import LogError, check_all_finished, task_name
 from persona_evals.protocol import PROJ
 
 TASK = "trait_expression"
@@ -41,10 +41,7 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
     if len(other):
         listed = ", ".join(f"{loc} ({task})" for loc, task in zip(other["log"], other["task_name"]))
         raise LogError(f"expected {TASK} logs, got: {listed}")
-    unfinished = df[df["status"] != "success"]
-    if len(unfinished):
-        listed = ", ".join(f"{loc} ({status})" for loc, status in zip(unfinished["log"], unfinished["status"]))
-        raise LogError(f"logs that did not finish: {listed}")
+    check_all_finished(zip(df["log"], df["status"]))
     for column in ("task_arg_trait", "task_arg_instruction", "task_arg_version"):
         if column not in df:
             df[column] = None
