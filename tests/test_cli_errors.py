@@ -77,6 +77,7 @@ COMPUTING_READERS = [
     lambda log, tmp: ["vectors", "project", log, "--vector", "v.safetensors", "--layer", "1", "--out", f"{tmp}/p.csv"],
     lambda log, tmp: ["viz", "trait-steering", log, "--out", f"{tmp}/t.png"],
     lambda log, tmp: ["viz", "steering-effect", log, "--out", f"{tmp}/e.png"],
+    lambda log, tmp: ["viz", "projection-trait", log, "--out", f"{tmp}/j.png"],
 ]
 
 

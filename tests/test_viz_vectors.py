@@ -4,7 +4,8 @@ import torch
 
 from persona_evals.cli import main
 from persona_evals.steering.vectors import save_vectors
-from persona_evals.viz.vectors import cosine_matrix, projection_frame
+from persona_evals.traits.results import projection_frame
+from persona_evals.viz.vectors import cosine_matrix
 
 
 def test_cosine_matrix_of_known_directions(tmp_path):
@@ -39,3 +40,15 @@ def test_projection_trait_from_a_project_csv(tmp_path, capsys):
     out = tmp_path / "pt.png"
     assert main(["viz", "projection-trait", "--csv", str(csv), "--out", str(out)]) == 0
     assert "Pearson r=0.99" in capsys.readouterr().out
+
+
+def test_projection_trait_refuses_logs_of_another_task(tmp_path, capsys):
+    from inspect_ai import Task, eval
+    from inspect_ai.dataset import Sample
+
+    from persona_evals.testing import scripted_model
+
+    [log] = eval(Task(dataset=[Sample(input="hi")], name="other_task"), model=scripted_model(["hello"]),
+                 log_dir=str(tmp_path / "logs"), display="none")
+    assert main(["viz", "projection-trait", log.location, "--out", str(tmp_path / "pt.png")]) == 2
+    assert f"expected trait_expression logs, got: {log.location} (other_task)" in capsys.readouterr().err

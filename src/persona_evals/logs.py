@@ -45,18 +45,35 @@ def newest_log(log_dir: str | Path, arg: str | None = "--log-dir") -> str:
     return logs[0].name.removeprefix("file://")
 
 
-def resolve_logs(logs: Sequence[str], log_dir: str, newest_only: bool = True) -> list[str]:
-    """Expand directories to their logs; with no logs, the newest in `log_dir` (or all of them).
+def find_logs(logs: Sequence[str], log_dir: str, newest_only: bool = True) -> list[str]:
+    """The log files named (a folder: every log in it); with none, the newest in `log_dir` (or all
+    of them). Not read: `read_logs` reads each once, `resolve_logs` checks each.
 
     Never returns an empty list (inspect's readers take an empty list for "the default log dir"):
-    a folder without logs is an error, as is a file that is not a readable log.
+    a folder without logs, or a name that does not exist, is an error.
     """
+    from inspect_ai.log import list_eval_logs
+
+    if not logs:
+        if newest_only:
+            return [newest_log(log_dir)]
+        if not Path(log_dir).exists():
+            raise LogError(f"--log-dir {log_dir} does not exist")
+        paths = [info.name for info in list_eval_logs(log_dir)]
+        if not paths:
+            raise LogError(f"no eval logs in --log-dir {log_dir}")
+        return [p.removeprefix("file://") for p in paths]
+    return _expand(logs)
+
+
+def _expand(logs: Sequence[str]) -> list[str]:
+    """Log files as named, folders as the logs in them."""
     from inspect_ai.log import list_eval_logs
 
     paths: list[str] = []
     for item in logs:
         if Path(item).is_dir():
-            found = [info.name for info in list_eval_logs(item)]
+            found = [info.name.removeprefix("file://") for info in list_eval_logs(item)]
             if not found:
                 raise LogError(f"no eval logs (.eval or .json) in {item}")
             paths.extend(found)
@@ -64,15 +81,32 @@ def resolve_logs(logs: Sequence[str], log_dir: str, newest_only: bool = True) ->
             paths.append(str(item))
         else:
             raise LogError(f"log {item} does not exist")
-    if not logs:
-        if newest_only:
-            return [check_log(newest_log(log_dir))]
-        if not Path(log_dir).exists():
-            raise LogError(f"--log-dir {log_dir} does not exist")
-        paths = [info.name for info in list_eval_logs(log_dir)]
-        if not paths:
-            raise LogError(f"no eval logs in --log-dir {log_dir}")
-    return [check_log(p.removeprefix("file://")) for p in paths]
+    return paths
+
+
+def resolve_logs(logs: Sequence[str], log_dir: str, newest_only: bool = True) -> list[str]:
+    """`find_logs`, each checked to be a readable log (its header reads) else a `LogError` naming it."""
+    return [check_log(p) for p in find_logs(logs, log_dir, newest_only)]
+
+
+def read_logs(logs: Sequence[str], task: str | None = None, header_only: bool = True) -> list[EvalLog]:
+    """Each log read once (a folder: every log in it), in order; `task`: all must be logs of it.
+
+    Raises:
+        LogError: a file that is not a readable log (naming it), or logs of other tasks (listing them).
+    """
+    read = [_read(path, None, header_only) for path in _expand(logs)]
+    if task is not None:
+        check_task(read, task)
+    return read
+
+
+def check_task(logs: Sequence[EvalLog], task: str) -> None:
+    """Every log is of `task` (any namespace); else one `LogError` listing the others with their tasks."""
+    other = [log for log in logs if not is_task(log.eval.task, task)]
+    if other:
+        listed = ", ".join(f"{log.location} ({task_name(log.eval.task)})" for log in other)
+        raise LogError(f"expected {task_name(task)} logs, got: {listed}")
 
 
 def existing_log(path: str | Path, arg: str | None = None) -> str:

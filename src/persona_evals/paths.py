@@ -10,6 +10,9 @@ Writing: nothing is silently replaced or half-written. A command declares each f
 unless ``--overwrite``, a directory where a file goes, and a parent that cannot be a folder, so a
 bad path fails before minutes of computing. Writers then go through `atomic_path` (a temporary
 file beside the target, renamed into place only when complete).
+
+Tables a command reads (`read_csv_rows`, `csv_float`) are checked for their columns and numbers,
+with errors that name the argument, file and line.
 """
 
 from __future__ import annotations
@@ -140,6 +143,54 @@ def write_csv(
     writer.writeheader()
     writer.writerows(rows)
     return write_text_atomic(path, buffer.getvalue(), overwrite=overwrite)
+
+
+def read_csv_rows(path: str, arg: str, columns: tuple[str, ...], what: str) -> list[dict[str, str]]:
+    """The rows of a CSV that a plot reads (`--csv`), checked: a file, with a header, `columns` and rows.
+
+    Args:
+        path: the file.
+        arg: the option it came from, named in errors.
+        columns: the columns the plot needs.
+        what: what wrote such a file, for the error (e.g. "`persona-evals metrics`").
+
+    Raises:
+        ValueError: naming the argument and file, and the missing columns or the bad line.
+    """
+    import csv
+
+    where = f"{arg} {path}"
+    if not Path(path).is_file():
+        raise ValueError(f"{where}: {'is a directory' if Path(path).is_dir() else 'no such file'}")
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as ex:
+        raise ValueError(f"{where} is not a readable CSV ({ex})") from None
+    if not header:
+        raise ValueError(f"{where} is empty; expected a CSV written by {what}")
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ValueError(
+            f"{where} lacks the column(s) {', '.join(missing)} (it has {', '.join(header)}); "
+            f"expected a CSV written by {what}"
+        )
+    if not rows:
+        raise ValueError(f"{where} has a header but no rows")
+    return rows
+
+
+def csv_float(row: dict[str, str], column: str, path: str, line: int) -> float:
+    """`row[column]` as a float (empty: NaN); else a ValueError naming the file, line and column."""
+    text = (row.get(column) or "").strip()
+    if not text:
+        return float("nan")
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{path}:{line}: column {column} is {text!r}, not a number") from None
 
 
 Files = Sequence[str] | Callable[[argparse.Namespace], Sequence[str]]

@@ -10,6 +10,7 @@ for a group of personas averaged per item).
 - `sign_test`: two-sided exact sign test of paired scores (ties dropped).
 - `mcnemar_exact`: the sign test on paired 0/1 hits, i.e. McNemar's exact test.
 - `ratio_se`: delta-method standard error of a ratio of two means (paired or independent).
+- `pearson`: Pearson's r (NaN where either side is constant).
 - `kendall_tau_b`: Kendall's tau-b of observed accuracies against an expected order (ties kept).
 - `bootstrap_tau`: the item bootstrap of tau (10,000 resamples, seeded) with a percentile CI,
   from exact (integer) group counts, so equal accuracies tie.
@@ -156,6 +157,15 @@ def mean_covariance(x: Sequence[float], y: Sequence[float], n_x: int, n_y: int) 
     mx, my = sum(x) / n_c, sum(y) / n_c
     s_xy = sum((a - mx) * (b - my) for a, b in zip(x, y)) / (n_c - 1)
     return n_c * s_xy / (n_x * n_y)
+
+
+def pearson(x: ArrayLike, y: ArrayLike) -> float:
+    """Pearson's r of paired values; NaN when either side is constant (r is undefined there)."""
+    from scipy.stats import pearsonr
+
+    if len(set(x)) < 2 or len(set(y)) < 2:
+        return math.nan
+    return float(pearsonr(x, y).statistic)
 
 
 def kendall_tau_b(observed: ArrayLike, expected: ArrayLike | None = None) -> float:

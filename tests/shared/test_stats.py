@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from scipy.stats import binomtest, kendalltau
+from scipy.stats import binomtest, kendalltau, pearsonr
 
 from persona_evals.stats import (
     bootstrap_tau,
@@ -10,6 +10,7 @@ from persona_evals.stats import (
     kendall_tau_b,
     mcnemar_exact,
     mean_covariance,
+    pearson,
     ratio_se,
     sign_test,
     verdict,
@@ -204,3 +205,10 @@ def test_mean_covariance_is_the_covariance_of_means_when_fully_paired():
     # 10 of 30 and 10 of 40 units shared: n_c s_xy / (n_x n_y)
     assert mean_covariance(list(x[:10]), list(y[:10]), 30, 40) == pytest.approx(10 * np.cov(x[:10], y[:10])[0, 1] / 1200)
     assert ratio_se(0.5, 0.1, 0.0, 0.1) != ratio_se(0.5, 0.1, 0.0, 0.1)  # nan when the base mean is 0
+
+
+def test_pearson_matches_scipy_and_is_nan_for_a_constant_side():
+    x, y = [1.0, 2.0, 3.5, 4.0], [10.0, 20.0, 30.0, 45.0]
+    assert pearson(x, y) == pytest.approx(pearsonr(x, y).statistic)
+    assert pearson([1.0, 2.0, 3.0], [3.0, 2.0, 1.0]) == pytest.approx(-1.0)
+    assert np.isnan(pearson([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]))  # r is undefined, scipy would warn

@@ -15,7 +15,7 @@ from persona_evals.steering.loading import load_shared
 from persona_evals.steering.vectors import load_vector
 from persona_evals.testing import scripted_model, scripted_output
 from persona_evals.traits import load_trait
-from persona_evals.traits.logs import read_trait_log
+from persona_evals.traits.results import read_trait_log
 from persona_evals.traits.task import trait_expression
 
 FIRST_QUESTION = load_trait("evil", "extract").questions[0]

@@ -55,7 +55,7 @@ def sweep_dir(tmp_path_factory):
 
 
 def test_frame_reads_steering_args_and_scores(sweep_dir):
-    from persona_evals.viz.trait_steering import steering_frame
+    from persona_evals.traits.results import steering_frame
 
     frame = steering_frame([str(sweep_dir)])
     assert len(frame) == 5
@@ -101,7 +101,7 @@ def test_logs_of_another_trait_need_a_filter(sweep_dir, tmp_path, capsys):
 
 def test_duplicate_cells_and_other_tasks_are_errors(sweep_dir, tmp_path, capsys):
     from persona_evals.logs import LogError
-    from persona_evals.viz.trait_steering import steering_frame
+    from persona_evals.traits.results import steering_frame
 
     dupe_dir = tmp_path / "dupe"
     shutil.copytree(sweep_dir, dupe_dir)
@@ -126,10 +126,20 @@ def test_duplicate_cells_and_other_tasks_are_errors(sweep_dir, tmp_path, capsys)
 def test_coef_defaults_to_the_providers_one(sweep_dir, tmp_path):
     from inspect_ai.log import list_eval_logs, read_eval_log
 
-    from persona_evals.viz.trait_steering import steering_frame
+    from persona_evals.traits.results import steering_frame
 
     log = read_eval_log(list_eval_logs(str(sweep_dir))[0].name)
     log.eval.model_args = {"vector": "evil.safetensors", "layer": [6]}  # `-M layer=[6]`, no coef
     write_eval_log(log, str(tmp_path / "one.eval"))
     frame = steering_frame([str(tmp_path / "one.eval")])
     assert (frame["layer"].item(), frame["coef"].item()) == (6.0, 1.0)
+
+
+def test_the_plot_reads_each_log_once(sweep_dir, tmp_path, monkeypatch):
+    import inspect_ai.log
+
+    reads = []
+    original = inspect_ai.log.read_eval_log
+    monkeypatch.setattr(inspect_ai.log, "read_eval_log", lambda path, **kw: reads.append(path) or original(path, **kw))
+    assert main(["viz", "trait-steering", str(sweep_dir), "--out", str(tmp_path / "p.png")]) == 0
+    assert len(reads) == 5 and len(set(reads)) == 5  # four cells and the baseline, each read once

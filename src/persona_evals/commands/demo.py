@@ -54,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.scorers.logprob_judge import MIN_NUMERIC_MASS
     from persona_evals.traits import TraitArtifactError, load_trait
     from persona_evals.traits.extract import extract_vectors
-    from persona_evals.traits.logs import read_trait_log
+    from persona_evals.traits.results import read_trait_log, steering_frame
     from persona_evals.viz.common import save_figure, use_agg
-    from persona_evals.viz.trait_steering import plot_trait_steering, steering_frame
+    from persona_evals.viz.trait_steering import plot_trait_steering
 
     from persona_evals.traits.task import trait_expression
 

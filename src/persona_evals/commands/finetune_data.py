@@ -69,7 +69,7 @@ def _from_logs(args: argparse.Namespace, trait: str) -> tuple[dict, list[str]]:
     from persona_evals.commands import CommandError
     from persona_evals.logs import existing_log
     from persona_evals.traits.finetune_data import sets_from_logs
-    from persona_evals.traits.logs import TraitLogError, read_trait_log
+    from persona_evals.traits.results import TraitLogError, read_trait_log
 
     try:
         pos = read_trait_log(existing_log(args.from_logs[0], "--from-logs POS"), "pos")

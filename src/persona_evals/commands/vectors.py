@@ -122,7 +122,7 @@ def _extract(args: argparse.Namespace) -> int:
     from persona_evals.paths import atomic_path
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.traits.extract import extract_vectors
-    from persona_evals.traits.logs import TraitLogError, read_trait_log
+    from persona_evals.traits.results import TraitLogError, read_trait_log
 
     try:
         pos = read_trait_log(existing_log(args.pos, "--pos"), "pos")
@@ -319,7 +319,7 @@ def _trait_scores(logs: list[str]) -> dict[str, float]:
     from pathlib import Path
 
     from persona_evals.commands import CommandError
-    from persona_evals.traits.logs import TraitLogError, read_trait_log
+    from persona_evals.traits.results import TraitLogError, read_trait_log
     from persona_evals.logs import LogError, resolve_logs
 
     out = {}

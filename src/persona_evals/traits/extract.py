@@ -1,6 +1,6 @@
 """Persona-vector extraction from a trait's pos and neg trait_expression logs.
 
-Pairs are matched by sample key and filtered on the judge's scores (`traits.logs.filter_pairs`);
+Pairs are matched by sample key and filtered on the judge's scores (`traits.results.filter_pairs`);
 each kept answer is re-read by the model in one batched, no-grad forward over prompt + answer, and
 the vector for each pooling is mean(pos per-sample means) - mean(neg per-sample means) at every
 layer: a ``[num_layers + 1, hidden]`` float32 tensor, row L = residual stream after block L.
@@ -18,7 +18,7 @@ from persona_evals.steering.activations import POOLINGS, encode_pair, pooled_act
 from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.loading import SharedModel, load_shared
 from persona_evals.steering.vectors import save_vectors
-from persona_evals.traits.logs import TraitLog, TraitLogError, check_same_source, filter_pairs
+from persona_evals.traits.results import TraitLog, TraitLogError, check_same_source, filter_pairs
 
 
 def model_for_logs(log: TraitLog, override: str | None) -> str:

@@ -43,7 +43,7 @@ def shift_cosine_frame(csvs: list[str], layer: int | None) -> Any:
     """One row per (finetuned trait A, vector B) at the last step: cosine(v_A, v_B) and shift along v_B."""
     import pandas as pd
 
-    from persona_evals.viz.common import read_csv_rows
+    from persona_evals.paths import read_csv_rows
     from persona_evals.viz.vectors import cosine_matrix
 
     parts = []

@@ -65,7 +65,7 @@ def cosine(a: str, b: str, layer: int) -> float:
 
 
 def pearson_r(rows: list[dict[str, Any]]) -> float:
-    from persona_evals.viz.vectors import pearson
+    from persona_evals.stats import pearson
 
     return pearson([r["cosine"] for r in rows], [r["relative_change"] for r in rows]) if len(rows) > 1 else math.nan
 

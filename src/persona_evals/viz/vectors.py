@@ -47,49 +47,6 @@ def cosine_figure(labels: list[str], cos: Any, layer: int) -> Any:
     return fig
 
 
-def projection_frame(logs: list[str] | None, csv: str | None, column: str | None) -> tuple[Any, str]:
-    """Columns `trait` and `proj` (one row per sample with both values); the projection's name."""
-    import pandas as pd
-
-    if csv:
-        from persona_evals.viz.common import read_csv_rows
-
-        what = "`persona-evals vectors project` from a trait_expression log"
-        rows = read_csv_rows(csv, "--csv", ("trait",), what)
-        candidates = [c for c in rows[0] if "_proj_layer" in c and "prompt" not in c]
-        column = column or (candidates[0] if candidates else None)
-        if column is None or column not in rows[0]:
-            found = f"no projection column {column!r}" if column else "no projection column (*_proj_layerN)"
-            raise LogError(f"--column: {csv} has {found}; it has {', '.join(rows[0])}")
-        df = pd.DataFrame(rows)
-        frame = pd.DataFrame({"trait": pd.to_numeric(df["trait"], errors="coerce"), "proj": pd.to_numeric(df[column], errors="coerce")})
-        name = column
-    else:
-        from inspect_ai.analysis import SampleColumn, SampleSummary, samples_df
-
-        cols = SampleSummary + [
-            SampleColumn("trait", path="scores.trait_score.value.trait"),
-            SampleColumn("proj", path=f"scores.projection.value.{PROJ}"),
-        ]
-        df = samples_df(logs, columns=cols, quiet=True)
-        if "proj" not in df or pd.to_numeric(df["proj"], errors="coerce").isna().all():
-            raise LogError("the logs have no projection scores: run with -M monitor=<vector> -M monitor_layer=<L>")
-        frame = pd.DataFrame({"trait": pd.to_numeric(df["trait"], errors="coerce"), "proj": pd.to_numeric(df["proj"], errors="coerce")})
-        name = "proj (live monitor)"
-    frame = frame.dropna()
-    if len(frame) < 2:
-        raise LogError(f"only {len(frame)} sample(s) have both a judged trait score and a projection")
-    return frame, name
-
-
-def pearson(x: Any, y: Any) -> float:
-    from scipy.stats import pearsonr
-
-    if len(set(x)) < 2 or len(set(y)) < 2:
-        return math.nan
-    return float(pearsonr(x, y).statistic)
-
-
 def projection_figure(frame: Any, name: str, r: float) -> Any:
     """Judged trait score vs projection (`frame`'s ``proj`` and ``trait``), with a regression line and r."""
     import matplotlib.pyplot as plt

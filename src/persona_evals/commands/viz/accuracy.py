@@ -46,7 +46,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def load_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Metric rows (dicts) of one mitigation, from --csv or computed from the logs."""
     if args.csv:
-        from persona_evals.viz.common import csv_float, read_csv_rows
+        from persona_evals.paths import csv_float, read_csv_rows
 
         table = read_csv_rows(args.csv, "--csv", CSV_COLUMNS, "`persona-evals metrics` (metrics.csv)")
         # line 1 is the header

@@ -29,7 +29,7 @@ def run_shift_cosine(args: argparse.Namespace) -> int:
     from persona_evals.paths import write_text_atomic
     from persona_evals.viz.common import save_figure, use_agg
     from persona_evals.viz.finetuning import shift_cosine_figure, shift_cosine_frame
-    from persona_evals.viz.vectors import pearson
+    from persona_evals.stats import pearson
 
     use_agg()
     frame = shift_cosine_frame(args.csvs, args.layer)

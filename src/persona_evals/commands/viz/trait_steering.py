@@ -1,7 +1,7 @@
 """`persona-evals viz trait-steering`: trait and coherence vs steering coefficient, one line per layer.
 
-The frame is `persona_evals.viz.trait_steering.steering_frame` (one row per trait_expression log);
-the figure `plot_trait_steering`.
+The frame is `persona_evals.traits.results.steering_frame` (one row per trait_expression log);
+the figure `persona_evals.viz.trait_steering.plot_trait_steering`.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from persona_evals.logs import resolve_logs
+    from persona_evals.logs import find_logs
+    from persona_evals.traits.results import steering_frame
     from persona_evals.viz import trait_steering
     from persona_evals.viz.common import save_figure, use_agg
 
     use_agg()
-    paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
-    frame = trait_steering.steering_frame(paths, trait=args.trait, instruction=args.instruction)
+    paths = find_logs(args.logs, args.log_dir, newest_only=False)  # read once, by steering_frame
+    frame = steering_frame(paths, trait=args.trait, instruction=args.instruction)
     out = save_figure(trait_steering.plot_trait_steering(frame), args.out, args.overwrite)
     steered = frame[frame["layer"].notna()]
     print(f"wrote {out} ({len(steered)} steered runs over vectors {sorted(steered['vector'].unique())}, layers "

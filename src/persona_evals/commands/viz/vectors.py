@@ -79,7 +79,9 @@ def variant_summary(rows: list[dict[str, Any]]) -> list[str]:
 def run_projection(args: argparse.Namespace) -> int:
     from persona_evals.logs import resolve_logs
     from persona_evals.viz.common import save_figure, use_agg
-    from persona_evals.viz.vectors import pearson, projection_figure, projection_frame
+    from persona_evals.stats import pearson
+    from persona_evals.traits.results import projection_frame
+    from persona_evals.viz.vectors import projection_figure
 
     use_agg()
     logs = None if args.csv else resolve_logs(args.logs, args.log_dir, newest_only=False)
