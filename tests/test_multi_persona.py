@@ -164,7 +164,7 @@ def test_variant_vectors_of_one_trait_and_their_cosines(tmp_path, capsys):
 def test_a_vector_given_under_home_matches_the_steered_run(tmp_path, monkeypatch):
     """`--vector evil=~/v.safetensors` names the file the identity recorded (expanded and normalised)."""
     from persona_evals.identity import normal_path
-    from persona_evals.viz.trait_change import _trait_of
+    from persona_evals.compare.trait_change import _trait_of
 
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "v.safetensors").write_bytes(b"")

@@ -3,9 +3,8 @@ import pytest
 import torch
 
 from persona_evals.cli import main
-from persona_evals.steering.vectors import save_vectors
+from persona_evals.steering.vectors import cosine_matrix, save_vectors
 from persona_evals.traits.results import projection_frame
-from persona_evals.viz.vectors import cosine_matrix
 
 
 def test_cosine_matrix_of_known_directions(tmp_path):

@@ -182,6 +182,28 @@ def check_nonzero(vec: LoadedVector, layer: int, arg: str, why: str = "a project
         raise SteeringConfigError(f"{arg}: {vec.path} is all zeros at layer {layer}: {why}")
 
 
+def cosine_matrix(paths: list[str], layer: int) -> tuple[list[str], Any]:
+    """Labels and the cosine-similarity matrix of the vectors' rows at `layer` (``file#tensor``
+    picks a tensor; a label is the file's stem, with the tensor when one was named)."""
+    from persona_evals.identity import vector_name
+    from persona_evals.paths import split_key
+
+    rows, labels = [], []
+    for item in paths:
+        path, key = split_key(item)
+        vec = load_vector(path, key, arg="vectors")
+        if vec.tensor.dim() == 2 and not 0 <= layer < vec.tensor.shape[0]:
+            raise ValueError(f"--layer {layer} is outside 0..{vec.tensor.shape[0] - 1} for {path}")
+        rows.append(vec.row(layer))
+        labels.append(vector_name(path, vec.key if key else None))
+    sizes = {r.shape[-1] for r in rows}
+    if len(sizes) > 1:
+        raise ValueError(f"the vectors have different hidden sizes {sorted(sizes)}: they come from different models")
+    m = torch.stack(rows)
+    m = m / m.norm(dim=-1, keepdim=True)
+    return labels, (m @ m.T).numpy()
+
+
 def _pick_key(tensors: dict[str, torch.Tensor], key: str | None, path: str, arg: str) -> str:
     if key is not None:
         if key not in tensors:

@@ -4,35 +4,7 @@ projection vs judged trait (``viz projection-trait``).
 
 from __future__ import annotations
 
-import math
 from typing import Any
-
-from persona_evals.logs import LogError
-from persona_evals.identity import vector_name
-from persona_evals.paths import split_key
-from persona_evals.protocol import PROJ
-
-
-def cosine_matrix(paths: list[str], layer: int) -> tuple[list[str], Any]:
-    """Labels and the cosine-similarity matrix of the vectors' rows at `layer`."""
-    import torch
-
-    from persona_evals.steering.vectors import load_vector
-
-    rows, labels = [], []
-    for item in paths:
-        path, key = split_key(item)
-        vec = load_vector(path, key, arg="vectors")
-        if vec.tensor.dim() == 2 and not 0 <= layer < vec.tensor.shape[0]:
-            raise ValueError(f"--layer {layer} is outside 0..{vec.tensor.shape[0] - 1} for {path}")
-        rows.append(vec.row(layer))
-        labels.append(vector_name(path, vec.key if key else None))
-    sizes = {r.shape[-1] for r in rows}
-    if len(sizes) > 1:
-        raise ValueError(f"the vectors have different hidden sizes {sorted(sizes)}: they come from different models")
-    m = torch.stack(rows)
-    m = m / m.norm(dim=-1, keepdim=True)
-    return labels, (m @ m.T).numpy()
 
 
 def cosine_figure(labels: list[str], cos: Any, layer: int) -> Any:

@@ -1,8 +1,8 @@
 """`persona-evals viz shift-cosine`: for models finetuned on trait A's data, the shift along trait
 B's vector against the cosine similarity of A's and B's vectors (from `vectors shift` CSVs).
 
-Frame: `persona_evals.viz.finetuning.shift_cosine_frame`; figure: `shift_cosine_figure`; the frame
-is the CSV beside the PNG.
+Frame: `persona_evals.training.shift.shift_cosine_frame`; figure:
+`persona_evals.viz.finetuning.shift_cosine_figure`; the frame is the CSV beside the PNG.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def run_shift_cosine(args: argparse.Namespace) -> int:
 
     from persona_evals.paths import write_text_atomic
     from persona_evals.viz.common import save_figure, use_agg
-    from persona_evals.viz.finetuning import shift_cosine_figure, shift_cosine_frame
+    from persona_evals.training.shift import shift_cosine_frame
+    from persona_evals.viz.finetuning import shift_cosine_figure
     from persona_evals.stats import pearson
 
     use_agg()

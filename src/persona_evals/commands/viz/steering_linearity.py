@@ -1,7 +1,8 @@
 """`persona-evals viz steering-linearity`: is steering with A and B together the sum of A and B alone?
 
-Rows: `persona_evals.viz.steering_linearity.linearity_rows` over the logs' metrics; figure:
-`linearity_figure`; the rows are the CSV beside the PNG, and each is printed.
+Rows: `persona_evals.compare.linearity.linearity_rows` over the logs' metrics (each log read once);
+figure: `persona_evals.viz.steering_linearity.linearity_figure`; the rows are the CSV beside the
+PNG, and each is printed.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from persona_evals.commands.viz.options import write_plot
-    from persona_evals.logs import resolve_logs
+    from persona_evals.compare.linearity import COLUMNS, linearity_rows
+    from persona_evals.compare.log_metrics import default_metrics, read_log_metrics
+    from persona_evals.logs import find_logs
     from persona_evals.viz.common import use_agg
-    from persona_evals.viz.log_metrics import default_metrics, read_log_metrics
-    from persona_evals.viz.steering_linearity import COLUMNS, linearity_figure, linearity_rows
+    from persona_evals.viz.steering_linearity import linearity_figure
 
     use_agg()
-    logs = read_log_metrics(resolve_logs(args.logs, args.log_dir, newest_only=False))
+    logs = read_log_metrics(find_logs(args.logs, args.log_dir, newest_only=False))
     metrics = args.metric or default_metrics(logs)
     rows, skipped = linearity_rows(logs, metrics)
     for line in skipped:

@@ -1,8 +1,9 @@
 """`persona-evals viz cosine-trait-change`: cosine between persona vectors vs the relative change of
 one trait's score when steering with another trait's vector.
 
-Rows: `persona_evals.viz.trait_change.change_rows` over the logs' metrics; figure:
-`change_figure` (the pairs with a relative change); every row is in the CSV beside the PNG.
+Rows: `persona_evals.compare.trait_change.change_rows` over the logs' metrics (each log read once);
+figure: `persona_evals.viz.trait_change.change_figure` (the pairs with a relative change); every
+row is in the CSV beside the PNG.
 """
 
 from __future__ import annotations
@@ -28,21 +29,23 @@ def run(args: argparse.Namespace) -> int:
     import math
 
     from persona_evals.commands.viz.options import write_plot
-    from persona_evals.logs import resolve_logs
+    from persona_evals.compare.log_metrics import read_log_metrics
+    from persona_evals.compare.trait_change import COLUMNS, change_rows, pearson_r
+    from persona_evals.logs import find_logs
     from persona_evals.viz.common import use_agg
-    from persona_evals.viz.log_metrics import read_log_metrics
-    from persona_evals.viz.trait_change import COLUMNS, change_figure, change_rows, pearson_r
+    from persona_evals.viz.trait_change import change_figure
 
     use_agg()
     vectors = parse_vectors(args.vector)
-    logs = read_log_metrics(resolve_logs(args.logs, args.log_dir, newest_only=False))
+    logs = read_log_metrics(find_logs(args.logs, args.log_dir, newest_only=False))
     rows = change_rows(logs, vectors, args.layer)
     shown = [r for r in rows if math.isfinite(r["relative_change"])]
     for r in rows:
         if r not in shown:
             print(f"not plotted: steering {r['steered']} did not change its own score ({r['log']})")
-    png, table = write_plot(change_figure(shown), rows, args.out, args.overwrite, COLUMNS)
-    print(f"wrote {png} and {table} ({len(shown)} points, Pearson r {pearson_r(shown):.3f})")
+    r_value = pearson_r(shown)
+    png, table = write_plot(change_figure(shown, r_value), rows, args.out, args.overwrite, COLUMNS)
+    print(f"wrote {png} and {table} ({len(shown)} points, Pearson r {r_value:.3f})")
     return 0
 
 

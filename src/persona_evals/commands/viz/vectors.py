@@ -34,8 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_cosine(args: argparse.Namespace) -> int:
     from persona_evals.paths import write_csv
+    from persona_evals.steering.vectors import cosine_matrix
     from persona_evals.viz.common import save_figure, use_agg
-    from persona_evals.viz.vectors import cosine_figure, cosine_matrix
+    from persona_evals.viz.vectors import cosine_figure
 
     use_agg()
     labels, cos = cosine_matrix(args.vectors, args.layer)

@@ -1,4 +1,4 @@
-"""The metrics of any task's logs, by name, with a 95% CI, for plots that compare steered runs.
+"""The metrics of any task's logs, by name, with a 95% CI, for the comparisons of steered runs.
 
 Every metric of a log's results is available as ``scorer/metric`` (``trait/mean``,
 ``persona_answer/accuracy``; our metrics' ``persona_evals/`` registry prefix is dropped), and
@@ -6,7 +6,7 @@ by two short names when they are unambiguous within the log: the score's name al
 headline metric (its first, e.g. ``trait``, ``persona_answer``) and the metric's name alone
 (``accuracy``). The 95% CI is mean ± 1.96·stderr from the log's own ``stderr`` metric (clipped
 to [0, 1] for an accuracy), given for the metric that stderr describes (``accuracy`` or
-``mean``); other metrics (grouped, counts) have none (NaN). Logs are read header-only.
+``mean``); other metrics (grouped, counts) have none (NaN). Each log is read once, header-only.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from persona_evals.identity import ModelIdentity, labels_by_log
-from persona_evals.logs import LogError, check_all_finished, read_task_log, task_name
+from persona_evals.identity import ModelIdentity, log_identity, unique_labels
+from persona_evals.logs import LogError, check_all_finished, read_logs, task_name
 from persona_evals.stats import Z95, normal_ci
 
 _SPREAD = {"stderr", "std", "var"}
@@ -52,17 +52,18 @@ class LogMetrics:
 
 
 def read_log_metrics(paths: Sequence[str]) -> list[LogMetrics]:
-    """Every log's metrics; unfinished logs are an error naming them."""
-    labels = labels_by_log(paths)
-    logs = [(path, read_task_log(path, header_only=True)) for path in paths]
-    check_all_finished((path, log.status) for path, log in logs)
+    """Every log's metrics (a folder: every log in it); unfinished logs are an error naming them."""
+    logs = read_logs(paths)
+    check_all_finished((log.location, log.status) for log in logs)
+    idents = [log_identity(log) for log in logs]
+    labels = unique_labels(idents)
     out = []
-    for path, log in logs:
+    for log, ident in zip(logs, idents, strict=True):
         if log.results is None:
-            raise LogError(f"{path} has no results (scores)")
-        ident, label = labels[path]
+            raise LogError(f"{log.location} has no results (scores)")
         item = LogMetrics(
-            path, task_name(log.eval.task), dict(log.eval.task_args or {}), ident, label, dict(log.eval.metadata or {})
+            log.location, task_name(log.eval.task), dict(log.eval.task_args or {}), ident, labels[ident.key],
+            dict(log.eval.metadata or {}),
         )
         _add_scores(item, log.results.scores)
         out.append(item)
