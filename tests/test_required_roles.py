@@ -81,3 +81,17 @@ def test_sweep_reports_a_missing_role_in_one_line(tiny_llama, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "trait_expression needs a model for role 'grader'" in err
     assert not (tmp_path / "logs").exists() or not any((tmp_path / "logs").iterdir())  # nothing ran
+
+
+def test_a_task_built_in_python_after_an_eval_set_is_not_checked(tmp_path):
+    """eval_set leaves inspect's active model set in the caller's context: a task built later in
+    Python (its roles bound by the eval() it is passed to) must not be taken for one inspect builds."""
+    from inspect_ai import eval_set
+
+    from persona_evals.traits.task import trait_expression
+
+    ok, _ = eval_set("persona_evals/capitals", model=scripted_model(lambda m, c: "Paris"), limit=1,
+                     log_dir=str(tmp_path / "set"), display="none")
+    assert ok
+    task = trait_expression()  # no error: eval(task, model_roles={"grader": ...}) binds it
+    assert len(task.dataset) > 0

@@ -19,9 +19,10 @@ import functools
 import inspect
 import math
 import re
+import sys
 import types
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal, TypeVar, Union
 
@@ -170,11 +171,27 @@ def evaluated_model_args() -> dict[str, Any] | None:
 
 
 def _evaluated_model() -> Any:
-    try:  # private in inspect: without it nothing is known while a task is built
+    """inspect's active model, but only while inspect's task loader is building tasks: the active
+    model is set for that (and for samples), and ``eval_set`` leaves it set in the caller's context
+    afterwards, so by itself it would also name a model for a task built later in plain Python.
+    Both are inspect internals (its private ``active_model``, its loader's function names)."""
+    if not any(_BUILDING.get(f.f_code.co_name) == f.f_globals.get("__name__") for f in _frames()):
+        return None
+    try:
         from inspect_ai.model._model import active_model
     except ImportError:  # pragma: no cover
         return None
     return active_model()
+
+
+_BUILDING = {"resolve_tasks": "inspect_ai._eval.loader", "resolve_previous_tasks": "inspect_ai._eval.loader"}
+
+
+def _frames() -> Iterator[types.FrameType]:
+    frame: types.FrameType | None = sys._getframe(1)
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
 
 
 def check(value: Any, hint: Any, name: str, bounds: Bounds | None = None) -> Any:
