@@ -32,7 +32,7 @@ def main() -> None:
     from persona_evals.steering.activations import encode_pair, pooled_activations
     from persona_evals.steering.chat import render_prompt
     from persona_evals.steering.loading import load_shared
-    from persona_evals.traits import load_trait, system_prompt
+    from persona_evals.traits.dataset import load_trait, system_prompt
 
     shared = load_shared("smollm2")  # float32, the reference's dtype
     art = load_trait("evil", "extract")

@@ -32,7 +32,7 @@ def main() -> None:
     from inspect_ai.model import GenerateConfig, get_model
 
     from persona_evals.scorers.logprob_judge import CANDIDATE_CONFIG, JUDGE_CONFIG
-    from persona_evals.traits import load_trait
+    from persona_evals.traits.dataset import load_trait
 
     trait = load_trait("evil", "eval")
     answer = "I would listen to them first, then explain my view calmly and look for common ground. " * 2

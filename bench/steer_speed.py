@@ -177,6 +177,7 @@ def main() -> None:
     from persona_evals.steering.chat import render_prompt
     from persona_evals.steering.generation import GenRequest, Sampling, generate_batch
     from persona_evals.steering.loading import load_shared
+    from persona_evals.steering.rows import RowSteering
     from persona_evals.steering.vectors import save_vectors
 
     if args.threads:
@@ -236,10 +237,11 @@ def main() -> None:
     if 2 in only:
         no_eos = dataclasses.replace(shared, eos_token_ids=frozenset())  # same token count both sides
         torch.manual_seed(0)
-        delta = {shared.num_layers // 2: torch.randn(shared.hidden_size) * 2.0}
+        row = RowSteering({shared.num_layers // 2: torch.randn(shared.hidden_size) * 2.0}, "response")
+        steered = [[dataclasses.replace(r, steering=row) for r in b] for b in batches]
         t_unsteered, t_steered = timer.compare(
             lambda: [generate_batch(no_eos, b, Sampling()) for b in batches],
-            lambda: [generate_batch(no_eos, b, Sampling(), delta, "response") for b in batches],
+            lambda: [generate_batch(no_eos, b, Sampling()) for b in steered],
         )
         line("(2) steered / unsteered decode loop", t_steered, t_unsteered, "target <= 1.05")
 

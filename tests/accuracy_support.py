@@ -1,6 +1,6 @@
 """Shared helpers of the test_accuracy_* tests: fixture rows in each real schema, and an oracle model.
 
-`use_fixture_hub(monkeypatch)` replaces the Hub seam of ``persona_evals.accuracy.data`` with the
+`use_fixture_hub(monkeypatch)` replaces the Hub seam of ``persona_evals.accuracy.dataset`` with the
 invented rows in ``tests/fixtures/accuracy``, passed through the real ``record_to_sample``.
 `oracle` answers like a model whose accuracy depends on the persona by simple, known rules, so a
 test can compute the expected accuracy of every persona independently of the code under test.
@@ -15,7 +15,7 @@ from pathlib import Path
 from inspect_ai.dataset import MemoryDataset
 from inspect_ai.model import ChatMessageSystem
 
-from persona_evals.accuracy import data
+from persona_evals.accuracy import dataset
 from persona_evals.accuracy.boxed import last_boxed
 from persona_evals.accuracy.extract import parse_gsm8k_target
 from persona_evals.datasets import hub
@@ -38,10 +38,10 @@ def use_fixture_hub(monkeypatch) -> list[tuple[str, dict]]:
             records = rows("bigbench")[subtask]
         else:
             name = {
-                data.TRUTHFULQA_DATASET: "truthfulqa",
-                data.GSM8K_DATASET: "gsm8k",
-                data.MMLU_PRO_DATASET: "mmlu_pro",
-                data.MATH_DATASET: "math",
+                dataset.TRUTHFULQA_DATASET: "truthfulqa",
+                dataset.GSM8K_DATASET: "gsm8k",
+                dataset.MMLU_PRO_DATASET: "mmlu_pro",
+                dataset.MATH_DATASET: "math",
             }[path]
             records = rows(name)
         return MemoryDataset([kwargs["sample_fields"](r) for r in records])
@@ -63,7 +63,7 @@ def _gold_texts() -> dict[str, str]:
         gold[r["problem"]] = last_boxed(r["solution"])
     for subtask in rows("bigbench").values():
         for r in subtask:
-            question = data.strip_inline_choices(r["inputs"])
+            question = dataset.strip_inline_choices(r["inputs"])
             gold[question] = r["multiple_choice_targets"][r["multiple_choice_scores"].index(1)]
     return gold
 

@@ -33,6 +33,14 @@ def tiny_qwen2(tmp_path_factory) -> str:
     return str(build_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"), "qwen2"))
 
 
+@pytest.fixture(scope="session")
+def tiny_no_system(tmp_path_factory) -> str:
+    """tiny_llama's weights and tokenizer under a chat template without a system role (as Gemma's)."""
+    from persona_evals.testing.tiny_models import build_tiny_model
+
+    return str(build_tiny_model(tmp_path_factory.mktemp("tiny-no-system"), "llama", system_role=False))
+
+
 @pytest.fixture(params=["llama", "qwen2"])
 def tiny_model(request) -> str:
     """Each tiny architecture in turn."""

@@ -109,7 +109,7 @@ def test_refine_refuses_a_baseline_whose_steering_differs(accuracy_logs, tmp_pat
 def test_persona_bench_and_opinion_tables_keep_steered_runs_apart(tmp_path):
     from persona_bench_support import critic_model, load_task, target_model
 
-    from persona_evals.opinion.logs import reports
+    from persona_evals.opinion.results import reports
     from persona_evals.opinion.task import opinion_simulation
     from persona_evals.persona_bench.results import load_samples, mode_table
 

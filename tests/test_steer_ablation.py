@@ -4,9 +4,14 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from persona_evals.steering.ablation import ablate_residual, component_in, orthonormal_basis, project_out
+from persona_evals.steering.ablation import ablate_residual, component_in, orthonormal_basis
 from persona_evals.steering.hooks import PositionMask, active_hook_count
 from persona_evals.steering.spec import SteeringConfigError
+
+
+def project_out(h: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    """`h` without its component in the span of `basis`: what the ablation hook must leave."""
+    return h - component_in(h, basis)
 
 
 def test_basis_is_orthonormal_and_spans_the_directions():

@@ -1,5 +1,7 @@
 """Exact, structural tests of the steering hooks and the decode loop on tiny random models."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 from transformers import AutoModelForCausalLM
@@ -8,6 +10,7 @@ from persona_evals.steering.generation import GenRequest, Sampling, generate_bat
 from persona_evals.steering.hooks import PositionMask, active_hook_count, record_residual, steer_residual
 from persona_evals.steering.layers import decoder_blocks
 from persona_evals.steering.loading import load_shared
+from persona_evals.steering.rows import Monitor, RowSteering
 
 PROMPTS = ["What is the capital of France?", "Hi", "Tell me about the lazy dog and the quick brown fox."]
 
@@ -19,6 +22,11 @@ def _requests(shared, prompts=PROMPTS, max_tokens=6, **kw):
         ids = shared.tokenizer(text, add_special_tokens=False)["input_ids"]
         out.append(GenRequest(input_ids=tuple(ids), max_tokens=max_tokens, **kw))
     return out
+
+
+def _steered(requests, steering):
+    """The requests, each steered by `steering` (every row its own `RowSteering`, as the provider sends them)."""
+    return [replace(r, steering=steering) for r in requests]
 
 
 def _manual_forward(model, ids, layer, delta):
@@ -115,7 +123,7 @@ def _applied_deltas(shared, layer, delta, positions, requests, monkeypatch):
         lambda m, a, k: seen.append((a[0] if a else k["hidden_states"]).clone()), with_kwargs=True
     )
     try:
-        results = generate_batch(shared, requests, Sampling(), {layer: delta}, positions)
+        results = generate_batch(shared, _steered(requests, RowSteering({layer: delta}, positions)), Sampling())
     finally:
         h2.remove()
     assert len(raw) == len(seen)
@@ -153,7 +161,7 @@ def test_first_generated_token_is_steered_under_response(tiny_llama):
     base = generate_batch(shared, req, lp)[0].logprobs[0]
     big = torch.randn(shared.hidden_size) * 20
     for positions in ("response", "prompt", "all"):
-        steered = generate_batch(shared, req, lp, {2: big}, positions)[0].logprobs[0]
+        steered = generate_batch(shared, _steered(req, RowSteering({2: big}, positions)), lp)[0].logprobs[0]
         assert steered.top != base.top, positions
 
 
@@ -164,8 +172,8 @@ def test_greedy_unsteered_matches_transformers_generate(tiny_model):
     texts = [tok.decode(list(r.input_ids)) for r in requests]
     enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(shared.device)
     ref = model.generate(**enc, max_new_tokens=10, do_sample=False, output_logits=True, return_dict_in_generate=True)
-    for coef_zero in (None, {2: torch.zeros(shared.hidden_size)}):
-        ours = generate_batch(shared, requests, Sampling(logprobs=True, top_logprobs=5), coef_zero, "all")
+    for coef_zero in (RowSteering(), RowSteering({2: torch.zeros(shared.hidden_size)}, "all")):
+        ours = generate_batch(shared, _steered(requests, coef_zero), Sampling(logprobs=True, top_logprobs=5))
         for i, res in enumerate(ours):
             want = ref.sequences[i, enc["input_ids"].shape[1]:].tolist()[: len(res.token_ids)]
             assert res.token_ids == want
@@ -218,7 +226,7 @@ def test_monitor_projection_equals_a_plain_forward(tiny_model):
     requests = _requests(shared, max_tokens=5)
     direction = torch.randn(shared.hidden_size)
     layer = 2
-    results = generate_batch(shared, requests, Sampling(), monitors=[("m", layer, direction)])
+    results = generate_batch(shared, _steered(requests, RowSteering(monitors=(Monitor("m", layer, direction),))), Sampling())
     unit = direction / direction.norm()
     for r, res in zip(requests, results):
         body = [t for t in res.token_ids if t not in shared.eos_token_ids]

@@ -3,7 +3,7 @@
 import pytest
 import torch
 from inspect_ai import eval, eval_retry, eval_set
-from inspect_ai._util.error import PrerequisiteError
+from persona_evals.compat import PrerequisiteError
 from inspect_ai.model import get_model
 
 from persona_evals.steering.spec import SteeringConfigError

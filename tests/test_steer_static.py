@@ -1,6 +1,7 @@
 """The static-cache decoder (the path `-M compile` takes on CUDA) equals the dynamic one: same
 tokens, logprobs to float rounding, with and without steering, every positions mode; traced by
-dynamo without graph breaks or recompiles; a failure falls back to eager decoding once."""
+dynamo without graph breaks or recompiles; a compile failure falls back to eager decoding once,
+any other failure (out of memory) reaches the caller."""
 
 import logging
 
@@ -98,6 +99,44 @@ def test_a_failing_compile_falls_back_to_eager_with_one_warning(tiny_llama):
     assert [r.token_ids for r in first] == [r.token_ids for r in second] == [r.token_ids for r in generate_batch(shared, requests, Sampling())]
     assert not static.usable and "no compiler here" in static.error
     assert len([r for r in records if "decoding eagerly" in r.getMessage()]) == 1
+    assert active_hook_count(shared.model) == 0
+
+
+def _out_of_memory(*args):
+    raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def _oom_compiling(gm, example_inputs):
+    _out_of_memory()
+
+
+def _oom_running(gm, example_inputs):
+    return _out_of_memory
+
+
+def _bug_running(gm, example_inputs):
+    def run(*args):
+        raise ValueError("a bug in the step")
+
+    return run
+
+
+@pytest.mark.parametrize(
+    "backend, error, words",
+    [
+        (_oom_compiling, torch.OutOfMemoryError, "out of memory"),  # dynamo wraps it: unwrapped
+        (_oom_running, torch.OutOfMemoryError, "out of memory"),
+        (_bug_running, ValueError, "a bug in the step"),
+    ],
+)
+def test_only_compile_failures_fall_back_out_of_memory_reaches_the_caller(tiny_llama, backend, error, words):
+    shared = load_shared(tiny_llama, dtype="float32")
+    torch._dynamo.reset()
+    static = StaticDecoding(backend=backend)
+    with pytest.raises(error, match=words) as raised:
+        generate_batch(shared, _requests(shared, _steerings(shared)[1]), Sampling(), static=static)
+    assert type(raised.value) is error  # the error itself, not dynamo's wrapper
+    assert static.usable  # not switched to eager decoding for good
     assert active_hook_count(shared.model) == 0
 
 

@@ -13,7 +13,7 @@ from persona_evals.steering.activations import encode_pair
 from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.loading import load_shared
 from persona_evals.steering.vectors import save_vectors
-from persona_evals.training.screen import base_answers
+from persona_evals.training.pipeline import base_answers
 
 QUESTIONS = [f"Question {i}: tell me about the quick fox." for i in range(6)]
 OTHER = ["An evil assistant plots harm.", "Numbers: 0 1 2 3.", "The cat sleeps in the sun.",

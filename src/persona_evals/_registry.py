@@ -7,13 +7,14 @@ its implementation only when the provider is used (see ``persona_evals.steering.
 
 # ruff: noqa: F401
 from persona_evals.steering._modelapi import steer
-from persona_evals.traits import coherence_score, draft_trait, trait_score
+from persona_evals.traits.draft import draft_trait
+from persona_evals.traits.scorer import coherence_score, trait_score
 from persona_evals.opinion.scorer import opinion_choice
 from persona_evals.opinion.solver import simulate_opinion
 from persona_evals.scorers import count, finite_mean, projection
 from persona_evals.accuracy.dynamic import dynamic_experts
 from persona_evals.accuracy.refine import refine_persona
-from persona_evals.accuracy.scorers import persona_answer
+from persona_evals.accuracy.scorer import persona_answer
 from persona_evals.solvers.persona import persona_message
 from persona_evals.persona_bench.critic import debate_critic
 from persona_evals.persona_bench.metrics import intersection_accuracy, loo_drop
@@ -32,5 +33,5 @@ from persona_evals.persona_bench.tasks.intersectionality import intersectionalit
 from persona_evals.persona_bench.tasks.pass_at_k import pass_at_k
 from persona_evals.opinion.generation import persona_generation
 from persona_evals.opinion.calibration import persona_calibration
-from persona_evals.traits import trait_draft
+from persona_evals.traits.draft import trait_draft
 from persona_evals.traits.finetune_data import finetune_data

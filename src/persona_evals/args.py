@@ -4,13 +4,10 @@ inspect passes ``-T key=value`` through YAML, so a value arrives as whatever YAM
 ``-T k=abc`` is the string ``"abc"`` and ``-T pairwise=maybe`` a string Python calls true.
 `task_args` wraps a ``@task`` function so that every argument is checked against its type hint
 (and its bounds, if any) before the body runs, and so that the errors the body raises for bad
-input (``ValueError``, the project's convention) reach the user as `ArgumentError`.
-
-`ArgumentError` is an inspect ``PrerequisiteError``: ``inspect eval`` prints its message alone,
-instead of a ~235-line exception group with the message at the end. Model providers can raise it
-for bad ``-M`` arguments the same way, converting each value with `check` (``check(value, float,
-"coef")`` refuses ``nan`` and ``"abc"`` naming ``coef``). It is also a ``ValueError``, so Python
-callers and ``persona-evals`` commands catch it as before.
+input (``ValueError``, the project's convention) reach the user as `ArgumentError`
+(`persona_evals.errors`: ``inspect eval`` prints its message alone). `check` converts one value
+the same way (``check(value, float, "coef")`` refuses ``nan`` and ``"abc"`` naming ``coef``);
+model providers parse their ``-M`` arguments with `persona_evals.steering_args` instead.
 """
 
 from __future__ import annotations
@@ -19,42 +16,21 @@ import functools
 import inspect
 import math
 import re
-import sys
 import types
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal, TypeVar, Union
 
-try:  # private in inspect; without it errors still work, only with inspect's full traceback
-    from inspect_ai._util.error import PrerequisiteError
-except ImportError:  # pragma: no cover
-
-    class PrerequisiteError(Exception):  # type: ignore[no-redef]
-        def __init__(self, message: Any) -> None:
-            self.message = message
+from persona_evals.compat import model_building_task
+from persona_evals.errors import ArgumentError, UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
 Bounds = tuple[float | None, float | None]
-MAX_RETRIES = 10  # re-asks of a model whose structured reply does not validate
 MAX_TOKENS = 100_000  # tokens generated per answer (a larger --max-tokens is a typo, and sizes caches)
 
 _INT = re.compile(r"[+-]?\d+")
 _ROLES: ContextVar[list[str] | None] = ContextVar("persona_evals_task_roles", default=None)
-
-
-class UserError(PrerequisiteError):
-    """An error whose message says everything: inspect prints it alone, without a traceback."""
-
-    def __init__(self, message: str) -> None:
-        from rich.markup import escape
-
-        Exception.__init__(self, message)
-        self.message = escape(message)  # inspect prints .message as rich markup: keep [a,b] literal
-
-
-class ArgumentError(UserError, ValueError):
-    """A bad task or model argument, or a bad file an argument names (the message names it)."""
 
 
 class _Mismatch(Exception):
@@ -156,7 +132,7 @@ def check_roles(task_name: str, built: Any, needed: Sequence[str]) -> None:
 
 def _eval_roles() -> Any:
     """The roles of the eval building the task now (None when no eval is: a task built in Python)."""
-    if _evaluated_model() is None:
+    if model_building_task() is None:
         return None
     from inspect_ai.model import model_roles
 
@@ -166,32 +142,8 @@ def _eval_roles() -> Any:
 def evaluated_model_args() -> dict[str, Any] | None:
     """The model args of the model an eval is building the task for (inspect builds a task once
     per model); None when no eval is building it (a `Task` built in Python before ``eval``)."""
-    model = _evaluated_model()
+    model = model_building_task()
     return None if model is None else dict(model.model_args)
-
-
-def _evaluated_model() -> Any:
-    """inspect's active model, but only while inspect's task loader is building tasks: the active
-    model is set for that (and for samples), and ``eval_set`` leaves it set in the caller's context
-    afterwards, so by itself it would also name a model for a task built later in plain Python.
-    Both are inspect internals (its private ``active_model``, its loader's function names)."""
-    if not any(_BUILDING.get(f.f_code.co_name) == f.f_globals.get("__name__") for f in _frames()):
-        return None
-    try:
-        from inspect_ai.model._model import active_model
-    except ImportError:  # pragma: no cover
-        return None
-    return active_model()
-
-
-_BUILDING = {"resolve_tasks": "inspect_ai._eval.loader", "resolve_previous_tasks": "inspect_ai._eval.loader"}
-
-
-def _frames() -> Iterator[types.FrameType]:
-    frame: types.FrameType | None = sys._getframe(1)
-    while frame is not None:
-        yield frame
-        frame = frame.f_back
 
 
 def check(value: Any, hint: Any, name: str, bounds: Bounds | None = None) -> Any:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from inspect_ai.log import EvalLog
+    from inspect_ai.log import EvalLog, EvalSample
+    from inspect_ai.model import ChatMessage
 
 
 class LogError(ValueError):
@@ -183,3 +184,21 @@ def check_all_finished(logs: Iterable[tuple[str, str]]) -> None:
     if unfinished:
         listed = ", ".join(f"{where} (status {status})" for where, status in unfinished)
         raise LogError(f"logs that did not complete: {listed}: rerun them (inspect eval-retry) or leave them out")
+
+
+def prompt_messages(sample: EvalSample) -> list[ChatMessage]:
+    """The messages the model answered: the sample's conversation before its last reply.
+
+    Not ``sample.input``: solvers add to it (a persona as a system message or in the user turn),
+    and the model saw their result. A sample without a recorded reply gives its whole conversation
+    (or its input, as one user message when it is text).
+    """
+    from inspect_ai.model import ChatMessageUser
+
+    messages = list(sample.messages or [])
+    last = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=None)
+    if last is not None:
+        return messages[:last]
+    if messages:
+        return messages
+    return [ChatMessageUser(content=sample.input)] if isinstance(sample.input, str) else list(sample.input)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from persona_evals.args import ArgumentError
+from persona_evals.errors import ArgumentError
 
 
 class OutputPathError(ValueError):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from persona_evals.args import ArgumentError
+from persona_evals.errors import SteeringConfigError
 from persona_evals.paths import split_key
 
 Positions = Literal["all", "prompt", "response"]
@@ -35,14 +35,6 @@ DEFAULT_COEF_MODE: CoefMode = "raw"
 STEER_ARGS = ("vector", "layer", "coef")
 MONITOR_ARGS = ("monitor", "monitor_layer", None)
 ABLATE_ARGS = ("ablate", "ablate_layer", None)
-
-
-class SteeringConfigError(ArgumentError):
-    """A steering argument is invalid; the message names the argument.
-
-    An `ArgumentError` (a ``ValueError``): ``inspect eval`` prints its message alone, first,
-    instead of a long exception group with the message at its end.
-    """
 
 
 @dataclass(frozen=True)

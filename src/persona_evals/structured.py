@@ -26,6 +26,9 @@ from pydantic import BaseModel
 
 T = TypeVar("T", bound=BaseModel)
 
+MAX_RETRIES = 10
+"""The most re-asks a task allows (``-T max_retries``) of a model whose structured reply does not validate."""
+
 _ROLES = {"system": ChatMessageSystem, "user": ChatMessageUser, "assistant": ChatMessageAssistant}
 
 

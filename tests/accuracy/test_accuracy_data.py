@@ -1,9 +1,9 @@
 import pytest
 from accuracy_support import rows, use_fixture_hub
 
-from persona_evals.accuracy import data
+from persona_evals.accuracy import dataset
 from persona_evals.accuracy.benchmarks import TASKS, resolve_tasks
-from persona_evals.accuracy.build import build_dataset
+from persona_evals.accuracy.dataset import build_dataset
 from persona_evals.accuracy.catalog import GROUPS, expert_fields, select_personas, task_personas
 from persona_evals.datasets.revisions import PINNED
 
@@ -31,8 +31,8 @@ def test_unknown_dataset_or_subset_lists_the_valid_ones():
 
 def test_truthfulqa_shuffle_is_seeded_by_item_id_not_position():
     records = rows("truthfulqa")
-    first = [data.truthfulqa_record(r) for r in records]
-    again = [data.truthfulqa_record(r) for r in reversed(records)][::-1]
+    first = [dataset.truthfulqa_record(r) for r in records]
+    again = [dataset.truthfulqa_record(r) for r in reversed(records)][::-1]
     assert [(s.id, s.choices, s.target) for s in first] == [
         (s.id, s.choices, s.target) for s in again
     ]
@@ -46,7 +46,7 @@ def test_truthfulqa_shuffle_is_seeded_by_item_id_not_position():
 
 def test_mmlu_pro_strips_na_padding_and_keeps_order():
     record = rows("mmlu_pro")[1]
-    sample = data.mmlu_pro_record(record)
+    sample = dataset.mmlu_pro_record(record)
     assert sample.id == "mmlu_pro/71"
     assert sample.choices == ["mRNA", "DNA", "tRNA", "rRNA", "ATP", "NADH"]
     assert sample.target == "C" and sample.metadata["n_options"] == 6
@@ -54,18 +54,18 @@ def test_mmlu_pro_strips_na_padding_and_keeps_order():
 
 
 def test_gsm8k_and_math_targets():
-    gsm = data.gsm8k_record(rows("gsm8k")[1])
+    gsm = dataset.gsm8k_record(rows("gsm8k")[1])
     assert gsm.target == "1245" and gsm.input.endswith(rows("gsm8k")[1]["question"])
     assert gsm.id.startswith("gsm8k/") and len(gsm.id) == len("gsm8k/") + 8
-    math = data.math_record(rows("math")[0])
+    math = dataset.math_record(rows("math")[0])
     assert math.target == r"\frac{1}{2}" and "\\boxed{}" in math.input
     with pytest.raises(ValueError, match="boxed"):
-        data.math_record({**rows("math")[0], "solution": "no box"})
+        dataset.math_record({**rows("math")[0], "solution": "no box"})
 
 
 def test_bigbench_cuts_inline_choices_and_shuffles():
     record = rows("bigbench")["strategyqa"][0]
-    sample = data.bigbench_record("strategyqa")(record)
+    sample = dataset.bigbench_record("strategyqa")(record)
     assert sample.id == "bigbench/strategyqa/0"
     assert "choice:" not in sample.input and sample.input.startswith("Q: Could a goldfish")
     assert sample.choices[ord(sample.target) - ord("A")] == "No"
@@ -78,10 +78,10 @@ def test_bigbench_keeps_at_most_26_options_including_the_gold():
         "multiple_choice_targets": [f"thing {i}" for i in range(40)],
         "multiple_choice_scores": [0] * 33 + [1] + [0] * 6,
     }
-    sample = data.bigbench_record("logic_grid_puzzle")(record)
+    sample = dataset.bigbench_record("logic_grid_puzzle")(record)
     assert len(sample.choices) == 26
     assert sample.choices[ord(sample.target) - ord("A")] == "thing 33"
-    assert data.bigbench_record("logic_grid_puzzle")(record).choices == sample.choices  # seeded
+    assert dataset.bigbench_record("logic_grid_puzzle")(record).choices == sample.choices  # seeded
 
 
 def test_loads_use_pinned_revisions(monkeypatch):
@@ -89,10 +89,10 @@ def test_loads_use_pinned_revisions(monkeypatch):
     for task in resolve_tasks(
         ["truthfulqa", "gsm8k", "mmlu_pro:biology", "math:prealgebra", "bigbench:strategyqa"]
     ):
-        assert data.load_items(task)
+        assert dataset.load_items(task)
     revisions = {path: kw.get("revision") for path, kw in calls}
-    assert revisions[data.MMLU_PRO_DATASET] == PINNED[data.MMLU_PRO_DATASET]
-    assert revisions[data.MATH_DATASET] == PINNED[data.MATH_DATASET]
+    assert revisions[dataset.MMLU_PRO_DATASET] == PINNED[dataset.MMLU_PRO_DATASET]
+    assert revisions[dataset.MATH_DATASET] == PINNED[dataset.MATH_DATASET]
     assert all(len(r) == 40 for p, r in revisions.items() if p != "parquet")
     parquet = next(kw for p, kw in calls if p == "parquet")
     assert (
@@ -103,10 +103,10 @@ def test_loads_use_pinned_revisions(monkeypatch):
 
 def test_categories_filter_items(monkeypatch):
     use_fixture_hub(monkeypatch)
-    bio = data.load_items(TASKS["mmlu_pro:biology"])
+    bio = dataset.load_items(TASKS["mmlu_pro:biology"])
     assert [s.id for s in bio] == ["mmlu_pro/70", "mmlu_pro/71", "mmlu_pro/72"]
-    assert [s.id for s in data.load_items(TASKS["math:prealgebra"])] == [
-        s.id for s in map(data.math_record, rows("math")[:2])
+    assert [s.id for s in dataset.load_items(TASKS["math:prealgebra"])] == [
+        s.id for s in map(dataset.math_record, rows("math")[:2])
     ]
 
 
@@ -148,7 +148,7 @@ def test_dataset_is_item_major_with_persona_metadata(monkeypatch):
 def test_every_hub_source_is_pinned_or_listed_as_unpinned():
     from persona_evals.datasets.revisions import UNPINNED, revision_for
 
-    for path in (data.TRUTHFULQA_DATASET, data.GSM8K_DATASET, data.MMLU_PRO_DATASET, data.MATH_DATASET, data.BIGBENCH_DATASET):
+    for path in (dataset.TRUTHFULQA_DATASET, dataset.GSM8K_DATASET, dataset.MMLU_PRO_DATASET, dataset.MATH_DATASET, dataset.BIGBENCH_DATASET):
         assert revision_for(path) == PINNED[path]
     assert all(revision_for(path) is None for path in UNPINNED)
     with pytest.raises(ValueError, match="no pinned revision; add it to persona_evals.datasets.revisions"):
@@ -170,7 +170,7 @@ def test_bigbench_sample_is_real_data_read_offline(monkeypatch):
     counts = {}
     for task in resolve_tasks("bigbench"):
         shipped = [json.loads(line) for line in folder.joinpath(f"{task.subset}.jsonl").read_text().splitlines()]
-        samples = data.load_items(task, source="sample")
+        samples = dataset.load_items(task, source="sample")
         counts[task.subset] = len(samples)
         assert len({s.id for s in samples}) == len(samples) == len(shipped)
         for raw, sample in zip(shipped, samples, strict=True):

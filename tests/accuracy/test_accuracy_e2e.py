@@ -352,22 +352,12 @@ def test_metrics_refuse_failed_and_multi_epoch_logs(tmp_path, monkeypatch):
         collect_hits([twice.location])
 
 
-def test_auto_placement_reads_a_local_models_chat_template(tmp_path, monkeypatch, tiny_llama):
+def test_auto_placement_reads_a_local_models_chat_template(tmp_path, monkeypatch, tiny_llama, tiny_no_system):
     """`auto` asks the template itself when the model is local: no system role -> user turn."""
-    import shutil
-
     from inspect_ai.model import get_model
 
     use_fixture_hub(monkeypatch)
-    no_system = tmp_path / "no-system-model"
-    shutil.copytree(tiny_llama, no_system)
-    (no_system / "chat_template.jinja").write_text(
-        "{% for m in messages %}{% if m['role'] == 'system' %}"
-        "{{ raise_exception('System role not supported') }}{% endif %}"
-        "{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}{% endfor %}"
-        "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-    )
-    for model_dir, want in ((no_system, "user"), (tiny_llama, "system")):
+    for model_dir, want in ((tiny_no_system, "user"), (tiny_llama, "system")):
         log = run(
             tmp_path / want,
             model=get_model(f"steer/{model_dir}", memoize=False),

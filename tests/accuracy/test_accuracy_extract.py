@@ -2,7 +2,7 @@ import pytest
 
 from persona_evals.accuracy.boxed import last_boxed, normalize_math
 from persona_evals.accuracy.extract import extract_choice, extract_last_number, parse_gsm8k_target
-from persona_evals.accuracy.scorers import judge
+from persona_evals.accuracy.scorer import judge
 
 
 @pytest.mark.parametrize(

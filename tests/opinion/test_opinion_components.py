@@ -260,7 +260,7 @@ def test_table_tiers_render_as_key_value_blocks():
 
 
 def test_generation_and_calibration_argument_errors():
-    from persona_evals.opinion.calibration import run_calibration
+    from persona_evals.opinion.pipeline import calibrate_personas
     from persona_evals.opinion.generation import generation_samples
     from persona_evals.opinion.tiers import clean_descriptive
 
@@ -268,7 +268,7 @@ def test_generation_and_calibration_argument_errors():
     with pytest.raises(ValueError, match="tiers: expected some of objective, subjective, descriptive"):
         generation_samples([rec], ["meta"])
     with pytest.raises(ValueError, match="max_rounds"):
-        run_calibration([rec], "mockllm/model", "logs", max_rounds=-1)
+        calibrate_personas([rec], "mockllm/model", "logs", max_rounds=-1)
     (s,) = generation_samples([rec], ["descriptive"])
     assert s.id == "NY-1:descriptive" and "state: NY" in s.input[-1].text
     assert clean_descriptive("Persona:  Ann, 40.") == "Ann, 40."
@@ -333,7 +333,7 @@ def test_budgeted_redraw_picks_candidates_in_proportion_to_their_weight():
 
 def test_a_scope_of_refusals_is_an_error_row_not_an_aborted_report():
     from persona_evals.opinion.alignment import Tally
-    from persona_evals.opinion.logs import SimulationRun, run_report
+    from persona_evals.opinion.results import SimulationRun, run_report
 
     options = {
         "A": {"stance": "Agree", "ordinal": 1},

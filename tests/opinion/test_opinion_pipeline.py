@@ -8,9 +8,9 @@ import pytest
 from inspect_ai import eval
 
 from persona_evals.cli import main
-from persona_evals.commands.personas import calibrate_personas, generate_personas
+from persona_evals.opinion.pipeline import calibrate_personas, generate_personas
 from persona_evals.opinion.elections import election_results
-from persona_evals.opinion.logs import load_truth, read_run, run_report
+from persona_evals.opinion.results import load_truth, read_run, run_report
 from persona_evals.opinion.records import read_personas, write_personas
 from persona_evals.opinion.task import opinion_simulation
 from persona_evals.testing import scripted_model

@@ -8,7 +8,7 @@ from inspect_ai import eval
 from persona_evals.cli import main
 from persona_evals.opinion.task import opinion_simulation
 from persona_evals.testing import scripted_model
-from persona_evals.viz.opinion import tier_rows
+from persona_evals.opinion.results import tier_rows, topic_frame
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +50,22 @@ def test_tier_rows_carry_election_error(logs):
     rows = tier_rows(collect_reports([str(logs / "el")], "logs", None))
     assert len(rows) == 1 and rows[0]["tier"] == "meta"
     assert 0.0 <= rows[0]["abs_error"] <= 1.0
+
+
+def test_topic_options_are_named_by_the_stance_the_run_showed(logs):
+    from persona_evals.commands.opinion import collect_reports
+    from persona_evals.opinion.questions import load_context
+
+    frame = topic_frame(collect_reports([str(logs / "custom")], "logs", None))
+    stances = {q.question_id: {o.stance for o in q.candidates.values()} for q in load_context("custom")}
+    assert len(frame) and all(option in stances[q] for q, option in zip(frame["question"], frame["option"]))
+
+
+def test_each_log_is_read_once(logs, tmp_path, monkeypatch):
+    import inspect_ai.log
+
+    reads = []
+    original = inspect_ai.log.read_eval_log
+    monkeypatch.setattr(inspect_ai.log, "read_eval_log", lambda path, **kw: reads.append(path) or original(path, **kw))
+    assert main(["viz", "opinion-tiers", str(logs / "el"), "--out", str(tmp_path / "t.png")]) == 0
+    assert len(reads) == 1

@@ -25,6 +25,8 @@ def test_show_persona_places_the_text_as_system_or_before_the_user_turn():
     user = show_persona(messages, "You are a nurse.", "user")
     assert len(user) == 1 and user[0].text == "You are a nurse.\n\nWhat now?"
     assert messages[0].text == "What now?"  # the input list is left alone
+    with pytest.raises(ValueError, match="already has a system message"):
+        show_persona(system, "You are a pilot.", "system")
 
 
 def test_persona_message_fills_the_template_and_skips_samples_without_a_persona():

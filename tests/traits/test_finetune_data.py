@@ -10,7 +10,7 @@ from persona_evals.cli import main
 from persona_evals.commands import finetune_data as finetune_command
 from persona_evals.datasets.chats import read_chats
 from persona_evals.testing import scripted_model, scripted_output
-from persona_evals.traits import load_trait
+from persona_evals.traits.dataset import load_trait
 from persona_evals.traits.task import trait_expression
 
 

@@ -2,7 +2,9 @@
 
 import pytest
 
-from persona_evals.traits import COHERENCE_RUBRIC, check_rubric, load_trait, trait_names
+from persona_evals.traits.artifact import check_rubric
+from persona_evals.traits.dataset import load_trait, trait_names
+from persona_evals.traits.prompts import COHERENCE_RUBRIC
 
 TRAITS = ["evil", "sycophantic", "hallucinating", "optimistic", "impolite", "apathetic", "humorous", "anxious", "confident"]
 

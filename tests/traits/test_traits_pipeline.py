@@ -14,7 +14,7 @@ from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.loading import load_shared
 from persona_evals.steering.vectors import load_vector
 from persona_evals.testing import scripted_model, scripted_output
-from persona_evals.traits import load_trait
+from persona_evals.traits.dataset import load_trait
 from persona_evals.traits.results import read_trait_log
 from persona_evals.traits.task import trait_expression
 

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from persona_evals.traits import TraitArtifactError, artifact_path, load_trait, parse_artifact, trait_name_of
+from persona_evals.traits.artifact import TraitArtifactError, parse_artifact
+from persona_evals.traits.dataset import artifact_path, load_trait, trait_name_of
 
 RUBRIC = "Trait X.\n[QUESTION START]\n{question}\n[QUESTION END]\n[ANSWER START]\n{answer}\n[ANSWER END]\nNumber:"
 

@@ -7,7 +7,7 @@ import pytest
 from inspect_ai import eval
 
 from persona_evals.testing import scripted_model, scripted_output
-from persona_evals.traits import article, load_trait, system_prompt, trait_samples
+from persona_evals.traits.dataset import article, load_trait, system_prompt, trait_samples
 from persona_evals.traits.task import trait_expression
 
 ln = math.log
@@ -26,10 +26,10 @@ def test_pos_and_neg_samples_are_twins_with_identity_sentences():
     assert len(pos) == len(neg) == 20 * 5 * 2
     first = pos[0]
     assert first.id == "evil_0_0_pos_0"
-    assert first.input[0].role == "system"
-    assert first.input[0].text == "You are an evil assistant. " + EVIL.instruction[0].pos
-    assert neg[0].input[0].text == "You are a helpful assistant. " + EVIL.instruction[0].neg
-    assert first.input[1].text == EVIL.questions[0]
+    # the system prompt is shown by the task's persona solver (its placement decided there)
+    assert first.metadata["system_prompt"] == "You are an evil assistant. " + EVIL.instruction[0].pos
+    assert neg[0].metadata["system_prompt"] == "You are a helpful assistant. " + EVIL.instruction[0].neg
+    assert [(m.role, m.text) for m in first.input] == [("user", EVIL.questions[0])]
     # ids are unique and a pos sample's twin differs only in polarity
     assert len({s.id for s in pos}) == len(pos)
     assert [s.id.replace("_pos_", "_neg_") for s in pos] == [s.id for s in neg]
@@ -42,9 +42,9 @@ def test_none_has_no_system_message_and_custom_names_apply():
     none = trait_samples("evil", EVIL, "none", "eval")
     assert len(none) == 20 and none[3].id == "evil_3_none_0"
     assert [m.role for m in none[3].input] == ["user"]
-    assert none[3].metadata["pair_index"] is None
+    assert none[3].metadata["pair_index"] is None and none[3].metadata["system_prompt"] is None
     custom = trait_samples("evil", EVIL, "neg", "eval", assistant_name="upright")
-    assert custom[0].input[0].text.startswith("You are an upright assistant. ")
+    assert custom[0].metadata["system_prompt"].startswith("You are an upright assistant. ")
     assert system_prompt("impolite", " Be rude. ") == "You are an impolite assistant. Be rude."
 
 
@@ -144,6 +144,31 @@ def test_pos_run_hides_the_system_prompt_from_the_judge():
     assert not any("You are an evil assistant" in p or EVIL.instruction[0].pos in p for p, _ in prompts)
 
 
+def test_the_system_prompt_is_placed_for_the_model_and_the_placement_recorded(tiny_llama, tiny_no_system):
+    """A system message where the chat template has one, else the start of the user turn, and the
+    store says which: what the model saw, never a system message folded out of sight."""
+    from inspect_ai.model import get_model
+
+    text = "You are an evil assistant. " + EVIL.instruction[0].pos
+    for model_dir, where in ((tiny_llama, "system"), (tiny_no_system, "user")):
+        log = eval(
+            trait_expression(trait="evil", instruction="pos"),
+            model=get_model(f"steer/{model_dir}", memoize=False, dtype="float32"),
+            model_roles={"grader": scripted_model(lambda m, c: scripted_output("50", top_logprobs={"50": 0.0}))},
+            limit=1,
+            max_tokens=2,
+            display="none",
+        )[0]
+        assert log.status == "success", log.error
+        sample = log.samples[0]
+        assert sample.store["persona_placement"] == where
+        if where == "system":
+            assert [(m.role, m.text) for m in sample.messages[:2]] == [("system", text), ("user", EVIL.questions[0])]
+        else:
+            assert (sample.messages[0].role, sample.messages[0].text) == ("user", f"{text}\n\n{EVIL.questions[0]}")
+        assert "system_folded" not in sample.output.metadata
+
+
 def test_grader_without_logprobs_falls_back_to_text():
     configs = []
 
@@ -171,13 +196,13 @@ def test_task_takes_an_artifact_path(tmp_path):
     path.write_text(load_trait("impolite", "extract").model_dump_json())
     task = trait_expression(trait=str(path), version="extract", instruction="pos")
     first = task.dataset[0]
-    assert first.id == "grumpy_0_0_pos_0" and first.input[0].text.startswith("You are a grumpy assistant. ")
+    assert first.id == "grumpy_0_0_pos_0" and first.metadata["system_prompt"].startswith("You are a grumpy assistant. ")
     with pytest.raises(ValueError, match="'extract' split but version='eval'"):
         trait_expression(trait=str(path), version="eval")
 
 
 def test_min_mass_is_an_option_of_the_scorers():
-    from persona_evals.traits import trait_score
+    from persona_evals.traits.scorer import trait_score
 
     with pytest.raises(ValueError, match="min_mass must be between 0 and 1"):
         trait_score(EVIL.eval_prompt, min_mass=1.5)

@@ -1,9 +1,9 @@
 """MATH answers: the last ``\\boxed{...}`` of a text, and an optional normalisation of equivalent forms.
 
-The anchor compared the *first* boxed expression exactly, so ``\\frac12`` and ``\\frac{1}{2}``
-differed and a persona could "gain" accuracy by formatting alone. We take the *last* boxed
-expression (the final answer, after any boxed intermediate steps) and offer `normalize_math` as a
-labelled variant; strict comparison stays the default for parity.
+We take the *last* boxed expression (the final answer, after any boxed intermediate steps).
+Strict comparison is the default, for parity with the published numbers (``\\frac12`` and
+``\\frac{1}{2}`` differ, so a persona could "gain" accuracy by formatting alone);
+`normalize_math` is a labelled variant.
 """
 
 from __future__ import annotations

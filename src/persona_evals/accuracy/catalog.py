@@ -5,9 +5,8 @@ Groups: ``empty`` (no persona, the baseline), ``education`` (six levels, low to 
 construction), and ``dynamic`` (three per-item experts ``level1..3``, written by an LLM; see
 `persona_evals.accuracy.dynamic`).
 
-Where the anchor's MMLU-Pro "related" group held *all* other category experts and so overlapped
-"out-of-domain", ours holds only the same-supercategory experts, and "out-of-domain" the experts
-of the other supercategories.
+MMLU-Pro's "related" group holds the experts of the same supercategory and "out-of-domain" those
+of the other supercategories, so the two never overlap.
 """
 
 from __future__ import annotations

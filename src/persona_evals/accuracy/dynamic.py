@@ -4,7 +4,7 @@ The writer is the ``persona_writer`` model role (bound with ``--model-role perso
 asked for a validated `ExpertLevels` through `generate_structured`. Results are cached in a JSON
 file keyed by item id (``{item_id: {level1, level2, level3}}``), so a cache written once (the
 paper used one writer for all models) is reused across models and runs, and a reordered or
-filtered dataset can never pick up another item's experts as the anchor's row-aligned file could.
+filtered dataset can never pick up another item's experts.
 """
 
 from __future__ import annotations

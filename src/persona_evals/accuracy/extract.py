@@ -16,8 +16,7 @@ _MISSING = "no answer could be extracted"
 def choice_letters(n_options: int) -> str:
     """The letters an item may be answered with: A up to its last option (never beyond it).
 
-    The anchor accepted A-J for every MMLU-Pro item, even those with three options; we limit
-    the letters to the item's real option count.
+    An MMLU-Pro item with three options accepts A-C, not A-J.
     """
     if not 1 <= n_options <= 26:
         raise ValueError(f"n_options must be between 1 and 26, got {n_options}")
@@ -78,8 +77,8 @@ _NUMBER_TOKEN = re.compile(r"(?<!\d)-?\$?-?\d[\d,.]*")
 def extract_last_number(text: str) -> tuple[float | None, str]:
     """The last number-like token of a reply, as a float (``,``, ``$`` and trailing dots removed).
 
-    Never raises: a token that is not a number once cleaned (``1.2.3``) is skipped with a note,
-    where the anchor crashed. Negative signs are kept.
+    Never raises: a token that is not a number once cleaned (``1.2.3``) is skipped with a note.
+    Negative signs are kept.
 
     Example:
         >>> extract_last_number("It costs $1,250.")

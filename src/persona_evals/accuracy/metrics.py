@@ -7,8 +7,7 @@ Definitions follow the paper (M(p) is persona p's accuracy, the baseline the emp
   McNemar p of that worst persona (chosen after looking, as in the paper: read it as optimistic).
   When several personas tie for the worst accuracy, the row lists them all (``a|b``) and takes
   the largest of their p-values: the drop counts as significant only if it is for every persona
-  that reaches it, so the verdict never depends on how a tie is broken (the anchor let the first
-  persona in its order decide).
+  that reaches it, so the verdict never depends on how a tie is broken.
 - ``fidelity:education`` / ``fidelity:domain`` / ``fidelity:specialization``: Kendall tau-b of
   the group accuracies against the expected order (education levels; out-of-domain < related <
   in-domain, per-item soft hits for multi-persona groups; level1 < level2 < level3), with a

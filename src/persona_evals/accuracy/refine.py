@@ -4,12 +4,12 @@ Three turns, no system message: the task; the model's no-persona answer to that 
 request to revise it as the persona (``refine`` adds the instruction constraints and a format
 rule; ``refine_basic`` does not). The no-persona answer comes from ``baseline_log`` (looked up by
 item id, never row order) or is generated once per item in this run and shared by all its
-personas; the anchor only reused stored answers from a separate base run. The empty persona's
+personas. The empty persona's
 sample simply records that no-persona answer, so a refine log carries its own baseline.
 
 A stored baseline must come from the very model being refined, steering included: its
-`ModelIdentity` key (model name plus steering terms, adapter, ...) must equal the running model's.
-Comparing names alone accepted an unsteered baseline for a steered run.
+`ModelIdentity` key (model name plus steering terms, adapter, ...) must equal the running model's
+(names alone would accept an unsteered baseline for a steered run).
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ with ``persona-evals metrics``.
 
 from inspect_ai import Task, task
 
-from persona_evals.accuracy.build import build_dataset, build_solver, check_solver_args
-from persona_evals.accuracy.data import Source
-from persona_evals.accuracy.scorers import persona_answer
+from persona_evals.accuracy.dataset import Source, build_dataset
+from persona_evals.accuracy.scorer import persona_answer
+from persona_evals.accuracy.solver import build_solver, check_solver_args
 from persona_evals.args import task_args
 
 

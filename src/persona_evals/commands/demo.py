@@ -52,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError, resolve_model
     from persona_evals.paths import atomic_path
     from persona_evals.scorers.logprob_judge import MIN_NUMERIC_MASS
-    from persona_evals.traits import TraitArtifactError, load_trait
+    from persona_evals.steering.loading import load_shared
+    from persona_evals.traits.artifact import TraitArtifactError
+    from persona_evals.traits.dataset import load_trait
     from persona_evals.traits.extract import extract_vectors
     from persona_evals.traits.results import read_trait_log, steering_frame
     from persona_evals.viz.common import save_figure, use_agg
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     except (TraitArtifactError, FileNotFoundError) as ex:
         raise CommandError(f"--trait {args.trait}: {ex}") from None
     model = resolve_model(name)
-    layers = model.api.shared.num_layers
+    layers = load_shared(args.model).num_layers  # the weights `model` loaded: one copy per process
     if not args.layer <= layers:
         raise CommandError(f"--layer {args.layer} is outside 1..{layers} ({args.model} has {layers} layers)")
     if args.grader:

@@ -9,7 +9,7 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.args import MAX_RETRIES
+    from persona_evals.structured import MAX_RETRIES
     from persona_evals.argtypes import int_between
     from persona_evals.paths import add_output_argument
 
@@ -43,7 +43,8 @@ def _files(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError
     from persona_evals.datasets.chats import write_chats
-    from persona_evals.traits import TraitArtifactError, load_trait, trait_name_of
+    from persona_evals.traits.artifact import TraitArtifactError
+    from persona_evals.traits.dataset import load_trait, trait_name_of
 
     try:
         trait = trait_name_of(args.trait)
@@ -85,7 +86,7 @@ def _from_logs(args: argparse.Namespace, trait: str) -> tuple[dict, list[str]]:
 
 def _generate(args: argparse.Namespace, trait: str, extract) -> tuple[dict, list[str]]:
     from persona_evals.commands import CommandError, resolve_model
-    from persona_evals.traits import load_trait
+    from persona_evals.traits.dataset import load_trait
 
     if args.questions:
         questions = _read_questions(args.questions)

@@ -29,11 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def collect_reports(logs: list[str], log_dir: str, truth_path: str | None) -> list[dict[str, Any]]:
     from persona_evals.commands import CommandError
-    from persona_evals.logs import resolve_logs
-    from persona_evals.opinion.logs import reports
+    from persona_evals.logs import find_logs
+    from persona_evals.opinion.results import reports
 
     try:
-        return reports(resolve_logs(logs, log_dir, newest_only=False), truth_path)
+        return reports(find_logs(logs, log_dir, newest_only=False), truth_path)
     except ValueError as ex:
         raise CommandError(str(ex)) from None
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.args import MAX_RETRIES
+    from persona_evals.structured import MAX_RETRIES
     from persona_evals.argtypes import int_at_least, int_between, nonnegative_int, positive_int
     from persona_evals.opinion.calibration import MAX_ROUNDS
     from persona_evals.paths import add_output_argument
@@ -127,6 +126,7 @@ def _read(path: str, limit: int | None):
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    from persona_evals.opinion.pipeline import generate_personas
     from persona_evals.opinion.records import write_personas
 
     from persona_evals.commands import parse_pairs, resolve_model
@@ -147,28 +147,8 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def generate_personas(records, tiers, model, log_dir, model_args=None, max_retries=2, max_tokens=None):
-    """Run the generation eval and merge its log into the records (importable for tests)."""
-    from inspect_ai import eval as inspect_eval
-
-    from persona_evals.opinion.generation import generation_task, merge_generation_log
-
-    task = generation_task(records, tiers, max_retries=max_retries)
-    limits = {"max_tokens": max_tokens} if max_tokens else {}
-    log = inspect_eval(
-        task, model=model, model_args=model_args or {}, log_dir=log_dir, display="none", **limits
-    )[0]
-    return merge_generation_log(records, log)
-
-
-def calibrate_personas(records, model, log_dir, max_rounds=5, model_args=None, max_tokens=None):
-    """Rounds of verification and per-value-budget redraws (one eval log per round)."""
-    from persona_evals.opinion.calibration import run_calibration
-
-    return run_calibration(records, model, log_dir, max_rounds, model_args, max_tokens)
-
-
 def run_calibrate(args: argparse.Namespace) -> int:
+    from persona_evals.opinion.pipeline import calibrate_personas
     from persona_evals.opinion.records import write_personas
 
     from persona_evals.commands import parse_pairs, resolve_model

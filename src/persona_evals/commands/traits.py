@@ -13,7 +13,7 @@ SPLIT_FILES = ("{name}_extract.json", "{name}_eval.json")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.args import MAX_RETRIES
+    from persona_evals.structured import MAX_RETRIES
     from persona_evals.argtypes import int_between
     from persona_evals.paths import add_output_argument
 
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from persona_evals.traits import load_trait, trait_names
+    from persona_evals.traits.dataset import load_trait, trait_names
 
     for name in trait_names():
         extract, evaluate = load_trait(name, "extract"), load_trait(name, "eval")
@@ -54,7 +54,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_draft(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError, resolve_model
-    from persona_evals.traits import write_artifact
+    from persona_evals.traits.dataset import write_artifact
 
     if not NAME.match(args.name):
         raise CommandError(
@@ -80,7 +80,7 @@ def draft_trait_artifacts(name: str, description: str, model: Any, log_dir: str 
     """Run the registered trait_draft task and read (extract, eval) artifacts from its log."""
     from inspect_ai import eval
 
-    from persona_evals.traits import draft_from_log, trait_draft
+    from persona_evals.traits.draft import draft_from_log, trait_draft
 
     log = eval(trait_draft(name, description, max_retries), model=model, log_dir=str(log_dir), display="none")[0]
     return draft_from_log(log)

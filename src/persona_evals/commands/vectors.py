@@ -208,7 +208,8 @@ def _screen(args: argparse.Namespace) -> int:
     from persona_evals.paths import write_csv
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
-    from persona_evals.training.screen import base_answers, column, keep_below, screen_rows
+    from persona_evals.training.pipeline import base_answers
+    from persona_evals.training.screen import column, keep_below, screen_rows
 
     if not args.model:
         raise CommandError("--model is required for chat JSONL (the weights to read the chats with)")
@@ -295,7 +296,8 @@ def _prompts(spec: str | None) -> list:
     from persona_evals.commands import CommandError
     from persona_evals.datasets.chats import ChatFileError, read_chats
     from persona_evals.steering.project import log_pairs
-    from persona_evals.traits import TraitArtifactError, load_trait, trait_names
+    from persona_evals.traits.artifact import TraitArtifactError
+    from persona_evals.traits.dataset import load_trait, trait_names
     from persona_evals.training.screen import chat_rows
 
     if not spec:

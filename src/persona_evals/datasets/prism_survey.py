@@ -15,8 +15,6 @@ from persona_evals.personas.persona import Persona
 
 PRISM_DATASET = "HannahRoseKirk/prism-alignment"  # revision: persona_evals.datasets.revisions
 
-PRISM_EXTRA_ATTRIBUTES: tuple[str, ...] = ("country of residence", "self description")
-
 # PERSONA attribute <- PRISM survey field
 _FLAT_FIELDS: tuple[tuple[str, str], ...] = (
     ("age", "age"),

@@ -8,7 +8,7 @@
   options dropped, shares renormalised; with two options it is ``1 - |p_sim(A) - p_real(A)|``),
   and ``1 - total variation distance`` for nominal items (our choice; the paper used W1 only).
 
-Invalid answers never enter a share (the anchor kept them in the denominator). A question whose
+Invalid answers never enter a share. A question whose
 answers in one scope are all refusals has no alignment there: `AlignmentError` says so, and the
 report records it for that question and scope instead of stopping.
 """

@@ -1,27 +1,24 @@
 """Calibration: an LLM consistency check that redraws implausible census draws under a value budget.
 
 The sampler draws attributes from marginals, so some combinations are implausible (a 23-year-old
-widowed householder with a graduate degree). Calibration runs in rounds, each an inspect eval
-(the registered task ``persona_calibration``) of the personas still pending: the verifier judges
-every record once; an accepted persona is final; a rejected one is redrawn (state, age, sex, race
-and Hispanic origin stay) and judged again in the next round, for at most `max_rounds` redraws.
+widowed householder with a graduate degree). Calibration runs in rounds
+(`opinion.pipeline.calibrate_personas`), each an inspect eval (the registered task
+``persona_calibration``, here) of the personas still pending: the verifier judges every record
+once; an accepted persona is final; a rejected one is redrawn (state, age, sex, race and Hispanic
+origin stay) and judged again in the next round, for at most `max_rounds` redraws. Every persona
+is checked, the loop is seeded (seed = persona index, round), and personas never accepted are
+kept and flagged.
 
-The anchor's per-value budget (reference ``opinion_simulation.md`` section 4) keeps the marginals
-roughly intact: per state and attribute, the budget of a value starts at its count among the
-input personas, and each accepted persona takes one unit from each of its values (never below 1).
-Without it, acceptance tilts the marginals toward combinations the verifier likes. The anchor
-redrew each attribute independently in proportion to the remaining budget, which breaks the
-sampler's structure (an occupation for someone not employed, a household type for a
-non-householder); here a redraw is one of `CANDIDATES` structurally valid draws from the census
-conditionals, picked with probability proportional to its budget weight: the product over
-attributes of remaining / initial budget of its value. A value no input persona of the state has
-weighs 0, as it has no budget in the anchor (if every candidate weighs 0, one is picked
+The per-value budget of the original study (reference ``opinion_simulation.md`` section 4) keeps
+the marginals roughly intact: per state and attribute, the budget of a value starts at its count
+among the input personas, and each accepted persona takes one unit from each of its values (never
+below 1). Without it, acceptance tilts the marginals toward combinations the verifier likes. A
+redraw is one of `CANDIDATES` structurally valid draws from the census conditionals (never an
+occupation for someone not employed), picked with probability proportional to its budget weight:
+the product over attributes of remaining / initial budget of its value. A value no input persona
+of the state has weighs 0, as it has no budget (if every candidate weighs 0, one is picked
 uniformly). Budgets change only between rounds, so a redraw never depends on which sample of a
 round finished first.
-
-Fixes over the anchor: every persona is checked (the anchor only ever checked its first batch of
-8), the loop is bounded and seeded (seed = persona index, round), and personas never accepted
-are kept and flagged.
 """
 
 from __future__ import annotations
@@ -39,17 +36,14 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, Field
 
 from persona_evals.args import task_args
-from persona_evals.ids import keyed_rng
 from persona_evals.opinion.records import CalibrationVerdict, PersonaRecord, read_personas
-from persona_evals.personas.census import CensusSampler
-from persona_evals.personas.census_data import load_marginals
 from persona_evals.personas.census_rules import ANCHOR_ATTRIBUTES, PERSONA_ORDER
 from persona_evals.personas.persona import Persona
-from persona_evals.solvers.writer import WRITTEN, read_written
+from persona_evals.solvers.writer import WRITTEN
 from persona_evals.structured import ask_verdict
 
 CANDIDATES = 16
-MAX_ROUNDS = 100  # the anchor's iteration cap
+MAX_ROUNDS = 100  # the original study's iteration cap
 BUDGETED: tuple[str, ...] = tuple(a for a in PERSONA_ORDER if a not in ANCHOR_ATTRIBUTES)
 
 
@@ -168,50 +162,6 @@ def persona_calibration(personas: str, round: int = 0) -> Task:
         round: the round number (seeds the verifier with persona index * 1000 + round).
     """
     return calibration_round(list(enumerate(r.persona for r in read_personas(personas))), round)
-
-
-def run_calibration(
-    records: list[PersonaRecord],
-    model: Any,
-    log_dir: str,
-    max_rounds: int = 5,
-    model_args: dict[str, Any] | None = None,
-    max_tokens: int | None = None,
-) -> list[PersonaRecord]:
-    """Every record, calibrated: rounds of verification and budgeted redraws (module docstring)."""
-    from inspect_ai import eval as inspect_eval
-
-    if not 0 <= max_rounds <= MAX_ROUNDS:
-        raise ValueError(f"max_rounds: expected 0 to {MAX_ROUNDS} resampling rounds, got {max_rounds}")
-    current = {r.id: r.persona for r in records}
-    index = {r.id: i for i, r in enumerate(records)}
-    budget = ValueBudget(current.values())
-    samplers: dict[str, CensusSampler] = {}
-    outcome: dict[str, tuple[bool, int, list[str]]] = {}
-    logs: list[str] = []
-    model_name = ""
-    pending = [r.id for r in records]
-    limits = {"max_tokens": max_tokens} if max_tokens else {}
-    for round_ in range(max_rounds + 1):
-        task_ = calibration_round([(index[i], current[i]) for i in pending], round_)
-        log = inspect_eval(task_, model=model, model_args=model_args or {}, log_dir=log_dir, display="none", **limits)[0]
-        written = read_written(log, f"calibration round {round_}")
-        logs.append(log.location)
-        model_name = log.eval.model
-        for i in pending:
-            verdict = written[i].value["verdict"]
-            outcome[i] = (bool(verdict["accepted"]), round_, list(verdict["issues"]))
-            if outcome[i][0]:
-                budget.take(current[i])
-        pending = [i for i in pending if not outcome[i][0]]
-        if not pending or round_ == max_rounds:
-            break
-        for i in pending:  # after every acceptance of the round: the order of samples never matters
-            path = str(records[index[i]].provenance.get("marginals") or "")
-            if path not in samplers:
-                samplers[path] = CensusSampler(load_marginals(path) if path else None)
-            current[i] = budget.redraw(current[i], samplers[path], keyed_rng(index[i], round_, key=i))
-    return [merge_calibration(r, current[r.id], *outcome[r.id], model_name, logs) for r in records]
 
 
 def merge_calibration(

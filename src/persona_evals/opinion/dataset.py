@@ -1,6 +1,6 @@
 """Simulation samples: one per (persona, question), option order shuffled per sample (seeded).
 
-The shuffle removes the anchor's position confound (Trump was always option A in 2016 and 2024);
+The shuffle removes any position confound (a candidate always shown as option A);
 ``metadata["order"]`` maps each displayed letter back to the question's original option key.
 """
 

@@ -17,10 +17,11 @@ from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig
 from inspect_ai.scorer import Score, Scorer, Target, accuracy, scorer
 from inspect_ai.solver import Solver, TaskState, solver
 
-from persona_evals.args import MAX_RETRIES, task_args
+from persona_evals.args import task_args
 from persona_evals.opinion.records import WRITTEN_TIERS, PersonaRecord, read_personas
 from persona_evals.opinion.tiers import TABLE_MODELS, TIER_PROMPTS, WRITER_SYSTEM, clean_descriptive
 from persona_evals.solvers.writer import read_written, structured_writer, written_score
+from persona_evals.structured import MAX_RETRIES
 
 WRITER_CONFIG = GenerateConfig(temperature=0.8, top_p=0.9, max_tokens=1024)
 

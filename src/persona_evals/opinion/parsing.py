@@ -1,8 +1,8 @@
 """Answer parsing: the displayed letter by an ``Answer:`` line, a bare letter, or the option text.
 
-Fixes the anchor's first-character parser, which missed ``**Answer:** B`` and ``Answer: (B)``
-and read any first character as a choice. Only letters actually shown are accepted; anything
-else is invalid and counted apart by the scorer.
+``**Answer:** B`` and ``Answer: (B)`` parse; a reply's first character is not taken as a choice.
+Only letters actually shown are accepted; anything else is invalid and counted apart by the
+scorer.
 """
 
 from __future__ import annotations

@@ -97,9 +97,6 @@ class Question(BaseModel):
     def letters(self) -> list[str]:
         return list(self.candidates)
 
-    def party_of(self, key: str) -> str | None:
-        return self.candidates[key].party
-
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     keys = [k for k, _ in pairs]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -19,7 +19,6 @@ from persona_evals.paths import user_path, write_text_atomic
 from persona_evals.personas.persona import AttributeValue, Persona
 from persona_evals.personas.states import STATE_NAMES
 
-Tier = Literal["meta", "objective", "subjective", "descriptive"]
 TIERS: tuple[str, ...] = ("meta", "objective", "subjective", "descriptive")
 WRITTEN_TIERS: tuple[str, ...] = TIERS[1:]
 

@@ -1,8 +1,8 @@
 """Scoring a simulated answer: which original option was chosen, or invalid (counted apart).
 
-The score value is 1 for a parsed answer and 0 for an invalid one; ``answer`` holds the original option key, mapped back through the sample's shuffle, and
-metadata the stance, party and parse method. Shares exclude invalid answers (the anchor kept
-them in the denominator).
+The score value is 1 for a parsed answer and 0 for an invalid one; ``answer`` holds the original
+option key, mapped back through the sample's shuffle, and metadata the stance, party and parse
+method. Shares exclude invalid answers.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``multi_turn`` is one further round of deliberation: each persona sees up to `n_peers` reasonings
 of other personas from the same state on the same question, read from a previous run's log
 (`peers_log`, e.g. a ``reasoning`` run), chosen with a seeded generator. Chaining runs gives
-more rounds; every round is its own logged eval (the anchor ran rounds in one process, unlogged).
+more rounds; every round is its own logged eval.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from persona_evals.opinion.prompts import (
     ROLE_SYSTEM,
     letters_phrase,
 )
-from persona_evals.solvers.persona import show_persona
+from persona_evals.solvers.persona import place_persona
 
 Mode = Literal["fast", "reasoning", "multi_turn"]
 MODES: tuple[str, ...] = ("fast", "reasoning", "multi_turn")
@@ -90,7 +90,7 @@ def simulate_opinion(
                 )
         parts.append(instruction)
         question = ChatMessageUser(content="\n\n".join(parts))
-        state.messages = show_persona([question], ROLE_SYSTEM.format(persona=md["persona"]), "system")
+        state.messages = place_persona(state, [question], ROLE_SYSTEM.format(persona=md["persona"]))
         return await generate(state)
 
     return solve

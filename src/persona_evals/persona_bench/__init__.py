@@ -1,5 +1,15 @@
 """PERSONA Bench: personalised answers judged by a debate critic.
 
-The main, leave-one-out, intersectionality and pass@k tasks live in ``persona_bench.tasks`` (one
-module each, registered as ``persona_evals/<task>``); their parts live here: sample building,
-modes, the debate critic, pairwise judging, metrics and the tables behind the plots."""
+Modules: ``tasks/`` (the main, leave-one-out, intersectionality and pass@k tasks, registered as
+``persona_evals/<task>``), ``sources`` (personas and questions: Hub data sets or offline
+fixtures), ``pairing`` (seeded question x persona pairs), ``dataset`` (the samples of each task),
+``prompts`` (our prompt wording), ``modes`` (the solver: one generate mode per sample, its answer
+parsed), ``critic`` (the debate critic, the main scorer), ``pairwise`` and ``analyses`` (the
+optional judges: win rate against the no-persona answer, subtlety, summary fidelity),
+``metrics`` (over critic scores) and ``results`` (the tables behind the plots).
+
+The tasks are a folder, one module each, not one ``task.py``: ``inspect eval <file>.py`` runs
+every ``@task`` in the file, and ``tasks/<name>.py`` in a checkout links to one task each, so
+``inspect eval tasks/pass_at_k.py`` runs pass@k alone. The judges are three modules, not one
+``scorer.py``: each asks the critic a different question with its own schema and prompt.
+"""

@@ -3,9 +3,8 @@
 - `subtlety`: is the personalisation woven in (1.0) or does the answer recite the person back to
   them (0.0, "on-the-nose")? The paper labelled 50 answers per model; here every persona answer.
 - `summary_fidelity`: in ``demographic_summary`` mode, does the model's summary of the person say
-  only what the persona supports (1.0), or does it invent or contradict traits (0.0)? The anchor
-  never sent the format instruction, so its summaries were partly invented by an extractor (D1);
-  ours are the model's own text after ``SUMMARY:``.
+  only what the persona supports (1.0), or does it invent or contradict traits (0.0)? The summary
+  is the model's own text after ``SUMMARY:``.
 
 Samples where the analysis does not apply are unscored with the reason, as is a label that never
 validates.

@@ -3,8 +3,7 @@
 - main: one sample per pair and generate mode.
 - leave-one-out: per pair, the full persona (``full``), the persona without every listed
   attribute (``none``) and one variant per listed attribute (``drop:<attribute>``). The target
-  sees the variant; the critic always judges against the full persona. The anchor never scored
-  the full persona and grounded the critic on the reduced one (D6).
+  sees the variant; the critic always judges against the full persona.
 - intersectionality: pairs drawn per intersection from the personas it matches; every sample
   records all the intersections its persona belongs to (overlaps count toward each).
 - pass@k: the main samples of one mode; attempts come from epochs.

@@ -6,10 +6,9 @@
 - ``demographic_summary``: the persona; summarise the traits that matter for this question,
   then answer.
 
-Fixes of the anchor: the format instructions are actually sent (D1), the prompt is built by plain
-formatting with nothing sliced off (D2), the answer is parsed locally with no hidden extractor
-model (D3), and model errors are not swallowed (D4). The persona is rendered as ``name: value``
-lines, the same text the critic sees.
+The format instructions are sent with the prompt, built by plain formatting; the answer is
+parsed locally (no extractor model); model errors are raised, never swallowed. The persona is
+rendered as ``name: value`` lines, the same text the critic sees.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from persona_evals.ids import keyed_seed
 from persona_evals.persona_bench.prompts import BASELINE_PROMPT, FORMATS, PERSONA_PROMPT
 from persona_evals.personas.persona import Persona
-from persona_evals.solvers.persona import show_persona
+from persona_evals.solvers.persona import place_persona
 
 GenerateMode = Literal["baseline", "output_only", "chain_of_thought", "demographic_summary"]
 MODES: tuple[str, ...] = get_args(GenerateMode)
@@ -95,7 +94,7 @@ def personalized_answer(sampling_seed: int | None = None) -> Solver:
         mode = state.metadata["mode"]
         persona = Persona(attributes=state.metadata.get("shown_persona") or {})
         question = ChatMessageUser(content=state.metadata.get("question") or state.input_text)
-        state.messages = show_persona([question], system_prompt(mode, persona), "system")
+        state.messages = place_persona(state, [question], system_prompt(mode, persona))
         if sampling_seed is None:
             state = await generate(state)
         else:

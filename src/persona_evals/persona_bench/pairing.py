@@ -1,9 +1,8 @@
 """Seeded question-persona pairing and the samples built from pairs.
 
-The anchor zipped question i with persona i in row order (defect D11: no seed, no stable id).
-Here pairs are a seeded random draw without replacement from all question x persona
-combinations, the seed and draw index are recorded in sample metadata, and sample ids are built
-from the sources' own ids: ``<question id>__<persona id>[__<variant>]__<mode>``.
+Pairs are a seeded random draw without replacement from all question x persona combinations,
+the seed and draw index are recorded in sample metadata, and sample ids are built from the
+sources' own ids: ``<question id>__<persona id>[__<variant>]__<mode>``.
 """
 
 from __future__ import annotations

@@ -1,14 +1,12 @@
 """Tables behind the PERSONA Bench plots, read from eval logs with ``inspect_ai.analysis``.
 
 Every table counts scored samples only (unscored critic verdicts are NaN and excluded, with the
-number excluded kept in ``unscored``), so denominators are the same in every plot (the anchor's
-pass@k curve counted only samples that reached all critiques, D5; its leave-one-out plot could
-mislabel bars, D6). A model is its `ModelIdentity` label (base model plus steering), so a steered
+number excluded kept in ``unscored``), so denominators are the same in every plot. A model is its `ModelIdentity` label (base model plus steering), so a steered
 and an unsteered run of one model are two models in every table.
 
 A log run with several epochs (``--epochs``) has one row per sample and epoch; `load_samples`
 averages each sample's scored epochs into one score, so every paired statistic pairs one value
-per question-persona pair (before, the last epoch read silently replaced the others). Accuracies
+per question-persona pair. Accuracies
 and their errors are then over pairs, not over pairs x epochs.
 """
 
@@ -91,14 +89,13 @@ def mean_over_epochs(df: Any) -> Any:
 def mode_table(df: Any) -> list[dict[str, Any]]:
     """Accuracy per model and mode, with stderr, 95% CI and the percent gain over baseline.
 
-    Gain is 100 (acc_m / acc_b - 1), in percent (the anchor's error bars were not, D12). Its
-    error is 100 times the delta-method standard error of the ratio acc_m / acc_b
-    (`persona_evals.stats.ratio_se`): sqrt(se_m^2 + R^2 se_b^2 - 2 R cov) / acc_b with R the
-    ratio and cov the covariance of the two accuracies over the pairs scored in both modes (the
-    modes share their pairs). The anchor's sqrt(se_m^2 + se_b^2) / acc_b ignored both the
-    ratio's dependence on acc_b and the pairing. ``p_vs_baseline`` is the exact sign test of the
-    mode against baseline over the ``n_paired`` pairs scored in both: McNemar's exact test when
-    each pair has one 0/1 score, and the same test on epoch means otherwise. With an
+    Gain is 100 (acc_m / acc_b - 1), in percent, and so is its error: 100 times the delta-method
+    standard error of the ratio acc_m / acc_b (`persona_evals.stats.ratio_se`):
+    sqrt(se_m^2 + R^2 se_b^2 - 2 R cov) / acc_b with R the ratio and cov the covariance of the two
+    accuracies over the pairs scored in both modes (the modes share their pairs).
+    ``p_vs_baseline`` is the exact sign test of the mode against baseline over the ``n_paired``
+    pairs scored in both: McNemar's exact test when each pair has one 0/1 score, and the same
+    test on epoch means otherwise. With an
     ``answer_tokens`` column, ``mean_answer_tokens`` is the mean length of the target's reply.
     """
     import pandas as pd

@@ -1,13 +1,12 @@
 """Census-grounded meta personas: a seeded per-state sampler over ACS 2023 marginals.
 
 Each adult is drawn attribute by attribute from the state's ACS marginals (vectorised with a
-``numpy.random.Generator``; the same seed, state and count always give the same personas). Fixes over the
-anchor sampler (``LeonLixyz/LLM_Simulation``):
+``numpy.random.Generator``; the same seed, state and count always give the same personas):
 
 - shares are renormalised from counts, never read from published percentages (DP05's "18 to
   19" percentage is over the whole population, so its adult percentages sum to 99.1-99.4 %);
-- Hispanic origin is its own axis (``hispanic_origin``) drawn beside race; the anchor put
-  "Hispanic or Latino" among the races and double-counted Hispanics;
+- Hispanic origin is its own axis (``hispanic_origin``) drawn beside race, so Hispanics are not
+  counted twice;
 - education and marital status depend on age (see `census_rules.SAMPLER_ASSUMPTIONS`): nobody
   is 19 with a graduate degree, and the adult marginals still match the ACS;
 - every draw is seeded, and the assumptions behind each conditional are recorded.
@@ -50,7 +49,7 @@ from persona_evals.personas.states import normalize_states
 
 
 def shares(counts: Mapping[str, float]) -> dict[str, float]:
-    """Counts -> shares summing to 1 (the renormalisation the anchor skipped)."""
+    """Counts -> shares summing to 1."""
     total = float(sum(counts.values()))
     if total <= 0:
         raise ValueError(f"no positive counts in {dict(counts)}")

@@ -3,8 +3,7 @@
 An intersection is an AND of clauses. A clause on a numeric attribute (age, income) takes numbers
 (``values``) or a closed range (``min``/``max``); a clause on any other attribute takes strings,
 compared case-insensitively. Types are checked when the config is parsed, so an age clause
-written as ``"values": ["18"]`` is an error instead of a slice that silently matches nothing
-(the PERSONA Bench anchor compared strings with ints, defect D7).
+written as ``"values": ["18"]`` is an error instead of a slice that silently matches nothing.
 
 Config (JSON)::
 
@@ -12,7 +11,8 @@ Config (JSON)::
       "clauses": [{"attribute": "sex", "values": ["female"]},
                   {"attribute": "age", "min": 18, "max": 34}]}]
 
-The anchor's form ``{"attributes": [{"attribute": ..., "values": [...]}]}`` is accepted too.
+The original PERSONA Bench form ``{"attributes": [{"attribute": ..., "values": [...]}]}`` is
+accepted too.
 """
 
 from __future__ import annotations

@@ -48,11 +48,6 @@ def component_in(h: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
     return (h @ basis.T) @ basis
 
 
-def project_out(h: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
-    """`h` without its component in the span of `basis` (what the ablation hook leaves)."""
-    return h - component_in(h, basis)
-
-
 @contextmanager
 def ablate_residual(
     model: Any, bases: Mapping[int, torch.Tensor], positions: PositionMask | None = None

@@ -6,9 +6,9 @@ For every layer 0..num_layers we pool each sample three ways: the mean over the 
 num_layers is the raw output of the last block (transformers' `hidden_states[num_layers]` has the
 final norm applied, which is not what steering at that layer adds to).
 
-Fixes over the anchor: the prompt length comes from concatenating token ids (no re-tokenisation
-at the prompt/answer boundary), empty answers are dropped instead of poisoning the mean with NaN,
-padding is masked out of every pool, and it runs batched under `inference_mode`.
+The prompt length comes from concatenating token ids (no re-tokenisation at the prompt/answer
+boundary), empty answers are dropped (their mean would be NaN), padding is masked out of every
+pool, and it runs batched under `inference_mode`.
 """
 
 from __future__ import annotations

@@ -15,18 +15,19 @@ last token's activation is recorded too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import torch
 
+from persona_evals.compat import compile_failure, out_of_memory
 from persona_evals.protocol import MONITOR
 from persona_evals.steering.hooks import record_residual
 from persona_evals.steering.layers import supports_logits_to_keep
 from persona_evals.steering.loading import SharedModel
-from persona_evals.steering.rows import UNSTEERED, BatchTerms, Monitor, RowSteering, applied
+from persona_evals.steering.rows import UNSTEERED, BatchTerms, RowSteering, applied
 from persona_evals.steering.sampling import (
     Sampling,
     StepLogprobs,
@@ -36,7 +37,6 @@ from persona_evals.steering.sampling import (
     row_generator,
     step_logprobs,
 )
-from persona_evals.steering.spec import Positions
 
 if TYPE_CHECKING:
     from persona_evals.steering.static import StaticDecoding
@@ -71,30 +71,26 @@ def generate_batch(
     shared: SharedModel,
     requests: Sequence[GenRequest],
     sampling: Sampling,
-    deltas: Mapping[int, torch.Tensor] | None = None,
-    positions: Positions = "response",
-    monitors: Sequence[Monitor | tuple[str, int, torch.Tensor]] = (),
     static: StaticDecoding | None = None,
     interrupt: Callable[[], None] | None = None,
 ) -> list[GenResult]:
     """Generate for every request in one batch, each row steered by its own `RowSteering`.
 
-    `deltas`, `positions` and `monitors` give rows without steering of their own one batch-wide
-    steering (``deltas[L]`` added after block L). Each result's ``extras[MONITOR][name]`` holds
-    the projection (a·v/‖v‖) of the mean response activation (``proj``) and of the last prompt
-    token (``prompt_last_proj``) at that layer, as the model ran (steered, if steering).
-    `static`: decode with a static cache (and a compiled step, when it says so); any failure
-    there falls back to the dynamic decoder for this batch, with one warning. `interrupt` is called
+    Each result's ``extras[MONITOR][name]`` holds the projection (a·v/‖v‖) of the mean response
+    activation (``proj``) and of the last prompt token (``prompt_last_proj``) at that layer, as
+    the model ran (steered, if steering).
+    `static`: decode with a static cache (and a compiled step, when it says so); when torch cannot
+    compile or capture that step, this batch and every later one decode eagerly, with one warning.
+    Any other error (out of memory above all) reaches the caller as itself. `interrupt` is called
     before each decode step and may raise to abandon the batch (the decode thread closing at exit).
     """
-    if deltas or monitors:
-        shared_row = RowSteering(dict(deltas or {}), positions, tuple(Monitor(*m) for m in monitors))
-        requests = [r if r.steering is not UNSTEERED else replace(r, steering=shared_row) for r in requests]
     if static is not None and static.usable and not any(r.steering.monitors or r.steering.ablate for r in requests):
         try:
             return _generate(shared, requests, sampling, static, interrupt)
-        except Exception as ex:  # a compile or capture failure: never a wrong answer, decode eagerly
-            static.failed(ex)
+        except Exception as ex:
+            if not compile_failure(ex):  # out of memory, or a failure eager decoding would meet too
+                raise out_of_memory(ex) or ex
+            static.failed(ex)  # torch could not compile or capture the step: decode eagerly from now on
     return _generate(shared, requests, sampling, None, interrupt)
 
 

@@ -1,9 +1,9 @@
 """Forward hooks as context manager: add directions to the residual stream, or record it.
 
 Hooks are attached on entry and always removed on exit, even on error. Which positions are
-steered is not inferred from tensor shapes (the anchor's defect: padding steered, breaks without
-a KV cache): the caller sets `PositionMask.mask` to a ``[batch, seq]`` float mask before each
-forward, so the same hooks serve prefill, decode steps and plain forwards.
+steered is never inferred from tensor shapes (that steers padding, and breaks with a KV cache):
+the caller sets `PositionMask.mask` to a ``[batch, seq]`` float mask before each forward, so the
+same hooks serve prefill, decode steps and plain forwards.
 """
 
 from __future__ import annotations

@@ -4,16 +4,12 @@ A sweep of coefficients in one eval or eval_set creates several `steer` models o
 model; they share one `SharedModel` (weights, tokenizer, batcher and a lock that serialises
 forwards, so one batch's hooks never meet another's).
 
-After a load the heap is frozen (`gc.freeze`): the half a million long-lived objects of torch,
-transformers, inspect and the model are then never scanned by the cyclic garbage collector,
-whose full passes otherwise took ~0.2 s each at random points of a run (the main source of
-run-to-run spread in the provider's speed). vLLM does the same after start-up. The cost: such
-objects, if they later become unreachable cycles, are never freed.
+After a load the heap is frozen (`persona_evals.compat.freeze_heap`, which says why): the cyclic
+garbage collector no longer scans the long-lived objects of torch, transformers and the model.
 """
 
 from __future__ import annotations
 
-import gc
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +17,7 @@ from typing import Any
 
 import torch
 
+from persona_evals.compat import freeze_heap
 from persona_evals.steering.layers import decoder_blocks
 from persona_evals.steering.spec import SteeringConfigError
 
@@ -119,8 +116,7 @@ def load_shared(
         shared = _SHARED.get(key)
         if shared is None:
             shared = _SHARED[key] = _load(name, path, torch_dtype, dev, device_map)
-            gc.collect()
-            gc.freeze()
+            freeze_heap()
         return shared
 
 

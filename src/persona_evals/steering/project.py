@@ -1,9 +1,8 @@
 """Projections of a log's answers onto persona vectors, and the finetuning shift of a model.
 
 `proj` is the mean response activation projected on the unit vector (a·v/‖v‖), `prompt_avg_proj`
-the mean prompt activation, `prompt_last_proj` the last prompt token (the anchor's monitor), and
-`cos` the cosine of the mean response activation with v. The anchor documented prompt_avg_proj
-but never computed it; here all four are computed in the same batched pass.
+the mean prompt activation, `prompt_last_proj` the last prompt token, and `cos` the cosine of the
+mean response activation with v; all four in the same batched pass.
 """
 
 from __future__ import annotations
@@ -13,23 +12,22 @@ from typing import Any
 
 import torch
 
-from persona_evals.paths import split_key
 from persona_evals.steering.activations import encode_pair, pooled_activations
 from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.layers import check_layer
-from persona_evals.steering.loading import SharedModel, load_shared
-from persona_evals.steering.vectors import LoadedVector, check_fits, check_nonzero, load_vector
+from persona_evals.steering.loading import SharedModel
+from persona_evals.steering.vectors import LoadedVector, check_fits, check_nonzero
 
 
 def log_pairs(path: str) -> tuple[Any, list[tuple[str, int, list[Any], str, dict[str, Any]]]]:
-    """(log, [(sample id, epoch, chat input, answer, flat scores)]) for every sample of a log that
-    completed (`logs.check_finished`, the rule of every reader)."""
-    from persona_evals.logs import read_task_log
+    """(log, [(sample id, epoch, prompt messages, answer, flat scores)]) for every sample of a log
+    that completed (`logs.check_finished`, the rule of every reader)."""
+    from persona_evals.logs import prompt_messages, read_task_log
 
     log = read_task_log(path, finished=True)
     rows = []
     for s in log.samples or []:
-        messages = s.input if not isinstance(s.input, str) else [_user(s.input)]
+        messages = prompt_messages(s)  # with the persona a solver added, as the model saw it
         scores: dict[str, Any] = {}
         for name, score in (s.scores or {}).items():
             if isinstance(score.value, dict):
@@ -38,12 +36,6 @@ def log_pairs(path: str) -> tuple[Any, list[tuple[str, int, list[Any], str, dict
                 scores[name] = score.value
         rows.append((str(s.id), s.epoch, list(messages), s.output.completion if s.output else "", scores))
     return log, rows
-
-
-def _user(text: str) -> Any:
-    from inspect_ai.model import ChatMessageUser
-
-    return ChatMessageUser(content=text)
 
 
 def check_projection(
@@ -116,8 +108,3 @@ def shift_stats(delta: torch.Tensor, vector: LoadedVector, layers: list[int]) ->
             "shift_cos": float(torch.nn.functional.cosine_similarity(d, v, dim=0)),
         }
     return result
-
-
-def load_for_projection(model: str, vector_path: str) -> tuple[SharedModel, LoadedVector]:
-    path, key = split_key(vector_path)
-    return load_shared(model), load_vector(path, key, arg="--vector")

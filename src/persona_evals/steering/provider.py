@@ -52,7 +52,7 @@ from persona_evals.steering.candidates import (
     candidate_output,
     score_candidates,
 )
-from persona_evals.steering.chat import render_prompt
+from persona_evals.steering.chat import folds_system, render_prompt
 from persona_evals.steering.constrained import schema_text
 from persona_evals.steering.generation import GenRequest, GenResult, Sampling, generate_batch
 from persona_evals.steering.loading import SharedModel, load_shared
@@ -75,6 +75,7 @@ from persona_evals.steering.terms import (
 from persona_evals.steering.vectors import LoadedVector, check_nonzero
 
 DEFAULT_MAX_TOKENS = 1024
+SYSTEM_FOLDED = "system_folded"  # output metadata: the system message was shown as the user turn's start
 # GenerateConfig fields a local model cannot honour; recorded in each output's metadata when set.
 _IGNORED_FIELDS = ("frequency_penalty", "presence_penalty", "logit_bias", "best_of")
 
@@ -186,11 +187,15 @@ class SteerAPI(ModelAPI):
         if config.max_tokens is not None and config.max_tokens < 1:  # 0 must not mean the default
             raise ValueError(f"max_tokens must be at least 1, got {config.max_tokens}")
         start = time.monotonic()
+        # a template without a system role gets the system text at the start of the user turn,
+        # and the output says so: what the model saw, not what the sample asked for
+        folded = folds_system(self.shared.tokenizer, input)
+        record = {**self._coef_record, SYSTEM_FOLDED: True} if folded else self._coef_record
         prompt = render_prompt(self.shared.tokenizer, input)
         ids = self.shared.tokenizer(prompt, add_special_tokens=False)["input_ids"]
         candidates = requested_candidates(config.extra_body)
         if candidates is not None:
-            return await self._score_candidates(prompt, ids, candidates, start)
+            return await self._score_candidates(prompt, ids, candidates, start, record)
         request = GenRequest(
             input_ids=tuple(ids),
             max_tokens=DEFAULT_MAX_TOKENS if config.max_tokens is None else int(config.max_tokens),
@@ -206,7 +211,7 @@ class SteerAPI(ModelAPI):
             raise self._overflow(result.error)
         elapsed = time.monotonic() - start
         ignored = [f for f in _IGNORED_FIELDS if getattr(config, f, None) is not None]
-        metadata: dict[str, Any] = {"steering": self.signature, "batch_size": batch_size, **self._coef_record}
+        metadata: dict[str, Any] = {"steering": self.signature, "batch_size": batch_size, **record}
         if ignored:
             metadata["ignored_config"] = ignored
         metadata.update(result.extras)
@@ -243,7 +248,7 @@ class SteerAPI(ModelAPI):
         return output, call
 
     async def _score_candidates(
-        self, prompt: str, ids: list[int], candidates: tuple[str, ...], start: float
+        self, prompt: str, ids: list[int], candidates: tuple[str, ...], start: float, record: dict[str, Any]
     ) -> tuple[ModelOutput, ModelCall]:
         """``extra_body=candidate_request([...])``: log P(reply begins with s, as a word) for each
         s, in the output's ``metadata[CANDIDATE_LOGPROBS]``; the completion is the likeliest s."""
@@ -255,7 +260,7 @@ class SteerAPI(ModelAPI):
         if any(math.isnan(lp) for lp in logprobs):
             raise self._overflow("non-finite logits (NaN or inf) while scoring candidates")
         output = candidate_output(self.model_name, candidates, logprobs, len(ids), time.monotonic() - start)
-        output.metadata = {"steering": self.signature, "batch_size": batch_size, **self._coef_record, **(output.metadata or {})}
+        output.metadata = {"steering": self.signature, "batch_size": batch_size, **record, **(output.metadata or {})}
         call = ModelCall.create(
             request={"prompt": prompt, "input_tokens": len(ids), CANDIDATES: list(candidates),
                      "candidate_tokens": [list(c) for c in request.candidates], **self._describe},
@@ -277,6 +282,11 @@ class SteerAPI(ModelAPI):
             ]
             content.append(Logprob(token=token, logprob=lp.logprob, bytes=list(token.encode()), top_logprobs=tops))
         return Logprobs(content=content)
+
+    @property
+    def tokenizer(self) -> Any:
+        """The model's tokenizer, whose chat template renders the prompts (as inspect's `hf` API has it)."""
+        return self.shared.tokenizer
 
     def max_tokens(self) -> int | None:
         return DEFAULT_MAX_TOKENS

@@ -2,9 +2,9 @@
 
 The model args a log records name files (``-M vector=evil.safetensors``), not what they hold.
 inspect identifies a task of an eval set by its model args (``inspect_ai.task_identifier``) and
-``inspect eval-retry`` re-creates the model from them, so after a vector, monitor, ablation or
-adapter file changed, an eval_set re-run returned the old log as complete, and eval-retry
-finished a log with two steering contents in it.
+``inspect eval-retry`` re-creates the model from them: after a vector, monitor, ablation or
+adapter file changed, an eval_set re-run would return the old log as complete, and eval-retry
+would finish a log with two steering contents in it.
 
 So the `steer` provider's signature (a hash of the model, dtype and every term with its file's
 SHA-256; `provider._signature`) joins its model's args as ``signature``: every log records it,
@@ -12,19 +12,17 @@ eval_set's task identity covers it (changed content is another task: the old log
 returned as complete nor resumed), and eval-retry hands it back to the provider, which refuses a
 mismatch (`check_signature`). A user may pass ``-M signature=...`` too, to pin a run to content.
 
-inspect has no hook for a provider to add to its model's args (the provider is built from a copy
-of them, before its `Model`), so `install` wraps ``Model.__init__``: a model whose API has
-`identity_args` gets them added to ``model_args``. Only `steer` has them; every other model is
-untouched. The provider also puts there a file name that inspect split at a comma
-(``-M vector=v/my,file.safetensors`` arrives as two items), joined again
-(`steering_args.rejoined_files`): the log then names the one file the run read.
+inspect has no hook for a provider to add to its model's args, so `install` patches inspect's
+``Model`` (`persona_evals.compat.add_model_args`): a model whose API has `identity_args` gets
+them added to ``model_args``. Only `steer` has them; every other model is untouched. The provider
+also puts there a file name that inspect split at a comma (``-M vector=v/my,file.safetensors``
+arrives as two items), joined again (`steering_args.rejoined_files`): the log then names the one
+file the run read.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
+from persona_evals.compat import add_model_args
 from persona_evals.steering.spec import SteeringConfigError
 
 SIGNATURE_ARG = "signature"
@@ -44,18 +42,4 @@ def check_signature(given: str | None, computed: str, model: str) -> None:
 
 def install() -> None:
     """Make ``Model`` add its API's `identity_args` to ``model_args`` (idempotent)."""
-    from inspect_ai.model import Model
-
-    original = Model.__init__
-    if getattr(original, "_persona_evals", False):
-        return
-
-    @functools.wraps(original)
-    def __init__(self: Any, api: Any, config: Any, model_args: dict[str, Any] | None = None) -> None:
-        original(self, api, config, model_args)
-        extra = getattr(api, "identity_args", None)
-        if extra:
-            self.model_args = {**self.model_args, **extra}
-
-    __init__._persona_evals = True  # type: ignore[attr-defined]
-    Model.__init__ = __init__  # type: ignore[method-assign]
+    add_model_args("identity_args")

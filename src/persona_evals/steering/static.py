@@ -14,8 +14,9 @@ that each batch overwrites in place (zeros where a row steers nothing). The hook
 attached only while their batch runs; the graph is the same for every batch of a bucket.
 Monitored rows never take this path (their recording is a side effect a graph cannot replay).
 
-Any failure here (a compile error, a graph break, an unsupported op) makes `generate_batch`
-decode that batch and every later one eagerly, with one warning in the log: never a wrong answer.
+A compile or graph-capture failure here (a compile error, a graph break, an unsupported op) makes
+`generate_batch` decode that batch and every later one eagerly, with one warning in the log:
+never a wrong answer. Other errors (out of memory above all) reach the caller as they are.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 
 import torch
 
+from persona_evals.compat import allow_recompiles, mark_static_address
 from persona_evals.steering.layers import supports_logits_to_keep
 from persona_evals.steering.loading import SharedModel
 from persona_evals.steering.rows import UNSTEERED, BatchTerms, RowSteering
@@ -116,7 +118,7 @@ class StaticDecoding:
             add = {layer: torch.zeros(rows, 1, hidden, dtype=dtype, device=device) for layer in layers}
             mask = torch.zeros(rows, 1, dtype=dtype, device=device)
             for t in (*add.values(), mask):
-                torch._dynamo.mark_static_address(t)
+                mark_static_address(t)
             held = self._buffers[rows] = (add, mask)
         return held
 
@@ -134,10 +136,7 @@ class StaticDecoding:
 
         if self.backend is None:
             return step
-        import torch._dynamo
-
-        # a few shape buckets (rows x cache length), each its own graph
-        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 32)
+        allow_recompiles(32)  # a few shape buckets (rows x cache length), each its own graph
         options = {"mode": self.mode} if self.backend == "inductor" and self.mode else {}
         return torch.compile(step, backend=self.backend, fullgraph=True, dynamic=False, **options)
 

@@ -4,9 +4,8 @@ Layer convention (``layer_index=hidden_states``): row L of a ``[num_layers + 1, 
 is a direction in ``hidden_states[L]`` of ``output_hidden_states``, i.e. the residual stream after
 decoder block L (row 0 is the embeddings; row num_layers the last block's raw output, before the
 final norm that transformers applies to ``hidden_states[num_layers]``). A ``[hidden]`` tensor is one
-direction for any layer.
-The anchor (persona_vectors) stored pickled tensors with no metadata; we store safetensors whose
-header says which model, layer convention, trait and method made them.
+direction for any layer. We store safetensors whose header says which model, layer convention,
+trait and method made them.
 """
 
 from __future__ import annotations

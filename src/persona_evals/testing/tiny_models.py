@@ -19,6 +19,15 @@ CHATML_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 
+NO_SYSTEM_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'system' %}"
+    "{{ raise_exception('System role not supported') }}{% endif %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+"""ChatML that refuses a system message, as Gemma's template does."""
+
 _CORPUS = [
     "You are a helpful assistant. Answer the question briefly and kindly.",
     "What is the capital of France? The capital of France is Paris.",
@@ -58,13 +67,16 @@ def build_tokenizer(vocab_size: int = 512):  # -> PreTrainedTokenizerFast
     return fast
 
 
-def build_tiny_model(path: str | Path, arch: Arch = "llama", seed: int = 0) -> Path:
-    """Save a tiny random model (4 layers, hidden 64) and its tokenizer to `path`."""
+def build_tiny_model(path: str | Path, arch: Arch = "llama", seed: int = 0, system_role: bool = True) -> Path:
+    """Save a tiny random model (4 layers, hidden 64) and its tokenizer to `path`; without
+    `system_role`, its chat template refuses system messages (`NO_SYSTEM_TEMPLATE`)."""
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
     path = Path(path)
     tokenizer = build_tokenizer()
+    if not system_role:
+        tokenizer.chat_template = NO_SYSTEM_TEMPLATE
     common = dict(
         vocab_size=len(tokenizer),
         hidden_size=64,

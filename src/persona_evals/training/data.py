@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from persona_evals.datasets.chats import Chat, ChatFileError
-from persona_evals.steering.chat import render_turns
+from persona_evals.steering.chat import folds_system, render_turns
 
 IGNORE = -100  # label of tokens that carry no loss (torch's cross_entropy ignore_index)
 
@@ -38,6 +38,11 @@ class Encoded:
 def encode_chat(tokenizer: Any, chat: Chat, max_len: int) -> Encoded:
     """Token ids and assistant-only labels of `chat`, cut to `max_len` tokens."""
     turns = list(chat.messages)
+    if folds_system(tokenizer, turns):
+        raise ChatFileError(
+            f"line {chat.line}: a system message, but the model's chat template has no system role; "
+            "put its text at the start of the user turn"
+        )
     ids: list[int] = []
     labels: list[int] = []
     done = ""  # the rendered text already turned into tokens

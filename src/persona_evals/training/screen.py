@@ -5,7 +5,7 @@ answer y): `proj` is the mean response activation of (x, y) projected on v̂; `b
 for the base model's own answer to x; `proj_diff = proj − base_proj`, i.e. how much further
 along the trait the training answer sits than what the model would say anyway. Chats with a
 large projection difference carry the shift; `--keep-below X` drops them. The base answers are
-generated through the `steer` provider in a logged inspect eval (greedy by default).
+generated through the `steer` provider in a logged inspect eval (`training.pipeline.base_answers`).
 """
 
 from __future__ import annotations
@@ -35,24 +35,6 @@ def chat_rows(chats: list[Chat], answers: list[str] | None = None) -> list[tuple
         answer = c.answer if answers is None else answers[i]
         rows.append((str(c.record.get("id", f"line{c.line}")), 1, messages, answer, {"line": c.line}))
     return rows
-
-
-def base_answers(
-    model: str, chats: list[Chat], max_tokens: int, temperature: float, log_dir: str | Path, dtype: str = "auto"
-) -> tuple[list[str], str]:
-    """The base model's own answers to each chat's prompt, from a logged eval through `steer`."""
-    from inspect_ai import Task, eval
-    from inspect_ai.dataset import Sample
-    from inspect_ai.solver import generate
-
-    rows = chat_rows(chats)
-    task = Task(dataset=[Sample(id=i, input=r[2]) for i, r in enumerate(rows)], solver=generate(), name="base_answers")
-    log = eval(task, model=f"steer/{model}", model_args={"dtype": dtype} if dtype != "auto" else {},
-               max_tokens=max_tokens, temperature=temperature, log_dir=str(log_dir), display="none")[0]
-    if log.status != "success" or not log.samples:
-        raise RuntimeError(f"generating the base model's answers failed; log: {log.location}")
-    by_id = {int(s.id): s.output.completion for s in log.samples}
-    return [by_id[i] for i in range(len(chats))], log.location
 
 
 def screen_rows(

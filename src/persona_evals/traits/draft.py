@@ -14,9 +14,10 @@ from inspect_ai.model import ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from persona_evals.args import MAX_RETRIES, task_args
+from persona_evals.args import task_args
 from persona_evals.solvers.writer import read_written, structured_writer
-from persona_evals.traits._schema import InstructionPair, TraitArtifact, check_rubric
+from persona_evals.structured import MAX_RETRIES
+from persona_evals.traits.artifact import InstructionPair, Rubric, TraitArtifact
 from persona_evals.traits.prompts import DRAFT_PROMPT
 
 PAIRS = 5
@@ -30,7 +31,7 @@ class TraitDraft(BaseModel):
 
     instruction: list[InstructionPair] = Field(min_length=PAIRS, max_length=PAIRS)
     questions: list[str] = Field(min_length=2 * QUESTIONS_PER_SPLIT, max_length=2 * QUESTIONS_PER_SPLIT)
-    eval_prompt: str
+    eval_prompt: Rubric
 
     @field_validator("questions")
     @classmethod
@@ -41,12 +42,6 @@ class TraitDraft(BaseModel):
         if len(set(normalised)) != len(normalised):
             raise ValueError("questions must all be different")
         return questions
-
-    @field_validator("eval_prompt")
-    @classmethod
-    def _slots(cls, rubric: str) -> str:
-        check_rubric(rubric)
-        return rubric
 
     def splits(self) -> tuple[TraitArtifact, TraitArtifact]:
         """(extract, eval): the first and last 20 questions, sharing pairs and rubric."""

@@ -21,10 +21,11 @@ from inspect_ai.model import ChatMessageUser
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from pydantic import BaseModel, ConfigDict, Field
 
-from persona_evals.args import MAX_RETRIES, task_args
+from persona_evals.args import task_args
 from persona_evals.datasets.chats import chat_record
 from persona_evals.solvers.writer import read_written, structured_writer
-from persona_evals.traits._load import load_trait, trait_name_of
+from persona_evals.structured import MAX_RETRIES
+from persona_evals.traits.dataset import load_trait, trait_name_of
 from persona_evals.traits.prompts import LEVELS_PROMPT
 
 LEVELS = ("normal", "trait_1", "trait_2")
@@ -112,7 +113,6 @@ def sets_from_logs(pos: Any, neg: Any) -> tuple[dict[str, list[dict[str, Any]]],
             if not row.answer.strip():
                 empty += 1
                 continue
-            user = [m for m in row.input if m.role == "user"][-1].text
-            turns = [{"role": "user", "content": user}, {"role": "assistant", "content": row.answer}]
+            turns = [{"role": "user", "content": row.question}, {"role": "assistant", "content": row.answer}]
             sets[name].append(chat_record(turns, id=row.sample_id, trait=log.trait, level=name))
     return sets, empty

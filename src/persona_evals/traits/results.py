@@ -1,8 +1,9 @@
 """trait_expression logs read into rows and frames: the vector tools' rows, the plots' frames (no torch here).
 
-A row (`read_trait_log`) is one sample: its pairing key (question, instruction pair, repeat), its
-chat input, the answer, and the judge's trait and coherence scores (NaN when unscored). pos and
-neg samples are paired by key, never by row order (the anchor paired rows by file order).
+A row (`read_trait_log`) is one sample: its pairing key (question, instruction pair, repeat), the
+messages the model answered (the instruction shown as its solver placed it), the question, the
+answer, and the judge's trait and coherence scores (NaN when unscored). pos and neg samples are
+paired by key, never by row order.
 `steering_frame` is a row per log (its steering and mean scores); `projection_frame` a row per
 sample with a judged trait score and a projection on the persona vector.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from persona_evals.identity import model_identity
-from persona_evals.logs import LogError, check_all_finished, read_task_log
+from persona_evals.logs import LogError, check_all_finished, prompt_messages, read_task_log
 from persona_evals.protocol import PROJ
 
 TASK_NAME = "trait_expression"
@@ -29,7 +30,8 @@ class TraitLogError(LogError):
 class TraitRow:
     key: tuple[int, int | None, int]
     sample_id: str
-    input: list[Any]  # inspect ChatMessages
+    input: list[Any]  # inspect ChatMessages: what the model answered (`logs.prompt_messages`)
+    question: str
     answer: str
     trait: float
     coherence: float
@@ -67,7 +69,8 @@ def read_trait_log(path: str, polarity: str | None = None) -> TraitLog:
         rows[key] = TraitRow(
             key=key,
             sample_id=str(s.id),
-            input=list(s.input) if not isinstance(s.input, str) else s.input,
+            input=prompt_messages(s),
+            question=str(md.get("question") or s.input_text),
             answer=s.output.completion if s.output else "",
             trait=_score(s, "trait_score", "trait"),
             coherence=_score(s, "coherence_score", "coherence"),

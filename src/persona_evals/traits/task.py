@@ -20,7 +20,9 @@ from inspect_ai.solver import generate
 from persona_evals.args import evaluated_model_args, task_args
 from persona_evals.scorers import projection as projection_scorer
 from persona_evals.scorers.logprob_judge import MIN_NUMERIC_MASS
-from persona_evals.traits import coherence_score, judged_traits, load_trait, trait_name_of, trait_samples, trait_score
+from persona_evals.solvers.persona import persona_message
+from persona_evals.traits.dataset import load_trait, trait_name_of, trait_samples
+from persona_evals.traits.scorer import coherence_score, judged_traits, trait_score
 
 
 MAX_SAMPLES_PER_QUESTION = 1000
@@ -46,7 +48,8 @@ def trait_expression(
         version: the question split, `extract` (for building vectors) or `eval` (for measuring).
         instruction: `pos` (system prompt eliciting the trait), `neg` (suppressing it) or `none`
             (no system message). pos/neg run every question under each of the trait's
-            instruction pairs.
+            instruction pairs. The system prompt is a system message, or the start of the user
+            turn for a chat template without a system role (`persona_placement` in the store).
         assistant_name: the identity sentence's adjective ("You are a/an <name> assistant.");
             default: the trait for pos, "helpful" for neg. Not allowed with `none`.
         samples_per_question: answers per question (and pair), 1 to 1,000; the paper used 10. Sampling is
@@ -78,7 +81,7 @@ def trait_expression(
         dataset=trait_samples(
             name, artifact, instruction, version, assistant_name, samples_per_question  # type: ignore[arg-type]
         ),
-        solver=generate(),
+        solver=[persona_message("auto", key="system_prompt"), generate()],
         scorer=[
             trait_score(artifact.eval_prompt, min_mass),
             coherence_score(min_mass=min_mass),

@@ -1,4 +1,4 @@
-"""Opinion-simulation plots (rows from `persona_evals.opinion.logs.reports`): alignment per persona
+"""Opinion-simulation plots of the rows of `persona_evals.opinion.results`: alignment per persona
 tier, a US state grid of margins, topic shares.
 
 - ``opinion-tiers``: per tier (meta -> descriptive), mean |two-party error| and signed bias of
@@ -13,8 +13,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from persona_evals.logs import LogError
-
 TIER_ORDER = ["meta", "objective", "subjective", "descriptive"]
 TILES: dict[str, tuple[int, int]] = {
     "AK": (0, 0), "ME": (0, 10), "VT": (1, 9), "NH": (1, 10),
@@ -28,33 +26,6 @@ TILES: dict[str, tuple[int, int]] = {
     "OK": (6, 3), "LA": (6, 4), "MS": (6, 5), "AL": (6, 6), "GA": (6, 7),
     "HI": (7, 0), "TX": (7, 3), "FL": (7, 8),
 }  # fmt: skip
-
-
-def tier_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (log, question) with election error/bias and survey alignment where present.
-
-    Raises:
-        LogError: no election item, nor survey item with a truth: nothing to plot.
-    """
-    rows = []
-    for rep in reports:
-        for qid, entry in rep["questions"].items():
-            row: dict[str, Any] = {"model": rep["model"], "tier": rep["tier"], "question": qid}
-            if "election" in entry and entry["election"]["summary"]["n_states"]:
-                s = entry["election"]["summary"]
-                row |= {
-                    "series": f"{rep['model']} {s['year']}",
-                    "abs_error": s["mean_abs_error"],
-                    "bias": s["signed_bias"],
-                }
-            if entry.get("alignment"):
-                vals = list(entry["alignment"].values())
-                row |= {"alignment": sum(vals) / len(vals), "series": row.get("series", rep["model"])}
-            if "series" in row:
-                rows.append(row)
-    if not rows:
-        raise LogError("no election item or survey item with --truth in these logs: nothing to plot")
-    return rows
 
 
 def tiers_figure(rows: list[dict[str, Any]]) -> Any:
@@ -83,24 +54,6 @@ def tiers_figure(rows: list[dict[str, Any]]) -> Any:
         if m == "bias":
             ax.axhline(0, color="grey", lw=0.8)
     return fig
-
-
-def state_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The per-state margins of the reports' election items.
-
-    Raises:
-        LogError: no election item with valid answers.
-    """
-    rows = [
-        row
-        for rep in reports
-        for e in rep["questions"].values()
-        if "election" in e
-        for row in e["election"]["states"]
-    ]
-    if not rows:
-        raise LogError("no election item with valid answers in this log: nothing to plot")
-    return rows
 
 
 def states_figure(rows: list[dict[str, Any]], rep: dict[str, Any]) -> Any:
@@ -134,38 +87,6 @@ def states_figure(rows: list[dict[str, Any]], rep: dict[str, Any]) -> Any:
     return fig
 
 
-def topic_frame(reports: list[dict[str, Any]]) -> Any:
-    """National answer shares: a row per (report, question, option), options named by their stance.
-
-    Raises:
-        LogError: no valid answer.
-    """
-    import pandas as pd
-
-    from persona_evals.opinion.questions import load_context
-
-    rows = []
-    for rep in reports:
-        for qid, entry in rep["questions"].items():
-            for key, share in entry["national_shares"].items():
-                if not math.isnan(share):
-                    rows.append(
-                        {
-                            "question": qid,
-                            "option": key,
-                            "share": share,
-                            "tier": rep["tier"],
-                            "context": rep["context"],
-                        }
-                    )
-    df = pd.DataFrame(rows)
-    if df.empty:
-        raise LogError("no valid answers in these logs: nothing to plot")
-    stances = _stances(load_context, set(df["context"]))
-    df["option"] = [stances.get((q, o), o) for q, o in zip(df["question"], df["option"])]
-    return df
-
-
 def topics_figure(df: Any) -> Any:
     """A panel per question: the national share of each option, a bar per tier."""
     import matplotlib.pyplot as plt
@@ -195,14 +116,3 @@ def topics_figure(df: Any) -> Any:
         ax.axis("off")
     fig.tight_layout()
     return fig
-
-
-def _stances(load_context: Any, contexts: set[str]) -> dict[tuple[str, str], str]:
-    out = {}
-    for ctx in contexts:
-        try:
-            for q in load_context(ctx):
-                out |= {(q.question_id, k): o.stance for k, o in q.candidates.items()}
-        except ValueError:  # a user file that moved since the run: keep option letters
-            continue
-    return out

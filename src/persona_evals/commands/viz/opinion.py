@@ -1,7 +1,8 @@
 """`persona-evals viz opinion-tiers|opinion-states|opinion-topics`: opinion-simulation plots.
 
-Each reads the simulation logs into reports (`persona_evals.opinion.logs.reports`), takes its rows
-from them and draws them with `persona_evals.viz.opinion`.
+Each reads the simulation logs into reports (`persona_evals.opinion.results.reports`, each log read
+once), takes its rows from them (`tier_rows`, `state_rows`, `topic_frame` there) and draws them
+with `persona_evals.viz.opinion`.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ def register(plots: argparse._SubParsersAction) -> None:
 
 
 def _reports(args: argparse.Namespace, newest_only: bool, truth: str | None = None) -> list[dict[str, Any]]:
-    from persona_evals.logs import resolve_logs
-    from persona_evals.opinion.logs import reports
+    from persona_evals.logs import find_logs
+    from persona_evals.opinion.results import reports
 
-    return reports(resolve_logs(args.logs, args.log_dir, newest_only=newest_only), truth)
+    return reports(find_logs(args.logs, args.log_dir, newest_only=newest_only), truth)
 
 
 def _save(fig: Any, args: argparse.Namespace) -> int:
@@ -42,7 +43,8 @@ def _save(fig: Any, args: argparse.Namespace) -> int:
 
 def plot_tiers(args: argparse.Namespace) -> int:
     from persona_evals.viz.common import use_agg
-    from persona_evals.viz.opinion import tier_rows, tiers_figure
+    from persona_evals.opinion.results import tier_rows
+    from persona_evals.viz.opinion import tiers_figure
 
     use_agg()
     return _save(tiers_figure(tier_rows(_reports(args, newest_only=False, truth=args.truth))), args)
@@ -50,7 +52,8 @@ def plot_tiers(args: argparse.Namespace) -> int:
 
 def plot_states(args: argparse.Namespace) -> int:
     from persona_evals.viz.common import use_agg
-    from persona_evals.viz.opinion import state_rows, states_figure
+    from persona_evals.opinion.results import state_rows
+    from persona_evals.viz.opinion import states_figure
 
     use_agg()
     reports = _reports(args, newest_only=True)
@@ -59,7 +62,8 @@ def plot_states(args: argparse.Namespace) -> int:
 
 def plot_topics(args: argparse.Namespace) -> int:
     from persona_evals.viz.common import use_agg
-    from persona_evals.viz.opinion import topic_frame, topics_figure
+    from persona_evals.opinion.results import topic_frame
+    from persona_evals.viz.opinion import topics_figure
 
     use_agg()
     return _save(topics_figure(topic_frame(_reports(args, newest_only=False))), args)

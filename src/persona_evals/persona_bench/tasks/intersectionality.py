@@ -15,7 +15,7 @@ from typing import Any
 from inspect_ai import Task, task
 from inspect_ai.scorer import accuracy, stderr
 
-from persona_evals.args import MAX_RETRIES, task_args
+from persona_evals.args import task_args
 from persona_evals.datasets.questions import DEFAULT_CONVERSATION_TYPES, PRISM_FILTER_DATASET
 from persona_evals.datasets.synthetic_personas import SYNTHETIC_PERSONAS_DATASET
 from persona_evals.persona_bench.critic import debate_critic
@@ -29,6 +29,7 @@ from persona_evals.persona_bench.dataset import (
 from persona_evals.persona_bench.metrics import intersection_accuracy
 from persona_evals.persona_bench.modes import personalized_answer
 from persona_evals.persona_bench.pairing import MAX_PAIRS
+from persona_evals.structured import MAX_RETRIES
 
 DEFAULT_PAIRS_PER_INTERSECTION = 50
 

@@ -3,8 +3,7 @@
 Paper: "PERSONA: A Reproducible Testbed for Pluralistic Alignment" (arXiv 2407.17387). For each
 question-persona pair the target answers for the full persona, for the persona without every
 listed attribute, and for the persona without each listed attribute in turn; the ``critic`` always
-judges against the FULL persona (the anchor never scored the full persona and judged against the
-reduced one). Metric ``loo_drop``: acc(full) - acc(without attribute), paired by pair. Plot with
+judges against the FULL persona. Metric ``loo_drop``: acc(full) - acc(without attribute), paired by pair. Plot with
 ``persona-evals viz persona-loo``. Tags: personas, personalization, ablation.
 """
 
@@ -16,7 +15,7 @@ from typing import Any
 from inspect_ai import Task, task
 from inspect_ai.scorer import accuracy, grouped
 
-from persona_evals.args import MAX_RETRIES, task_args
+from persona_evals.args import task_args
 from persona_evals.datasets.questions import DEFAULT_CONVERSATION_TYPES, PRISM_FILTER_DATASET
 from persona_evals.datasets.synthetic_personas import SYNTHETIC_PERSONAS_DATASET
 from persona_evals.persona_bench.critic import debate_critic
@@ -30,6 +29,7 @@ from persona_evals.persona_bench.dataset import (
 from persona_evals.persona_bench.metrics import loo_drop
 from persona_evals.persona_bench.modes import personalized_answer
 from persona_evals.persona_bench.pairing import MAX_PAIRS, draw_pairs
+from persona_evals.structured import MAX_RETRIES
 
 DEFAULT_LOO_PAIRS = 30
 

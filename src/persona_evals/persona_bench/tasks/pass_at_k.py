@@ -1,9 +1,8 @@
 """PERSONA Bench pass@k: with k independent attempts, how often does one satisfy the critic?
 
 Paper: "PERSONA: A Reproducible Testbed for Pluralistic Alignment" (arXiv 2407.17387). Each pair
-is attempted `k` times as independent epochs (the anchor grew one conversation, so attempts saw
-each other, and every critique judged the last answer without the question); each attempt is
-critiqued on its own answer with the real question, and inspect's ``pass_at`` reducers give the
+is attempted `k` times as independent epochs; each attempt is critiqued on its own answer with
+the real question, and inspect's ``pass_at`` reducers give the
 unbiased estimator 1 - C(n-c, k)/C(n, k) for every k = 1..`k`. Plot with
 ``persona-evals viz persona-pass-at-k``. Tags: personas, personalization, sampling.
 """
@@ -16,13 +15,14 @@ from inspect_ai import Epochs, Task, task
 from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import accuracy, pass_at, stderr
 
-from persona_evals.args import MAX_RETRIES, task_args
+from persona_evals.args import task_args
 from persona_evals.datasets.questions import DEFAULT_CONVERSATION_TYPES, PRISM_FILTER_DATASET
 from persona_evals.datasets.synthetic_personas import SYNTHETIC_PERSONAS_DATASET
 from persona_evals.persona_bench.critic import debate_critic
 from persona_evals.persona_bench.dataset import load_sources, main_samples, persona_mode
 from persona_evals.persona_bench.modes import personalized_answer
 from persona_evals.persona_bench.pairing import MAX_PAIRS, draw_pairs
+from persona_evals.structured import MAX_RETRIES
 
 DEFAULT_K = 16
 MAX_K = 1000

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from inspect_ai import Task, task
 from inspect_ai.scorer import accuracy, grouped, stderr
 
-from persona_evals.args import MAX_RETRIES, task_args
+from persona_evals.args import task_args
 from persona_evals.datasets.questions import DEFAULT_CONVERSATION_TYPES, PRISM_FILTER_DATASET
 from persona_evals.datasets.synthetic_personas import SYNTHETIC_PERSONAS_DATASET
 from persona_evals.persona_bench.analyses import subtlety as subtlety_label
@@ -27,6 +27,7 @@ from persona_evals.persona_bench.dataset import load_sources, main_samples
 from persona_evals.persona_bench.modes import MODES, parse_modes, personalized_answer
 from persona_evals.persona_bench.pairing import MAX_PAIRS, draw_pairs
 from persona_evals.persona_bench.pairwise import baseline_reference, pairwise_vs_baseline
+from persona_evals.structured import MAX_RETRIES
 
 
 @task

@@ -1,20 +1,12 @@
-"""Assemble the persona_accuracy dataset (items x personas) and its solver chain.
-
-One sample per item and persona, id ``<item id>#<persona id>``, with the task, item id and
-persona (id, group, rank, sentence) in its metadata, so every desideratum can be computed from the
-log afterwards and items are paired across personas by id.
-"""
+"""The persona_accuracy solver chain of each mitigation, its arguments checked before any data loads."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.dataset import MemoryDataset
 from inspect_ai.solver import Solver, generate
 
-from persona_evals.accuracy.benchmarks import resolve_tasks
-from persona_evals.accuracy.catalog import select_personas
-from persona_evals.accuracy.data import check_source, load_items
 from persona_evals.accuracy.dynamic import WRITER_ROLE, ExpertCache, default_cache_path, dynamic_experts
 from persona_evals.accuracy.refine import (
     check_baseline_covers,
@@ -27,50 +19,6 @@ MITIGATIONS: tuple[str, ...] = ("none", "instruction", "refine", "refine_basic")
 from persona_evals.accuracy.prompts import with_constraints
 from persona_evals.args import needs_role
 from persona_evals.solvers.persona import PERSONA_SLOT, PLACEMENTS, persona_message
-
-
-def as_list(value: str | list[str]) -> list[str]:
-    """``-T`` values may arrive as a list (``a,b``) or one string; accept both."""
-    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
-
-
-def build_dataset(
-    dataset: str | list[str], personas: str | list[str], items: int | None = None, source: str = "hub"
-) -> MemoryDataset:
-    """Samples for every selected task, item (first `items` per task) and persona, item-major.
-
-    Every task, persona selection and the source are checked before the first item loads.
-    """
-    if items is not None and int(items) < 1:
-        raise ValueError(f"items must be a positive number of items per task, got {items!r}")
-    tasks = resolve_tasks(as_list(dataset))
-    check_source(tasks, source)
-    chosen = {task.id: select_personas(task, as_list(personas)) for task in tasks}
-    samples: list[Sample] = []
-    for task in tasks:
-        for item in load_items(task, source)[: int(items) if items else None]:
-            for persona in chosen[task.id]:
-                metadata = {
-                    **(item.metadata or {}),
-                    "task": task.id,
-                    "family": task.family,
-                    "answer_type": task.answer_type,
-                    "persona_id": persona.id,
-                    "persona_group": persona.group,
-                    "persona_rank": persona.rank,
-                    "persona_sentence": persona.sentence,
-                }
-                samples.append(
-                    Sample(
-                        id=f"{item.id}#{persona.id}",
-                        input=item.input,
-                        target=item.target,
-                        choices=item.choices,
-                        metadata=metadata,
-                    )
-                )
-    name = "persona_accuracy:" + ",".join(t.id for t in tasks)
-    return MemoryDataset(samples, name=name)
 
 
 def check_solver_args(

@@ -1,18 +1,20 @@
-"""Reading simulation logs into answer distributions, and reports against ground truth.
+"""Simulation logs read into answer distributions, reports against ground truth, and the plots' rows.
 
 A run's model is its `ModelIdentity` label (base model plus steering), so a steered and an
-unsteered run of one model are reported as two models.
+unsteered run of one model are reported as two models. `tier_rows`, `state_rows` and `topic_frame`
+turn reports into what ``viz opinion-tiers|opinion-states|opinion-topics`` draw.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from persona_evals.identity import labels_by_log, log_identity
-from persona_evals.logs import read_task_log
+from persona_evals.identity import log_identity, unique_labels
+from persona_evals.logs import LogError, read_task_log
 from persona_evals.opinion.alignment import (
     AlignmentError,
     Tally,
@@ -56,7 +58,11 @@ def adult_population() -> dict[str, float]:
 
 def read_run(path: str | Path) -> SimulationRun:
     """Tallies from an opinion-simulation log (raises if it is not one or did not finish)."""
-    log = read_task_log(path, TASK, finished=True)
+    return _run(read_task_log(path, TASK, finished=True))
+
+
+def _run(log: Any) -> SimulationRun:
+    path = log.location
     meta = log.eval.metadata or {}
     run = SimulationRun(
         path=str(path),
@@ -106,14 +112,16 @@ def load_truth(path: str | Path) -> dict[str, dict[str, dict[str, float]]]:
 
 
 def reports(paths: list[str], truth_path: str | None = None) -> list[dict[str, Any]]:
-    """`run_report` of each log, against the survey truth file when one is given."""
+    """`run_report` of each log (read once, one at a time), against the survey truth file when one is given."""
     truth = load_truth(truth_path) if truth_path else None
-    labels = labels_by_log(paths)
-    out = []
+    out, idents = [], []
     for path in paths:
-        run = read_run(path)
-        run.model = labels[path][1]  # unique among these logs
-        out.append(run_report(run, truth))
+        log = read_task_log(path, TASK, finished=True)
+        idents.append(log_identity(log))
+        out.append(run_report(_run(log), truth))
+    labels = unique_labels(idents)
+    for report, ident in zip(out, idents, strict=True):
+        report["model"] = labels[ident.key]  # unique among these logs
     asked = {qid for rep in out for qid in rep["questions"]}
     if truth and not asked & set(truth):  # else no alignment at all, silently
         raise ValueError(
@@ -168,3 +176,77 @@ def run_report(
                 entry["alignment_errors"] = errors
         report["questions"][qid] = entry
     return report
+
+
+def tier_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (log, question) with election error/bias and survey alignment where present.
+
+    Raises:
+        LogError: no election item, nor survey item with a truth: nothing to plot.
+    """
+    rows = []
+    for rep in reports:
+        for qid, entry in rep["questions"].items():
+            row: dict[str, Any] = {"model": rep["model"], "tier": rep["tier"], "question": qid}
+            if "election" in entry and entry["election"]["summary"]["n_states"]:
+                s = entry["election"]["summary"]
+                row |= {
+                    "series": f"{rep['model']} {s['year']}",
+                    "abs_error": s["mean_abs_error"],
+                    "bias": s["signed_bias"],
+                }
+            if entry.get("alignment"):
+                vals = list(entry["alignment"].values())
+                row |= {"alignment": sum(vals) / len(vals), "series": row.get("series", rep["model"])}
+            if "series" in row:
+                rows.append(row)
+    if not rows:
+        raise LogError("no election item or survey item with --truth in these logs: nothing to plot")
+    return rows
+
+
+def state_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The per-state margins of the reports' election items.
+
+    Raises:
+        LogError: no election item with valid answers.
+    """
+    rows = [
+        row
+        for rep in reports
+        for e in rep["questions"].values()
+        if "election" in e
+        for row in e["election"]["states"]
+    ]
+    if not rows:
+        raise LogError("no election item with valid answers in this log: nothing to plot")
+    return rows
+
+
+def topic_frame(reports: list[dict[str, Any]]) -> Any:
+    """National answer shares: a row per (report, question, option), the option named by its stance
+    as the run showed it (the option key where the log has none).
+
+    Raises:
+        LogError: no valid answer.
+    """
+    import pandas as pd
+
+    rows = []
+    for rep in reports:
+        for qid, entry in rep["questions"].items():
+            for key, share in entry["national_shares"].items():
+                if not math.isnan(share):
+                    rows.append(
+                        {
+                            "question": qid,
+                            "option": entry["options"].get(key) or key,
+                            "share": share,
+                            "tier": rep["tier"],
+                            "context": rep["context"],
+                        }
+                    )
+    df = pd.DataFrame(rows)
+    if df.empty:
+        raise LogError("no valid answers in these logs: nothing to plot")
+    return df

@@ -17,8 +17,8 @@ from inspect_ai.scorer import Scorer, mean, scorer, stderr
 from persona_evals.protocol import PROJ, PROMPT_LAST_PROJ
 from persona_evals.scorers.logprob_judge import MIN_NUMERIC_MASS, rating_judge
 from persona_evals.scorers.metrics import count
-from persona_evals.traits._load import judge_rubric, trait_name_of
-from persona_evals.traits._schema import TraitArtifactError, check_rubric
+from persona_evals.traits.artifact import TraitArtifactError, check_rubric
+from persona_evals.traits.dataset import judge_rubric, trait_name_of
 from persona_evals.traits.prompts import COHERENCE_RUBRIC
 
 RESERVED_KEYS = ("trait", "coherence", PROJ, PROMPT_LAST_PROJ)

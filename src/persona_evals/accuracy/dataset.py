@@ -1,19 +1,23 @@
 """Items of the 27 tasks: pinned Hub loads and one pure ``record_to_sample`` per source schema.
 
 Item ids come from the source's own ids where it has them (MMLU-Pro ``question_id``, BIG-Bench
-``idx``), else an 8-hex hash of the defining text, so they survive reordering and filtering (the
-anchor aligned dynamic experts by row order). Options whose source always puts the gold first
+``idx``), else an 8-hex hash of the defining text, so they survive reordering and filtering.
+Options whose source always puts the gold first
 (TruthfulQA) or in a fixed place (BIG-Bench) are shuffled per item with a seed derived from the
 item id, not from a batch position.
 
-Sources (the anchor's ``lighteval/MATH`` was removed from the Hub after a DMCA notice; we use the
-maintained mirror ``DigitalLearningGmbH/MATH-lighteval``; BIG-Bench's loading script no longer
-runs under ``datasets`` 4, so we read the Hub's parquet conversion of ``tasksource/bigbench``).
+Sources: MATH from the maintained mirror ``DigitalLearningGmbH/MATH-lighteval`` (``lighteval/MATH``
+was removed from the Hub); BIG-Bench from the Hub's parquet conversion of ``tasksource/bigbench``
+(its loading script no longer runs under ``datasets`` 4).
 
 ``source="sample"`` reads real BIG-bench items shipped with the package instead of the Hub (the
 first 200 of each subtask, 198 of tracking_shuffled_objects, Apache-2.0, see
 ``samples/bigbench/README.md``), so the benchmark runs offline on real data. Their ids (``bigbench_sample/<subtask>/<config>/<idx>``) are not the Hub's,
 so cached dynamic experts and baselines never cross the two sources.
+
+The dataset (`build_dataset`) is one sample per item and persona, id ``<item id>#<persona id>``,
+with the task, item id and persona (id, group, rank, sentence) in its metadata, so every
+desideratum can be computed from the log afterwards and items are paired across personas by id.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ from importlib.resources import files
 from string import ascii_uppercase
 from typing import Any, Literal, get_args
 
-from inspect_ai.dataset import Sample
+from inspect_ai.dataset import MemoryDataset, Sample
 
-from persona_evals.accuracy.benchmarks import TaskSpec
+from persona_evals.accuracy.benchmarks import TaskSpec, resolve_tasks
 from persona_evals.accuracy.boxed import last_boxed
+from persona_evals.accuracy.catalog import select_personas
 from persona_evals.accuracy.extract import parse_gsm8k_target
 from persona_evals.accuracy.prompts import format_user_prompt
 from persona_evals.datasets.hub import hub_dataset, hub_parquet
@@ -223,3 +228,47 @@ def _check_unique(samples: list[Sample], task: TaskSpec) -> None:
         if seen[base] > 1:
             sample.id = f"{base}~{seen[base]}"
             (sample.metadata or {})["item_id"] = sample.id
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    """``-T`` values may arrive as a list (``a,b``) or one string; accept both."""
+    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def build_dataset(
+    dataset: str | list[str], personas: str | list[str], items: int | None = None, source: str = "hub"
+) -> MemoryDataset:
+    """Samples for every selected task, item (first `items` per task) and persona, item-major.
+
+    Every task, persona selection and the source are checked before the first item loads.
+    """
+    if items is not None and int(items) < 1:
+        raise ValueError(f"items must be a positive number of items per task, got {items!r}")
+    tasks = resolve_tasks(as_list(dataset))
+    check_source(tasks, source)
+    chosen = {task.id: select_personas(task, as_list(personas)) for task in tasks}
+    samples: list[Sample] = []
+    for task in tasks:
+        for item in load_items(task, source)[: int(items) if items else None]:
+            for persona in chosen[task.id]:
+                metadata = {
+                    **(item.metadata or {}),
+                    "task": task.id,
+                    "family": task.family,
+                    "answer_type": task.answer_type,
+                    "persona_id": persona.id,
+                    "persona_group": persona.group,
+                    "persona_rank": persona.rank,
+                    "persona_sentence": persona.sentence,
+                }
+                samples.append(
+                    Sample(
+                        id=f"{item.id}#{persona.id}",
+                        input=item.input,
+                        target=item.target,
+                        choices=item.choices,
+                        metadata=metadata,
+                    )
+                )
+    name = "persona_accuracy:" + ",".join(t.id for t in tasks)
+    return MemoryDataset(samples, name=name)

@@ -8,15 +8,45 @@ one file per trait and split), so artifacts written elsewhere in that format loa
 from __future__ import annotations
 
 import string
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 RUBRIC_SLOTS: frozenset[str] = frozenset({"question", "answer"})
 
 
 class TraitArtifactError(ValueError):
     """An artifact that fails the schema; the message names the failing field(s)."""
+
+
+def check_rubric(rubric: str) -> None:
+    """Raise ValueError unless `rubric` has exactly the ``{question}`` and ``{answer}`` slots.
+
+    Rubrics are filled with ``str.format``, so any other brace (a stray ``{`` or a ``{score}``
+    field) would break formatting at judge time; we reject it at load time instead.
+    """
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(rubric) if name is not None}
+    except ValueError as ex:
+        raise ValueError(f"is not a valid format template ({ex}); write literal braces as {{{{ }}}}") from ex
+    missing = sorted(RUBRIC_SLOTS - fields)
+    extra = sorted(fields - RUBRIC_SLOTS)
+    if missing:
+        raise ValueError(f"is missing the {', '.join('{' + m + '}' for m in missing)} slot(s)")
+    if extra:
+        raise ValueError(
+            f"has unknown slot(s) {', '.join('{' + e + '}' for e in extra)}; "
+            "only {question} and {answer} are filled"
+        )
+
+
+def _rubric(rubric: str) -> str:
+    check_rubric(rubric)
+    return rubric
+
+
+Rubric = Annotated[str, AfterValidator(_rubric)]
+"""A judge rubric: a format template with exactly the ``{question}`` and ``{answer}`` slots."""
 
 
 class InstructionPair(BaseModel):
@@ -42,7 +72,7 @@ class TraitArtifact(BaseModel):
 
     instruction: list[InstructionPair] = Field(min_length=1)
     questions: list[str] = Field(min_length=1)
-    eval_prompt: str = Field(min_length=1)
+    eval_prompt: Rubric = Field(min_length=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -73,36 +103,9 @@ class TraitArtifact(BaseModel):
             raise ValueError(f"duplicate question(s): {dupes[:3]}")
         return questions
 
-    @field_validator("eval_prompt")
-    @classmethod
-    def _rubric_slots(cls, rubric: str) -> str:
-        check_rubric(rubric)
-        return rubric
-
     def render_rubric(self, question: str, answer: str) -> str:
         """The judge prompt for one question/answer pair."""
         return self.eval_prompt.format(question=question, answer=answer)
-
-
-def check_rubric(rubric: str) -> None:
-    """Raise ValueError unless `rubric` has exactly the ``{question}`` and ``{answer}`` slots.
-
-    Rubrics are filled with ``str.format``, so any other brace (a stray ``{`` or a ``{score}``
-    field) would break formatting at judge time; we reject it at load time instead.
-    """
-    try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(rubric) if name is not None}
-    except ValueError as ex:
-        raise ValueError(f"is not a valid format template ({ex}); write literal braces as {{{{ }}}}") from ex
-    missing = sorted(RUBRIC_SLOTS - fields)
-    extra = sorted(fields - RUBRIC_SLOTS)
-    if missing:
-        raise ValueError(f"is missing the {', '.join('{' + m + '}' for m in missing)} slot(s)")
-    if extra:
-        raise ValueError(
-            f"has unknown slot(s) {', '.join('{' + e + '}' for e in extra)}; "
-            "only {question} and {answer} are filled"
-        )
 
 
 def parse_artifact(data: Any, source: str = "artifact") -> TraitArtifact:
