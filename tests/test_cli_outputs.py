@@ -50,6 +50,9 @@ def _writers(tmp) -> list[tuple[list[str], str]]:
           "--keep-below", "0", "--csv", f"{tmp}/screen.csv"], "screen.csv"),
         (["finetune-data", "evil", "--from-logs", "pos", "neg", "--out", str(tmp)], "trait.jsonl"),
         (["finetune-data", "evil", "--model", "nope", "--out", str(tmp)], "trait_2.jsonl"),
+        (["vectors", "choose", "nope", "--out", f"{tmp}/choice.csv"], "choice.csv"),
+        (["vectors", "choose", "nope", "--out", f"{tmp}/new.csv", "--plot", f"{tmp}/choice.png"], "choice.png"),
+        (["vectors", "separability", "nope", "nope", "--vector", "nope", "--out", f"{tmp}/sep.csv"], "sep.csv"),
     ]
     for path, parser in commands():
         if path[0] == "viz" and path[1] != "vector-cosine":

@@ -14,7 +14,11 @@ for a group of personas averaged per item).
 - `kendall_tau_b`: Kendall's tau-b of observed accuracies against an expected order (ties kept).
 - `bootstrap_tau`: the item bootstrap of tau (10,000 resamples, seeded) with a percentile CI,
   from exact (integer) group counts, so equal accuracies tie.
-- `holm`: Holm's step-down adjustment of a family of p-values.
+- `holm`: Holm's step-down adjustment of a family of p-values (controls the family-wise error).
+- `benjamini_hochberg`: the Benjamini-Hochberg step-up adjustment (controls the false discovery rate).
+- `adjust_pvalues`: one of the above by name (`CORRECTIONS`), or none.
+- `pearson_ci`: Pearson r with its 95% Fisher-z interval.
+- `roc_auc`: the area under the ROC curve from ranks (the Mann-Whitney U statistic / n_pos n_neg).
 - `verdict`: Positive / Negative / Not significant.
 """
 
@@ -291,6 +295,99 @@ def holm(pvalues: ArrayLike) -> np.ndarray:
         running = max(running, min(1.0, (m - rank) * p[idx]))
         adjusted[idx] = running
     return adjusted
+
+
+def benjamini_hochberg(pvalues: ArrayLike) -> np.ndarray:
+    """Benjamini-Hochberg step-up adjusted p-values (same order as given; nan stays nan).
+
+    The adjusted p of the i-th smallest of m values is min over j >= i of m p_(j) / j, capped at 1:
+    rejecting every adjusted p < alpha keeps the expected share of false discoveries under alpha
+    (for independent or positively dependent tests).
+    """
+    p = np.asarray(pvalues, dtype=float)
+    adjusted = np.full(p.shape, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    order = valid[np.argsort(p[valid], kind="stable")]
+    m = order.size
+    running = 1.0
+    for rank in range(m - 1, -1, -1):  # from the largest p down
+        idx = order[rank]
+        running = min(running, m * p[idx] / (rank + 1))
+        adjusted[idx] = running
+    return adjusted
+
+
+CORRECTIONS: tuple[str, ...] = ("none", "holm", "bh")
+CORRECTION_NAMES = {"none": "none", "holm": "Holm", "bh": "Benjamini-Hochberg"}
+
+
+def adjust_pvalues(pvalues: ArrayLike, method: str) -> np.ndarray:
+    """`pvalues` adjusted for multiple testing by `method`: ``none``, ``holm`` or ``bh``."""
+    if method == "holm":
+        return holm(pvalues)
+    if method == "bh":
+        return benjamini_hochberg(pvalues)
+    if method == "none":
+        return np.asarray(pvalues, dtype=float)
+    raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {method!r}")
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """Pearson r of n pairs, its two-sided p-value and 95% interval (Fisher z; nan for n < 4)."""
+
+    r: float
+    p_value: float
+    low: float
+    high: float
+    n: int
+
+
+def pearson_ci(x: ArrayLike, y: ArrayLike, level: float = 0.95) -> Correlation:
+    """Pearson r of paired values with the Fisher-z interval tanh(atanh(r) -+ z / sqrt(n - 3)).
+
+    r and p are scipy's `pearsonr`; r is nan when either side is constant (undefined), the
+    interval nan when n < 4 (its standard error needs n - 3 > 0).
+    """
+    from scipy.stats import norm, pearsonr
+
+    a, b = _hits(x, "x"), _hits(y, "y")
+    if a.shape != b.shape:
+        raise ValueError(f"paired values differ in length: {a.size} vs {b.size}")
+    n = int(a.size)
+    if n < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return Correlation(math.nan, math.nan, math.nan, math.nan, n)
+    result = pearsonr(a, b)
+    r = float(result.statistic)
+    if n < 4:
+        return Correlation(r, float(result.pvalue), math.nan, math.nan, n)
+    z = float(norm.ppf(0.5 + level / 2))
+    centre = math.atanh(max(min(r, 1 - 1e-15), -1 + 1e-15))
+    half = z / math.sqrt(n - 3)
+    return Correlation(r, float(result.pvalue), math.tanh(centre - half), math.tanh(centre + half), n)
+
+
+def roc_auc(positive: ArrayLike, negative: ArrayLike) -> float:
+    """Area under the ROC curve of a score separating `positive` from `negative` values.
+
+    Exact rank formula: (sum of the positives' mid-ranks in the pooled sample - n_p (n_p + 1) / 2)
+    / (n_p n_n), i.e. the Mann-Whitney U of the positives over n_p n_n: the probability that a
+    random positive scores above a random negative, ties counting one half. 0.5 is no separation,
+    1 perfect, 0 perfectly reversed.
+
+    Raises:
+        ValueError: when either class is empty or holds a nan.
+    """
+    from scipy.stats import rankdata
+
+    pos, neg = _hits(positive, "positive"), _hits(negative, "negative")
+    if pos.size == 0 or neg.size == 0:
+        raise ValueError(f"AUC needs both classes: {pos.size} positive and {neg.size} negative values")
+    if np.isnan(pos).any() or np.isnan(neg).any():
+        raise ValueError("AUC scores must not be nan")
+    ranks = rankdata(np.concatenate([pos, neg]))
+    u = ranks[: pos.size].sum() - pos.size * (pos.size + 1) / 2
+    return float(u / (pos.size * neg.size))
 
 
 def verdict(value: float, significant: bool) -> str:

@@ -200,6 +200,51 @@ def test_user_and_auto_placement(tmp_path, monkeypatch):
     assert log.samples[0].store["persona_placement"] == "system"
 
 
+QWEN_LIKE_TEMPLATE = (  # like Qwen2.5's: a default system prompt when the conversation has none
+    "{% if messages[0]['role'] != 'system' %}<|im_start|>system\nYou are Qwen, created by Alibaba Cloud.<|im_end|>\n{% endif %}"
+    "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+@pytest.mark.parametrize("placement", ["system", "user"])
+def test_neutral_baseline_gives_the_empty_persona_a_neutral_system_prompt(tmp_path, monkeypatch, placement):
+    from persona_evals.accuracy.prompts import NEUTRAL_SYSTEM_PROMPT
+    from persona_evals.steering.chat import render_prompt
+    from persona_evals.testing.tiny_models import build_tokenizer
+
+    use_fixture_hub(monkeypatch)
+    plain = run(tmp_path / "none", dataset="gsm8k", personas=["empty", "colors"], persona_placement=placement)
+    neutral = run(
+        tmp_path / "neutral", dataset="gsm8k", personas=["empty", "colors"],
+        persona_placement=placement, baseline_system="neutral",
+    )
+    check_accuracy_follows_the_oracle(neutral)
+    assert neutral.eval.task_args["baseline_system"] == "neutral"
+    if placement == "system":
+        assert [m.role for m in first(neutral, "empty").messages][:2] == ["system", "user"]
+        assert first(neutral, "empty").messages[0].text == NEUTRAL_SYSTEM_PROMPT
+    else:
+        assert first(neutral, "empty").messages[0].text.startswith(NEUTRAL_SYSTEM_PROMPT + "\n\n")
+    assert first(plain, "empty").messages[0].role == "user"  # the paper's baseline: no persona text
+    def texts(sample):
+        return [(m.role, m.text) for m in sample.messages]
+
+    assert texts(first(neutral, "color:red")) == texts(first(plain, "color:red"))  # personas untouched
+    # why: a template that injects its own system prompt when there is none treats the bare
+    # baseline differently from every persona, unless the baseline has a system prompt too
+    tok = build_tokenizer()
+    tok.chat_template = QWEN_LIKE_TEMPLATE
+    if placement == "system":
+        assert "You are Qwen" in render_prompt(tok, first(plain, "empty").messages)
+        assert "You are Qwen" not in render_prompt(tok, first(neutral, "empty").messages)
+        assert "You are Qwen" not in render_prompt(tok, first(neutral, "color:red").messages)
+    with pytest.raises(ValueError, match="baseline_system must be one of none, neutral"):
+        persona_accuracy(dataset="gsm8k", baseline_system="blank")
+    with pytest.raises(ValueError, match="mitigation=refine has no system prompt"):
+        persona_accuracy(dataset="gsm8k", baseline_system="neutral", mitigation="refine")
+
+
 def test_dynamic_experts_are_written_once_and_cached_by_item_id(tmp_path, monkeypatch):
     use_fixture_hub(monkeypatch)
     cache = tmp_path / "experts.json"
@@ -258,7 +303,7 @@ def test_metrics_over_the_logs(base_logs, tmp_path):
 
     log_dir, log = base_logs
     out = tmp_path / "out"
-    assert main(["metrics", str(log_dir), "--out-dir", str(out), "--n-boot", "300", "--holm"]) == 0
+    assert main(["metrics", str(log_dir), "--out-dir", str(out), "--n-boot", "300", "--correction", "bh", "--regression"]) == 0
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert {r["task"] for r in rows} == set(KINDS)
     for kind in KINDS:
@@ -293,8 +338,18 @@ def test_metrics_over_the_logs(base_logs, tmp_path):
             kendalltau(education, range(6)).statistic
         )
         assert mine["fidelity:education"]["verdict"] in ("Positive", "Negative", "Not significant")
-        assert mine["advantage:static"]["p_holm"] != ""
+        assert mine["advantage:static"]["p_adjusted"] != ""
+        assert {r["correction"] for r in mine.values()} == {"bh"}
     assert "| truthfulqa | advantage:static |" in (out / "metrics.md").read_text()
+    assert "Multiple-testing correction: Benjamini-Hochberg" in (out / "metrics.md").read_text()
+    # one model, five tasks: five cells, enough for the families whose personas ran (no dynamic
+    # experts); the oracle scores the domain experts alike in every task: an exact fit, skipped
+    fits = list(csv.DictReader((out / "regression.csv").open()))
+    assert {r["family"] for r in fits} == {"category", "education"}
+    assert {r["n_groups"] for r in fits} == {str(len(KINDS))}
+    text = (out / "regression.md").read_text()
+    assert "skipped specialization (mitigation none): needs at least 2 dynamic expert levels" in text
+    assert "skipped domain (mitigation none): the domain regression fits the observations exactly" in text
     accuracy = list(csv.DictReader((out / "accuracy.csv").open()))
     assert len(accuracy) == len(
         {(s.metadata["task"], s.metadata["persona_id"]) for s in log.samples}

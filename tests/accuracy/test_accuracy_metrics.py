@@ -89,7 +89,7 @@ def test_domain_fidelity_ties_equal_soft_accuracies():
     assert dom.persona == "out_of_domain < in_domain" and np.isnan(dom.tau_point)
 
 
-def test_significant_effects_get_verdicts_and_holm_is_optional():
+def test_significant_effects_get_verdicts_and_the_correction_is_chosen():
     n = 30
     items = [f"i{k}" for k in range(n)]
     run = Run("m", "none", "t")
@@ -100,15 +100,28 @@ def test_significant_effects_get_verdicts_and_holm_is_optional():
     ]:
         run.hits[pid] = dict(zip(items, hits, strict=True))
         run.groups[pid], run.ranks[pid], run.sources[pid] = group, 0, "log"
-    rows = by_metric(compute_metrics([run], use_holm=True, n_boot=200))
+    rows = by_metric(compute_metrics([run], correction="holm", n_boot=200))
     assert rows["advantage:static"].verdict == "Positive"
     assert rows["advantage:static"].p_value == pytest.approx(2 * 0.5**n)
-    assert rows["advantage:static"].p_holm == pytest.approx(2 * 2 * 0.5**n)  # 2 tests in the family
+    assert rows["advantage:static"].p_adjusted == pytest.approx(2 * 2 * 0.5**n)  # 2 tests in the family
+    assert {r.correction for r in rows.values()} == {"holm"}
     assert (
         rows["robustness:colors"].verdict == "Not significant"
         and rows["robustness:colors"].p_value == 1.0
     )
-    assert "p (Holm)" in markdown(list(rows.values()), holm=True)
+    table = markdown(list(rows.values()), correction="holm")
+    assert "p (Holm)" in table and table.startswith("Multiple-testing correction: Holm")
+    bh = by_metric(compute_metrics([run], correction="bh", n_boot=200))
+    # BH with m = 2: the larger p (1.0) stays, the smaller becomes min(2 p, 1.0)
+    assert bh["advantage:static"].p_adjusted == pytest.approx(2 * 2 * 0.5**n)
+    assert bh["robustness:colors"].p_adjusted == 1.0
+    assert "p (Benjamini-Hochberg)" in markdown(list(bh.values()), correction="bh")
+    plain = by_metric(compute_metrics([run], n_boot=200))
+    assert {r.correction for r in plain.values()} == {"none"}
+    assert all(np.isnan(r.p_adjusted) for r in plain.values())
+    assert markdown(list(plain.values())).startswith("Multiple-testing correction: none")
+    with pytest.raises(ValueError, match="correction must be one of none, holm, bh"):
+        compute_metrics([run], correction="bonferroni")
 
 
 def test_mitigation_runs_use_the_base_prompt_baseline():

@@ -5,8 +5,12 @@ import pytest
 from scipy.stats import binomtest, kendalltau, pearsonr
 
 from persona_evals.stats import (
+    adjust_pvalues,
+    benjamini_hochberg,
     bootstrap_tau,
     holm,
+    pearson_ci,
+    roc_auc,
     kendall_tau_b,
     mcnemar_exact,
     mean_covariance,
@@ -155,6 +159,66 @@ def test_holm_hand_computed():
     assert adjusted[:3] == pytest.approx([0.03, 0.06, 0.06])
     assert np.isnan(adjusted[3])
     assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_benjamini_hochberg_equals_scipy(seed):
+    from scipy.stats import false_discovery_control
+
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0, 1, 25) ** 3  # many small p-values, and ties below
+    p[:3] = p[3]
+    assert benjamini_hochberg(p) == pytest.approx(false_discovery_control(p, method="bh"))
+
+
+def test_benjamini_hochberg_hand_computed_and_nan():
+    # sorted 0.01, 0.03, 0.04 (m = 3): 0.03, min(0.045, 0.04), 0.04 -> 0.03, 0.04, 0.04
+    adjusted = benjamini_hochberg([0.01, 0.04, 0.03, np.nan])
+    assert adjusted[:3] == pytest.approx([0.03, 0.04, 0.04])
+    assert np.isnan(adjusted[3])
+    assert adjust_pvalues([0.01, 0.04, 0.03], "none") == pytest.approx([0.01, 0.04, 0.03])
+    assert adjust_pvalues([0.01, 0.04, 0.03], "holm") == pytest.approx(holm([0.01, 0.04, 0.03]))
+    with pytest.raises(ValueError, match="correction must be one of"):
+        adjust_pvalues([0.1], "fdr")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pearson_ci_equals_scipy(seed):
+    from scipy.stats import pearsonr
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=30)
+    y = 0.6 * x + rng.normal(size=30)
+    got = pearson_ci(x, y)
+    ref = pearsonr(x, y)
+    ci = ref.confidence_interval(0.95)  # scipy's own Fisher-z interval
+    assert (got.r, got.p_value, got.n) == (pytest.approx(ref.statistic), pytest.approx(ref.pvalue), 30)
+    assert (got.low, got.high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+
+
+def test_pearson_ci_undefined_cases():
+    assert np.isnan(pearson_ci([1, 2, 3], [5, 5, 5]).r)  # constant side
+    small = pearson_ci([1, 2, 3], [1, 3, 2])
+    assert small.r == pytest.approx(0.5) and np.isnan(small.low)  # n < 4: no interval
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_roc_auc_is_the_mann_whitney_u_over_n_pos_n_neg(seed):
+    from scipy.stats import mannwhitneyu
+
+    rng = np.random.default_rng(seed)
+    pos = np.round(rng.normal(1, 1, 17), 1)  # rounding makes ties across classes
+    neg = np.round(rng.normal(0, 1, 23), 1)
+    u = mannwhitneyu(pos, neg).statistic
+    assert roc_auc(pos, neg) == pytest.approx(u / (17 * 23))
+
+
+def test_roc_auc_hand_computed():
+    # pairs (pos > neg): 3 > 1, 3 > 2, 2 = 2 (half), 2 > 1 -> 3.5 of 4
+    assert roc_auc([3, 2], [1, 2]) == pytest.approx(0.875)
+    assert roc_auc([0, 1], [2, 3]) == 0.0
+    with pytest.raises(ValueError, match="0 positive and 2 negative"):
+        roc_auc([], [1, 2])
 
 
 def test_verdicts():

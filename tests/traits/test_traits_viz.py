@@ -73,7 +73,7 @@ def test_cli_writes_png_with_the_right_lines(sweep_dir, tmp_path, monkeypatch):
 
     figures = []
     original = trait_steering.plot_trait_steering
-    monkeypatch.setattr(trait_steering, "plot_trait_steering", lambda f: figures.append(original(f)) or figures[-1])
+    monkeypatch.setattr(trait_steering, "plot_trait_steering", lambda *a: figures.append(original(*a)) or figures[-1])
     out = tmp_path / "plots" / "steer.png"
     assert main(["viz", "trait-steering", "--log-dir", str(sweep_dir), "--out", str(out)]) == 0
     assert out.exists() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -19,6 +19,10 @@ Definitions follow the paper (M(p) is persona p's accuracy, the baseline the emp
   skips their NaN): with two groups every other replicate's tau is +-1, so
   Fid = (P(in > out) - P(in < out)) / (1 - P(in = out)) = 2 P(in > out | no tie) - 1.
 
+With a multiple-testing correction (``holm`` or ``bh``: Benjamini-Hochberg), every row gets the
+adjusted p and its verdict, the family being all rows of one model and mitigation, and names the
+correction in its ``correction`` column.
+
 A mitigation run's baseline is its own empty persona (the base prompt: mitigations do not touch
 it), else the ``none`` run of the same model and task.
 """
@@ -33,8 +37,8 @@ from persona_evals.accuracy.results import LogMixError, Run
 from persona_evals.stats import (
     ALPHA,
     N_BOOTSTRAP,
+    adjust_pvalues,
     bootstrap_tau,
-    holm,
     mcnemar_exact,
     verdict,
 )
@@ -55,17 +59,20 @@ class MetricRow:
     ci_low: float = float("nan")
     ci_high: float = float("nan")
     tau_point: float = float("nan")  # fidelity: the point tau-b (value is the bootstrap mean)
-    p_holm: float = float("nan")
-    verdict_holm: str = ""
+    correction: str = "none"  # none | holm | bh: how p_adjusted was adjusted
+    p_adjusted: float = float("nan")
+    verdict_adjusted: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
 def compute_metrics(
-    runs: list[Run], use_holm: bool = False, n_boot: int = N_BOOTSTRAP
+    runs: list[Run], correction: str = "none", n_boot: int = N_BOOTSTRAP
 ) -> list[MetricRow]:
-    """All metric rows of all runs; with `use_holm`, Holm-adjusted p-values per model and mitigation."""
+    """All metric rows of all runs; p-values adjusted by `correction` (none | holm | bh) per model
+    and mitigation."""
+    adjust_pvalues([], correction)  # a bad name fails before any work
     by_key = {run.key: run for run in runs}
     rows: list[MetricRow] = []
     for run in sorted(runs, key=lambda r: r.key):
@@ -76,8 +83,8 @@ def compute_metrics(
                 f"(mitigation {run.mitigation}): add a log run with personas including 'empty'"
             )
         rows += _run_metrics(run, base_run, n_boot)
-    if use_holm:
-        _apply_holm(rows)
+    if correction != "none":
+        _adjust(rows, correction)
     return rows
 
 
@@ -168,12 +175,13 @@ def _run_metrics(run: Run, base_run: Run, n_boot: int) -> list[MetricRow]:
     return rows
 
 
-def _apply_holm(rows: list[MetricRow]) -> None:
+def _adjust(rows: list[MetricRow], correction: str) -> None:
     families: dict[tuple[str, str], list[MetricRow]] = {}
     for row in rows:
         families.setdefault((row.model, row.mitigation), []).append(row)
     for family in families.values():
-        adjusted = holm([r.p_value for r in family])
+        adjusted = adjust_pvalues([r.p_value for r in family], correction)
         for row, p in zip(family, adjusted, strict=True):
-            row.p_holm = float(p)
-            row.verdict_holm = verdict(row.value, bool(p < ALPHA))
+            row.correction = correction
+            row.p_adjusted = float(p)
+            row.verdict_adjusted = verdict(row.value, bool(p < ALPHA))

@@ -41,6 +41,12 @@ def refine_request(persona_sentence: str, with_instruction: bool) -> str:
     return text
 
 
+# The empty persona's system prompt under baseline_system=neutral: a system message that says
+# nothing about who answers, so templates that add their own default system prompt when there is
+# none (Qwen2.5) treat the baseline like every persona prompt.
+NEUTRAL_SYSTEM_PROMPT = "You are an assistant."
+BASELINE_SYSTEMS: tuple[str, ...] = ("none", "neutral")
+
 NUMBER_REQUEST = "Solve this problem, then give the final number by itself on the last line."
 BOXED_REQUEST = "Solve this problem and write the final answer inside \\boxed{}."
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from inspect_ai.scorer import CORRECT
 
@@ -115,3 +116,24 @@ def _check_items(runs: list[Run]) -> None:
                 f"task {run.task} was evaluated on different items: {len(first.items())} for model "
                 f"{first.model} ({first.mitigation}) and {len(items)} for model {run.model} ({run.mitigation})"
             )
+
+
+
+ACCURACY_COLUMNS = ["model", "mitigation", "task", "persona", "group", "rank", "accuracy", "n_items"]
+
+
+def accuracy_rows(runs: list[Run]) -> list[dict[str, Any]]:
+    """Every persona's accuracy in every run: one dict per (model, mitigation, task, persona),
+    with the persona's group and rank and the number of items (`ACCURACY_COLUMNS`)."""
+    return [
+        dict(zip(ACCURACY_COLUMNS, [*run.key, persona, run.groups[persona], run.ranks[persona], sum(hits.values()) / len(hits), len(hits)]))
+        for run in sorted(runs, key=lambda r: r.key)
+        for persona, hits in sorted(run.hits.items())
+    ]
+
+
+def accuracy_frame(runs: list[Run]) -> Any:
+    """`accuracy_rows` as a pandas frame (the regressions' input)."""
+    import pandas as pd
+
+    return pd.DataFrame(accuracy_rows(runs), columns=ACCURACY_COLUMNS)

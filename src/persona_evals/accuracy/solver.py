@@ -16,7 +16,7 @@ from persona_evals.accuracy.refine import (
 
 Mitigation = Literal["none", "instruction", "refine", "refine_basic"]
 MITIGATIONS: tuple[str, ...] = ("none", "instruction", "refine", "refine_basic")
-from persona_evals.accuracy.prompts import with_constraints
+from persona_evals.accuracy.prompts import BASELINE_SYSTEMS, NEUTRAL_SYSTEM_PROMPT, with_constraints
 from persona_evals.args import needs_role
 from persona_evals.solvers.persona import PERSONA_SLOT, PLACEMENTS, persona_message
 
@@ -26,6 +26,7 @@ def check_solver_args(
     persona_placement: str = "system",
     baseline_log: str | None = None,
     experts_cache: str | None = None,
+    baseline_system: str = "none",
 ) -> dict[str, str] | None:
     """Check every solver argument before any data loads (a bad file fails before the Hub is read).
 
@@ -36,6 +37,13 @@ def check_solver_args(
     if persona_placement not in PLACEMENTS:
         raise ValueError(
             f"persona_placement must be one of {', '.join(PLACEMENTS)}, got {persona_placement!r}"
+        )
+    if baseline_system not in BASELINE_SYSTEMS:
+        raise ValueError(f"baseline_system must be one of {', '.join(BASELINE_SYSTEMS)}, got {baseline_system!r}")
+    if baseline_system != "none" and mitigation.startswith("refine"):
+        raise ValueError(
+            f"baseline_system={baseline_system} sets the empty persona's system prompt; mitigation={mitigation} "
+            "has no system prompt (it refines the no-persona answer): use mitigation none or instruction"
         )
     if baseline_log and not mitigation.startswith("refine"):
         raise ValueError(
@@ -53,6 +61,7 @@ def build_solver(
     baseline_log: str | None = None,
     experts_cache: str | None = None,
     baseline_answers: dict[str, str] | None = None,
+    baseline_system: str = "none",
 ) -> list[Solver]:
     """The solver chain of a mitigation, for arguments `check_solver_args` accepted."""
     chain: list[Solver] = []
@@ -72,7 +81,11 @@ def build_solver(
         )
     else:
         chain += [
-            persona_message(persona_placement, template=with_constraints(PERSONA_SLOT) if mitigation == "instruction" else PERSONA_SLOT),
+            persona_message(
+                persona_placement,
+                template=with_constraints(PERSONA_SLOT) if mitigation == "instruction" else PERSONA_SLOT,
+                absent=NEUTRAL_SYSTEM_PROMPT if baseline_system == "neutral" else None,
+            ),
             generate(),
         ]  # type: ignore[arg-type]
     return chain

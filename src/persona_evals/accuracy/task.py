@@ -30,6 +30,7 @@ def persona_accuracy(
     items: int | None = None,
     math_normalize: bool = False,
     source: Source = "hub",
+    baseline_system: str = "none",
 ) -> Task:
     """Accuracy of a model under persona prompts, one sample per item and persona.
 
@@ -51,11 +52,18 @@ def persona_accuracy(
         source: ``hub`` (the pinned Hub data sets) or ``sample``: real BIG-bench items shipped
             with the package (the first 200 of each subtask, 198 of tracking_shuffled_objects;
             offline, ``bigbench`` tasks only).
+        baseline_system: the empty persona's prompt: ``none`` (no system message, the paper's) or
+            ``neutral`` (the neutral system prompt "You are an assistant.", placed like a persona).
+            Use ``neutral`` for chat templates that add their own default system prompt when the
+            conversation has none (Qwen2.5), so the baseline differs from the personas only by
+            the persona.
     """
-    answers = check_solver_args(mitigation, persona_placement, baseline_log, experts_cache)
+    answers = check_solver_args(mitigation, persona_placement, baseline_log, experts_cache, baseline_system)
     samples = build_dataset(dataset, personas, items, source)
     return Task(
         dataset=samples,
-        solver=build_solver(samples, mitigation, persona_placement, baseline_log, experts_cache, answers),
+        solver=build_solver(
+            samples, mitigation, persona_placement, baseline_log, experts_cache, answers, baseline_system
+        ),
         scorer=persona_answer(math_normalize=math_normalize),
     )

@@ -1,4 +1,5 @@
-"""`persona-evals metrics`: expertise advantage, robustness and fidelity over persona_accuracy logs."""
+"""`persona-evals metrics`: expertise advantage, robustness and fidelity over persona_accuracy logs,
+and with ``--regression`` the paper's mixed-effects regressions of accuracy on persona type."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import os
 from pathlib import Path
 
 FILES = ("metrics.csv", "accuracy.csv", "metrics.md")
+REGRESSION_FILES = ("regression.csv", "regression.md")
+
+
+def _files(args: argparse.Namespace) -> tuple[str, ...]:
+    return FILES + (REGRESSION_FILES if args.regression else ())
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.argtypes import int_between
     from persona_evals.paths import add_output_argument
-    from persona_evals.stats import MAX_N_BOOT
+    from persona_evals.stats import CORRECTIONS, MAX_N_BOOT
 
     p = sub.add_parser(
         "metrics", help="Principled Personas metrics (advantage, robustness, fidelity) over logs"
@@ -30,12 +36,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_argument(
         p,
         "--out-dir",
-        files=FILES,
+        files=_files,
         default="results/persona_accuracy",
-        help="where metrics.csv, accuracy.csv and metrics.md go (default: results/persona_accuracy)",
+        help="where metrics.csv, accuracy.csv and metrics.md (and regression.csv, regression.md) go "
+        "(default: results/persona_accuracy)",
     )
     p.add_argument(
-        "--holm", action="store_true", help="add Holm-corrected p-values per model and mitigation"
+        "--correction",
+        choices=CORRECTIONS,
+        default=None,
+        help="multiple-testing correction of the p-values per model and mitigation: holm (family-wise "
+        "error), bh (Benjamini-Hochberg, false discovery rate) or none (default); written into every output",
+    )
+    p.add_argument("--holm", action="store_true", help="the same as --correction holm")
+    p.add_argument(
+        "--regression",
+        action="store_true",
+        help="also fit the paper's mixed-effects regressions (accuracy on persona category, education, "
+        "domain and specialization level; model x task random intercept; marginal and conditional R²) "
+        "to regression.csv and regression.md; plot with `persona-evals viz persona-regression`",
     )
     p.add_argument(
         "--n-boot",
@@ -54,16 +73,40 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.logs import resolve_logs
     from persona_evals.paths import write_text_atomic
 
+    if args.holm and args.correction not in (None, "holm"):
+        raise CommandError(f"--holm and --correction {args.correction} disagree: give one")
+    correction = "holm" if args.holm else args.correction or "none"
     paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
     runs = collect_hits(paths)  # LogError naming the log: the CLI prints it
     if not runs:
         raise CommandError(f"no scored persona_accuracy samples in {len(paths)} log(s): nothing to compute")
-    rows = compute_metrics(runs, use_holm=args.holm, n_boot=args.n_boot)
-    table = markdown(rows, holm=args.holm)
+    rows = compute_metrics(runs, correction=correction, n_boot=args.n_boot)
+    table = markdown(rows, correction=correction)
+    fits = _regressions(runs, correction) if args.regression else None  # before anything is written
     out = Path(args.out_dir)
     write_csv(rows, out / "metrics.csv", args.overwrite)
     write_accuracy_csv(runs, out / "accuracy.csv", args.overwrite)
     write_text_atomic(out / "metrics.md", table, args.overwrite)
     print(table)
     print(f"wrote {out / 'metrics.csv'}, {out / 'accuracy.csv'} and {out / 'metrics.md'}")
+    if fits is not None:
+        from persona_evals.accuracy.tables import regression_markdown, write_regression_csv
+
+        reg_rows, skipped = fits
+        text = regression_markdown(reg_rows, skipped)
+        write_regression_csv(reg_rows, out / "regression.csv", args.overwrite)
+        write_text_atomic(out / "regression.md", text, args.overwrite)
+        print(text)
+        print(f"wrote {out / 'regression.csv'} and {out / 'regression.md'}")
     return 0
+
+
+def _regressions(runs, correction: str):  # -> (rows, skipped lines)
+    from persona_evals.accuracy.regression import fit_families
+    from persona_evals.commands import CommandError
+    from persona_evals.regression import RegressionError
+
+    try:
+        return fit_families(runs, correction=correction)
+    except RegressionError as ex:
+        raise CommandError(f"--regression: {ex}") from None

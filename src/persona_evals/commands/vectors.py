@@ -1,4 +1,6 @@
-"""`persona-evals vectors`: extract persona vectors from trait logs, project logs onto them, show files."""
+"""`persona-evals vectors`: extract persona vectors from trait logs, project logs onto them, show
+files, choose the steering layer and coefficient from a sweep, and measure how well a vector
+separates pos from neg answers."""
 
 from __future__ import annotations
 
@@ -79,6 +81,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     sh.add_argument("--batch-size", type=positive_int, default=8, help="sequences per forward pass (default 8)")
     sh.add_argument("--dtype", choices=DTYPES, default="auto", help="of the weights (auto: bf16 on a CUDA GPU, else fp32)")
     sh.set_defaults(func=_shift)
+
+    ch = actions.add_parser(
+        "choose", help="per layer, the largest coefficient of a sweep whose mean coherence stays >= a threshold (CSV, plot)"
+    )
+    ch.add_argument("logs", nargs="*", help="trait_expression logs of a sweep, or folders (default: all in --log-dir)")
+    ch.add_argument("--log-dir", default="logs/sweep", help="where to look when no logs are given (default logs/sweep)")
+    ch.add_argument("--trait", help="keep only logs of this trait (needed when logs mix traits)")
+    ch.add_argument("--instruction", choices=["pos", "neg", "none"], help="keep only this instruction")
+    ch.add_argument("--min-coherence", type=_score_0_100, default=75.0,
+                    help="a coefficient passes when its mean coherence is >= this (default 75; the paper's mitigation used 80)")
+    ch.add_argument("--direction", choices=["up", "down"], default="up",
+                    help="up: the largest passing coefficient (towards the trait); down: the smallest (away from it)")
+    add_output_argument(ch, "--out", default="choice.csv", help="CSV of the choice per layer (default choice.csv)")
+    add_output_argument(ch, "--plot", type=image_path, help="also the steering plot with the chosen cells starred")
+    ch.add_argument("--apply", action="store_true", help="print the -M arguments of the best layer's choice")
+    ch.set_defaults(func=_choose)
+
+    se = actions.add_parser(
+        "separability", help="ROC AUC per layer of a vector's projection separating pos from neg answers (CSV, plot)"
+    )
+    se.add_argument("pos", help="trait_expression log (or dir: its newest log) run with -T instruction=pos")
+    se.add_argument("neg", help="trait_expression log (or dir: its newest log) run with -T instruction=neg")
+    se.add_argument("--vector", required=True, help="vector file (file.safetensors, or file.safetensors#prompt_last ...)")
+    add_output_argument(se, "--out", default="separability.csv", help="CSV: AUC per layer (default separability.csv)")
+    add_output_argument(se, "--plot", type=image_path, help="also a PNG of AUC vs layer")
+    se.add_argument("--model", help="local dir or HF id of the weights (default: the logs' steer/hf model)")
+    se.add_argument("--batch-size", type=positive_int, default=8, help="sequences per forward pass (default 8)")
+    se.add_argument("--dtype", default="auto", choices=DTYPES)
+    se.set_defaults(func=_separability)
+
+
+def _score_0_100(text: str) -> float:
+    from persona_evals.argtypes import finite_float
+
+    value = finite_float(text)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a judge score between 0 and 100, got {text}")
+    return value
 
 
 def _safetensors(text: str) -> str:
@@ -284,6 +324,79 @@ def _shift(args: argparse.Namespace) -> int:
 
         use_agg()
         print(f"wrote {save_figure(plot_shift(pd.DataFrame(rows)), args.plot, args.overwrite)}")
+    return 0
+
+
+def _choose(args: argparse.Namespace) -> int:
+    from persona_evals.commands import CommandError
+    from persona_evals.logs import LogError, find_logs
+    from persona_evals.paths import write_csv
+    from persona_evals.traits.choice import choose_coefficients, model_args
+    from persona_evals.traits.results import steering_frame
+
+    try:  # each log read once, by steering_frame
+        frame = steering_frame(find_logs(args.logs, args.log_dir, newest_only=False), args.trait, args.instruction)
+        table = choose_coefficients(frame, args.min_coherence, args.direction)
+    except LogError as ex:
+        raise CommandError(str(ex)) from None
+    out = write_csv(table.to_dict("records"), args.out, overwrite=args.overwrite)
+    for row in table.to_dict("records"):
+        what = (f"coef {row['coef']:g}: trait {row['trait_mean']:.1f}, coherence {row['coherence_mean']:.1f}"
+                if row["coef"] == row["coef"] else "no coefficient")
+        note = row["note"].removeprefix(f"no coefficient keeps coherence >= {args.min_coherence:g}").strip("; ")
+        print(f"{row['vector']} layer {row['layer']}: {what} ({row['n_passing']} of {row['n_coefs']} coefficients "
+              f"keep coherence >= {args.min_coherence:g})" + ("  <- best" if row["best"] else "")
+              + (f"; {note}" if note else ""))
+    print(f"wrote {out}")
+    if args.plot:
+        from persona_evals.viz.common import save_figure, use_agg
+        from persona_evals.viz.trait_steering import plot_trait_steering
+
+        use_agg()
+        print(f"wrote {save_figure(plot_trait_steering(frame, table, args.min_coherence), args.plot, args.overwrite)}")
+    if args.apply:
+        best = table[table["best"]]
+        if best.empty:
+            raise CommandError(f"no layer has a non-zero coefficient keeping coherence >= {args.min_coherence:g}: nothing to apply")
+        print(" ".join(model_args(best.iloc[0])))
+    return 0
+
+
+def _separability(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from persona_evals.commands import CommandError
+    from persona_evals.paths import write_csv
+    from persona_evals.steering.spec import SteeringConfigError
+    from persona_evals.steering.vectors import load_vector
+    from persona_evals.traits.extract import model_for_logs
+    from persona_evals.traits.results import TraitLogError, check_same_source, read_trait_log
+    from persona_evals.traits.separability import SEPARABILITY_COLUMNS, separability
+
+    try:  # everything is read and checked before the model loads
+        pos = read_trait_log(existing_log(args.pos, "pos"), "pos")
+        neg = read_trait_log(existing_log(args.neg, "neg"), "neg")
+        check_same_source(pos, neg)
+        vector = load_vector(*split_key(args.vector), arg="--vector")
+        shared = _load(model_for_logs(pos, args.model), "--model", args.dtype)
+        rows = separability(shared, pos, neg, vector, args.batch_size, check_source=False)
+    except (TraitLogError, SteeringConfigError) as ex:
+        raise CommandError(str(ex)) from None
+    out = write_csv(rows, args.out, SEPARABILITY_COLUMNS, overwrite=args.overwrite)
+    best = max(rows, key=lambda r: r["auc"])
+    print(f"{pos.trait}: AUC of {Path(vector.path).stem} ({rows[0]['pooling']}) per layer, {rows[0]['n_pos']} pos vs "
+          f"{rows[0]['n_neg']} neg answers; best layer {best['layer']}: {best['auc']:.3f}")
+    print("  " + " ".join(f"{r['layer']}:{r['auc']:.3f}" for r in rows))
+    print(f"wrote {out}")
+    if args.plot:
+        import pandas as pd
+
+        from persona_evals.viz.common import save_figure, use_agg
+        from persona_evals.viz.separability import plot_separability
+
+        use_agg()
+        title = f"{pos.trait}: {Path(vector.path).stem} separating pos from neg answers"
+        print(f"wrote {save_figure(plot_separability(pd.DataFrame(rows), title), args.plot, args.overwrite)}")
     return 0
 
 

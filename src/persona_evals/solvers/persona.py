@@ -78,15 +78,20 @@ def show_persona(messages: list[ChatMessage], text: str, where: Literal["system"
 
 
 @solver
-def persona_message(placement: Placement = "system", template: str = PERSONA_SLOT, key: str = "persona_sentence") -> Solver:
+def persona_message(
+    placement: Placement = "system", template: str = PERSONA_SLOT, key: str = "persona_sentence", absent: str | None = None
+) -> Solver:
     """Show the sample's persona text (``metadata[key]``), filled into `template`, to the model.
 
-    A sample whose text is missing or None gets no persona (the bare task, e.g. the empty persona).
+    A sample whose text is missing or None gets no persona (the bare task, e.g. the empty persona),
+    or, given `absent`, that text as is (not filled into `template`), placed like a persona.
 
     Args:
         placement: ``system`` message, before the ``user`` turn, or ``auto`` (see the module).
         template: text around the persona, with one ``{persona}`` slot (other braces are kept).
         key: the metadata field that holds the persona text.
+        absent: text shown to samples without a persona (e.g. a neutral system prompt, so a chat
+            template that injects its own default system prompt when there is none does not).
     """
     resolve_placement(placement, "")  # validate eagerly
     if PERSONA_SLOT not in template:
@@ -94,7 +99,7 @@ def persona_message(placement: Placement = "system", template: str = PERSONA_SLO
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         text = state.metadata.get(key)
-        shown = None if text is None else template.replace(PERSONA_SLOT, text)
+        shown = absent if text is None else template.replace(PERSONA_SLOT, text)
         state.messages = place_persona(state, state.messages, shown, placement)
         return state
 

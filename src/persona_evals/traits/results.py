@@ -16,7 +16,7 @@ from typing import Any
 
 from persona_evals.identity import model_identity
 from persona_evals.logs import LogError, check_all_finished, prompt_messages, read_task_log
-from persona_evals.protocol import PROJ
+from persona_evals.protocol import PROJ, PROMPT_LAST_PROJ
 
 TASK_NAME = "trait_expression"
 SCORES = ("trait", "coherence")  # the judge's scores, each with a mean and stderr per log
@@ -202,6 +202,7 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
         vector=[k[0] for k in knobs],
         layer=[k[1] for k in knobs],
         coef=[k[2] for k in knobs],
+        vector_arg=[k[3] for k in knobs],
     )
     steered = frame[frame["layer"].notna()]
     dupes = steered[steered.duplicated(["vector", "layer", "coef"], keep=False)]
@@ -217,7 +218,7 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
             if column not in frame:
                 raise LogError(f"the logs have no {key} {metric} (column {column}); were they scored?")
             frame[f"{key}_{metric}"] = _floats(frame[column])
-    keep = ["log", "model", "trait", "instruction", "vector", "layer", "coef"]
+    keep = ["log", "model", "trait", "instruction", "vector", "vector_arg", "layer", "coef"]
     keep += [f"{k}_{m}" for k in SCORES for m in ("mean", "stderr")]
     # the live monitor's projection (projection scorer), when the runs had -M monitor=...
     proj_mean = next((c for c in (f"score_{PROJ}_{n}" for n in metric_names("finite_mean")) if c in frame), None)
@@ -279,13 +280,89 @@ def _floats(column: Any) -> Any:
     return pd.to_numeric(column, errors="coerce").astype("float64")
 
 
-def _knobs(ident: Any, log: str) -> tuple[Any, float, float]:
-    """(vector name, layer, coef) of a log's single steering term; (None, NaN, NaN) unsteered."""
+def _knobs(ident: Any, log: str) -> tuple[Any, float, float, Any]:
+    """(vector name, layer, coef, the vector as -M vector= takes it) of a log's single steering
+    term; (None, NaN, NaN, None) unsteered."""
     if not ident.terms:
-        return None, math.nan, math.nan
+        return None, math.nan, math.nan, None
     if len(ident.terms) > 1:
         raise LogError(
             f"{log} steers several vectors at once ({ident.label}); plot it with `viz steering-effect`"
         )
     term = ident.terms[0]
-    return term.name, float(term.layer), term.coef
+    return term.name, float(term.layer), term.coef, term.vector + (f"#{term.key}" if term.key else "")
+
+
+MONITORING_COLUMNS = ["log", "model", "monitor", "trait", "monitoring", "level", "sample_id", "trait_score", "prompt_last_proj", "proj"]
+
+
+def monitoring_frame(paths: list[str]) -> Any:
+    """One row per sample of trait_expression monitoring logs (``-T monitoring=...``, run with
+    ``-M monitor=...``): its trait, condition, level, judged trait score and the monitor's
+    projections (last prompt token, response mean). Unscored samples keep a NaN trait score.
+
+    Raises:
+        TraitLogError: a log of another task, unfinished, not a monitoring run, or without monitor readings.
+    """
+    import pandas as pd
+
+    from persona_evals.identity import labels_by_log
+
+    labels = labels_by_log(paths)
+    rows = []
+    for path in paths:
+        try:
+            log = read_task_log(path, TASK_NAME, finished=True)
+        except LogError as ex:
+            raise TraitLogError(str(ex)) from None
+        monitoring = (log.eval.task_args or {}).get("monitoring")
+        if not monitoring:
+            raise TraitLogError(f"{path} is not a monitoring run: run trait_expression with -T monitoring=graded or many_shot")
+        for s in log.samples or []:
+            projection = (s.scores or {}).get("projection")
+            value = projection.value if projection is not None and isinstance(projection.value, dict) else {}
+            rows.append({
+                "log": path,
+                "model": labels[path][1],
+                "monitor": (projection.metadata or {}).get("monitor", "") if projection is not None else "",
+                "trait": str(s.metadata.get("trait")),
+                "monitoring": str(monitoring),
+                "level": int(s.metadata["monitoring_level"]),
+                "sample_id": str(s.id),
+                "trait_score": _score(s, "trait_score", "trait"),
+                "prompt_last_proj": _float(value.get(PROMPT_LAST_PROJ)),
+                "proj": _float(value.get(PROJ)),
+            })
+    frame = pd.DataFrame(rows, columns=MONITORING_COLUMNS)
+    blind = sorted(set(frame.loc[frame["prompt_last_proj"].isna(), "log"]))
+    if blind:
+        raise TraitLogError(
+            f"{', '.join(blind)}: samples without a monitor reading; run with "
+            "--model steer/... -M monitor=<vector> -M monitor_layer=<L>"
+        )
+    return frame
+
+
+CORRELATION_COLUMNS = ["trait", "monitoring", "model", "monitor", "n", "r", "p_value", "ci_low", "ci_high", "n_unscored"]
+
+
+def monitoring_correlations(frame: Any) -> list[dict[str, Any]]:
+    """Per (trait, condition, model, monitor): Pearson r of the last-prompt-token projection with the
+    judged trait score, its p-value and 95% Fisher-z interval (`stats.pearson_ci`), over the scored
+    samples; the unscored ones are counted."""
+    from persona_evals.stats import pearson_ci
+
+    out = []
+    for (trait, monitoring, model, monitor), rows in frame.groupby(["trait", "monitoring", "model", "monitor"], sort=True):
+        scored = rows.dropna(subset=["trait_score"])
+        c = pearson_ci(scored["prompt_last_proj"].to_numpy(), scored["trait_score"].to_numpy())
+        out.append({"trait": trait, "monitoring": monitoring, "model": model, "monitor": monitor, "n": c.n, "r": c.r,
+                    "p_value": c.p_value, "ci_low": c.low, "ci_high": c.high, "n_unscored": len(rows) - len(scored)})
+    return out
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan

@@ -22,6 +22,7 @@ from persona_evals.scorers import projection as projection_scorer
 from persona_evals.scorers.logprob_judge import MIN_NUMERIC_MASS
 from persona_evals.solvers.persona import persona_message
 from persona_evals.traits.dataset import load_trait, trait_name_of, trait_samples
+from persona_evals.traits.monitoring import DEFAULT_SHOTS, load_graded, monitoring_samples, parse_shots, shot_examples
 from persona_evals.traits.scorer import coherence_score, judged_traits, trait_score
 
 
@@ -38,6 +39,10 @@ def trait_expression(
     samples_per_question: int = 1,
     judge_traits: str | list[str] | None = None,
     min_mass: float = MIN_NUMERIC_MASS,
+    monitoring: str | None = None,
+    shots: list[int] | None = None,
+    shots_log: str | None = None,
+    graded_prompts: str | None = None,
     projection: bool | None = None,
 ) -> Task:
     """Generate answers to a trait's questions and judge trait expression and coherence.
@@ -61,6 +66,15 @@ def trait_expression(
         min_mass: a judge score needs at least this probability on integer answers 0-100
             (default 0.25, the paper's rule); below it the sample is unscored. Lower it only
             for a judge too small to follow the rubric (`persona-evals demo` with SmolLM2).
+        monitoring: the monitoring experiment (`persona_evals.traits.monitoring`) instead of an
+            instruction: ``graded`` (each question under the trait's 8 system prompts, level 0
+            most suppressing to 7 most eliciting) or ``many_shot`` (each question after N example
+            exchanges showing the trait, N in `shots`). Run with ``-M monitor=<vector>
+            -M monitor_layer=<L>`` and plot with ``persona-evals viz monitoring``.
+        shots: with many_shot, the numbers of examples, strictly increasing, >= 0 (default 0,5,10,15,20).
+        shots_log: with many_shot, the trait_expression log whose answers are the examples
+            (a pos run on the other split: ``-T version=extract -T instruction=pos``).
+        graded_prompts: with graded, a file ``{"graded": [8 prompts]}`` instead of the shipped one.
         projection: report the live projection (below); default: when the model being evaluated
             has a monitor (``-M monitor=...``), or when that is unknown (a task built before eval).
 
@@ -77,10 +91,19 @@ def trait_expression(
     if projection is None:
         model_args = evaluated_model_args()
         projection = model_args is None or bool(model_args.get("monitor"))
-    return Task(
-        dataset=trait_samples(
+    if monitoring is None:
+        for arg, value in (("shots", shots), ("shots_log", shots_log), ("graded_prompts", graded_prompts)):
+            if value is not None:
+                raise ValueError(f"{arg} belongs to the monitoring experiment: add -T monitoring=graded or many_shot")
+        dataset = trait_samples(
             name, artifact, instruction, version, assistant_name, samples_per_question  # type: ignore[arg-type]
-        ),
+        )
+    else:
+        dataset = _monitoring_dataset(
+            name, artifact, version, monitoring, instruction, assistant_name, samples_per_question, shots, shots_log, graded_prompts
+        )
+    return Task(
+        dataset=dataset,
         solver=[persona_message("auto", key="system_prompt"), generate()],
         scorer=[
             trait_score(artifact.eval_prompt, min_mass),
@@ -89,5 +112,31 @@ def trait_expression(
             *([projection_scorer()] if projection else []),
         ],
         config=GenerateConfig(temperature=1.0 if samples_per_question > 1 else 0.0, max_tokens=1000),
-        metadata={"trait": name, "version": version, "instruction": instruction},
+        metadata={"trait": name, "version": version, "instruction": instruction, "monitoring": monitoring},
     )
+
+
+def _monitoring_dataset(name, artifact, version, monitoring, instruction, assistant_name, samples_per_question,
+                        shots, shots_log, graded_prompts):  # -> MemoryDataset
+    """The samples of `monitoring` (graded or many_shot), after checking the arguments that go with it."""
+    if instruction != "none" or assistant_name:
+        raise ValueError("monitoring sets each sample's prompt itself: leave instruction (none) and assistant_name out")
+    if monitoring == "graded":
+        if shots is not None or shots_log is not None:
+            raise ValueError("shots and shots_log belong to monitoring=many_shot")
+        graded = load_graded(name, graded_prompts)
+        return monitoring_samples(name, artifact, version, "graded", samples_per_question, graded=graded)
+    if monitoring == "many_shot":
+        if graded_prompts is not None:
+            raise ValueError("graded_prompts belongs to monitoring=graded")
+        counts = parse_shots(DEFAULT_SHOTS if shots is None else shots)
+        if counts[-1] > 0 and not shots_log:
+            raise ValueError(
+                "monitoring=many_shot needs -T shots_log=<a trait_expression log of this trait on the other split, "
+                "e.g. -T version=extract -T instruction=pos> for its examples"
+            )
+        examples = shot_examples(shots_log, counts[-1], list(artifact.questions)) if counts[-1] else []
+        return monitoring_samples(
+            name, artifact, version, "many_shot", samples_per_question, shots=counts, examples=examples
+        )
+    raise ValueError(f"monitoring must be graded or many_shot, got {monitoring!r}")

@@ -14,9 +14,10 @@ PANELS = (("trait", "trait expression (0-100)"), ("coherence", "coherence (0-100
 PROJ_PANEL = (PROJ, "projection on persona vector")
 
 
-def plot_trait_steering(frame: Any) -> Any:
+def plot_trait_steering(frame: Any, choice: Any = None, min_coherence: float | None = None) -> Any:
     """Panels trait, coherence (and projection, when monitored): mean ± stderr vs coef, a line
-    per layer, baseline dashed."""
+    per layer, baseline dashed. With `choice` (rows of `traits.choice.choose_coefficients`) each
+    layer's chosen coefficient is starred and `min_coherence` drawn on the coherence panel."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -38,6 +39,12 @@ def plot_trait_steering(frame: Any) -> Any:
         for i, row in enumerate(baseline.itertuples()):
             ax.axhline(getattr(row, f"{key}_mean"), color="gray", linestyle="--",
                        label="unsteered" if i == 0 else None)
+        if choice is not None:
+            chosen = choice[choice["coef"].notna()]
+            ax.scatter(chosen["coef"], chosen[f"{key}_mean"], marker="*", s=220, color="#d62728", zorder=5,
+                       label="chosen: largest coef with coherence ≥ threshold")
+            if key == "coherence" and min_coherence is not None:
+                ax.axhline(min_coherence, color="#d62728", linestyle=":", label=f"coherence {min_coherence:g}")
         if frame[f"{key}_mean"].isna().all():
             ax.text(0.5, 0.5, "no scored samples\n(the grader could not score)", transform=ax.transAxes,
                     ha="center", va="center", color="gray")
@@ -45,6 +52,8 @@ def plot_trait_steering(frame: Any) -> Any:
         if key != PROJ:
             ax.set_ylim(-2, 102)
     axes[0].legend(title=None, fontsize="small")
+    if choice is not None:
+        axes[1].legend(title=None, fontsize="small")
     first = frame.iloc[0]
     fig.suptitle(f"{first['trait']} (instruction={first['instruction']}), {first['model']}")
     fig.tight_layout()

@@ -18,8 +18,8 @@ import importlib
 from collections.abc import Callable
 
 PLOTS: tuple[str, ...] = (
-    "trait_steering", "steering_effect", "steering_linearity", "trait_change", "vectors", "finetuning",
-    "opinion", "accuracy", "persona_bench",
+    "trait_steering", "monitoring", "steering_effect", "steering_linearity", "trait_change", "vectors", "finetuning",
+    "opinion", "accuracy", "persona_regression", "persona_bench",
 )
 
 

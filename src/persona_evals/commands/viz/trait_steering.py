@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_log_arguments(p, out_default="trait_steering.png")
     p.add_argument("--trait", help="keep only logs of this trait (needed when logs mix traits)")
     p.add_argument("--instruction", choices=["pos", "neg", "none"], help="keep only this instruction")
+    p.add_argument("--min-coherence", type=float, default=None,
+                   help="star each layer's largest coefficient whose mean coherence is >= this, and draw the "
+                   "threshold (as `persona-evals vectors choose`)")
     p.set_defaults(func=run)
 
 
@@ -31,7 +34,12 @@ def run(args: argparse.Namespace) -> int:
     use_agg()
     paths = find_logs(args.logs, args.log_dir, newest_only=False)  # read once, by steering_frame
     frame = steering_frame(paths, trait=args.trait, instruction=args.instruction)
-    out = save_figure(trait_steering.plot_trait_steering(frame), args.out, args.overwrite)
+    choice = None
+    if args.min_coherence is not None:
+        from persona_evals.traits.choice import choose_coefficients
+
+        choice = choose_coefficients(frame, args.min_coherence)
+    out = save_figure(trait_steering.plot_trait_steering(frame, choice, args.min_coherence), args.out, args.overwrite)
     steered = frame[frame["layer"].notna()]
     print(f"wrote {out} ({len(steered)} steered runs over vectors {sorted(steered['vector'].unique())}, layers "
           f"{sorted(int(x) for x in steered['layer'].unique())}, {int(frame['layer'].isna().sum())} unsteered)")

@@ -1,0 +1,98 @@
+"""`persona-evals vectors choose`: per layer, the largest coefficient whose mean coherence stays at
+or above the threshold, on hand-built sweep logs whose scores we set."""
+
+import csv
+import math
+
+import pytest
+from inspect_ai import eval, task_with
+from inspect_ai.log import write_eval_log
+from traits_support import grader
+
+from persona_evals.cli import main
+from persona_evals.testing import scripted_model, scripted_output
+from persona_evals.traits.task import trait_expression
+
+# (layer, coef): (trait, coherence). Layer 8's coherence dips at coef 1 and recovers at 2: the rule
+# takes the largest passing coefficient, not the last before the first failure.
+CELLS = {
+    (4, 0.0): (5, 95), (4, 1.0): (30, 85), (4, 2.0): (60, 76), (4, 3.0): (90, 60),
+    (8, 0.0): (5, 90), (8, 1.0): (40, 74), (8, 2.0): (70, 80), (8, 3.0): (95, 50),
+}
+
+
+def unscored_grader():
+    def reply(messages, config):
+        return scripted_output("REFUSAL", top_logprobs={"REFUSAL": -0.01})
+
+    return scripted_model(reply)
+
+
+def sweep(log_dir, cells, judge=grader):
+    tasks = [task_with(trait_expression(trait="evil", instruction="none"), model_roles={"grader": judge(*(v or ()))})
+             for v in cells.values()]
+    logs = eval(tasks, model=scripted_model(lambda m, c: "an answer"), limit=2, log_dir=str(log_dir),
+                max_tasks=len(tasks), display="none")
+    assert [log.status for log in logs] == ["success"] * len(tasks)
+    for log, (layer, coef) in zip(logs, cells):
+        log.eval.model_args = {"vector": "vecs/evil.safetensors", "coef": coef, "layer": layer}
+        write_eval_log(log, log.location)
+    return log_dir
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory):
+    return sweep(tmp_path_factory.mktemp("sweep"), CELLS)
+
+
+def rows_of(path):
+    return {int(r["layer"]): r for r in csv.DictReader(open(path))}
+
+
+def test_choose_picks_the_largest_coefficient_keeping_coherence(sweep_dir, tmp_path, capsys):
+    out = tmp_path / "choice.csv"
+    plot = tmp_path / "choice.png"
+    assert main(["vectors", "choose", str(sweep_dir), "--out", str(out), "--plot", str(plot), "--apply"]) == 0
+    rows = rows_of(out)
+    assert float(rows[4]["coef"]) == 2.0 and float(rows[4]["trait_mean"]) == pytest.approx(60)
+    assert float(rows[8]["coef"]) == 2.0 and float(rows[8]["coherence_mean"]) == pytest.approx(80)
+    assert (rows[4]["best"], rows[8]["best"]) == ("False", "True")  # layer 8's choice expresses the trait more
+    assert (rows[4]["n_passing"], rows[8]["n_passing"]) == ("3", "2")
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    printed = capsys.readouterr().out
+    assert "evil layer 8: coef 2: trait 70.0, coherence 80.0 (2 of 4 coefficients keep coherence >= 75)  <- best" in printed
+    assert printed.strip().splitlines()[-1].endswith("-M vector=vecs/evil.safetensors -M layer=8 -M coef=2")
+
+
+def test_a_stricter_threshold_and_the_down_direction(sweep_dir, tmp_path, capsys):
+    out = tmp_path / "strict.csv"
+    assert main(["vectors", "choose", str(sweep_dir), "--out", str(out), "--min-coherence", "85"]) == 0
+    rows = rows_of(out)
+    assert float(rows[4]["coef"]) == 1.0
+    assert float(rows[8]["coef"]) == 0.0 and "only coefficient 0 (no steering) passes" in rows[8]["note"]
+    assert rows[4]["best"] == "True"
+    assert main(["vectors", "choose", str(sweep_dir), "--out", str(out), "--min-coherence", "99", "--overwrite"]) == 0
+    rows = rows_of(out)
+    assert all(math.isnan(float(r["coef"])) for r in rows.values())
+    assert "no coefficient keeps coherence >= 99" in rows[4]["note"]
+    assert main(["vectors", "choose", str(sweep_dir), "--out", str(out), "--min-coherence", "99", "--overwrite", "--apply"]) == 2
+    assert "nothing to apply" in capsys.readouterr().err
+    assert main(["vectors", "choose", str(sweep_dir), "--out", str(out), "--direction", "down", "--overwrite"]) == 0
+    assert float(rows_of(out)[8]["coef"]) == 0.0
+
+
+def test_choose_refuses_logs_without_coherence_scores_and_bad_thresholds(tmp_path, capsys):
+    blind = sweep(tmp_path / "blind", {(4, 1.0): None, (4, 2.0): None}, judge=lambda *_: unscored_grader())
+    out = tmp_path / "c.csv"
+    assert main(["vectors", "choose", str(blind), "--out", str(out)]) == 2
+    assert "the logs have no coherence scores" in capsys.readouterr().err
+    assert not out.exists()
+    with pytest.raises(SystemExit):
+        main(["vectors", "choose", str(blind), "--min-coherence", "120"])
+    assert "expected a judge score between 0 and 100, got 120" in capsys.readouterr().err
+
+
+def test_viz_trait_steering_marks_the_choice(sweep_dir, tmp_path):
+    out = tmp_path / "steer.png"
+    assert main(["viz", "trait-steering", "--log-dir", str(sweep_dir), "--out", str(out), "--min-coherence", "75"]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
