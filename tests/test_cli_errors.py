@@ -384,3 +384,19 @@ def test_a_broken_adapter_config_is_named_with_its_line(tmp_path):
     (tmp_path / "adapter_model.safetensors").write_bytes(b"\0")
     with pytest.raises(SteeringConfigError, match=r"adapter: .*adapter_config.json, line 3 column 11: Expecting ':'"):
         read_adapter(str(tmp_path))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_adapter_weights_file_is_named_before_the_model_loads(tmp_path, damage):
+    from inspect_ai.model import get_model
+    from safetensors.torch import save_file
+
+    from persona_evals.steering.spec import SteeringConfigError
+
+    (tmp_path / "adapter_config.json").write_text('{"r": 8, "lora_alpha": 16}')
+    weights = tmp_path / "adapter_model.safetensors"
+    save_file({"lora_A": torch.ones(8, 64)}, str(weights))
+    data = weights.read_bytes()
+    weights.write_bytes(b"\xff" * 64 if damage == "garbage" else data[: len(data) // 2])
+    with pytest.raises(SteeringConfigError, match=rf"^adapter: {weights} is not a readable safetensors file \("):
+        get_model("steer/no-such-model", memoize=False, adapter=str(tmp_path))

@@ -37,6 +37,7 @@ def test_per_vector_lists_and_key_selector():
         ({"coeff": 2.0}, ["unknown model arg", "coeff", "coef"]),
         ({"dtype": "int8"}, ["dtype must be one of"]),
         ({"batch_size": 0}, ["batch_size must be >= 1"]),
+        ({"batch_size": 1_000_000_000}, ["batch_size must be >= 1 and <= 1024, got 1000000000"]),
     ],
 )
 def test_bad_args_name_the_argument(args, words):

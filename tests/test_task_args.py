@@ -253,8 +253,8 @@ main()
 """
 
 
-def _cli(args: list[str], tmp_path: Path) -> tuple[int, list[str]]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PWD": str(ROOT), "COLUMNS": "200"}
+def _cli(args: list[str], tmp_path: Path, **env_vars: str) -> tuple[int, list[str]]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PWD": str(ROOT), "COLUMNS": "200", **env_vars}
     env.pop("INSPECT_DISPLAY")  # inspect's display "none" mutes its console, prerequisite messages included
     done = subprocess.run(
         args + ["--log-dir", str(tmp_path / "logs")],
@@ -274,6 +274,38 @@ def test_inspect_eval_shows_the_message_first_not_a_traceback(tmp_path):
     code, lines = _cli([sys.executable, str(script), "eval", "tasks/sanity.py", "--model", "badargs/x"], tmp_path)
     assert code != 0
     assert lines == ["coef: expected a finite number, got nan"], lines
+
+
+OFFLINE = [
+    (["persona_evals/persona_accuracy", "-T", "dataset=gsm8k"], "openai/gsm8k", "-T dataset=bigbench -T source=sample."),
+    (["persona_evals/persona_accuracy", "-T", "dataset=bigbench:strategyqa"], "tasksource/bigbench", "-T source=sample."),
+    (["persona_evals/prism_personalization"], "SynthLabsAI/PRISM-Filter", "-T personas=fixture -T questions=fixture."),
+    (["persona_evals/prism_personalization", "-T", "questions=HannahRoseKirk/prism-alignment", "-T", "personas=fixture"],
+     "HannahRoseKirk/prism-alignment", "-T personas=fixture -T questions=fixture."),
+]
+
+
+@pytest.mark.parametrize("task,dataset,instead", OFFLINE, ids=[" ".join(t) for t, _, _ in OFFLINE])
+def test_hub_data_offline_without_a_cached_copy_is_one_message(tmp_path, task, dataset, instead):
+    """No traceback: the data set, the cause (offline, no cached copy) and the offline alternative."""
+    hf = tmp_path / "hf"  # an empty cache
+    inspect_cli = str(Path(sys.executable).with_name("inspect"))
+    code, lines = _cli([inspect_cli, "eval", *task, "--model", "mockllm/model", "--limit", "1"], tmp_path,
+                       HF_HOME=str(hf), HF_DATASETS_CACHE=str(hf / "datasets"), HF_TOKEN="")
+    lines = [line for line in lines if not line.startswith("Loading dataset")]  # inspect's own progress line
+    assert code != 0 and len(lines) <= 3, lines  # one message, wrapped at 200 columns
+    message = " ".join(" ".join(lines).split())  # unwrapped
+    assert message.startswith(f"{dataset}: HF_HUB_OFFLINE (or HF_DATASETS_OFFLINE) is set and there is no cached copy")
+    assert message.endswith(instead), message
+
+
+def test_a_zero_token_budget_on_the_inspect_command_line_is_refused_before_any_sample(tiny_llama, tmp_path):
+    inspect_cli = str(Path(sys.executable).with_name("inspect"))
+    for model in ("mockllm/model", f"steer/{tiny_llama}"):  # the tasks check it, and the steer provider itself
+        code, lines = _cli([inspect_cli, "eval", "tasks/sanity.py", "--model", model, "--max-tokens", "0"], tmp_path)
+        assert code != 0 and lines == ["max_tokens (--max-tokens): must be at least 1, got 0"], lines
+    with pytest.raises(ArgumentError, match="max_tokens"):
+        get_model(f"steer/{tiny_llama}", memoize=False, config=GenerateConfig(max_tokens=0))
 
 
 def test_steer_refuses_a_zero_token_budget_instead_of_using_the_default(tiny_llama):

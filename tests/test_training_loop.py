@@ -1,6 +1,13 @@
 """The LoRA training loop on tiny random models: loss, hooks during training, output folder, resume."""
 
+import errno
 import json
+import os
+import stat
+import subprocess
+import sys
+
+from pathlib import Path
 
 import pytest
 import torch
@@ -138,7 +145,8 @@ def test_hooks_removed_and_no_output_when_training_raises(tmp_path, files, tiny_
         loop.finetune(_opts(tmp_path, data, tiny_llama, steer=(VectorSpec(str(vec), None, 1, 2.0),),
                             ablate=(VectorSpec(str(vec), None, 2, 0.0),)))
     assert active_hook_count(seen["model"]) == 0
-    assert not (tmp_path / "out").exists() and (tmp_path / "out.partial").is_dir()
+    # stopped before any checkpoint: nothing to resume, so no OUT.partial to block the rerun
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.jsonl", "v.safetensors"]
 
 
 def test_resume_continues_exactly_where_it_stopped(tmp_path, files, tiny_llama, monkeypatch):
@@ -212,3 +220,125 @@ def test_cli(tmp_path, files, tiny_llama, capsys):
     assert "must follow the --steer or --ablate" in capsys.readouterr().err
     assert main([*args, "--out", str(tmp_path / "o")]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+# -- the output folder: nothing left to block a rerun, one run at a time, ordinary file modes --------
+
+
+def test_a_config_error_leaves_no_partial_and_the_corrected_rerun_runs(tmp_path, files, tiny_llama):
+    data, _ = files
+    with pytest.raises(ValueError, match=r"--lora-targets: the model has no module named \['nope_proj'\]"):
+        loop.finetune(_opts(tmp_path, data, tiny_llama, max_steps=1, lora_targets=("nope_proj",)))
+    assert not (tmp_path / "out.partial").exists() and not (tmp_path / "out.lock").exists()
+    assert loop.finetune(_opts(tmp_path, data, tiny_llama, max_steps=1)).is_dir()
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing_when_nothing_was_trained(tmp_path, files, tiny_llama, monkeypatch, capsys):
+    data, _ = files
+
+    def full(folder, record):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / "run.json"))
+
+    monkeypatch.setattr(loop, "write_record", full)
+    argv = ["finetune", str(data), "--model", tiny_llama, "--max-steps", "2", "--quiet", "--lora-r", "4",
+            "--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == f"persona-evals finetune: error: cannot write {tmp_path / 'out.partial'}: No space left on device"
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.jsonl", "v.safetensors"]
+    monkeypatch.undo()
+    assert main(argv) == 0  # not told to --resume a run that trained nothing
+
+
+def test_a_read_only_out_is_refused_before_any_work(tmp_path, files, monkeypatch, capsys):
+    data, _ = files
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: Path(p) != locked and real(p, mode, **kw))  # root writes anywhere
+    assert main(["finetune", str(data), "--model", "nope", "--out", str(locked / "out")]) == 2
+    assert f"--out {locked / 'out'}: {locked} is not writable" in capsys.readouterr().err
+    assert list(locked.iterdir()) == []
+
+
+HOLD_LOCK = """
+import sys
+from pathlib import Path
+from persona_evals.training.rundir import RunDir
+with RunDir(Path(sys.argv[1])).lock():
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_one_run_per_out_a_live_lock_is_refused_a_dead_ones_taken_over(tmp_path, files, tiny_llama):
+    data, _ = files
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"  # the other run holds OUT.lock from here on
+        with pytest.raises(RunDirError, match=rf"--out {out} is in use by another finetune run \(pid {holder.pid}, "):
+            loop.finetune(_opts(tmp_path, data, tiny_llama, max_steps=1))
+    finally:
+        holder.kill()  # dies holding the lock: OUT.lock stays, naming a dead pid
+        holder.wait()
+    assert (tmp_path / "out.lock").read_text().strip() == str(holder.pid)
+    assert loop.finetune(_opts(tmp_path, data, tiny_llama, max_steps=1)) == out
+    assert not (tmp_path / "out.lock").exists()
+
+
+def test_adapter_files_get_the_mode_of_any_new_file(tmp_path, files, tiny_llama):
+    data, _ = files
+    old = os.umask(0o022)
+    try:
+        out = loop.finetune(_opts(tmp_path, data, tiny_llama, max_steps=3, save_steps=2))
+    finally:
+        os.umask(old)
+    files_written = [p for p in out.rglob("*") if p.is_file()]
+    assert out / "checkpoint-2" / "adapter_model.safetensors" in files_written
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files_written if stat.S_IMODE(p.stat().st_mode) != 0o644} == {}
+
+
+INTERRUPT_AT = """
+import os, signal, sys
+from persona_evals.cli import main
+from persona_evals.training import loop
+real, calls = loop.train_step, [0]
+def step(*args):
+    calls[0] += 1
+    if calls[0] == int(sys.argv[1]):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, delivered at this exact step
+    return real(*args)
+loop.train_step = step
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("at,kept", [(3, "checkpoint-2"), (1, None)])
+def test_ctrl_c_says_what_was_kept_and_how_to_resume_without_a_traceback(tmp_path, files, tiny_llama, at, kept):
+    data, _ = files
+    out = tmp_path / "out"
+    argv = ["finetune", str(data), "--model", tiny_llama, "--max-steps", "4", "--save-steps", "2", "--quiet",
+            "--lora-r", "4", "--out", str(out)]
+    done = subprocess.run([sys.executable, "-c", INTERRUPT_AT, str(at), *argv], capture_output=True, text=True)
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr
+    message = done.stderr.strip().splitlines()[-1]
+    if kept:
+        assert message == (f"persona-evals finetune: interrupted; {tmp_path / 'out.partial' / kept} is kept: "
+                           "run the same command with --resume to continue from it")
+        assert main([*argv, "--resume"]) == 0 and (out / "adapter_model.safetensors").is_file()
+    else:
+        assert "interrupted before the first checkpoint; nothing was kept" in message
+        assert not (tmp_path / "out.partial").exists()
+    assert not (tmp_path / "out.lock").exists()
+
+
+def test_a_chat_that_starts_with_the_answer_names_its_file_and_line(tmp_path, files, tiny_llama, capsys):
+    data, _ = files
+    lines = data.read_text().splitlines()
+    lines[1] = json.dumps({"messages": [{"role": "assistant", "content": "Hello."}]})
+    data.write_text("\n".join(lines) + "\n")
+    assert main(["finetune", str(data), "--model", tiny_llama, "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert f"{data}:2: the chat starts with the assistant" in capsys.readouterr().err
+    assert not (tmp_path / "out.partial").exists()

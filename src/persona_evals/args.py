@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal, TypeVar, Union
 
-from persona_evals.compat import model_building_task
+from persona_evals.compat import active_generate_config, model_building_task
 from persona_evals.errors import ArgumentError, UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,6 +78,7 @@ def task_args(**bounds: Bounds) -> Callable[[F], F]:
             for name, value in bound.arguments.items():
                 if name in hints:
                     bound.arguments[name] = check(value, hints[name], name, bounds.get(name))
+            check_generate_config(active_generate_config())  # `inspect eval --max-tokens 0`, before any sample
             roles = _ROLES.set([])
             try:
                 built = fn(*bound.args, **bound.kwargs)
@@ -144,6 +145,14 @@ def evaluated_model_args() -> dict[str, Any] | None:
     per model); None when no eval is building it (a `Task` built in Python before ``eval``)."""
     model = model_building_task()
     return None if model is None else dict(model.model_args)
+
+
+def check_generate_config(config: Any) -> None:
+    """Refuse generation options no model can honour, before any generation (inspect itself
+    accepts ``--max-tokens 0`` and then fails every sample with a long traceback)."""
+    max_tokens = getattr(config, "max_tokens", None)
+    if max_tokens is not None and max_tokens < 1:
+        raise ArgumentError(f"max_tokens (--max-tokens): must be at least 1, got {max_tokens}")
 
 
 def check(value: Any, hint: Any, name: str, bounds: Bounds | None = None) -> Any:

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     from persona_evals.args import UserError
     from persona_evals.env import load_env
     from persona_evals.logs import LogError
-    from persona_evals.paths import OutputPathError, check_outputs
+    from persona_evals.paths import OutputPathError, check_outputs, os_error_line
 
     load_env()
     args = build_parser().parse_args(argv)
@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (CommandError, OutputPathError, LogError, UserError) as ex:  # UserError: e.g. a task's missing role
         print(f"persona-evals {args.command}: error: {ex}", file=sys.stderr)
+        return 2
+    except OSError as ex:  # disk full, read-only, permissions, outside the writes `writing` names
+        line = os_error_line(ex)
+        if line is None:
+            raise
+        print(f"persona-evals {args.command}: error: {line}", file=sys.stderr)
         return 2
 
 

@@ -12,6 +12,8 @@ patched method's signature, a private name) it fails loudly rather than doing so
   join the model args every log records (`steering.reruns` says why).
 - `model_building_task` (inspect, private): the model inspect's task loader is building a task
   for, so a task checks its required model roles, and decides what to score, before any sample.
+- `active_generate_config` (inspect, private): the generation options (``--max-tokens``) of the
+  eval that is creating a task, so `args.task_args` refuses impossible ones before any sample.
 - `freeze_heap` (the garbage collector, process-wide): after a model load.
 - `allow_recompiles` and `mark_static_address` (torch dynamo, private): the static decoder's
   shape buckets, each its own graph, and its steering buffers at fixed addresses.
@@ -136,6 +138,17 @@ def model_building_task() -> Any:
 
 
 _LOADER = {"resolve_tasks": "inspect_ai._eval.loader", "resolve_previous_tasks": "inspect_ai._eval.loader"}
+
+
+def active_generate_config() -> Any:
+    """The ``GenerateConfig`` of the eval creating the current task (inspect sets it before it
+    creates tasks); None where this inspect has no such private name."""
+    try:
+        from inspect_ai.model._generate_config import active_generate_config as active
+    except ImportError:  # pragma: no cover
+        check_version("inspect_ai", "the generate-config check (active_generate_config)")
+        return None
+    return active()
 
 
 def freeze_heap() -> None:

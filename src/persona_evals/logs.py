@@ -93,9 +93,14 @@ def resolve_logs(logs: Sequence[str], log_dir: str, newest_only: bool = True) ->
 def read_logs(logs: Sequence[str], task: str | None = None, header_only: bool = True) -> list[EvalLog]:
     """Each log read once (a folder: every log in it), in order; `task`: all must be logs of it.
 
+    Never returns an empty list (inspect's readers take one for "the default log dir").
+
     Raises:
-        LogError: a file that is not a readable log (naming it), or logs of other tasks (listing them).
+        LogError: no log, a file that is not a readable log (naming it), or logs of other tasks
+            (listing them).
     """
+    if not logs:
+        raise LogError("no eval logs given")
     read = [_read(path, None, header_only) for path in _expand(logs)]
     if task is not None:
         check_task(read, task)

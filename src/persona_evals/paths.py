@@ -11,6 +11,9 @@ unless ``--overwrite``, a directory where a file goes, and a parent that cannot 
 bad path fails before minutes of computing. Writers then go through `atomic_path` (a temporary
 file beside the target, renamed into place only when complete).
 
+A write that fails on the file system (disk full, quota, read-only) is one line naming the file
+and the cause (`OutputWriteError`, from `writing`), never a library's traceback.
+
 Tables a command reads (`read_csv_rows`, `csv_float`) are checked for their columns and numbers,
 with errors that name the argument, file and line.
 """
@@ -18,8 +21,10 @@ with errors that name the argument, file and line.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -37,6 +42,50 @@ class OutputPathError(ValueError):
 
 class OutputExistsError(OutputPathError, FileExistsError):
     """The output exists and ``--overwrite`` was not given."""
+
+
+class OutputWriteError(OutputPathError):
+    """Writing an output failed on the file system (disk full, read-only ...); names the file and the cause."""
+
+
+# errors only a write raises: no space, over quota, a read-only file system, a file too large
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+_RUST_OS_ERROR = re.compile(r"\(os error (\d+)\)")  # how Rust libraries (safetensors) print an OS error
+
+
+def write_errno(ex: BaseException) -> int | None:
+    """The errno of `ex` when it is a failed write (an OSError, or a library's text ending
+    ``(os error 28)``) with one of `WRITE_ERRNOS`; else None."""
+    if isinstance(ex, OSError):
+        code = ex.errno
+    else:
+        found = _RUST_OS_ERROR.search(str(ex))
+        code = int(found.group(1)) if found else None
+    return code if code in WRITE_ERRNOS else None
+
+
+def os_error_line(ex: OSError) -> str | None:
+    """One line for a file-system error that names its file or is a failed write (else None, a
+    bug to show in full): ``cannot write runs/a.partial/run.json: No space left on device``."""
+    if write_errno(ex) is None and ex.filename is None:
+        return None
+    cause = ex.strerror or str(ex)
+    if ex.filename is None:
+        return f"cannot write: {cause}"
+    return f"{'cannot write ' if write_errno(ex) else ''}{ex.filename}: {cause}"
+
+
+@contextmanager
+def writing(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn a failed write inside the block (see `write_errno`) into an `OutputWriteError` naming
+    `path`: ``cannot write out/v.safetensors: No space left on device``."""
+    try:
+        yield
+    except Exception as ex:
+        code = write_errno(ex)
+        if code is None or isinstance(ex, OutputPathError):
+            raise
+        raise OutputWriteError(f"cannot write {path}: {os.strerror(code)}") from ex
 
 
 def split_key(raw: str) -> tuple[str, str | None]:
@@ -78,12 +127,17 @@ def check_output(path: str | os.PathLike[str], overwrite: bool = False, arg: str
         raise OutputPathError(f"{where} is a directory; give a file name")
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{where} already exists; pass --overwrite to replace it")
-    parent = next((p for p in path.parents if p.exists()), Path("."))
-    if not parent.is_dir():
-        raise OutputPathError(f"{where}: {parent} is a file, so it cannot hold a folder")
-    if not os.access(parent, os.W_OK):
-        raise OutputPathError(f"{where}: {parent} is not writable")
+    _check_nearest_folder(path.parent, where)
     return path
+
+
+def _check_nearest_folder(path: Path, where: str) -> None:
+    """The nearest existing one of `path` and its parents must be a writable folder."""
+    nearest = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not nearest.is_dir():
+        raise OutputPathError(f"{where}: {nearest} is a file, so it cannot hold a folder")
+    if not os.access(nearest, os.W_OK):
+        raise OutputPathError(f"{where}: {nearest} is not writable")
 
 
 @contextmanager
@@ -95,28 +149,35 @@ def atomic_path(path: str | os.PathLike[str], overwrite: bool = False) -> Iterat
     give (or the mode of the file it replaces), not mkstemp's owner-only 0600.
     """
     path = check_output(path, overwrite, arg="file")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".partial{path.suffix}", dir=path.parent)
-    os.close(fd)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".partial{path.suffix}", dir=path.parent)
+        os.close(fd)
     tmp = Path(name)
     try:
-        yield tmp
-        if not overwrite and path.exists():  # appeared while we computed
-            raise OutputExistsError(f"{path} appeared while it was being written; pass --overwrite to replace it")
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
+        with writing(path):  # a full disk names `path`, not the temporary file
+            yield tmp
+            if not overwrite and path.exists():  # appeared while we computed
+                raise OutputExistsError(f"{path} appeared while it was being written; pass --overwrite to replace it")
+            os.chmod(tmp, file_mode(path))
+            os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _file_mode(path: Path) -> int:
-    """The permission bits of the file `path` replaces, else 0o666 less the process umask."""
+def file_mode(path: Path) -> int:
+    """The permission bits of the file `path` replaces, else `default_file_mode`."""
     try:
         return stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
-        mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
-        os.umask(mask)
-        return 0o666 & ~mask
+        return default_file_mode()
+
+
+def default_file_mode() -> int:
+    """The mode a plain ``open`` gives a new file: 0o666 less the process umask (0644 under 022)."""
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str, overwrite: bool = False) -> Path:
@@ -243,15 +304,41 @@ def add_output_argument(
     parser.set_defaults(_outputs=outputs)
 
 
+def add_folder_argument(parser: argparse.ArgumentParser, flag: str, **kwargs) -> None:
+    """Add `flag`, a folder the command writes into (an inspect ``--log-dir``); `check_outputs`
+    checks before any work that it is, or can become, a writable folder."""
+    action = parser.add_argument(flag, **kwargs)
+    parser.set_defaults(_folders=[*(parser.get_default("_folders") or []), (action.dest, flag)])
+
+
+def check_folder(path: str | os.PathLike[str], arg: str) -> Path:
+    """Check, before computing, that `path` is a folder, or can be created, and is writable.
+
+    Raises:
+        OutputPathError: `path` is a file (``--log-dir /dev/full``), a parent is a file, or the
+            nearest existing folder is not writable.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"{arg} {path} is a file; give a folder")
+    _check_nearest_folder(path, f"{arg} {path}")
+    return path
+
+
 def check_outputs(args: argparse.Namespace) -> list[Path]:
     """Check every output a command declared (see `add_output_argument`); all problems in one error."""
     overwrite = bool(getattr(args, "overwrite", False))
     problems, paths = [], []
+    folders = [(out.dest, out.flag) for out in getattr(args, "_outputs", None) or [] if out.files is not None]
+    for dest, flag in [*folders, *(getattr(args, "_folders", None) or [])]:
+        if getattr(args, dest, None) is not None:
+            try:
+                check_folder(getattr(args, dest), flag)
+            except OutputPathError as ex:
+                problems.append(str(ex))
+    if problems:  # the files inside a folder that cannot be one need no more words
+        raise OutputPathError("; ".join(problems))
     for out in getattr(args, "_outputs", None) or []:
-        folder = getattr(args, out.dest, None)
-        if out.files is not None and folder is not None and Path(folder).exists() and not Path(folder).is_dir():
-            problems.append(f"{out.flag} {folder} is a file; give a folder")
-            continue
         for path in out.paths(args):
             try:
                 paths.append(check_output(path, overwrite, arg=out.flag))

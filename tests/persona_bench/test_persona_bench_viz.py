@@ -196,3 +196,15 @@ def test_several_epochs_are_averaged_per_pair_not_overwritten():
     expected = 100 * np.sqrt(se_m**2 + ratio**2 * se_b**2 - 2 * ratio * cov) / base.mean()
     assert table["output_only"]["gain_pct"] == pytest.approx(100 * (ratio - 1))
     assert table["output_only"]["gain_pct_se"] == pytest.approx(expected)
+
+
+def test_each_log_header_is_read_once(log_dir, tmp_path, monkeypatch):
+    import inspect_ai.log
+
+    reads = []
+    original = inspect_ai.log.read_eval_log
+    monkeypatch.setattr(inspect_ai.log, "read_eval_log", lambda path, **kw: reads.append(path) or original(path, **kw))
+    for name in ("persona-modes", "persona-pass-at-k"):
+        reads.clear()
+        plot(name, log_dir, tmp_path / f"{name}.png")
+        assert len(reads) == 4 and len(set(reads)) == 4  # the four tasks' logs, each once (samples_df reads the samples)

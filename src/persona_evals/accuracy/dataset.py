@@ -50,6 +50,10 @@ Source = Literal["hub", "sample"]
 ITEM_SOURCES: tuple[str, ...] = get_args(Source)
 SAMPLE_FAMILIES: tuple[str, ...] = ("bigbench",)
 MAX_CHOICES = 26
+# what to do offline without a cached copy (see datasets.hub.HubUnavailableError)
+OFFLINE_SAMPLE = "read the real BIG-bench items shipped with the package: -T source=sample"
+OFFLINE_BIGBENCH = ("run offline on the BIG-bench items shipped with the package (only those ship): "
+                    "-T dataset=bigbench -T source=sample")
 
 
 def _choice_sample(
@@ -204,10 +208,12 @@ def load_items(task: TaskSpec, source: str = "hub") -> list[Sample]:
         return [record(r) for r in bigbench_sample_rows(str(task.subset))]
     if task.family == "bigbench":
         files = f"{task.subset}/validation/*.parquet"
-        ds = hub_parquet(BIGBENCH_DATASET, "validation", files, sample_fields=bigbench_record(str(task.subset)))
+        ds = hub_parquet(BIGBENCH_DATASET, "validation", files, instead=OFFLINE_SAMPLE,
+                         sample_fields=bigbench_record(str(task.subset)))
     elif task.family in SOURCES:
         path, split, config, record = SOURCES[task.family]
-        ds = hub_dataset(path, split, **({"name": config} if config else {}), sample_fields=record)
+        ds = hub_dataset(path, split, **({"name": config} if config else {}), instead=OFFLINE_BIGBENCH,
+                         sample_fields=record)
     else:
         raise ValueError(f"unknown task family {task.family!r}")
     samples = [

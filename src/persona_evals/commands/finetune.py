@@ -7,6 +7,8 @@ Each `--steer` or `--ablate` starts a term; the `--layer` (and `--coef`) after i
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
 from persona_evals.argtypes import finite_float
@@ -87,8 +89,22 @@ def run(args: argparse.Namespace) -> int:
         out = finetune(opts, resume=args.resume, overwrite=args.overwrite)
     except (ChatFileError, SteeringConfigError, RunDirError, ValueError) as ex:
         raise CommandError(str(ex)) from None
+    except KeyboardInterrupt:
+        print(f"\npersona-evals finetune: {interrupted(Path(args.out))}", file=sys.stderr)
+        return 130  # the shell's code for a command stopped by Ctrl-C
     print(f"wrote {out}  (adapter, run.json; evaluate with: inspect eval ... --model steer/{args.model} -M adapter={out})")
     return 0
+
+
+def interrupted(out: Path) -> str:
+    """What a Ctrl-C left: the checkpoint `--resume` continues from, or nothing."""
+    from persona_evals.training.rundir import RunDir
+
+    run = RunDir(out)
+    kept = run.latest_checkpoint() if run.partial.is_dir() else None
+    if kept is None:
+        return "interrupted before the first checkpoint; nothing was kept (--save-steps N saves one every N steps)"
+    return f"interrupted; {kept} is kept: run the same command with --resume to continue from it"
 
 
 def parse_terms(seq: list[tuple[str, Any]]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:

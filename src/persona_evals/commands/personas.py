@@ -76,14 +76,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _model_arguments(p: argparse.ArgumentParser, log_dir: str) -> None:
     from persona_evals.args import MAX_TOKENS
     from persona_evals.argtypes import int_between, positive_int
-    from persona_evals.paths import add_output_argument
+    from persona_evals.paths import add_folder_argument, add_output_argument
 
     p.add_argument("--model", required=True, help="inspect model, e.g. openai/gpt-4o-mini or steer/smollm2")
     p.add_argument(
         "-M", dest="model_args", action="append", default=[], metavar="KEY=VALUE", help="model args"
     )
     add_output_argument(p, "--out", required=True, help="personas JSONL to write")
-    p.add_argument("--log-dir", default=log_dir, help=f"where the eval log goes (default {log_dir})")
+    add_folder_argument(p, "--log-dir", default=log_dir, help=f"where the eval log goes (default {log_dir})")
     p.add_argument("--limit", type=positive_int, help="only the first N personas")
     p.add_argument("--max-tokens", type=int_between(1, MAX_TOKENS),
                    help=f"cap reply length, 1 to {MAX_TOKENS:,} (e.g. for small local models)")

@@ -10,12 +10,14 @@ interpolate between two vectors instead: w·A + (1−w)·B at each layer (`perso
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.argtypes import finite_float, positive_int
+    from persona_evals.paths import add_folder_argument
 
     p = sub.add_parser("sweep", help="run a task over layers x coefficients with one loaded model")
     p.add_argument("task", help="task file or file@task, e.g. tasks/trait_expression.py")
@@ -30,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-T", dest="task_args", action="append", default=[], metavar="K=V", help="task args")
     p.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL", help="e.g. grader=steer/smollm2")
     p.add_argument("--limit", type=positive_int, help="samples per cell")
-    p.add_argument("--log-dir", default="logs/sweep", help="where the cells' logs go (default logs/sweep)")
+    add_folder_argument(p, "--log-dir", default="logs/sweep", help="where the cells' logs go (default logs/sweep)")
     p.add_argument("--display", default=None, help="inspect display (full, rich, plain, none)")
     p.set_defaults(func=run)
 
@@ -42,9 +44,11 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError, first_line, parse_pairs
     from persona_evals.steering.spec import SteeringConfigError
 
-    file = args.task.split("@")[0]
-    if file.endswith(".py") and not Path(file).is_file():  # before loading the model
+    file, at, name = args.task.partition("@")
+    if file.endswith(".py") and not Path(file).expanduser().is_file():  # before loading the model
         raise CommandError(f"task file {file} does not exist")
+    # inspect globs a task file from the working directory, which refuses an absolute path
+    task = os.path.relpath(Path(file).expanduser()) + at + name if file.endswith(".py") else args.task
     extra = parse_pairs(args.model_args, "-M")
     clash = {"vector", "layer", "coef", "positions"} & set(extra)
     if clash:
@@ -63,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as ex:  # weights not found (offline, a wrong id)
         raise CommandError(f"--model {args.model}: {first_line(ex)}") from None
     logs = eval(
-        args.task,
+        task,
         model=models,
         task_args=task_args,
         model_roles=roles or None,

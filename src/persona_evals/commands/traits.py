@@ -15,7 +15,7 @@ SPLIT_FILES = ("{name}_extract.json", "{name}_eval.json")
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.structured import MAX_RETRIES
     from persona_evals.argtypes import int_between
-    from persona_evals.paths import add_output_argument
+    from persona_evals.paths import add_folder_argument, add_output_argument
 
     p = sub.add_parser("traits", help="trait artifacts: list the shipped ones, draft new ones")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--model", required=True, help="the drafting model, e.g. openai/gpt-4o-mini")
     add_output_argument(d, "--out-dir", required=True, files=SPLIT_FILES,
                         help="folder for NAME_extract.json and NAME_eval.json")
-    d.add_argument(
+    add_folder_argument(
+        d,
         "--log-dir",
         default=os.environ.get("INSPECT_LOG_DIR", "logs"),
         help="where the drafting eval's log goes (default: $INSPECT_LOG_DIR or ./logs)",

@@ -98,6 +98,8 @@ def _parse(text: str, where: str, n: int, last_is_assistant: bool) -> Chat:
         messages.append({"role": m["role"], "content": m["content"]})
     if not any(m["role"] == "assistant" for m in messages):
         raise ChatFileError(f"{where}: the chat has no assistant turn (nothing to learn or project)")
+    if messages[0]["role"] == "assistant":  # the prompt before it would be an empty conversation
+        raise ChatFileError(f"{where}: the chat starts with the assistant; put a user (or system) message before its answer")
     if last_is_assistant and messages[-1]["role"] != "assistant":
         raise ChatFileError(f"{where}: the last message must be the assistant's answer")
     return Chat(line=n, messages=tuple(messages), record=obj)

@@ -17,8 +17,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from persona_evals.identity import labels_by_log
-from persona_evals.logs import LogError, is_task, read_task_log, task_name
+from persona_evals.identity import log_identity, unique_labels
+from persona_evals.logs import LogError, is_task, read_logs
 from persona_evals.persona_bench.dataset import DROP, NONE
 from persona_evals.persona_bench.metrics import paired_drops
 from persona_evals.persona_bench.modes import MODES
@@ -49,13 +49,12 @@ def load_samples(paths: Sequence[str], task: str, answer_tokens: bool = False) -
     columns = EvalModel + EvalTask + SampleSummary
     if answer_tokens:
         columns = columns + [SampleColumn("answer_tokens", path="output.usage.output_tokens", full=True)]
-    df = samples_df(list(paths), columns=columns, quiet=True)
-    df = df[df["task_name"].map(task_name) == task] if "task_name" in df else df.iloc[0:0]
-    if df.empty or SCORE not in df:
+    # each header read once (a file that is not a log is named here); the samples of `task`'s logs only
+    labels = _labels([log for log in read_logs(paths) if is_task(log.eval.task, task)])
+    df = samples_df(list(labels), columns=columns, quiet=True) if labels else None
+    if df is None or df.empty or SCORE not in df:
         raise NoSamplesError(f"no {task} samples with critic scores in {len(paths)} log(s)")
     df = df.copy()
-    logs = sorted({str(x).removeprefix("file://") for x in df["log"]})
-    labels = {path: label for path, (_, label) in labels_by_log(logs).items()}
     df["model"] = [labels[str(x).removeprefix("file://")] for x in df["log"]]
     repeated = df[df.duplicated(["model", "id", "epoch"], keep=False)]
     if not repeated.empty:
@@ -173,8 +172,10 @@ def intersection_table(df: Any) -> list[dict[str, Any]]:
 def pass_at_k_table(paths: Sequence[str]) -> list[dict[str, Any]]:
     """pass@k for k = 1..K per model, from the ``pass_at_<k>`` reducers of pass_at_k logs."""
     rows = []
-    for path, (_, model) in labels_by_log(paths).items():
-        log = read_task_log(path, header_only=True)
+    logs = read_logs(paths)  # each header once
+    labels = _labels(logs)
+    for log in logs:
+        path, model = log.location, labels[log.location]
         if not is_task(log.eval.task, "pass_at_k") or log.results is None:
             continue
         for score in log.results.scores:
@@ -191,3 +192,10 @@ def pass_at_k_table(paths: Sequence[str]) -> list[dict[str, Any]]:
     if not rows:
         raise NoSamplesError(f"no pass_at_k results in {len(paths)} log(s)")
     return sorted(rows, key=lambda r: (r["model"], r["k"]))
+
+
+def _labels(logs: Sequence[Any]) -> dict[str, str]:
+    """log path -> its model's label, unique among `logs` (headers already read)."""
+    idents = {log.location: log_identity(log) for log in logs}
+    labels = unique_labels(idents.values())
+    return {path: labels[ident.key] for path, ident in idents.items()}

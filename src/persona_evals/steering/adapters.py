@@ -65,7 +65,20 @@ def read_adapter(path: str, arg: str = "adapter") -> Adapter:
         record = read_json(record_file, arg) if record_file.is_file() else None
     except ValueError as ex:
         raise SteeringConfigError(str(ex)) from None
+    if weights.suffix == ".safetensors":
+        _check_safetensors(weights, arg)
     return Adapter(path=str(p.resolve()), sha256=h.hexdigest(), config=config, record=record)
+
+
+def _check_safetensors(path: Path, arg: str) -> None:
+    """Read the header of a weights file, so a damaged one is named here, not deep inside peft."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            f.keys()
+    except (SafetensorError, OSError) as ex:
+        raise SteeringConfigError(f"{arg}: {path} is not a readable safetensors file ({ex})") from None
 
 
 def base_fingerprint(model: Any) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+from persona_evals.args import check_generate_config
 from persona_evals.protocol import CANDIDATES, monitor_name, requested_candidates
 from persona_evals.steering.adapters import Adapter, adapter_active, attach_adapter, read_adapter
 from persona_evals.steering.batching import BatchInfo, Batcher
@@ -106,6 +107,7 @@ class SteerAPI(ModelAPI):
         config: GenerateConfig = GenerateConfig(),
         **model_args: Any,
     ) -> None:
+        check_generate_config(config)  # `inspect eval --max-tokens 0` fails here, not once per sample
         self.spec = SteeringSpec.from_model_args(model_args)
         vectors = load_terms(self.spec.vectors, "vector")
         monitors = load_terms(self.spec.monitor, "monitor")

@@ -27,6 +27,7 @@ DType = Literal["auto", "float32", "bfloat16", "float16"]
 Compile = Literal["auto", "true", "false"]
 
 DEFAULT_BATCH_SIZE = 32
+MAX_BATCH_SIZE = 1024  # also the connection limit inspect opens: a larger one is a typo that fills memory
 
 __all__ = ["CoefMode", "Positions", "SteeringConfigError", "SteeringSpec", "VectorSpec"]
 
@@ -61,8 +62,8 @@ class SteeringSpec:
         terms = parse_steering(args)
         dtype = choice(str(args.get("dtype", "auto")), DType, "dtype")
         batch_size = as_int(args.get("batch_size", DEFAULT_BATCH_SIZE), "batch_size")
-        if batch_size < 1:
-            raise SteeringConfigError(f"batch_size must be >= 1, got {batch_size}")
+        if not 1 <= batch_size <= MAX_BATCH_SIZE:
+            raise SteeringConfigError(f"batch_size must be >= 1 and <= {MAX_BATCH_SIZE}, got {batch_size}")
         compile_ = str(args.get("compile", "auto")).lower()  # YAML reads -M compile=true as a bool
         if compile_ not in get_args(Compile):
             raise SteeringConfigError(f"compile must be one of {list(get_args(Compile))}, got {args['compile']!r}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
@@ -25,6 +26,7 @@ from typing import Any
 import torch
 
 from persona_evals.datasets.chats import file_sha256, read_chats
+from persona_evals.paths import default_file_mode, writing
 from persona_evals.steering.ablation import ablate_residual
 from persona_evals.steering.adapters import base_fingerprint
 from persona_evals.steering.hooks import PositionMask, steer_residual
@@ -40,11 +42,24 @@ STATE_FILE = "trainer_state.pt"
 
 
 def finetune(opts: FinetuneOptions, resume: bool = False, overwrite: bool = False) -> Path:
-    """Train a LoRA adapter on `opts.data`; return the output folder (see `RunDir`)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """Train a LoRA adapter on `opts.data`; return the output folder (see `RunDir`).
 
+    The options, the data, the model and the steering terms are checked before ``OUT.partial`` is
+    made; a run that fails (or is interrupted) before its first checkpoint removes it again.
+    """
     opts.validate()
     run = RunDir(Path(opts.out))
+    with run.lock():  # one run per OUT
+        try:
+            return _finetune(opts, run, resume, overwrite)
+        except BaseException:  # Ctrl-C too
+            run.discard_if_untrained()  # nothing trained: nothing to --resume, nothing to block a rerun
+            raise
+
+
+def _finetune(opts: FinetuneOptions, run: RunDir, resume: bool, overwrite: bool) -> Path:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     run.check(resume, overwrite)
     chats = read_chats(opts.data)
     path = resolve_model_path(opts.model)
@@ -62,10 +77,12 @@ def finetune(opts: FinetuneOptions, resume: bool = False, overwrite: bool = Fals
     steer_vecs, ablate_vecs = load_terms(opts.steer, "--steer"), load_terms(opts.ablate, "--ablate")
     deltas = steering_deltas(opts.steer, steer_vecs, num_layers, hidden, ("--steer", "--layer"))
     bases = ablation_bases(opts.ablate, ablate_vecs, num_layers, hidden, ("--ablate", "--layer"))
+    _check_lora_targets(model, opts.lora_targets)
 
     start_from = run.prepare(resume, overwrite)  # only now: bad input never leaves a folder behind
     _check_resumable(run, opts, start_from)
-    (run.partial / OPTIONS_FILE).write_text(json.dumps(opts.describe(), indent=2))
+    with writing(run.partial / OPTIONS_FILE):
+        (run.partial / OPTIONS_FILE).write_text(json.dumps(opts.describe(), indent=2))
 
     record: dict[str, Any] = {
         "base_model": opts.model,
@@ -99,9 +116,13 @@ def finetune(opts: FinetuneOptions, resume: bool = False, overwrite: bool = Fals
     started = time.monotonic()
 
     def save(folder: Path, done: int) -> None:
-        peft_model.save_pretrained(str(folder))
-        write_record(folder, {**record, "step": done, "history": history, "eval": evals,
-                              "seconds": round(time.monotonic() - started, 1)})
+        with writing(folder):  # a full disk: one line naming the folder
+            peft_model.save_pretrained(str(folder))
+            write_record(folder, {**record, "step": done, "history": history, "eval": evals,
+                                  "seconds": round(time.monotonic() - started, 1)})
+        for file in folder.iterdir():  # safetensors writes 0600: the adapter gets the mode of any new file
+            if file.is_file():
+                os.chmod(file, default_file_mode())
 
     from tqdm.auto import tqdm
 
@@ -202,13 +223,17 @@ def _token_ce(model: Any, batch: Sequence[Encoded], pad_id: int) -> torch.Tensor
     )
 
 
+def _check_lora_targets(model: Any, targets: Sequence[str]) -> None:
+    """Every --lora-targets name must be a module of the model (checked before OUT.partial is made)."""
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    missing = [t for t in targets if t not in names]
+    if missing:
+        raise ValueError(f"--lora-targets: the model has no module named {missing}")
+
+
 def _lora(model: Any, opts: FinetuneOptions) -> Any:
     from peft import LoraConfig, get_peft_model
 
-    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
-    missing = [t for t in opts.lora_targets if t not in names]
-    if missing:
-        raise ValueError(f"--lora-targets: the model has no module named {missing}")
     config = LoraConfig(
         r=opts.lora_r, lora_alpha=opts.lora_alpha, lora_dropout=opts.lora_dropout, bias="none",
         target_modules=list(opts.lora_targets), use_rslora=opts.rslora, task_type="CAUSAL_LM",
@@ -224,16 +249,26 @@ def _scheduler(opts: FinetuneOptions, optimizer: torch.optim.Optimizer, total: i
 
 
 def _save_state(folder: Path, step: int, optimizer: Any, scheduler: Any) -> None:
+    import io
+
     state = {"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
              "rng": torch.get_rng_state()}
-    torch.save(state, folder / STATE_FILE)
+    buffer = io.BytesIO()  # torch.save to a file reports a full disk without its cause; a plain write names it
+    torch.save(state, buffer)
+    with writing(folder / STATE_FILE):
+        (folder / STATE_FILE).write_bytes(buffer.getvalue())
 
 
 def _restore(folder: Path, peft_model: Any, optimizer: Any, scheduler: Any) -> tuple[int, list, list]:
     from peft import set_peft_model_state_dict
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    set_peft_model_state_dict(peft_model, load_file(str(folder / "adapter_model.safetensors")))
+    weights = folder / "adapter_model.safetensors"
+    try:
+        set_peft_model_state_dict(peft_model, load_file(str(weights)))
+    except SafetensorError as ex:
+        raise RunDirError(f"--resume: {weights} is not a readable safetensors file ({ex}); pass --overwrite to start over") from None
     state = torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True)
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])

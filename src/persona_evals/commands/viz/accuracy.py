@@ -54,9 +54,9 @@ def load_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
     else:
         from persona_evals.accuracy.metrics import compute_metrics
         from persona_evals.accuracy.results import collect_hits
-        from persona_evals.logs import resolve_logs
+        from persona_evals.logs import find_logs
 
-        runs = collect_hits(resolve_logs(args.logs, args.log_dir, newest_only=False))
+        runs = collect_hits(find_logs(args.logs, args.log_dir, newest_only=False))  # checked as it reads them
         rows = [r.as_dict() for r in compute_metrics(runs, n_boot=args.n_boot)]
     found = sorted({str(r["mitigation"]) for r in rows})
     rows = [r for r in rows if r["mitigation"] == args.mitigation]

@@ -27,10 +27,10 @@ def run_shift_cosine(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from persona_evals.paths import write_text_atomic
-    from persona_evals.viz.common import save_figure, use_agg
-    from persona_evals.training.shift import shift_cosine_frame
-    from persona_evals.viz.finetuning import shift_cosine_figure
     from persona_evals.stats import pearson
+    from persona_evals.training.shift import shift_cosine_frame
+    from persona_evals.viz.common import save_figure, use_agg
+    from persona_evals.viz.finetuning import shift_cosine_figure
 
     use_agg()
     frame = shift_cosine_frame(args.csvs, args.layer)

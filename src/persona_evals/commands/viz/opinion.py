@@ -42,8 +42,8 @@ def _save(fig: Any, args: argparse.Namespace) -> int:
 
 
 def plot_tiers(args: argparse.Namespace) -> int:
-    from persona_evals.viz.common import use_agg
     from persona_evals.opinion.results import tier_rows
+    from persona_evals.viz.common import use_agg
     from persona_evals.viz.opinion import tiers_figure
 
     use_agg()
@@ -51,8 +51,8 @@ def plot_tiers(args: argparse.Namespace) -> int:
 
 
 def plot_states(args: argparse.Namespace) -> int:
-    from persona_evals.viz.common import use_agg
     from persona_evals.opinion.results import state_rows
+    from persona_evals.viz.common import use_agg
     from persona_evals.viz.opinion import states_figure
 
     use_agg()
@@ -61,8 +61,8 @@ def plot_states(args: argparse.Namespace) -> int:
 
 
 def plot_topics(args: argparse.Namespace) -> int:
-    from persona_evals.viz.common import use_agg
     from persona_evals.opinion.results import topic_frame
+    from persona_evals.viz.common import use_agg
     from persona_evals.viz.opinion import topics_figure
 
     use_agg()

@@ -35,10 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _rows(args: argparse.Namespace, task: str, build: Callable[[Any], list[dict[str, Any]]], **load: Any) -> list[dict[str, Any]]:
-    from persona_evals.logs import resolve_logs
+    from persona_evals.logs import find_logs
     from persona_evals.persona_bench.results import NoSamplesError, load_samples
 
-    paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
+    paths = find_logs(args.logs, args.log_dir, newest_only=False)  # read by load_samples
     try:
         return build(load_samples(paths, task, **load))
     except NoSamplesError as ex:
@@ -85,13 +85,13 @@ def run_intersections(args: argparse.Namespace) -> int:
 
 
 def run_pass_at_k(args: argparse.Namespace) -> int:
-    from persona_evals.logs import resolve_logs
+    from persona_evals.logs import find_logs
     from persona_evals.persona_bench.results import NoSamplesError, pass_at_k_table
     from persona_evals.viz.common import use_agg
     from persona_evals.viz.persona_bench import pass_at_k_figure
 
     use_agg()
-    paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
+    paths = find_logs(args.logs, args.log_dir, newest_only=False)  # read by pass_at_k_table
     try:
         rows = pass_at_k_table(paths)
     except NoSamplesError as ex:

@@ -78,14 +78,14 @@ def variant_summary(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def run_projection(args: argparse.Namespace) -> int:
-    from persona_evals.logs import resolve_logs
-    from persona_evals.viz.common import save_figure, use_agg
+    from persona_evals.logs import find_logs
     from persona_evals.stats import pearson
     from persona_evals.traits.results import projection_frame
+    from persona_evals.viz.common import save_figure, use_agg
     from persona_evals.viz.vectors import projection_figure
 
     use_agg()
-    logs = None if args.csv else resolve_logs(args.logs, args.log_dir, newest_only=False)
+    logs = None if args.csv else find_logs(args.logs, args.log_dir, newest_only=False)  # read once, by projection_frame
     frame, name = projection_frame(logs, args.csv, args.column)
     r = pearson(frame["proj"], frame["trait"])
     out = save_figure(projection_figure(frame, name, r), args.out, args.overwrite)
