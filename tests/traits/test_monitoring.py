@@ -74,6 +74,8 @@ def test_many_shot_examples_come_from_a_log_best_scored_first(tiny_llama, tmp_pa
     assert five[0].text == ranked[0].input[-1].text
     with pytest.raises(ArgumentError, match="shots_log .* has 6 answers; shots needs 10"):
         trait_expression(trait="evil", monitoring="many_shot", shots=[0, 10], shots_log=pos.location)
+    with pytest.raises(ArgumentError, match="is a run of trait 'evil'; the examples must show 'humorous'"):
+        trait_expression(trait="humorous", monitoring="many_shot", shots=[0, 2], shots_log=pos.location)
     # examples that answer the measured questions would leak them
     with pytest.raises(ArgumentError, match="answers a question of the split being measured"):
         trait_expression(trait="evil", version="extract", monitoring="many_shot", shots=[2], shots_log=pos.location)

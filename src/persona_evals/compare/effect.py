@@ -12,7 +12,6 @@ Every row is a plotted point (the plot's CSV).
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from persona_evals.logs import LogError

@@ -85,16 +85,19 @@ def parse_shots(shots: Any) -> list[int]:
     return out
 
 
-def shot_examples(log_path: str, needed: int, questions: list[str]) -> list[tuple[str, str]]:
-    """(question, answer) pairs of a trait_expression log: the highest judged trait score first
-    (unscored last), non-empty answers, at most `needed`.
+def shot_examples(log_path: str, needed: int, questions: list[str], trait: str) -> list[tuple[str, str]]:
+    """(question, answer) pairs of a trait_expression log of `trait`: the highest judged trait
+    score first (unscored last), non-empty answers, at most `needed`.
 
     Raises:
-        ValueError: fewer usable answers than `needed`, or a log that answers one of `questions`.
+        ValueError: a log of another trait, fewer usable answers than `needed`, or a log that
+            answers one of `questions`.
     """
     from persona_evals.traits.results import read_trait_log
 
     log = read_trait_log(log_path)
+    if log.trait != trait:
+        raise ValueError(f"shots_log {log_path} is a run of trait {log.trait!r}; the examples must show {trait!r}")
     measured = set(questions)
     pairs = []
     for row in log.rows.values():

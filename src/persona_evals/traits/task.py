@@ -135,7 +135,7 @@ def _monitoring_dataset(name, artifact, version, monitoring, instruction, assist
                 "monitoring=many_shot needs -T shots_log=<a trait_expression log of this trait on the other split, "
                 "e.g. -T version=extract -T instruction=pos> for its examples"
             )
-        examples = shot_examples(shots_log, counts[-1], list(artifact.questions)) if counts[-1] else []
+        examples = shot_examples(shots_log, counts[-1], list(artifact.questions), name) if counts[-1] else []
         return monitoring_samples(
             name, artifact, version, "many_shot", samples_per_question, shots=counts, examples=examples
         )
