@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from persona_evals.commands.outputs import check_outputs
     from persona_evals.env import load_env
+    from persona_evals.errors import UserError
     from persona_evals.logs import LogError
     from persona_evals.paths import OutputPathError, os_error_line
 
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_outputs(args)  # every declared output path, before any work
         return int(args.func(args) or 0)
-    except (CommandError, OutputPathError, LogError) as ex:
+    except (CommandError, OutputPathError, LogError, UserError) as ex:  # UserError: e.g. a task's missing role
         print(f"persona-evals {args.command}: error: {ex}", file=sys.stderr)
         return 2
     except OSError as ex:  # disk full, read-only, permissions, outside the writes `writing` names
