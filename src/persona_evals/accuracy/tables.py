@@ -78,7 +78,7 @@ def regression_markdown(rows: list[RegressionRow], skipped: list[str] = ()) -> s
         adjusted = first.correction != "none"
         out.append(f"### {family} (mitigation: {mitigation})\n")
         out.append(
-            f"`{first.formula}`, random intercept per model x task: {first.n_obs} observations in "
+            f"`{first.formula}`, random intercept per {first.groups}: {first.n_obs} observations in "
             f"{first.n_groups} groups; R² marginal {first.r2_marginal:.3f}, conditional {first.r2_conditional:.3f}"
             + (f"; {first.note}" if first.note else "")
             + "\n"
