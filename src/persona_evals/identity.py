@@ -32,16 +32,21 @@ from persona_evals.steering_args import (
     DEFAULT_COEF,
     DEFAULT_POSITIONS,
     STEER_ARGS,
+    VLLM_ARG_PREFIX,
     normal_keys,
     terms_from_args,
 )
 
 RUN_ARGS = frozenset(
-    {"batch_size", "compile", "custom_outputs", "device", "device_map", "dtype", "monitor", "monitor_layer", "signature"}
+    {
+        "batch_size", "compile", "custom_outputs", "device", "device_map", "dtype", "engine",
+        "monitor", "monitor_layer", "server", "signature",
+    }
 )
 """Model args that never change what a model answers (execution, observation, mockllm scripts), and
 ``signature``, the content hash the `steer` provider adds to its args for inspect's reruns (files
-are identified here by the path a run was given)."""
+are identified here by the path a run was given). So are vLLM's own engine arguments
+(``vllm_<name>``, see `is_run_arg`): a steered run on vLLM and on the HF engine is one model."""
 
 
 @dataclass(frozen=True, order=True)
@@ -102,7 +107,7 @@ def model_identity(model: str, model_args: Mapping[str, Any] | None = None) -> M
     Raises:
         ValueError: a steering arg that is not what the provider accepts (names the arg).
     """
-    args = {k: v for k, v in normal_keys(model_args or {}).items() if k not in RUN_ARGS}
+    args = {k: v for k, v in normal_keys(model_args or {}).items() if not is_run_arg(k)}
     terms = _terms(args, *STEER_ARGS)
     for name in STEER_ARGS:
         args.pop(name, None)
@@ -117,6 +122,11 @@ def model_identity(model: str, model_args: Mapping[str, Any] | None = None) -> M
         other[name] = normal_path(value) if name == "adapter" and isinstance(value, str) else value
     canonical = tuple(sorted((k, json.dumps(v, sort_keys=True, default=str)) for k, v in other.items()))
     return ModelIdentity(model=str(model), terms=tuple(terms), other=canonical)
+
+
+def is_run_arg(name: str) -> bool:
+    """Whether a model arg says only how or where a model runs (`RUN_ARGS`, ``vllm_<name>``)."""
+    return name in RUN_ARGS or name.startswith(VLLM_ARG_PREFIX)
 
 
 def log_identity(log: Any) -> ModelIdentity:

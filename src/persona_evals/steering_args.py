@@ -31,6 +31,10 @@ DEFAULT_COEF = 1.0
 DEFAULT_POSITIONS: Positions = "response"
 DEFAULT_COEF_MODE: CoefMode = "raw"
 
+# `-M vllm_<name>=...`: one of vLLM's engine arguments, passed through (steer with engine=vllm); like
+# every arg that says where or how a model runs, never part of a model's identity
+VLLM_ARG_PREFIX = "vllm_"
+
 # The model args that name terms, as (vector arg, layer arg, coef arg or None).
 STEER_ARGS = ("vector", "layer", "coef")
 MONITOR_ARGS = ("monitor", "monitor_layer", None)

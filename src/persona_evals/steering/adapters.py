@@ -84,21 +84,50 @@ def _check_safetensors(path: Path, arg: str) -> None:
 def base_fingerprint(model: Any) -> dict[str, Any]:
     """Sizes and a few embedding values of a base model: enough to tell base models apart."""
     emb = model.get_input_embeddings().weight
-    rows = sorted({min(7, emb.shape[0] - 1), emb.shape[0] // 2})
-    sample = emb[rows, :8].detach().to(torch.float32).flatten().cpu().tolist()
-    return {
-        "vocab_size": int(emb.shape[0]),
-        "hidden_size": int(emb.shape[1]),
-        "embedding_sample": [round(x, 6) for x in sample],
-    }
+    return _fingerprint(emb.shape, lambda rows: emb[rows, :8].detach())
+
+
+def _fingerprint(shape: Any, rows_of: Any) -> dict[str, Any]:
+    """The fingerprint of an embedding matrix of `shape`; ``rows_of(rows)`` gives those rows' first 8 values."""
+    vocab, hidden = int(shape[0]), int(shape[1])
+    rows = sorted({min(7, vocab - 1), vocab // 2})
+    sample = rows_of(rows).to(torch.float32).flatten().cpu().tolist()
+    return {"vocab_size": vocab, "hidden_size": hidden, "embedding_sample": [round(x, 6) for x in sample]}
+
+
+def folder_fingerprint(path: str) -> dict[str, Any] | None:
+    """`base_fingerprint` of the model saved in folder `path`, read from its safetensors files
+    (engine=vllm: the weights are vLLM's); None when no embedding matrix is found there."""
+    from safetensors import safe_open
+
+    for file in sorted(Path(path).glob("*.safetensors")):
+        with safe_open(str(file), framework="pt") as f:
+            for name in f.keys():
+                if name.endswith(_EMBEDDING_NAMES):
+                    emb = f.get_slice(name)
+                    return _fingerprint(emb.get_shape(), lambda rows: torch.stack([emb[r : r + 1, :8][0] for r in rows]))
+    return None
+
+
+_EMBEDDING_NAMES = ("embed_tokens.weight", "wte.weight", "embed_in.weight", "word_embeddings.weight")
 
 
 def check_base(adapter: Adapter, model: Any, arg: str = "adapter") -> None:
     """Refuse an adapter whose run record names a different base model (sizes or embeddings)."""
+    _compare(adapter, base_fingerprint(model), arg)
+
+
+def check_adapter_base(adapter: Adapter, path: str, arg: str = "adapter") -> None:
+    """`check_base` against the model saved in folder `path` (a model we do not load ourselves)."""
+    found = folder_fingerprint(path)
+    if found is not None:
+        _compare(adapter, found, arg)
+
+
+def _compare(adapter: Adapter, found: dict[str, Any], arg: str) -> None:
     expected = (adapter.record or {}).get("base_fingerprint")
     if not expected:
         return  # an adapter trained elsewhere: peft checks the shapes of every LoRA weight
-    found = base_fingerprint(model)
     same = (
         expected.get("vocab_size") == found["vocab_size"]
         and expected.get("hidden_size") == found["hidden_size"]

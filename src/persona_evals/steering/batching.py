@@ -106,7 +106,7 @@ class Batcher:
         of a key must pass an equivalent runner. A batch holds at most the smallest
         `batch_size` among its requests.
         """
-        wait, wake, soon = _wakeup()
+        wait, wake, soon = wakeup()
         me = _Waiter(item, key, run, max(1, batch_size), self.clock.now(), wake, soon)
         with self._cond:
             self._queues.setdefault(key, []).append(me)
@@ -221,7 +221,7 @@ def _take(queue: list[_Waiter]) -> list[_Waiter]:
     return batch
 
 
-def _wakeup() -> tuple[Callable[[], Any], Callable[[], None], Callable[[Callable[[], None]], None]]:
+def wakeup() -> tuple[Callable[[], Any], Callable[[], None], Callable[[Callable[[], None]], None]]:
     """(wait, wake, soon): an awaitable for the current event loop, a thread-safe, non-blocking
     function that completes it, and one that runs a callback on that loop (asyncio, or trio when
     inspect runs on trio). On a closed loop nobody waits: `wake` does nothing, `soon` calls at once."""

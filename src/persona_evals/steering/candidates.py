@@ -101,7 +101,7 @@ def score_candidates(shared: SharedModel, requests: Sequence[CandidateRequest]) 
     head = shared.model.get_output_embeddings()
     vocab = int(head.weight.shape[0]) if head is not None else int(shared.model.config.vocab_size)
     boundary = boundary_mask(shared.tokenizer, vocab).to(shared.device)
-    trees = [_Tree(r.candidates) for r in requests]
+    trees = [CandidateTree(r.candidates) for r in requests]
     nodes = max(len(t.tokens) for t in trees)
     chunk = max(1, _LOGIT_BUDGET // max(1, (nodes + 1) * vocab))
     out: list[list[float]] = []
@@ -123,9 +123,10 @@ def boundary_mask(tokenizer, vocab: int) -> torch.Tensor:
     return mask
 
 
-class _Tree:
+class CandidateTree:
     """The candidates' token sequences as a prefix tree: node j is token `tokens[j]` at `depth[j]`
-    under `parent[j]` (-1: the prompt); candidate c ends at node `ends[c]`."""
+    under `parent[j]` (-1: the prompt); candidate c ends at node `ends[c]`. (The vLLM engine reads
+    the same tree one node per request: `vllm.backend.VllmBackend.score`.)"""
 
     def __init__(self, candidates: Sequence[Sequence[int]]) -> None:
         self.tokens: list[int] = []
@@ -145,6 +146,26 @@ class _Tree:
                 at = index[prefix]
             self.ends.append(at)
 
+    def prefix(self, j: int) -> list[int]:
+        """The tokens from the root to node j (none for j = -1, the prompt itself)."""
+        out = []
+        while j >= 0:
+            out.append(self.tokens[j])
+            j = self.parent[j]
+        return out[::-1]
+
+    def children(self, j: int) -> list[int]:
+        """The nodes under node j (-1: the roots)."""
+        return [c for c, p in enumerate(self.parent) if p == j]
+
+    def log_probs(self, picked: Sequence[float], ends: Sequence[float]) -> list[float]:
+        """Each candidate's log P: `picked[j]` = log P(node j's token | its parent's prefix),
+        `ends[j]` = log P(a boundary token | node j's prefix)."""
+        path = [0.0] * len(self.tokens)  # log P(the reply begins with node j's prefix)
+        for j, p in enumerate(self.parent):  # a parent comes before its children
+            path[j] = picked[j] + (path[p] if p >= 0 else 0.0)
+        return [path[e] + ends[e] for e in self.ends]
+
     def ancestors(self, n: int) -> torch.Tensor:
         """[n, n] bool: node i sees node j iff j is i or one of its ancestors (n >= len(tokens);
         padding nodes see themselves only)."""
@@ -156,7 +177,7 @@ class _Tree:
 
 
 def _score(
-    shared: SharedModel, requests: Sequence[CandidateRequest], trees: Sequence[_Tree], boundary: torch.Tensor
+    shared: SharedModel, requests: Sequence[CandidateRequest], trees: Sequence[CandidateTree], boundary: torch.Tensor
 ) -> list[list[float]]:
     model, device, pad = shared.model, shared.device, shared.tokenizer.pad_token_id
     n, nodes = len(requests), max(len(t.tokens) for t in trees)
@@ -195,10 +216,4 @@ def _score(
     from_first = first.gather(1, tree_ids)  # a root's token under the prompt's next-token distribution
     from_parent = after[rows_ix, parent.clamp(min=0), tree_ids]
     picked = torch.where(parent < 0, from_first, from_parent).tolist()
-    results = []
-    for i, t in enumerate(trees):
-        path = [0.0] * len(t.tokens)  # log P(the reply begins with node j's prefix)
-        for j, p in enumerate(t.parent):  # a parent comes before its children
-            path[j] = picked[i][j] + (path[p] if p >= 0 else 0.0)
-        results.append([path[e] + ends[i][e] for e in t.ends])
-    return results
+    return [t.log_probs(picked[i], ends[i]) for i, t in enumerate(trees)]

@@ -222,7 +222,7 @@ def _decode(
         results.append(
             GenResult(
                 token_ids=token_ids,
-                text=_cut_at_stop(text, r.stop_seqs),
+                text=cut_at_stop(text, r.stop_seqs),
                 stop_reason="stop" if reason[i] == "stop" else "max_tokens",
                 input_tokens=lengths[i],
                 output_tokens=len(token_ids),
@@ -264,6 +264,6 @@ def _hits_stop(tok, ids: list[int], stops: tuple[str, ...]) -> bool:
     return any(s in tail for s in stops)
 
 
-def _cut_at_stop(text: str, stops: tuple[str, ...]) -> str:
+def cut_at_stop(text: str, stops: tuple[str, ...]) -> str:
     cuts = [text.find(s) for s in stops if s and s in text]
     return text[: min(cuts)] if cuts else text

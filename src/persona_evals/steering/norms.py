@@ -13,14 +13,19 @@ prompt, one forward per prompt. The first position is left out: many models park
 "attention sink" activations there (10-100x the others), which would dominate the mean.
 
 Cache: ``<cache dir>/norms/<key>.json``, the key a hash of the model path, dtype, layer count,
-the prompts and a sample of every weight tensor (so a retrained model in the same folder is
-measured again). Writes are atomic; a cache file that does not parse is measured again.
+the prompts and the name, size and modification time of every weight file of the model's folder
+(so a retrained model in the same folder is measured again). Both engines compute the same key from
+the files alone (vLLM's weights live in its own processes), so a norm measured by one is read by
+the other, and one configuration has one signature on either. Writes are atomic; a cache file
+that does not parse is measured again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -53,34 +58,47 @@ def residual_norms(shared: SharedModel) -> dict[int, float]:
 
     Call holding ``shared.lock`` when the model may be in use by another thread.
     """
+    return cached_norms(shared.path, shared.dtype, shared.num_layers, lambda: measure_norms(shared))
+
+
+def cached_norms(path: str, dtype: Any, num_layers: int, measure: Callable[[], dict[int, float]]) -> dict[int, float]:
+    """The norms of the model at `path` (folder or Hub id) in `dtype`: cached, or ``measure()``d and cached."""
     from persona_evals.env import cache_dir
 
-    path = cache_dir() / "norms" / f"{_cache_key(shared)}.json"
+    file = cache_dir() / "norms" / f"{_cache_key(path, dtype, num_layers)}.json"
     try:
-        cached = json.loads(path.read_text())
+        cached = json.loads(file.read_text())
         return {int(k): float(v) for k, v in cached["norms"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
-    norms = measure_norms(shared)
-    record = {"model": shared.path, "dtype": str(shared.dtype), "version": NORM_VERSION,
+    norms = measure()
+    record = {"model": path, "dtype": str(dtype), "version": NORM_VERSION,
               "prompts": len(NORM_PROMPTS), "norms": {str(k): v for k, v in norms.items()}}
-    write_text_atomic(path, json.dumps(record, indent=1), overwrite=True)
+    write_text_atomic(file, json.dumps(record, indent=1), overwrite=True)
     return norms
+
+
+def norm_prompt_ids(tokenizer: Any, prompts: tuple[str, ...] = NORM_PROMPTS) -> list[list[int]]:
+    """The prompts as each is fed: the chat template with its generation prompt, tokenised."""
+    from persona_evals.steering.chat import render_turns
+
+    out = []
+    for text in prompts:
+        prompt = render_turns(tokenizer, [{"role": "user", "content": text}], add_generation_prompt=True)
+        out.append(list(tokenizer(prompt, add_special_tokens=False)["input_ids"]))
+    return out
 
 
 def measure_norms(shared: SharedModel, prompts: tuple[str, ...] = NORM_PROMPTS) -> dict[int, float]:
     """The definition in the module docstring, measured now (no cache)."""
-    from persona_evals.steering.chat import render_turns
-
     layers = list(range(1, shared.num_layers + 1))
     sums = dict.fromkeys(layers, 0.0)
     count = 0
     take = lambda _layer, h: h[0, 1:].float().norm(dim=-1).sum()  # noqa: E731 (position 0 left out)
     keep = {"logits_to_keep": 1} if supports_logits_to_keep(shared.model) else {}
     with torch.inference_mode():
-        for text in prompts:
-            prompt = render_turns(shared.tokenizer, [{"role": "user", "content": text}], add_generation_prompt=True)
-            ids = shared.tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        for prompt_ids in norm_prompt_ids(shared.tokenizer, prompts):
+            ids = torch.tensor([prompt_ids])
             with record_residual(shared.model, layers, take) as rec:
                 shared.model(input_ids=ids.to(shared.device), use_cache=False, **keep)
             for layer in layers:
@@ -89,14 +107,32 @@ def measure_norms(shared: SharedModel, prompts: tuple[str, ...] = NORM_PROMPTS) 
     return {layer: sums[layer] / count for layer in layers}
 
 
-def _cache_key(shared: SharedModel) -> str:
-    sample: list[Any] = []
-    for name, p in shared.model.named_parameters():
-        if "lora_" in name:
-            continue  # attached adapters are off while measuring; the key is the base model's
-        name = name.replace(".base_layer", "")
-        flat = p.detach().reshape(-1)
-        sample.append([name, list(p.shape), flat[:8].float().cpu().tolist(), flat[-8:].float().cpu().tolist()])
-    payload = {"model": shared.path, "dtype": str(shared.dtype), "layers": shared.num_layers,
-               "version": NORM_VERSION, "prompts": NORM_PROMPTS, "weights": sample}
+def _cache_key(path: str, dtype: Any, num_layers: int) -> str:
+    payload = {"model": path, "dtype": str(dtype), "layers": num_layers,
+               "version": NORM_VERSION, "prompts": NORM_PROMPTS, "weights": weight_files(path)}
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:24]
+
+
+_WEIGHTS = ("*.safetensors", "*.bin", "*.pt", "*.pth", "*.gguf")
+
+
+def weight_files(path: str) -> list[list[Any]]:
+    """[name, size, mtime_ns] of each weight file of the model at `path` (a folder, or a Hub id's
+    cached snapshot): what a retrained or replaced model changes."""
+    folder = Path(path)
+    if not folder.is_dir():
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            found = try_to_load_from_cache(path, "config.json")
+        except Exception:  # not a Hub id either
+            found = None
+        if not isinstance(found, str):
+            return []
+        folder = Path(found).parent
+    out = []
+    for pattern in _WEIGHTS:
+        for f in sorted(folder.glob(pattern)):
+            st = f.stat()
+            out.append([f.name, st.st_size, st.st_mtime_ns])
+    return out

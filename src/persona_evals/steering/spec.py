@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from persona_evals.steering_args import (
+    VLLM_ARG_PREFIX,
     CoefMode,
     Positions,
     SteeringConfigError,
@@ -25,6 +26,11 @@ from persona_evals.steering_args import (
 
 DType = Literal["auto", "float32", "bfloat16", "float16"]
 Compile = Literal["auto", "true", "false"]
+Engine = Literal["hf", "vllm"]
+
+# args that mean something on one engine only: given on the other, they are refused by name
+HF_ONLY = ("compile", "device", "device_map")
+VLLM_ONLY = ("server",)
 
 DEFAULT_BATCH_SIZE = 32
 MAX_BATCH_SIZE = 1024  # also the connection limit inspect opens: a larger one is a typo that fills memory
@@ -48,16 +54,29 @@ class SteeringSpec:
     ablate: tuple[VectorSpec, ...] = ()  # directions projected out after block `layer` (coef unused)
     coef_mode: CoefMode = "raw"  # raw: coef·v; unit: coef·v/‖v‖; norm: coef·v/‖v‖·mean‖h_L‖ (norms.py)
     signature: str | None = None  # the steering signature a log recorded: must match the files (reruns.py)
+    engine: Engine = "hf"  # hf: our decode loop (transformers); vllm: vLLM's engine with our plugin
+    server: str | None = None  # engine=vllm: the URL of a `vllm serve` with our plugin, instead of an in-process engine
+    vllm_args: tuple[tuple[str, Any], ...] = ()  # engine=vllm: vLLM engine arguments (-M vllm_<name>=...)
 
     @classmethod
     def from_model_args(cls, args: dict[str, Any]) -> SteeringSpec:
         """Validate and coerce `-M` model args; raise `SteeringConfigError` naming the argument."""
         args = normal_keys(args)
-        unknown = sorted(set(args) - _KNOWN)
+        unknown = sorted(k for k in set(args) - _KNOWN if not k.startswith(VLLM_ARG_PREFIX))
         if unknown:
             raise SteeringConfigError(
-                f"unknown model arg(s) {unknown} for steer; valid: {sorted(_KNOWN)}"
+                f"unknown model arg(s) {unknown} for steer; valid: {sorted(_KNOWN)}, and vllm_<name> with engine=vllm"
             )
+        engine = choice(str(args.get("engine", "hf")), Engine, "engine")
+        vllm_args = tuple(sorted((k[len(VLLM_ARG_PREFIX) :], v) for k, v in args.items() if k.startswith(VLLM_ARG_PREFIX)))
+        other = [k for k in args if k in HF_ONLY] if engine == "vllm" else [k for k in args if k in VLLM_ONLY or k.startswith(VLLM_ARG_PREFIX)]
+        if other:
+            names = ", ".join(sorted(other))
+            raise SteeringConfigError(
+                f"{names}: only for engine={'hf' if engine == 'vllm' else 'vllm'}, and this model runs with engine={engine}"
+                + (" (vLLM places the model itself; its own options pass as -M vllm_<name>=...)" if engine == "vllm" else "")
+            )
+        server = None if args.get("server") is None else server_url(args["server"])
         terms = parse_steering(args)
         dtype = choice(str(args.get("dtype", "auto")), DType, "dtype")
         batch_size = as_int(args.get("batch_size", DEFAULT_BATCH_SIZE), "batch_size")
@@ -82,6 +101,9 @@ class SteeringSpec:
             ablate=terms.ablate,
             coef_mode=terms.coef_mode,
             signature=None if args.get("signature") is None else str(args["signature"]),
+            engine=engine,  # type: ignore[arg-type]
+            server=server,
+            vllm_args=vllm_args,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -96,6 +118,13 @@ class SteeringSpec:
             "adapter": self.adapter,
             "ablate": [{"path": v.path, "key": v.key, "layer": v.layer} for v in self.ablate],
         }
+
+
+def server_url(value: Any) -> str:
+    """A vLLM server's URL (``-M server``, or inspect's ``--model-base-url``), checked."""
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise SteeringConfigError(f"server must be the http(s) URL of a vllm serve, e.g. http://host:8000/v1, got {value!r}")
+    return value.rstrip("/")
 
 
 _KNOWN = {
@@ -115,5 +144,7 @@ _KNOWN = {
     "ablate_layer",
     "coef_mode",
     "signature",
+    "engine",
+    "server",
 }
 

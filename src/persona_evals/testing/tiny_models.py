@@ -67,9 +67,13 @@ def build_tokenizer(vocab_size: int = 512):  # -> PreTrainedTokenizerFast
     return fast
 
 
-def build_tiny_model(path: str | Path, arch: Arch = "llama", seed: int = 0, system_role: bool = True) -> Path:
+def build_tiny_model(
+    path: str | Path, arch: Arch = "llama", seed: int = 0, system_role: bool = True, heads: int = 4
+) -> Path:
     """Save a tiny random model (4 layers, hidden 64) and its tokenizer to `path`; without
-    `system_role`, its chat template refuses system messages (`NO_SYSTEM_TEMPLATE`)."""
+    `system_role`, its chat template refuses system messages (`NO_SYSTEM_TEMPLATE`). `heads`
+    attention heads (half as many key/value heads): 2 gives the head size 32 that vLLM's CPU
+    attention needs (its smallest)."""
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
@@ -82,8 +86,8 @@ def build_tiny_model(path: str | Path, arch: Arch = "llama", seed: int = 0, syst
         hidden_size=64,
         intermediate_size=128,
         num_hidden_layers=4,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=heads,
+        num_key_value_heads=max(1, heads // 2),
         max_position_embeddings=512,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
