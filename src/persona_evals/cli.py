@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from persona_evals.args import UserError
     from persona_evals.env import load_env
     from persona_evals.logs import LogError
     from persona_evals.paths import OutputPathError, check_outputs, os_error_line
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_outputs(args)  # every declared output path, before any work
         return int(args.func(args) or 0)
-    except (CommandError, OutputPathError, LogError) as ex:
+    except (CommandError, OutputPathError, LogError, UserError) as ex:  # UserError: e.g. a task's missing role
         print(f"persona-evals {args.command}: error: {ex}", file=sys.stderr)
         return 2
     except OSError as ex:  # disk full, read-only, permissions, outside the writes `writing` names

@@ -14,6 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -138,6 +139,40 @@ def check_fits(vec: LoadedVector, layer: int, hidden_size: int, num_layers: int,
             f"{arg}: {vec.path} has {vec.tensor.shape[0]} rows; a per-layer file for this model "
             f"has num_layers + 1 = {num_layers + 1} (row L = hidden_states[L])"
         )
+
+
+def recorded_model(vec: LoadedVector) -> str | None:
+    """The model a vector's metadata says it was extracted from (``model``, less its inspect
+    provider: ``steer/smollm2`` -> ``smollm2``), else its ``model_path``; None when it names none."""
+    name = vec.metadata.get("model", "").strip()
+    if name:
+        return name.partition("/")[2] or name
+    return vec.metadata.get("model_path", "").strip() or None
+
+
+def check_model(vec: LoadedVector, models: Sequence[tuple[str, str]], arg: str, override: str) -> None:
+    """Refuse a vector extracted from none of `models` ((name, weights path) pairs).
+
+    The hidden size and layer count are checked anyway (`check_fits`); this catches a vector of
+    another model of the same shape (another model of the family, a base model's vector on its
+    instruct or finetuned version), which steers without complaint and measures nothing meant. A
+    vector whose metadata names no model (third-party files) passes. `override` is the argument
+    that allows it.
+    """
+    recorded = recorded_model(vec)
+    if recorded is None:
+        return
+    local = Path(recorded).expanduser()
+    for name, path in models:
+        same_path = vec.metadata.get("model_path", "").strip() == path
+        same_dir = local.is_dir() and str(local.resolve()) == str(Path(path).resolve())
+        if recorded == name or same_path or same_dir:
+            return
+    raise SteeringConfigError(
+        f"{arg}: {vec.path} was extracted from {recorded} (its metadata), not {' or '.join(n for n, _ in models)}: "
+        "a vector of one model need not mean anything in another's residual stream, even of the same size. "
+        f"If that is meant (e.g. a model finetuned from {recorded}), pass {override}"
+    )
 
 
 def check_nonzero(vec: LoadedVector, layer: int, arg: str, why: str = "a projection onto it is undefined") -> None:
