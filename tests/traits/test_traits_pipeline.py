@@ -191,6 +191,7 @@ def test_demo_after_an_interrupted_demo_replaces_its_logs_and_reports_projection
     log.status = "started"
     write_eval_log(log, str(demo / "sweep" / "interrupted.eval"))
     (demo / "trait_steering.png").unlink()
+    (demo / "trait_steering.csv").unlink()
     (demo / "evil.safetensors").unlink()
     capsys.readouterr()
     assert main(args) == 2  # without --overwrite: refused before any work
