@@ -111,7 +111,7 @@ def needs_role(role: str) -> None:
 
 
 def check_roles(task_name: str, built: Any, needed: Sequence[str]) -> None:
-    """Refuse a task built inside an eval that binds none of its `needed` roles.
+    """Refuse a task that inspect builds for an eval binding not every one of its `needed` roles.
 
     inspect binds roles (``--model-role grader=...``, ``eval(model_roles=...)``) before it builds
     the tasks it was given by name or function; a `Task` object built before ``eval`` is called

@@ -82,6 +82,22 @@ def test_extract_filters_pairs_and_equals_a_per_sample_computation(tiny_llama, t
     torch.testing.assert_close(vec.tensor[:-1], manual, rtol=1e-4, atol=1e-4)
 
 
+def test_extract_reports_progress_to_its_caller(tiny_llama, trait_logs, tmp_path):
+    from persona_evals.commands.progress import ProgressBar
+    from persona_evals.traits.extract import extract_vectors
+
+    seen = []
+    pos, neg = read_trait_log(trait_logs["pos"], "pos"), read_trait_log(trait_logs["neg"], "neg")
+    extract_vectors(pos, neg, tmp_path / "v.safetensors", dtype="float32", batch_size=2,
+                    progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, 10) and seen[-1] == (10, 10)  # 5 kept pairs, both sides
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and len(seen) == 1 + 2 * 3  # batches of 2
+    with ProgressBar("activations", "sample") as bar:  # the command's bar follows the reports
+        for done, total in seen:
+            bar(done, total)
+        assert (bar._bar.n, bar._bar.total) == (10, 10)
+
+
 def test_project_then_steer_with_the_extracted_vector(tiny_llama, trait_logs, tmp_path):
     vec = str(tmp_path / "evil.safetensors")
     assert main(["vectors", "extract", "--pos", trait_logs["pos"], "--neg", trait_logs["neg"], "--out", vec]) == 0

@@ -31,8 +31,8 @@ RUNS = ("extract", "sweep")  # the demo's own log folders in --log-dir: one run'
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.args import MAX_TOKENS
-    from persona_evals.argtypes import finite_float, int_between, positive_int, unit_float
-    from persona_evals.paths import add_output_argument
+    from persona_evals.commands.argtypes import finite_float, int_between, positive_int, unit_float
+    from persona_evals.commands.outputs import add_output_argument
 
     p = sub.add_parser("demo", help="the persona-vector pipeline on the embedded SmolLM2 model, offline")
     add_output_argument(p, "--log-dir", default="logs/demo", files=OUTPUTS,
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  the judge ({grader}) scored no answer: extracting from all pairs, unfiltered")
     path = out / OUTPUTS[0].format(trait=args.trait)
     with atomic_path(path, args.overwrite) as tmp:
-        _, counts = extract_vectors(pos, neg, tmp, use_scores=use_scores, progress=False)
+        _, counts = extract_vectors(pos, neg, tmp, use_scores=use_scores)
     print(f"  {path}  pairs: {counts}")
 
     _step(3, f"steering sweep on the eval split: layer {args.layer}, coefs {args.coefs}, with live projection")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import finite_float, positive_int
-    from persona_evals.paths import add_folder_argument
+    from persona_evals.commands.argtypes import finite_float, positive_int
+    from persona_evals.commands.outputs import add_folder_argument
 
     p = sub.add_parser("sweep", help="run a task over layers x coefficients with one loaded model")
     p.add_argument("task", help="task file or file@task, e.g. tasks/trait_expression.py")

@@ -8,7 +8,7 @@ import argparse
 from typing import TYPE_CHECKING, get_args
 
 from persona_evals.logs import existing_log
-from persona_evals.paths import split_key
+from persona_evals.steering_args import split_key
 
 if TYPE_CHECKING:
     from persona_evals.steering.loading import SharedModel
@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.args import MAX_TOKENS
-    from persona_evals.argtypes import finite_float, int_between, positive_int
-    from persona_evals.paths import add_output_argument
+    from persona_evals.commands.argtypes import finite_float, int_between, positive_int
+    from persona_evals.commands.outputs import add_output_argument
     from persona_evals.steering.spec import DType
     from persona_evals.commands.viz.options import add_plot_argument
 
@@ -113,7 +113,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _score_0_100(text: str) -> float:
-    from persona_evals.argtypes import finite_float
+    from persona_evals.commands.argtypes import finite_float
 
     value = finite_float(text)
     if not 0 <= value <= 100:
@@ -159,6 +159,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _extract(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError, first_line
+    from persona_evals.commands.progress import ProgressBar
     from persona_evals.paths import atomic_path
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.traits.extract import extract_vectors
@@ -167,11 +168,11 @@ def _extract(args: argparse.Namespace) -> int:
     try:
         pos = read_trait_log(existing_log(args.pos, "--pos"), "pos")
         neg = read_trait_log(existing_log(args.neg, "--neg"), "neg")
-        with atomic_path(args.out, args.overwrite) as tmp:
+        with atomic_path(args.out, args.overwrite) as tmp, ProgressBar("activations", "sample") as bar:
             _, counts = extract_vectors(
                 pos, neg, tmp, model=args.model, pos_min=args.pos_threshold, neg_max=args.neg_threshold,
                 coherence_min=args.coherence_threshold, batch_size=args.batch_size, dtype=args.dtype,
-                device=args.device, use_scores=not args.no_filter,
+                device=args.device, use_scores=not args.no_filter, progress=bar,
             )
     except (TraitLogError, SteeringConfigError) as ex:
         raise CommandError(str(ex)) from None

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -141,7 +141,7 @@ def check_fits(vec: LoadedVector, layer: int, hidden_size: int, num_layers: int,
         )
 
 
-def recorded_model(vec: LoadedVector) -> str | None:
+def _recorded_model(vec: LoadedVector) -> str | None:
     """The model a vector's metadata says it was extracted from (``model``, less its inspect
     provider: ``steer/smollm2`` -> ``smollm2``), else its ``model_path``; None when it names none."""
     name = vec.metadata.get("model", "").strip()
@@ -159,7 +159,7 @@ def check_model(vec: LoadedVector, models: Sequence[tuple[str, str]], arg: str, 
     vector whose metadata names no model (third-party files) passes. `override` is the argument
     that allows it.
     """
-    recorded = recorded_model(vec)
+    recorded = _recorded_model(vec)
     if recorded is None:
         return
     local = Path(recorded).expanduser()
@@ -185,7 +185,7 @@ def cosine_matrix(paths: list[str], layer: int) -> tuple[list[str], Any]:
     """Labels and the cosine-similarity matrix of the vectors' rows at `layer` (``file#tensor``
     picks a tensor; a label is the file's stem, with the tensor when one was named)."""
     from persona_evals.identity import vector_name
-    from persona_evals.paths import split_key
+    from persona_evals.steering_args import split_key
 
     rows, labels = [], []
     for item in paths:

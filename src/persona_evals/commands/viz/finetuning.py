@@ -11,7 +11,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import positive_int
+    from persona_evals.commands.argtypes import positive_int
     from persona_evals.commands.viz.options import add_plot_argument
 
     p = sub.add_parser("shift-cosine", help="finetuning shift along each trait's vector vs its cosine with the finetuned trait's")

@@ -34,7 +34,7 @@ def add_plot_argument(p: argparse.ArgumentParser, flag: str, default: str | None
                       help: str | None = None) -> None:
     """`flag` names a plot: its image and, beside it, the CSV of its numbers (and the `extra` files),
     all checked by the CLI before any work (`persona_evals.paths.add_output_argument`)."""
-    from persona_evals.paths import add_output_argument
+    from persona_evals.commands.outputs import add_output_argument
 
     also = "".join(f", {s}" for s in extra)
     text = help or "PNG to write"
