@@ -436,18 +436,18 @@ def _trait_scores(logs: list[str]) -> dict[str, float]:
 
     from persona_evals.commands import CommandError
     from persona_evals.traits.results import TraitLogError, read_trait_log
-    from persona_evals.logs import LogError, resolve_logs
+    from persona_evals.logs import LogError, find_logs
 
     out = {}
     try:
-        paths = resolve_logs(logs, "", newest_only=False)
+        paths = find_logs(logs, "", newest_only=False)
     except LogError as ex:
         raise CommandError(f"--logs: {ex}") from None
     for path in paths:
         try:
             log = read_trait_log(path)
         except TraitLogError as ex:
-            raise CommandError(str(ex)) from None
+            raise CommandError(f"--logs: {ex}") from None
         adapter = log.model_args.get("adapter")
         if adapter is None:
             continue
