@@ -184,7 +184,7 @@ def test_metrics_regression_and_the_coefficient_plot(tmp_path, monkeypatch, caps
 
     runs = scripted_runs()
     monkeypatch.setattr(results, "collect_hits", lambda paths: runs)
-    monkeypatch.setattr("persona_evals.logs.resolve_logs", lambda *a, **k: ["fake.eval"])
+    monkeypatch.setattr("persona_evals.logs.find_logs", lambda *a, **k: ["fake.eval"])
     out = tmp_path / "out"
     assert main(["metrics", "fake.eval", "--out-dir", str(out), "--n-boot", "200", "--regression", "--correction", "holm"]) == 0
     table = list(csv.DictReader((out / "regression.csv").open()))
@@ -320,7 +320,7 @@ def test_metrics_regression_with_model_sizes_and_the_size_panel(tmp_path, monkey
     cells = [(m, t) for m in ("m1", "m2", "m3", "m4") for t in ("t1", "t2", "t3")]
     runs = scripted_runs(cells=cells, seed=5)
     monkeypatch.setattr(results, "collect_hits", lambda paths: runs)
-    monkeypatch.setattr("persona_evals.logs.resolve_logs", lambda *a, **k: ["fake.eval"])
+    monkeypatch.setattr("persona_evals.logs.find_logs", lambda *a, **k: ["fake.eval"])
     table_file = tmp_path / "sizes.csv"
     table_file.write_text("model,size,family\nm1,1,x\nm2,2,x\nm3,1,y\nm4,9,y\n")
     out = tmp_path / "out"
@@ -382,7 +382,7 @@ def test_bad_sizes_are_refused_before_anything_is_written(tmp_path, monkeypatch,
     from persona_evals.cli import main
 
     monkeypatch.setattr(results, "collect_hits", lambda paths: scripted_runs())
-    monkeypatch.setattr("persona_evals.logs.resolve_logs", lambda *a, **k: ["fake.eval"])
+    monkeypatch.setattr("persona_evals.logs.find_logs", lambda *a, **k: ["fake.eval"])
     path = tmp_path / "sizes.csv"
     if file:
         path.write_text(file)

@@ -48,9 +48,9 @@ def load_frame(args: argparse.Namespace) -> Any:
     else:
         from persona_evals.accuracy.regression import fit_families
         from persona_evals.accuracy.results import collect_hits
-        from persona_evals.logs import resolve_logs
+        from persona_evals.logs import find_logs
 
-        runs = collect_hits(resolve_logs(args.logs, args.log_dir, newest_only=False))
+        runs = collect_hits(find_logs(args.logs, args.log_dir, newest_only=False))  # checked as it reads them
         sizes = model_sizes(args, sorted({run.model for run in runs})) if given(args) else None
         fitted, skipped = fit_families(runs, sizes=sizes)
         rows = [r.as_dict() for r in fitted]
