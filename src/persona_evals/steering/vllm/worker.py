@@ -343,12 +343,13 @@ class Runtime:
         def stream(index: torch.Tensor) -> torch.Tensor:
             return h[index] if r is None else h[index] + r[index]
 
+        # in place: `h` is the block's fresh output in an eager forward (no graph holds its address)
         counts = list(ops.add_keys)
         if ops.add_index is not None:
-            h = h.index_add(0, ops.add_index, ops.add_rows)
+            h.index_add_(0, ops.add_index, ops.add_rows)
         for index, basis, owners in ops.ablate:
             s = stream(index)
-            h = h.index_add(0, index, -((s @ basis.T) @ basis))
+            h.index_add_(0, index, -((s @ basis.T) @ basis))
             counts.extend(owners)
         if not self.record_rank:
             return h
