@@ -72,6 +72,32 @@ def test_a_broken_log_is_named(logs, tmp_path, capsys, kind, reader):
     assert list(tmp_path.iterdir()) == []
 
 
+COMPUTING_READERS = [
+    lambda log, tmp: ["vectors", "extract", "--pos", log, "--neg", log, "--out", f"{tmp}/v.safetensors"],
+    lambda log, tmp: ["vectors", "project", log, "--vector", "v.safetensors", "--layer", "1", "--out", f"{tmp}/p.csv"],
+    lambda log, tmp: ["viz", "trait-steering", log, "--out", f"{tmp}/t.png"],
+    lambda log, tmp: ["viz", "steering-effect", log, "--out", f"{tmp}/e.png"],
+    lambda log, tmp: ["viz", "projection-trait", log, "--out", f"{tmp}/j.png"],
+]
+
+
+@pytest.mark.parametrize("reader", range(len(COMPUTING_READERS)), ids=lambda i: " ".join(COMPUTING_READERS[i]("L", "T")[:2]))
+def test_an_unfinished_log_is_refused_by_every_reader_with_one_rule(logs, tmp_path, capsys, reader):
+    """A log left `started` (an interrupted eval) holds some samples: every reader that computes
+    from it refuses it the same way (`logs.check_finished`); `vectors project` wrote its CSV."""
+    from inspect_ai.log import read_eval_log, write_eval_log
+
+    log = read_eval_log(logs["good"])
+    log.status = "started"
+    started = tmp_path / "started.eval"
+    write_eval_log(log, str(started))
+    out = tmp_path / "out"
+    out.mkdir()
+    err = error(COMPUTING_READERS[reader](str(started), out), capsys)
+    assert f"{started} did not complete (status started): rerun it (inspect eval-retry) or leave it out" in err
+    assert list(out.iterdir()) == []
+
+
 def test_a_folder_holding_a_broken_log_names_the_file(logs, capsys):
     err = error(["viz", "trait-steering", str(logs["garbage"].parent), "--out", "x.png"], capsys)
     assert any(f"{logs[kind]} is" in err for kind in ("empty", "garbage", "truncated"))

@@ -27,7 +27,7 @@ def trained(tmp_path_factory):
     outs = []
     for seed in (0, 1):
         opts = FinetuneOptions(data=str(data), model=base, out=str(root / f"a{seed}"), max_steps=3, lr=5e-2,
-                               batch_size=4, grad_accum=1, lora_r=4, lora_alpha=8, seed=seed, progress=False)
+                               batch_size=4, grad_accum=1, lora_r=4, lora_alpha=8, seed=seed)
         outs.append(str(finetune(opts)))
     return base, outs
 

@@ -51,8 +51,8 @@ def test_non_finite_or_overflowing_coefs_from_python_are_refused(tiny_llama, vec
 
 
 def test_non_finite_logits_fail_the_sample_naming_dtype_and_coef(tiny_llama, vec):
-    huge = _steer(tiny_llama, vector=vec, layer=2, coef=1e9, dtype="float16")
-    plain = _steer(tiny_llama, dtype="float16")
+    huge = _steer(tiny_llama, vector=vec, layer=2, coef=1e9, dtype="float16", batch_size=2)
+    plain = _steer(tiny_llama, dtype="float16", batch_size=2)  # the two rows fill one batch at once
 
     async def both():
         config = GenerateConfig(max_tokens=3, temperature=0.7, seed=1)  # sampling must not crash on NaN

@@ -201,3 +201,36 @@ async def test_a_batcher_on_a_clock_that_stands_still_starts_only_full_batches()
         assert [items for _, items in log] == [[0, 1, 2], [3, 4, 5]]
         clock.advance(MAX_WAIT)
     assert [items for _, items in log] == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+async def test_close_stops_the_running_batch_fails_queued_requests_and_joins_the_thread():
+    """At exit every batcher closes (atexit): no decode thread is left inside a torch call."""
+    from persona_evals.steering.batching import BatcherClosed
+
+    b, clock = _batcher()
+    steps, outcomes, submitted, threads = [], {}, [], []
+
+    def run(key, items, info):  # long work that checks between steps, as generate_batch does
+        threads.append(threading.current_thread())
+        while True:
+            info.interrupt()
+            steps.append(1)
+            threading.Event().wait(0.001)
+
+    async def call(x):
+        submitted.append(x)
+        try:
+            outcomes[x] = await b.submit("k", x, run, batch_size=1)
+        except BatcherClosed as ex:
+            outcomes[x] = str(ex)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(call, 0)  # a full batch: runs at once
+        await _until(lambda: steps)
+        tg.start_soon(call, 1)  # queued behind it
+        await _until(lambda: len(submitted) == 2)
+        await anyio.to_thread.run_sync(b.close)
+    assert outcomes == {0: "the model is shutting down", 1: "the model is shutting down"}
+    assert len(threads) == 1 and not threads[0].is_alive()  # joined; the queued request never ran
+    with pytest.raises(BatcherClosed):
+        await b.submit("k", 2, run, batch_size=1)

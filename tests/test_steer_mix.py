@@ -88,6 +88,10 @@ def test_sweep_mix_bad_input(tiny_llama, vectors, tmp_path, capsys):
         (["--mix", path_a, path_a], "--mix needs --weights"),
         (["--mix", path_a, path_a, "--vector", path_a, "--weights", "0"], "either --vector"),
         (["--vector", path_a], "--vector needs --coefs"),
+        (["--mix", path_a, path_a, "--weights", "0", "1", "--coefs", "1", "2"], "--coefs belongs to --vector; --mix A B sweeps --weights"),
+        (["--vector", path_a, "--coefs", "1", "--weights", "0", "1"], "--weights belongs to --mix"),
+        (["--vector", path_a, "--coefs", "0", "1", "1"], "--coefs lists 1 more than once"),
+        (["--vector", path_a, "--coefs", "1", "--layers", "2", "2"], "--layers lists 2 more than once"),
     ]:
         assert main(base + extra) == 2
         assert words in capsys.readouterr().err

@@ -141,14 +141,16 @@ def test_tools_are_refused_not_dropped(tiny_llama):
         asyncio.run(model.api.generate([], [tool], "auto", GenerateConfig()))
 
 
-async def test_two_configurations_share_batches_yet_keep_their_signatures(tiny_llama, vec):
+async def test_two_configurations_share_batches_yet_keep_their_signatures(tiny_llama, vec, full_batches_only):
     """Requests of two steer instances of one base model run in one batch, each row with its own
     steering: the same answers as each instance alone, its own signature and cache key."""
     import asyncio
 
     config = GenerateConfig(temperature=0, max_tokens=6)
     args = [dict(vector=vec, layer=2, coef=0.0), dict(vector=vec, layer=2, coef=4.0, monitor=vec, monitor_layer=3)]
+    full_batches_only(load_shared(tiny_llama, dtype="float32"))  # batches of 8 together, of 4 alone
     models = [get_model(f"steer/{tiny_llama}", memoize=False, batch_size=8, dtype="float32", **a) for a in args]
+    alone_models = [get_model(f"steer/{tiny_llama}", memoize=False, batch_size=4, dtype="float32", **a) for a in args]
 
     async def ask(model):
         return await asyncio.gather(*[model.generate(q, config=config) for q in QUESTIONS[:4]])
@@ -159,7 +161,7 @@ async def test_two_configurations_share_batches_yet_keep_their_signatures(tiny_l
     assert {o.metadata["steering"] for o in steered} == {models[1].api.signature}
     assert models[0].api.base_url != models[1].api.base_url  # inspect's cache keys on it
     assert "monitor" in steered[0].metadata and "monitor" not in plain[0].metadata
-    alone = [await ask(m) for m in models]
+    alone = [await ask(m) for m in alone_models]
     assert [o.completion for o in plain] == [o.completion for o in alone[0]]
     assert [o.completion for o in steered] == [o.completion for o in alone[1]]
     assert [o.completion for o in plain] != [o.completion for o in steered]

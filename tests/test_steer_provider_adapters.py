@@ -32,7 +32,7 @@ def trained(tmp_path_factory):
         for q in QUESTIONS * 4
     ))
     out = finetune(FinetuneOptions(data=str(data), model=base, out=str(root / "adapter"), max_steps=4, lr=5e-2,
-                                   batch_size=4, grad_accum=1, lora_r=4, lora_alpha=8, eval_fraction=0, progress=False))
+                                   batch_size=4, grad_accum=1, lora_r=4, lora_alpha=8, eval_fraction=0))
     torch.manual_seed(0)
     vec = save_vectors(root / "v.safetensors", {"vector": torch.randn(5, 64)})
     return root, base, str(out), str(vec)

@@ -181,7 +181,7 @@ def test_a_lora_adapter_from_finetune_gives_the_hf_engines_outputs(tiny):
         for q in QUESTIONS * 2
     ))
     adapter = str(finetune(FinetuneOptions(data=str(data), model=model, out=str(root / "adapter"), max_steps=4, lr=5e-2,
-                                           batch_size=4, grad_accum=1, lora_r=4, lora_alpha=8, eval_fraction=0, progress=False)))
+                                           batch_size=4, grad_accum=1, lora_r=4, lora_alpha=8, eval_fraction=0)))
     for args in ({"adapter": adapter}, {"adapter": adapter, "vector": pa, "layer": LAYER, "coef": 3.0}):
         hf, vl = _both(model, **args)
         assert vl.api.signature == hf.api.signature

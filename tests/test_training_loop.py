@@ -39,7 +39,7 @@ def files(tmp_path):
 
 def _opts(tmp_path, data, model, **kw):
     base = dict(data=str(data), model=model, out=str(tmp_path / "out"), epochs=2, lr=2e-3, batch_size=4,
-                grad_accum=1, warmup_steps=1, lora_r=4, lora_alpha=8, progress=False)
+                grad_accum=1, warmup_steps=1, lora_r=4, lora_alpha=8)
     return FinetuneOptions(**{**base, **kw})
 
 
@@ -151,7 +151,10 @@ def test_hooks_removed_and_no_output_when_training_raises(tmp_path, files, tiny_
 
 def test_resume_continues_exactly_where_it_stopped(tmp_path, files, tiny_llama, monkeypatch):
     data, _ = files
-    full = loop.finetune(_opts(tmp_path, data, tiny_llama, max_steps=5, save_steps=2, out=str(tmp_path / "full")))
+    notes = []  # library code prints nothing: it tells its caller where it starts
+    full = loop.finetune(_opts(tmp_path, data, tiny_llama, max_steps=5, save_steps=2, out=str(tmp_path / "full")),
+                         resume=True, note=notes.append)
+    assert notes == [f"--resume: no checkpoint of an interrupted run in {tmp_path / 'full.partial'}; starting afresh"]
     opts = _opts(tmp_path, data, tiny_llama, max_steps=5, save_steps=2)
     _spy(monkeypatch, fail_at=4)  # steps 1-3 done, checkpoint-2 saved
     with pytest.raises(KeyboardInterrupt):
@@ -162,7 +165,11 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path, files, tiny_llama, 
         loop.finetune(opts)
     with pytest.raises(RunDirError, match=r"other values of \['lr'\]"):
         loop.finetune(_opts(tmp_path, data, tiny_llama, max_steps=5, save_steps=2, lr=1e-2), resume=True)
-    out = loop.finetune(opts, resume=True)
+    steps, notes = [], []
+    out = loop.finetune(opts, resume=True, progress=lambda done, total, **kw: steps.append((done, total, sorted(kw))),
+                        note=notes.append)
+    assert notes == ["resuming from checkpoint-2 (step 2 of 5)"]
+    assert steps == [(2, 5, []), (3, 5, ["loss"]), (4, 5, ["loss"]), (5, 5, ["loss"])]
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
     a, b = load_file(str(full / "adapter_model.safetensors")), load_file(str(out / "adapter_model.safetensors"))
     for k in a:

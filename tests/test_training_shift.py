@@ -29,7 +29,7 @@ def run(tmp_path_factory):
         for p in PROMPTS
     ))
     opts = FinetuneOptions(data=str(data), model=base, out=str(root / "out"), max_steps=4, save_steps=2, lr=2e-2,
-                           batch_size=2, grad_accum=1, lora_r=4, lora_alpha=8, eval_fraction=0, progress=False)
+                           batch_size=2, grad_accum=1, lora_r=4, lora_alpha=8, eval_fraction=0)
     out = finetune(opts)
     torch.manual_seed(0)
     vecs = {t: save_vectors(root / f"{t}.safetensors", {"vector": torch.randn(5, 64)}, {"trait": t}) for t in ("evil", "impolite")}

@@ -19,9 +19,10 @@ import re
 import types
 import typing
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import Any, Literal, TypeVar, Union
 
-from persona_evals.compat import active_generate_config
+from persona_evals.compat import active_generate_config, model_building_task
 from persona_evals.errors import ArgumentError, UserError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +30,7 @@ Bounds = tuple[float | None, float | None]
 MAX_TOKENS = 100_000  # tokens generated per answer (a larger --max-tokens is a typo, and sizes caches)
 
 _INT = re.compile(r"[+-]?\d+")
+_ROLES: ContextVar[list[str] | None] = ContextVar("persona_evals_task_roles", default=None)
 
 
 class _Mismatch(Exception):
@@ -77,17 +79,72 @@ def task_args(**bounds: Bounds) -> Callable[[F], F]:
                 if name in hints:
                     bound.arguments[name] = check(value, hints[name], name, bounds.get(name))
             check_generate_config(active_generate_config())  # `inspect eval --max-tokens 0`, before any sample
+            roles = _ROLES.set([])
             try:
-                return fn(*bound.args, **bound.kwargs)
+                built = fn(*bound.args, **bound.kwargs)
+                needed = list(_ROLES.get() or [])
             except UserError:
                 raise
             except ValueError as ex:
                 raise ArgumentError(str(ex)) from ex
+            finally:
+                _ROLES.reset(roles)
+            check_roles(fn.__name__, built, needed)
+            return built
 
         wrapper.task_arg_bounds = dict(bounds)  # type: ignore[attr-defined]  # marks a checked task
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def needs_role(role: str) -> None:
+    """Say that the task being built will call ``get_model(role=role, required=True)``.
+
+    A judge, critic or writer factory calls this when it is created (its closure asks for the
+    model only per sample, after the sample has generated). `task_args` then checks, while inspect
+    builds the task and before any model generates, that the eval binds the role.
+    """
+    roles = _ROLES.get()
+    if roles is not None and role not in roles:
+        roles.append(role)
+
+
+def check_roles(task_name: str, built: Any, needed: Sequence[str]) -> None:
+    """Refuse a task that inspect builds for an eval binding not every one of its `needed` roles.
+
+    inspect binds roles (``--model-role grader=...``, ``eval(model_roles=...)``) before it builds
+    the tasks it was given by name or function; a `Task` object built before ``eval`` is called
+    cannot be checked here (inspect's own check then fails each sample as it scores).
+    """
+    bound = _eval_roles()
+    if not needed or bound is None:
+        return
+    own = getattr(built, "model_roles", None) or {}
+    missing = [r for r in needed if r not in bound and r not in own]
+    if missing:
+        flags = " ".join(f"--model-role {r}=MODEL" for r in missing)
+        raise ArgumentError(
+            f"{task_name} needs a model for role {', '.join(repr(r) for r in missing)}, and none was given: "
+            f"pass {flags} (e.g. --model-role {missing[0]}=steer/smollm2, or an API model such as "
+            f"openai/gpt-4o-mini), or model_roles={{{missing[0]!r}: ...}} to eval()"
+        )
+
+
+def _eval_roles() -> Any:
+    """The roles of the eval building the task now (None when no eval is: a task built in Python)."""
+    if model_building_task() is None:
+        return None
+    from inspect_ai.model import model_roles
+
+    return model_roles()
+
+
+def evaluated_model_args() -> dict[str, Any] | None:
+    """The model args of the model an eval is building the task for (inspect builds a task once
+    per model); None when no eval is building it (a `Task` built in Python before ``eval``)."""
+    model = model_building_task()
+    return None if model is None else dict(model.model_args)
 
 
 def check_generate_config(config: Any) -> None:

@@ -10,6 +10,8 @@ patched method's signature, a private name) it fails loudly rather than doing so
   not a long exception group (`persona_evals.errors` builds the project's errors on it).
 - `add_model_args` (inspect, patch): wraps ``Model.__init__`` so a model API's `identity_args`
   join the model args every log records (`steering.reruns` says why).
+- `model_building_task` (inspect, private): the model inspect's task loader is building a task
+  for, so a task checks its required model roles, and decides what to score, before any sample.
 - `active_generate_config` (inspect, private): the generation options (``--max-tokens``) of the
   eval that is creating a task, so `args.task_args` refuses impossible ones before any sample.
 - `freeze_heap` (the garbage collector, process-wide): after a model load.
@@ -26,6 +28,7 @@ import functools
 import gc
 import inspect as pyinspect
 import re
+import sys
 import warnings
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -112,6 +115,29 @@ def add_model_args(attribute: str = "identity_args") -> None:
 
     __init__._persona_evals = True  # type: ignore[attr-defined]
     Model.__init__ = __init__  # type: ignore[method-assign]
+
+
+def model_building_task() -> Any:
+    """The model inspect's task loader is building a task for now, else None.
+
+    inspect sets its active model (private ``active_model``) and the eval's model roles before it
+    builds the tasks of an eval, eval_set or eval-retry, so a task can look at both. But the active
+    model is also set while samples run, and ``eval_set`` leaves it set in the caller's context
+    afterwards: it alone would name a model for a task built later in plain Python. So the model
+    counts only while the loader's functions (`_LOADER`) are on the call stack.
+    """
+    frame = sys._getframe(1)
+    while frame is not None and _LOADER.get(frame.f_code.co_name) != frame.f_globals.get("__name__"):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    check_version("inspect_ai", "the task-building model (inspect_ai.model._model.active_model)")
+    from inspect_ai.model._model import active_model
+
+    return active_model()
+
+
+_LOADER = {"resolve_tasks": "inspect_ai._eval.loader", "resolve_previous_tasks": "inspect_ai._eval.loader"}
 
 
 def active_generate_config() -> Any:

@@ -39,7 +39,7 @@ from persona_evals.steering_args import (
 
 RUN_ARGS = frozenset(
     {
-        "batch_size", "compile", "custom_outputs", "device", "device_map", "dtype", "engine",
+        "allow_other_model", "batch_size", "compile", "custom_outputs", "device", "device_map", "dtype", "engine",
         "monitor", "monitor_layer", "server", "signature",
     }
 )

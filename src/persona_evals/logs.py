@@ -9,7 +9,7 @@ user-facing errors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -168,9 +168,27 @@ def read_task_log(
     log = _read(path, arg, header_only)
     if task is not None and not is_task(log.eval.task, task):
         raise LogError(f"{where} is a log of task {task_name(log.eval.task)!r}, not {task_name(task)}")
-    if finished and log.status != "success":
-        raise LogError(f"{where} did not complete (status {log.status}): rerun it or leave it out")
+    if finished:
+        check_finished(log.status, where)
     return log
+
+
+def check_finished(status: str, where: str) -> None:
+    """The rule of every reader that computes from logs (`check_all_finished`), for one log."""
+    check_all_finished([(where, status)])
+
+
+def check_all_finished(logs: Iterable[tuple[str, str]]) -> None:
+    """The rule of every reader that computes from logs: each (where, status) completed (status
+    ``success``). A ``started`` log (interrupted, or still running), an ``error`` or ``cancelled``
+    one holds some samples, or none, and would be read as if whole. One error lists them all."""
+    unfinished = [(where, status) for where, status in logs if status != "success"]
+    if len(unfinished) == 1:
+        where, status = unfinished[0]
+        raise LogError(f"{where} did not complete (status {status}): rerun it (inspect eval-retry) or leave it out")
+    if unfinished:
+        listed = ", ".join(f"{where} (status {status})" for where, status in unfinished)
+        raise LogError(f"logs that did not complete: {listed}: rerun them (inspect eval-retry) or leave them out")
 
 
 def prompt_messages(sample: EvalSample) -> list[ChatMessage]:

@@ -5,11 +5,11 @@ directory changed to ``tasks/``, so a plain ``Path("loo.json")`` would look for 
 Every task argument that names a file goes through `user_path`, which tries the shell's directory
 (``$PWD``, which ``os.chdir`` leaves alone) first and the current directory second.
 
-Writing: nothing is silently replaced or half-written. A command declares each file it writes with
-`add_output_argument`; `check_outputs` (run by the CLI before any command) refuses an existing file
-unless ``--overwrite``, a directory where a file goes, and a parent that cannot be a folder, so a
-bad path fails before minutes of computing. Writers then go through `atomic_path` (a temporary
-file beside the target, renamed into place only when complete).
+Writing: nothing is silently replaced or half-written. `check_output` and `check_folder` refuse an
+existing file unless ``overwrite``, a directory where a file goes, and a parent that cannot be a
+folder, so a bad path fails before minutes of computing (the commands check every output they
+declare before any work: `persona_evals.commands.outputs`). Writers then go through `atomic_path`
+(a temporary file beside the target, renamed into place only when complete).
 
 A write that fails on the file system (disk full, quota, read-only) is one line naming the file
 and the cause (`OutputWriteError`, from `writing`), never a library's traceback.
@@ -20,16 +20,14 @@ with errors that name the argument, file and line.
 
 from __future__ import annotations
 
-import argparse
 import errno
 import json
 import os
 import re
 import stat
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,18 +84,6 @@ def writing(path: str | os.PathLike[str]) -> Iterator[None]:
         if code is None or isinstance(ex, OutputPathError):
             raise
         raise OutputWriteError(f"cannot write {path}: {os.strerror(code)}") from ex
-
-
-def split_key(raw: str) -> tuple[str, str | None]:
-    """``file#name`` -> (file, name): the tensor `name` of a multi-tensor vector file.
-
-    A string that is itself an existing file (``my#1.safetensors``) is a path with no name;
-    otherwise the last ``#`` splits (``a#b.safetensors#prompt_last``).
-    """
-    if "#" not in raw or Path(raw).expanduser().is_file():
-        return raw, None
-    path, _, key = raw.rpartition("#")
-    return path, key or None
 
 
 def user_path(value: str | os.PathLike[str]) -> Path:
@@ -254,63 +240,6 @@ def csv_float(row: dict[str, str], column: str, path: str, line: int) -> float:
         raise ValueError(f"{path}:{line}: column {column} is {text!r}, not a number") from None
 
 
-Files = Sequence[str] | Callable[[argparse.Namespace], Sequence[str]]
-
-
-@dataclass(frozen=True)
-class Output:
-    """A command's output argument: `dest` names a file, or (with `files`) a folder holding them."""
-
-    dest: str
-    flag: str
-    files: Files | None = None  # names inside the folder; "{name}" is formatted from the arguments
-    companions: tuple[str, ...] = ()  # suffixes of files written beside the file (".csv")
-
-    def paths(self, args: argparse.Namespace) -> list[Path]:
-        value = getattr(args, self.dest, None)
-        if value is None:
-            return []
-        base = Path(value)
-        if self.files is None:
-            return [base, *(base.with_suffix(s) for s in self.companions)]
-        names = self.files(args) if callable(self.files) else [f.format(**vars(args)) for f in self.files]
-        return [base / name for name in names]
-
-
-def add_output_argument(
-    parser: argparse.ArgumentParser,
-    flag: str,
-    *,
-    files: Files | None = None,
-    companions: Sequence[str] = (),
-    **kwargs,
-) -> None:
-    """Add `flag` (a file, or with `files` a folder of them) and ``--overwrite``; `check_outputs` checks it.
-
-    Args:
-        parser: the command's parser.
-        flag: e.g. ``--out``; further argparse options (``required``, ``default``, ``help``) in `kwargs`.
-        files: the file names written inside the folder `flag` names (or a function of the arguments).
-        companions: suffixes of files written beside the file, e.g. ``(".csv",)`` for a plot's table.
-    """
-    action = parser.add_argument(flag, **kwargs)
-    outputs = list(parser.get_default("_outputs") or [])
-    if not outputs:
-        try:
-            parser.add_argument("--overwrite", action="store_true", help="replace output files that exist")
-        except argparse.ArgumentError:  # the command has its own --overwrite
-            pass
-    outputs.append(Output(action.dest, flag, files, tuple(companions)))
-    parser.set_defaults(_outputs=outputs)
-
-
-def add_folder_argument(parser: argparse.ArgumentParser, flag: str, **kwargs) -> None:
-    """Add `flag`, a folder the command writes into (an inspect ``--log-dir``); `check_outputs`
-    checks before any work that it is, or can become, a writable folder."""
-    action = parser.add_argument(flag, **kwargs)
-    parser.set_defaults(_folders=[*(parser.get_default("_folders") or []), (action.dest, flag)])
-
-
 def check_folder(path: str | os.PathLike[str], arg: str) -> Path:
     """Check, before computing, that `path` is a folder, or can be created, and is writable.
 
@@ -323,32 +252,6 @@ def check_folder(path: str | os.PathLike[str], arg: str) -> Path:
         raise OutputPathError(f"{arg} {path} is a file; give a folder")
     _check_nearest_folder(path, f"{arg} {path}")
     return path
-
-
-def check_outputs(args: argparse.Namespace) -> list[Path]:
-    """Check every output a command declared (see `add_output_argument`); all problems in one error."""
-    overwrite = bool(getattr(args, "overwrite", False))
-    problems, paths = [], []
-    folders = [(out.dest, out.flag) for out in getattr(args, "_outputs", None) or [] if out.files is not None]
-    for dest, flag in [*folders, *(getattr(args, "_folders", None) or [])]:
-        if getattr(args, dest, None) is not None:
-            try:
-                check_folder(getattr(args, dest), flag)
-            except OutputPathError as ex:
-                problems.append(str(ex))
-    if problems:  # the files inside a folder that cannot be one need no more words
-        raise OutputPathError("; ".join(problems))
-    for out in getattr(args, "_outputs", None) or []:
-        for path in out.paths(args):
-            try:
-                paths.append(check_output(path, overwrite, arg=out.flag))
-            except OutputPathError as ex:
-                problems.append(str(ex))
-    if len(problems) == 1:
-        raise OutputPathError(problems[0])
-    if problems:
-        raise OutputPathError("; ".join(problems))
-    return paths
 
 
 def read_json(path: str | os.PathLike[str], what: str) -> Any:

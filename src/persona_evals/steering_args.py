@@ -4,7 +4,7 @@ A steering term is ``coef · vector`` added to the residual stream after block `
 named in several places: the ``steer`` provider's ``-M`` args (either engine), the model args a
 log recorded (`persona_evals.identity`), ``persona-evals finetune --steer/--ablate`` and
 ``persona-evals sweep``. They all go through this module, so ``-M layer=10.0`` means block 10
-everywhere, ``file#key`` splits the same way everywhere (`paths.split_key`: last ``#``, no split
+everywhere, ``file#key`` splits the same way everywhere (`split_key`: last ``#``, no split
 when the whole name is a file) and ``~`` expands everywhere.
 
 Values arrive through YAML (``-M k=v``) or JSON (a log), so a value may be an int, a float, a
@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from persona_evals.errors import SteeringConfigError
-from persona_evals.paths import split_key
 
 Positions = Literal["all", "prompt", "response"]
 CoefMode = Literal["raw", "unit", "norm"]
@@ -64,6 +63,18 @@ class SteeringTerms:
     ablate: tuple[VectorSpec, ...] = ()  # coef unused (0.0)
     positions: Positions = DEFAULT_POSITIONS
     coef_mode: CoefMode = DEFAULT_COEF_MODE
+
+
+def split_key(raw: str) -> tuple[str, str | None]:
+    """``file#name`` -> (file, name): the tensor `name` of a multi-tensor vector file.
+
+    A string that is itself an existing file (``my#1.safetensors``) is a path with no name;
+    otherwise the last ``#`` splits (``a#b.safetensors#prompt_last``).
+    """
+    if "#" not in raw or Path(raw).expanduser().is_file():
+        return raw, None
+    path, _, key = raw.rpartition("#")
+    return path, key or None
 
 
 def parse_steering(args: Mapping[str, Any]) -> SteeringTerms:
@@ -152,7 +163,7 @@ def zip_terms(
 
 
 def vector_ref(raw: str) -> tuple[str, str | None]:
-    """``file#key`` -> (file with ``~`` expanded, key or None); see `paths.split_key`."""
+    """``file#key`` -> (file with ``~`` expanded, key or None); see `split_key`."""
     path, key = split_key(str(raw).strip())
     return str(Path(path).expanduser()), key
 

@@ -82,6 +82,22 @@ def test_extract_filters_pairs_and_equals_a_per_sample_computation(tiny_llama, t
     torch.testing.assert_close(vec.tensor[:-1], manual, rtol=1e-4, atol=1e-4)
 
 
+def test_extract_reports_progress_to_its_caller(tiny_llama, trait_logs, tmp_path):
+    from persona_evals.commands.progress import ProgressBar
+    from persona_evals.traits.extract import extract_vectors
+
+    seen = []
+    pos, neg = read_trait_log(trait_logs["pos"], "pos"), read_trait_log(trait_logs["neg"], "neg")
+    extract_vectors(pos, neg, tmp_path / "v.safetensors", dtype="float32", batch_size=2,
+                    progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, 10) and seen[-1] == (10, 10)  # 5 kept pairs, both sides
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and len(seen) == 1 + 2 * 3  # batches of 2
+    with ProgressBar("activations", "sample") as bar:  # the command's bar follows the reports
+        for done, total in seen:
+            bar(done, total)
+        assert (bar._bar.n, bar._bar.total) == (10, 10)
+
+
 def test_project_then_steer_with_the_extracted_vector(tiny_llama, trait_logs, tmp_path):
     vec = str(tmp_path / "evil.safetensors")
     assert main(["vectors", "extract", "--pos", trait_logs["pos"], "--neg", trait_logs["neg"], "--out", vec]) == 0
@@ -155,3 +171,36 @@ def test_demo_pipeline_runs_on_the_tiny_model(tiny_llama, tmp_path, capsys):
     for spec in sweep:
         assert spec.task == "persona_evals/trait_expression"
         assert spec.task_args["version"] == "eval" and spec.task_args["instruction"] == "none"
+
+
+def _scorer_names(log_dir):
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    logs = [read_eval_log(info, header_only=True) for info in list_eval_logs(str(log_dir))]
+    return [(log.status, {s.name for s in log.results.scores} if log.results else set()) for log in logs]
+
+
+def test_demo_after_an_interrupted_demo_replaces_its_logs_and_reports_projection_only_when_monitored(tiny_llama, tmp_path, capsys):
+    from inspect_ai.log import list_eval_logs, read_eval_log, write_eval_log
+
+    demo = tmp_path / "demo"
+    args = ["demo", "--model", tiny_llama, "--log-dir", str(demo), "--layer", "2", "--coefs", "0", "2",
+            "--limit", "2", "--max-tokens", "3"]
+    assert main(args) == 0
+    # the extraction evals have no monitor: no projection scorer (its metrics were all NaN); the sweep's do
+    assert all(status == "success" and "proj" not in names and "prompt_last_proj" not in names for status, names in _scorer_names(demo / "extract"))
+    assert all(status == "success" and "proj" in names for status, names in _scorer_names(demo / "sweep"))
+    # an interrupted run: a sweep log left `started`, no plot yet
+    log = read_eval_log(list_eval_logs(str(demo / "sweep"))[0])
+    log.status = "started"
+    write_eval_log(log, str(demo / "sweep" / "interrupted.eval"))
+    (demo / "trait_steering.png").unlink()
+    (demo / "evil.safetensors").unlink()
+    capsys.readouterr()
+    assert main(args) == 2  # without --overwrite: refused before any work
+    assert "logs of an earlier demo run: pass --overwrite" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0
+    assert "removed 5 logs of an earlier demo run" in capsys.readouterr().out
+    assert [s for s, _ in _scorer_names(demo / "extract")] == ["success"] * 2
+    assert [s for s, _ in _scorer_names(demo / "sweep")] == ["success"] * 2  # only the new run's
+    assert not (demo / "sweep" / "interrupted.eval").exists()

@@ -219,3 +219,21 @@ def test_unbound_grader_is_an_error_not_self_grading():
     )[0]
     assert log.status == "error"
     assert "role 'grader' is required" in log.error.message
+
+
+@pytest.mark.parametrize("task_args, reported", [({}, False), ({"projection": True}, True)])
+def test_projection_is_reported_only_for_a_monitored_model(task_args, reported):
+    """Built by inspect for a model without a monitor, the task leaves out proj / prompt_last_proj
+    (all NaN, read as broken); -T projection=true keeps them. (With -M monitor=... they are
+    reported: test_traits_pipeline.)"""
+    [log] = eval(
+        "persona_evals/trait_expression",
+        model=answering_model(),
+        model_roles={"grader": logprob_grader([])},
+        task_args={"trait": "evil", **task_args},
+        limit=2,
+        display="none",
+    )
+    assert log.status == "success", log.error
+    names = {s.name for s in log.results.scores}
+    assert {"trait", "coherence"} <= names and ("proj" in names) == reported

@@ -7,7 +7,7 @@ from typing import Literal
 from inspect_ai.dataset import MemoryDataset
 from inspect_ai.solver import Solver, generate
 
-from persona_evals.accuracy.dynamic import ExpertCache, default_cache_path, dynamic_experts
+from persona_evals.accuracy.dynamic import WRITER_ROLE, ExpertCache, default_cache_path, dynamic_experts
 from persona_evals.accuracy.refine import (
     check_baseline_covers,
     read_baseline_answers,
@@ -17,6 +17,7 @@ from persona_evals.accuracy.refine import (
 Mitigation = Literal["none", "instruction", "refine", "refine_basic"]
 MITIGATIONS: tuple[str, ...] = ("none", "instruction", "refine", "refine_basic")
 from persona_evals.accuracy.prompts import BASELINE_SYSTEMS, NEUTRAL_SYSTEM_PROMPT, with_constraints
+from persona_evals.args import needs_role
 from persona_evals.solvers.persona import PERSONA_SLOT, PLACEMENTS, persona_message
 
 
@@ -64,8 +65,12 @@ def build_solver(
 ) -> list[Solver]:
     """The solver chain of a mitigation, for arguments `check_solver_args` accepted."""
     chain: list[Solver] = []
-    if any((s.metadata or {}).get("persona_group") == "dynamic" for s in dataset):
-        chain.append(dynamic_experts(experts_cache or default_cache_path()))
+    dynamic = {str(s.metadata["item_id"]) for s in dataset if (s.metadata or {}).get("persona_group") == "dynamic"}
+    if dynamic:
+        cache = experts_cache or default_cache_path()
+        if not dynamic <= ExpertCache(cache).entries.keys():
+            needs_role(WRITER_ROLE)  # items the cache lacks are written by that role's model
+        chain.append(dynamic_experts(cache))
     if mitigation.startswith("refine"):
         if baseline_log:
             answers = baseline_answers if baseline_answers is not None else read_baseline_answers(baseline_log)[1]

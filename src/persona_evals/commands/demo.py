@@ -21,17 +21,18 @@ import argparse
 import math
 from pathlib import Path
 
-OUTPUTS = ("{trait}.safetensors", "trait_steering.png")  # in --log-dir (the logs are new files)
+OUTPUTS = ("{trait}.safetensors", "trait_steering.png")  # in --log-dir
+RUNS = ("extract", "sweep")  # the demo's own log folders in --log-dir: one run's logs each
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.args import MAX_TOKENS
-    from persona_evals.argtypes import finite_float, int_between, positive_int, unit_float
-    from persona_evals.paths import add_output_argument
+    from persona_evals.commands.argtypes import finite_float, int_between, positive_int, unit_float
+    from persona_evals.commands.outputs import add_output_argument
 
     p = sub.add_parser("demo", help="the persona-vector pipeline on the embedded SmolLM2 model, offline")
     add_output_argument(p, "--log-dir", default="logs/demo", files=OUTPUTS,
-                        help="logs, vector and plot go here (default logs/demo)")
+                        help="logs, vector and plot go here (default logs/demo); --overwrite replaces an earlier run's")
     p.add_argument("--trait", default="evil", help="a shipped trait (default evil)")
     p.add_argument("--model", default="smollm2", help="the steer model: embedded name, local dir or HF id (default smollm2)")
     p.add_argument("--grader", default=None, help="judge model (default: the model itself, steer/<--model>: offline, but SmolLM2 is no real judge)")
@@ -79,13 +80,15 @@ def run(args: argparse.Namespace) -> int:
         resolve_model(grader, "--grader")
     min_mass = args.min_mass if args.min_mass is not None else (MIN_NUMERIC_MASS if args.grader else 0.0)
     common = dict(model_roles={"grader": grader}, limit=args.limit, max_tokens=args.max_tokens)
+    _clear_earlier_run(out, args.overwrite)
 
     _step(1, f"{args.trait}: answers under pos and neg system prompts (extract split), judged by {grader}")
     if not args.grader:
         print(f"  the judge is {grader} itself, min numeric mass {min_mass}: its scores are a smoke test, not a measurement")
     logs = {}
     for polarity in ("pos", "neg"):
-        task = trait_expression(trait=args.trait, version="extract", instruction=polarity, min_mass=min_mass)
+        # no monitor yet: no projection scores (they would all be NaN)
+        task = trait_expression(trait=args.trait, version="extract", instruction=polarity, min_mass=min_mass, projection=False)
         log = eval(task, model=model, log_dir=str(out / "extract"), **common)[0]
         if log.status != "success":
             raise CommandError(f"the {polarity} run failed: {log.location}")
@@ -101,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  the judge ({grader}) scored no answer: extracting from all pairs, unfiltered")
     path = out / OUTPUTS[0].format(trait=args.trait)
     with atomic_path(path, args.overwrite) as tmp:
-        _, counts = extract_vectors(pos, neg, tmp, use_scores=use_scores, progress=False)
+        _, counts = extract_vectors(pos, neg, tmp, use_scores=use_scores)
     print(f"  {path}  pairs: {counts}")
 
     _step(3, f"steering sweep on the eval split: layer {args.layer}, coefs {args.coefs}, with live projection")
@@ -109,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         get_model(name, memoize=False, vector=str(path), layer=args.layer, coef=c, monitor=str(path), monitor_layer=args.layer)
         for c in args.coefs
     ]
-    task = trait_expression(trait=args.trait, version="eval", instruction="none", min_mass=min_mass)
+    task = trait_expression(trait=args.trait, version="eval", instruction="none", min_mass=min_mass, projection=True)
     sweep = eval(task, model=models, log_dir=str(out / "sweep"), **common)
     if any(log.status != "success" for log in sweep):
         raise CommandError("a sweep run failed: " + ", ".join(log.location for log in sweep if log.status != "success"))
@@ -123,6 +126,27 @@ def run(args: argparse.Namespace) -> int:
     print(f"vector: {path}   (persona-evals vectors show {path})")
     print(f"plot:   {png}")
     return 0
+
+
+def _clear_earlier_run(out: Path, overwrite: bool) -> None:
+    """The demo's log folders hold one run: an earlier run's logs (an interrupted run leaves a
+    ``started`` one) would sit beside the new ones in every reader and ``inspect view``. With
+    --overwrite they are removed (only eval logs, only in the demo's own folders); without it, refused."""
+    from inspect_ai.log import list_eval_logs
+
+    from persona_evals.commands import CommandError
+
+    folders = [out / run for run in RUNS if (out / run).is_dir()]
+    earlier = [Path(info.name.removeprefix("file://")) for folder in folders for info in list_eval_logs(str(folder))]
+    if not earlier:
+        return
+    where = " and ".join(f"{f}/" for f in folders)
+    if not overwrite:
+        raise CommandError(f"{where} hold{'s' if len(folders) == 1 else ''} {len(earlier)} logs of an earlier demo run: "
+                           "pass --overwrite to replace them, or another --log-dir")
+    for path in earlier:
+        path.unlink()
+    print(f"removed {len(earlier)} logs of an earlier demo run from {where}")
 
 
 def _step(n: int, text: str) -> None:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from persona_evals.argtypes import finite_float
+from persona_evals.commands.argtypes import finite_float
 from persona_evals.training.options import LIMITS, LORA_TARGETS, SCHEDULES, FinetuneOptions
 
 _D = FinetuneOptions(data="", model="", out="")  # the defaults, shown in --help
@@ -69,6 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError
+    from persona_evals.commands.progress import ProgressBar
     from persona_evals.datasets.chats import ChatFileError
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.training.loop import finetune
@@ -83,10 +84,10 @@ def run(args: argparse.Namespace) -> int:
         lora_r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
         lora_targets=tuple(t.strip() for t in args.lora_targets.split(",") if t.strip()),
         rslora=not args.no_rslora, steer=steer, ablate=ablate, dtype=args.dtype, device=args.device,
-        progress=not args.quiet,
     )
     try:
-        out = finetune(opts, resume=args.resume, overwrite=args.overwrite)
+        with ProgressBar("finetune", "step", enabled=not args.quiet) as bar:
+            out = finetune(opts, resume=args.resume, overwrite=args.overwrite, progress=bar, note=print)
     except (ChatFileError, SteeringConfigError, RunDirError, ValueError) as ex:
         raise CommandError(str(ex)) from None
     except KeyboardInterrupt:

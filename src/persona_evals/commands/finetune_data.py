@@ -10,8 +10,8 @@ from typing import Any
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.structured import MAX_RETRIES
-    from persona_evals.argtypes import int_between
-    from persona_evals.paths import add_output_argument
+    from persona_evals.commands.argtypes import int_between
+    from persona_evals.commands.outputs import add_output_argument
 
     p = sub.add_parser(
         "finetune-data",

@@ -16,8 +16,8 @@ def _files(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import int_between
-    from persona_evals.paths import add_output_argument
+    from persona_evals.commands.argtypes import int_between
+    from persona_evals.commands.outputs import add_output_argument
     from persona_evals.stats import CORRECTIONS, MAX_N_BOOT
 
     p = sub.add_parser(

@@ -14,7 +14,7 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.paths import add_output_argument
+    from persona_evals.commands.outputs import add_output_argument
 
     p = sub.add_parser("opinion", help="opinion simulation: alignment metrics over logs")
     cmds = p.add_subparsers(dest="opinion_command", required=True, metavar="ACTION")

@@ -17,9 +17,9 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.structured import MAX_RETRIES
-    from persona_evals.argtypes import int_at_least, int_between, nonnegative_int, positive_int
+    from persona_evals.commands.argtypes import int_at_least, int_between, nonnegative_int, positive_int
     from persona_evals.opinion.calibration import MAX_ROUNDS
-    from persona_evals.paths import add_output_argument
+    from persona_evals.commands.outputs import add_output_argument
     from persona_evals.personas.census import MAX_PER_STATE
 
     p = sub.add_parser(
@@ -75,8 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _model_arguments(p: argparse.ArgumentParser, log_dir: str) -> None:
     from persona_evals.args import MAX_TOKENS
-    from persona_evals.argtypes import int_between, positive_int
-    from persona_evals.paths import add_folder_argument, add_output_argument
+    from persona_evals.commands.argtypes import int_between, positive_int
+    from persona_evals.commands.outputs import add_folder_argument, add_output_argument
 
     p.add_argument("--model", required=True, help="inspect model, e.g. openai/gpt-4o-mini or steer/smollm2")
     p.add_argument(

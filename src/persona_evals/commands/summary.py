@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import nonnegative_int
+    from persona_evals.commands.argtypes import nonnegative_int
 
     p = sub.add_parser("summary", help="one-screen summary of an eval log")
     p.add_argument("log", nargs="?", help="log file or directory (default: newest in --log-dir)")

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import finite_float, positive_int
-    from persona_evals.paths import add_folder_argument
+    from persona_evals.commands.argtypes import finite_float, positive_int
+    from persona_evals.commands.outputs import add_folder_argument
 
     p = sub.add_parser("sweep", help="run a task over layers x coefficients with one loaded model")
     p.add_argument("task", help="task file or file@task, e.g. tasks/trait_expression.py")
@@ -75,12 +76,26 @@ def run(args: argparse.Namespace) -> int:
         log_dir=args.log_dir,
         display=args.display,
     )
+    if len(logs) < len(models):  # interrupted (Ctrl-C): inspect returns no logs, having written them
+        print(f"interrupted: {len(models)} cells were started in {args.log_dir}; continue them with "
+              f"inspect eval-retry {args.log_dir}/<log>, or run the sweep again", file=sys.stderr)
+        return 130
     failed = [log.location for log in logs if log.status != "success"]
     steps = f"{len(args.coefs)} coefs" if args.vector else f"{len(args.weights)} weights"
     print(f"{len(logs)} cells ({len(args.layers)} layers x {steps}) in {args.log_dir}")
     for log in failed:
         print(f"failed: {log}")
     return 1 if failed else 0
+
+
+def _distinct(values: list[float] | list[int], arg: str) -> None:
+    """Refuse a value listed twice: two identical cells (two logs of one model that every reader,
+    ``viz steering-effect`` first, refuses to tell apart)."""
+    from persona_evals.commands import CommandError
+
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise CommandError(f"{arg} lists {', '.join(f'{v:g}' for v in twice)} more than once: each value is one cell, run once")
 
 
 def _cells(args: argparse.Namespace) -> list[dict[str, object]]:
@@ -90,12 +105,18 @@ def _cells(args: argparse.Namespace) -> list[dict[str, object]]:
 
     if (args.vector is None) == (args.mix is None):
         raise CommandError("give either --vector (with --coefs) or --mix A B (with --weights)")
+    _distinct(args.layers, "--layers")
     if args.vector is not None:
-        if not args.coefs or args.weights:
-            raise CommandError("--vector needs --coefs (--weights belongs to --mix)")
+        if args.weights:
+            raise CommandError("--weights belongs to --mix; --vector sweeps --coefs")
+        if not args.coefs:
+            raise CommandError("--vector needs --coefs, e.g. --coefs 0 1 2 (0 is the unsteered baseline)")
+        _distinct(args.coefs, "--coefs")
         return [{"vector": args.vector, "coef": coef} for coef in args.coefs]
-    if not args.weights or args.coefs:
-        raise CommandError("--mix needs --weights, e.g. --weights 0 0.25 0.5 0.75 1 (--coefs belongs to --vector)")
+    if args.coefs:
+        raise CommandError("--coefs belongs to --vector; --mix A B sweeps --weights (w·A + (1−w)·B at coef 1)")
+    if not args.weights:
+        raise CommandError("--mix needs --weights, e.g. --weights 0 0.25 0.5 0.75 1")
     cells = mix_cells(*args.mix, args.weights)
     check_same_hidden(*args.mix)
     return cells

@@ -14,8 +14,8 @@ SPLIT_FILES = ("{name}_extract.json", "{name}_eval.json")
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.structured import MAX_RETRIES
-    from persona_evals.argtypes import int_between
-    from persona_evals.paths import add_folder_argument, add_output_argument
+    from persona_evals.commands.argtypes import int_between
+    from persona_evals.commands.outputs import add_folder_argument, add_output_argument
 
     p = sub.add_parser("traits", help="trait artifacts: list the shipped ones, draft new ones")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -5,16 +5,20 @@ separates pos from neg answers."""
 from __future__ import annotations
 
 import argparse
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from persona_evals.logs import existing_log
-from persona_evals.paths import split_key
+from persona_evals.steering_args import split_key
+
+if TYPE_CHECKING:
+    from persona_evals.steering.loading import SharedModel
+    from persona_evals.steering.vectors import LoadedVector
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.args import MAX_TOKENS
-    from persona_evals.argtypes import finite_float, int_between, positive_int
-    from persona_evals.paths import add_output_argument
+    from persona_evals.commands.argtypes import finite_float, int_between, positive_int
+    from persona_evals.commands.outputs import add_output_argument
     from persona_evals.steering.spec import DType
     from persona_evals.commands.viz.options import image_path
 
@@ -51,11 +55,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument("--base-model", help="also report the finetuning shift of --model against this base model")
     pr.add_argument("--batch-size", type=positive_int, default=8, help="sequences per forward pass (default 8)")
     pr.add_argument("--dtype", choices=DTYPES, help="of the weights (default: an eval log's own -M dtype, else auto)")
+    pr.add_argument("--allow-other-model", action="store_true",
+                    help="use a --vector whose metadata names another model than the one reading (refused otherwise)")
     sc = pr.add_argument_group("screening chat JSONL (projection difference: training answer vs the model's own)")
     sc.add_argument("--no-base-answers", action="store_true", help="skip generating the model's own answers (no proj_diff)")
     sc.add_argument("--keep-below", type=finite_float, help="write the chats whose projection difference is below this to --out")
     sc.add_argument("--by", choices=["proj_diff", "proj"], default="proj_diff", help="what --keep-below compares (proj_diff)")
-    add_output_argument(sc, "--csv", help="with --keep-below: also write the per-chat table here")
+    add_output_argument(sc, "--csv", help="with --keep-below (only): also write the per-chat table here")
     sc.add_argument("--max-tokens", type=int_between(1, MAX_TOKENS), default=256,
                     help=f"length of the model's own answers, 1 to {MAX_TOKENS:,} (256)")
     sc.add_argument("--temperature", type=finite_float, default=0.0, help="of the model's own answers (0: greedy)")
@@ -107,7 +113,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _score_0_100(text: str) -> float:
-    from persona_evals.argtypes import finite_float
+    from persona_evals.commands.argtypes import finite_float
 
     value = finite_float(text)
     if not 0 <= value <= 100:
@@ -153,6 +159,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _extract(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError, first_line
+    from persona_evals.commands.progress import ProgressBar
     from persona_evals.paths import atomic_path
     from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.traits.extract import extract_vectors
@@ -161,11 +168,11 @@ def _extract(args: argparse.Namespace) -> int:
     try:
         pos = read_trait_log(existing_log(args.pos, "--pos"), "pos")
         neg = read_trait_log(existing_log(args.neg, "--neg"), "neg")
-        with atomic_path(args.out, args.overwrite) as tmp:
+        with atomic_path(args.out, args.overwrite) as tmp, ProgressBar("activations", "sample") as bar:
             _, counts = extract_vectors(
                 pos, neg, tmp, model=args.model, pos_min=args.pos_threshold, neg_max=args.neg_threshold,
                 coherence_min=args.coherence_threshold, batch_size=args.batch_size, dtype=args.dtype,
-                device=args.device, use_scores=not args.no_filter,
+                device=args.device, use_scores=not args.no_filter, progress=bar,
             )
     except (TraitLogError, SteeringConfigError) as ex:
         raise CommandError(str(ex)) from None
@@ -185,6 +192,8 @@ def _project(args: argparse.Namespace) -> int:
     from persona_evals.steering.spec import DType, SteeringConfigError
     from persona_evals.steering.vectors import load_vector
 
+    if args.csv and args.keep_below is None:
+        raise CommandError("--csv is the per-chat table of a --keep-below screening; without --keep-below, --out is that table")
     if args.log.endswith(".jsonl"):
         return _screen(args)
     if args.keep_below is not None:
@@ -204,6 +213,7 @@ def _project(args: argparse.Namespace) -> int:
         dtype = args.dtype or (logged if logged in get_args(DType) else "auto")
         shared = _load(model, "--model", dtype)
         base = _load(args.base_model, "--base-model", dtype) if args.base_model else None
+        _check_vector(vector, args, (model, shared), (args.base_model, base))
         out_rows = project_rows(shared, rows, vector, args.layer, args.batch_size)
         shift = base and finetuning_shift(shared, base, [r[2] for r in rows], vector, args.layer, args.batch_size)
     except SteeringConfigError as ex:
@@ -214,6 +224,20 @@ def _project(args: argparse.Namespace) -> int:
         print("finetuning shift (" + model + " vs " + args.base_model + "):")
         print(json.dumps(shift, indent=2))
     return 0
+
+
+def _check_vector(vector: LoadedVector, args: argparse.Namespace, *models: tuple[str | None, SharedModel | None]) -> None:
+    """--vector and --layer against the models reading (a model, and --base-model if given): layers
+    exist, the vector fits, is non-zero, and (without --allow-other-model) was extracted from one of
+    them by its metadata."""
+    from persona_evals.steering.project import check_projection
+    from persona_evals.steering.vectors import check_model
+
+    loaded = [(name, shared) for name, shared in models if shared is not None]
+    for _, shared in loaded:
+        check_projection(shared, vector, args.layer, arg="--vector", layer_arg="--layer")
+    if not args.allow_other_model:
+        check_model(vector, [(name, shared.path) for name, shared in loaded], "--vector", "--allow-other-model")
 
 
 def _screen(args: argparse.Namespace) -> int:
@@ -242,6 +266,7 @@ def _screen(args: argparse.Namespace) -> int:
         vector = load_vector(path, key, arg="--vector")
         dtype = args.dtype or "auto"
         shared = _load(args.model, "--model", dtype)
+        _check_vector(vector, args, (args.model, shared))  # before the model's own answers are generated
         base = None
         if not args.no_base_answers:
             base, location = base_answers(args.model, chats, args.max_tokens, args.temperature, args.log_dir, dtype)

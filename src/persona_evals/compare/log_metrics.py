@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from persona_evals.identity import ModelIdentity, log_identity, unique_labels
-from persona_evals.logs import LogError, read_logs, task_name
+from persona_evals.logs import LogError, check_all_finished, read_logs, task_name
 from persona_evals.stats import Z95, normal_ci
 
 _SPREAD = {"stderr", "std", "var"}
@@ -54,21 +54,19 @@ class LogMetrics:
 def read_log_metrics(paths: Sequence[str]) -> list[LogMetrics]:
     """Every log's metrics (a folder: every log in it); unfinished logs are an error naming them."""
     logs = read_logs(paths)
+    check_all_finished((log.location, log.status) for log in logs)
     idents = [log_identity(log) for log in logs]
     labels = unique_labels(idents)
-    out, unfinished = [], []
+    out = []
     for log, ident in zip(logs, idents, strict=True):
-        if log.status != "success" or log.results is None:
-            unfinished.append(f"{log.location} ({log.status})")
-            continue
+        if log.results is None:
+            raise LogError(f"{log.location} has no results (scores)")
         item = LogMetrics(
             log.location, task_name(log.eval.task), dict(log.eval.task_args or {}), ident, labels[ident.key],
             dict(log.eval.metadata or {}),
         )
         _add_scores(item, log.results.scores)
         out.append(item)
-    if unfinished:
-        raise LogError(f"logs that did not finish: {', '.join(unfinished)}")
     return out
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from persona_evals.logs import LogError
 from persona_evals.identity import normal_path
-from persona_evals.paths import split_key
+from persona_evals.steering_args import split_key
 
 COLUMNS = ["steered", "trait", "cosine", "layer", "coef", "delta_steered", "delta_trait", "relative_change", "log"]
 

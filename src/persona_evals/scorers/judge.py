@@ -23,6 +23,7 @@ from inspect_ai.scorer import Score, Scorer, Target
 from inspect_ai.solver import TaskState
 from pydantic import BaseModel
 
+from persona_evals.args import needs_role
 from persona_evals.structured import ask_verdict
 
 T = TypeVar("T", bound=BaseModel)
@@ -65,6 +66,7 @@ def structured_judge(
         name: what the verdict is called in explanations (``critic verdict``).
         max_retries: re-asks when a reply does not validate.
     """
+    needs_role(role)  # checked while the task is built, before any sample generates
 
     async def score(state: TaskState, target: Target) -> Score:
         judge = get_model(role=role, required=True)

@@ -33,6 +33,7 @@ from inspect_ai.model import GenerateConfig, Model, get_model
 from inspect_ai.scorer import Score, Scorer, Target
 from inspect_ai.solver import TaskState
 
+from persona_evals.args import needs_role
 from persona_evals.protocol import CANDIDATE_LOGPROBS, can_score_candidates, candidate_logprobs, candidate_request
 
 JudgeMethod = Literal["auto", "candidates", "top_logprobs"]
@@ -161,6 +162,7 @@ def rating_judge(
     """
     if not 0 <= min_mass <= 1:
         raise ValueError(f"min_mass must be between 0 and 1, got {min_mass}")
+    needs_role(role)  # checked while the task is built, before any sample generates
 
     async def score(state: TaskState, target: Target) -> Score:
         grader = get_model(role=role, required=True)

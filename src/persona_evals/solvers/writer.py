@@ -20,6 +20,7 @@ from inspect_ai.scorer import CORRECT, INCORRECT, Score
 from inspect_ai.solver import Generate, Solver, TaskState
 from pydantic import BaseModel
 
+from persona_evals.args import needs_role
 from persona_evals.structured import ask_verdict
 
 WRITTEN = "written"
@@ -74,6 +75,8 @@ def structured_writer(
         seed_key: a metadata field with the sample's generation seed (reproducible per sample).
         clean: post-processing of free text (an empty result is the error `empty_error`).
     """
+    if role:
+        needs_role(role)  # checked while the task is built, before any sample generates
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         model = get_model(role=role, required=True) if role else get_model()

@@ -14,14 +14,22 @@ Why a thread of its own rather than a leader coroutine that awaits a worker thre
 the moment the request that fills it arrives, with no turn of the event loop (which may be
 busy starting the other samples); the next queued batch starts as soon as the previous ends,
 while the event loop is still handing out its results; and nothing polls between steps.
+
+At exit (Ctrl-C during an eval included: inspect cancels the samples and returns, but a batch may
+still be decoding) every batcher is closed before the interpreter finalises: the running batch
+stops at its next decode step (`BatchInfo.interrupt`), queued requests fail, and the thread is
+joined. A daemon thread left inside a torch forward while the process tore down its C++ state
+aborted it ("terminate called without an active exception", exit 134).
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -57,11 +65,20 @@ class MonotonicClock:
 
 @dataclass(frozen=True)
 class BatchInfo:
-    """What the runner is told about its batch (for logging)."""
+    """What the runner is told about its batch (for logging), and how to stop it early."""
 
     key: Hashable
     size: int
     queued_after: int
+    interrupt: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
+    """Call between steps of long work: raises `BatcherClosed` once the batcher is closing."""
+
+
+class BatcherClosed(BaseException):
+    """The batcher closed (at exit): its running batch is abandoned, its queued requests fail.
+
+    A BaseException, like cancellation: no error handler of a batch (a compile fallback) takes it
+    for a failure of the work itself."""
 
 
 RunBatch = Callable[[Hashable, Sequence[Any], BatchInfo], Sequence[Any]]
@@ -97,7 +114,27 @@ class Batcher:
     _asked: dict[Hashable, float] = field(default_factory=dict)
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _thread: threading.Thread | None = None
+    _closing: bool = False
     batches_run: int = 0
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the decode thread and wait for it: the running batch stops at its next step (its
+        requests fail with `BatcherClosed`), queued requests fail, later ones are refused."""
+        with self._cond:
+            self._closing = True
+            thread = self._thread
+            for queue in self._queues.values():
+                for w in queue:
+                    w.error = BatcherClosed("the model is shutting down")
+                    w.wake()
+            self._queues.clear()
+            self._cond.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def _interrupt(self) -> None:
+        if self._closing:
+            raise BatcherClosed("the model is shutting down")
 
     async def submit(self, key: Hashable, item: Any, run: RunBatch, batch_size: int) -> Any:
         """Queue `item` under `key`; returns its output once its batch has run (or raises).
@@ -109,10 +146,13 @@ class Batcher:
         wait, wake, soon = wakeup()
         me = _Waiter(item, key, run, max(1, batch_size), self.clock.now(), wake, soon)
         with self._cond:
+            if self._closing:
+                raise BatcherClosed("the model is shutting down")
             self._queues.setdefault(key, []).append(me)
             self._last_arrival[key] = me.arrived
             if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, name="persona-evals-decode", daemon=True)
+                _LIVE.add(self)
                 self._thread.start()
             self._cond.notify()
         try:
@@ -142,6 +182,8 @@ class Batcher:
         """Wait (holding `_cond`) until some key's batch is due; take it. None: idle too long."""
         idle_since = self.clock.now()
         while True:
+            if self._closing:
+                return None
             now = self.clock.now()
             due, wake_at = None, now + IDLE_EXIT_S
             for key, queue in self._queues.items():
@@ -193,12 +235,13 @@ class Batcher:
     def _run(self, key: Hashable, batch: list[_Waiter], left: int) -> None:
         try:
             with self.lock:
-                outputs = batch[0].run(key, [w.item for w in batch], BatchInfo(key, len(batch), left))
+                info = BatchInfo(key, len(batch), left, self._interrupt)
+                outputs = batch[0].run(key, [w.item for w in batch], info)
             if len(outputs) != len(batch):
                 raise RuntimeError(f"batch runner returned {len(outputs)} outputs for {len(batch)} inputs")
             for w, out in zip(batch, outputs):
                 w.result = out
-        except Exception as ex:  # every request of the batch gets the error
+        except (Exception, BatcherClosed) as ex:  # every request of the batch gets the error
             for w in batch:
                 w.error = ex
         finally:
@@ -206,6 +249,16 @@ class Batcher:
             self.batches_run += 1
             for w in batch:
                 w.wake()
+
+
+_LIVE: weakref.WeakSet[Batcher] = weakref.WeakSet()  # batchers whose thread has started
+
+
+@atexit.register
+def _close_all() -> None:
+    """Before the interpreter finalises: no decode thread may still be inside a torch call."""
+    for batcher in list(_LIVE):
+        batcher.close()
 
 
 def _take(queue: list[_Waiter]) -> list[_Waiter]:

@@ -15,7 +15,7 @@ last token's activation is recorded too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -72,6 +72,7 @@ def generate_batch(
     requests: Sequence[GenRequest],
     sampling: Sampling,
     static: StaticDecoding | None = None,
+    interrupt: Callable[[], None] | None = None,
 ) -> list[GenResult]:
     """Generate for every request in one batch, each row steered by its own `RowSteering`.
 
@@ -80,16 +81,17 @@ def generate_batch(
     the model ran (steered, if steering).
     `static`: decode with a static cache (and a compiled step, when it says so); when torch cannot
     compile or capture that step, this batch and every later one decode eagerly, with one warning.
-    Any other error (out of memory above all) reaches the caller as itself.
+    Any other error (out of memory above all) reaches the caller as itself. `interrupt` is called
+    before each decode step and may raise to abandon the batch (the decode thread closing at exit).
     """
     if static is not None and static.usable and not any(r.steering.monitors or r.steering.ablate for r in requests):
         try:
-            return _generate(shared, requests, sampling, static)
+            return _generate(shared, requests, sampling, static, interrupt)
         except Exception as ex:
             if not compile_failure(ex):  # out of memory, or a failure eager decoding would meet too
                 raise out_of_memory(ex) or ex
             static.failed(ex)  # torch could not compile or capture the step: decode eagerly from now on
-    return _generate(shared, requests, sampling, None)
+    return _generate(shared, requests, sampling, None, interrupt)
 
 
 class DynamicDecoder:
@@ -130,14 +132,22 @@ class DynamicDecoder:
 
 
 def _generate(
-    shared: SharedModel, requests: Sequence[GenRequest], sampling: Sampling, static: StaticDecoding | None
+    shared: SharedModel,
+    requests: Sequence[GenRequest],
+    sampling: Sampling,
+    static: StaticDecoding | None,
+    interrupt: Callable[[], None] | None = None,
 ) -> list[GenResult]:
     with torch.inference_mode():  # static caches and buffers are made, and reused, in inference mode
-        return _decode(shared, requests, sampling, static)
+        return _decode(shared, requests, sampling, static, interrupt)
 
 
 def _decode(
-    shared: SharedModel, requests: Sequence[GenRequest], sampling: Sampling, static: StaticDecoding | None
+    shared: SharedModel,
+    requests: Sequence[GenRequest],
+    sampling: Sampling,
+    static: StaticDecoding | None,
+    interrupt: Callable[[], None] | None = None,
 ) -> list[GenResult]:
     tok, device, eos = shared.tokenizer, shared.device, shared.eos_token_ids
     n = len(requests)
@@ -173,6 +183,8 @@ def _decode(
             terms.decoding()
         active = list(range(n))  # the request behind each row of the batch
         while True:
+            if interrupt is not None:
+                interrupt()
             # a row whose logits overflowed (float16 under a large coef) stops with an error: its
             # logits are zeroed so sampling cannot fail, and its token becomes -1 (no extra sync)
             bad = ~torch.isfinite(logits).all(dim=-1)

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from persona_evals.paths import split_key
+from persona_evals.steering_args import split_key
 from persona_evals.steering.spec import SteeringConfigError
 
 

@@ -20,10 +20,11 @@ from persona_evals.steering.vectors import LoadedVector, check_fits, check_nonze
 
 
 def log_pairs(path: str) -> tuple[Any, list[tuple[str, int, list[Any], str, dict[str, Any]]]]:
-    """(log, [(sample id, epoch, prompt messages, answer, flat scores)]) for every sample of a log."""
+    """(log, [(sample id, epoch, prompt messages, answer, flat scores)]) for every sample of a log
+    that completed (`logs.check_finished`, the rule of every reader)."""
     from persona_evals.logs import prompt_messages, read_task_log
 
-    log = read_task_log(path)
+    log = read_task_log(path, finished=True)
     rows = []
     for s in log.samples or []:
         messages = prompt_messages(s)  # with the persona a solver added, as the model saw it
@@ -37,6 +38,16 @@ def log_pairs(path: str) -> tuple[Any, list[tuple[str, int, list[Any], str, dict
     return log, rows
 
 
+def check_projection(
+    shared: SharedModel, vector: LoadedVector, layers: list[int], arg: str = "vector", layer_arg: str = "layer"
+) -> None:
+    """Every layer exists and `vector` fits the model and is non-zero there (before any work)."""
+    for layer in layers:
+        check_layer(layer, shared.num_layers, layer_arg)
+        check_fits(vector, layer, shared.hidden_size, shared.num_layers, arg)
+        check_nonzero(vector, layer, arg)
+
+
 def project_rows(
     shared: SharedModel,
     rows: list[tuple[str, int, list[Any], str, dict[str, Any]]],
@@ -45,10 +56,7 @@ def project_rows(
     batch_size: int = 8,
 ) -> list[dict[str, Any]]:
     """One dict per row: id, epoch, scores, and the four projections per layer (NaN if no answer)."""
-    for layer in layers:
-        check_layer(layer, shared.num_layers)
-        check_fits(vector, layer, shared.hidden_size, shared.num_layers, "vector")
-        check_nonzero(vector, layer, "vector")
+    check_projection(shared, vector, layers)
     stem = Path(vector.path).stem
     pairs = [encode_pair(shared, render_prompt(shared.tokenizer, r[2]), r[3]) for r in rows]
     acts = pooled_activations(shared, pairs, batch_size)

@@ -65,7 +65,15 @@ from persona_evals.steering.spec import SteeringConfigError, SteeringSpec, serve
 from persona_evals.steering_args import rejoined_files
 from persona_evals.steering.static import resolve_compile
 from persona_evals.steering.norms import residual_norms
-from persona_evals.steering.terms import ablation_bases, arg_name, check_term, coef_scales, load_terms, steering_deltas
+from persona_evals.steering.terms import (
+    ablation_bases,
+    arg_name,
+    check_models,
+    check_term,
+    coef_scales,
+    load_terms,
+    steering_deltas,
+)
 from persona_evals.steering.vectors import LoadedVector, check_nonzero
 
 if TYPE_CHECKING:
@@ -118,6 +126,9 @@ class SteerAPI(ModelAPI):
             self.generation_config = self.shared.model.generation_config
             if self.adapter is not None:
                 attach_adapter(self.shared, self.adapter)  # adapters of one base model share its weights
+        if not self.spec.allow_other_model:  # either engine: a vector of another model is refused
+            for loaded, arg in ((vectors, "vector"), (monitors, "monitor"), (ablated, "ablate")):
+                check_models(loaded, arg, model_name, self.shared.path)
         n, hidden = self.shared.num_layers, self.shared.hidden_size
         watched = _monitors(self.shared, self.spec, monitors)
         bases = ablation_bases(self.spec.ablate, ablated, n, hidden)
@@ -375,7 +386,7 @@ def run_batch(shared: SharedModel, key: BatchKey, requests: Sequence[GenRequest]
         if key.scoring:
             results = score_candidates(shared, requests)
         else:
-            results = generate_batch(shared, requests, key.sampling, static=static)
+            results = generate_batch(shared, requests, key.sampling, static=static, interrupt=info.interrupt)
     return [(r, info.size) for r in results]
 
 

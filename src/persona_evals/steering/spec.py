@@ -54,6 +54,7 @@ class SteeringSpec:
     ablate: tuple[VectorSpec, ...] = ()  # directions projected out after block `layer` (coef unused)
     coef_mode: CoefMode = "raw"  # raw: coef·v; unit: coef·v/‖v‖; norm: coef·v/‖v‖·mean‖h_L‖ (norms.py)
     signature: str | None = None  # the steering signature a log recorded: must match the files (reruns.py)
+    allow_other_model: bool = False  # use vectors whose metadata names another model (vectors.check_model)
     engine: Engine = "hf"  # hf: our decode loop (transformers); vllm: vLLM's engine with our plugin
     server: str | None = None  # engine=vllm: the URL of a `vllm serve` with our plugin, instead of an in-process engine
     vllm_args: tuple[tuple[str, Any], ...] = ()  # engine=vllm: vLLM engine arguments (-M vllm_<name>=...)
@@ -85,6 +86,9 @@ class SteeringSpec:
         compile_ = str(args.get("compile", "auto")).lower()  # YAML reads -M compile=true as a bool
         if compile_ not in get_args(Compile):
             raise SteeringConfigError(f"compile must be one of {list(get_args(Compile))}, got {args['compile']!r}")
+        allow_other = str(args.get("allow_other_model", "false")).lower()  # YAML reads true as a bool
+        if allow_other not in ("true", "false"):
+            raise SteeringConfigError(f"allow_other_model must be true or false, got {args['allow_other_model']!r}")
         adapter = args.get("adapter")
         if adapter is not None and (not isinstance(adapter, str) or not adapter.strip()):
             raise SteeringConfigError(f"adapter must be the path of a peft adapter folder, got {adapter!r}")
@@ -101,6 +105,7 @@ class SteeringSpec:
             ablate=terms.ablate,
             coef_mode=terms.coef_mode,
             signature=None if args.get("signature") is None else str(args["signature"]),
+            allow_other_model=allow_other == "true",
             engine=engine,  # type: ignore[arg-type]
             server=server,
             vllm_args=vllm_args,
@@ -144,6 +149,7 @@ _KNOWN = {
     "ablate_layer",
     "coef_mode",
     "signature",
+    "allow_other_model",
     "engine",
     "server",
 }

@@ -16,7 +16,7 @@ import torch
 from persona_evals.steering.ablation import orthonormal_basis
 from persona_evals.steering.layers import check_layer
 from persona_evals.steering.spec import CoefMode, SteeringConfigError, VectorSpec
-from persona_evals.steering.vectors import LoadedVector, check_fits, check_nonzero, load_vector
+from persona_evals.steering.vectors import LoadedVector, check_fits, check_model, check_nonzero, load_vector
 
 
 def arg_name(name: str, i: int, n: int) -> str:
@@ -26,6 +26,12 @@ def arg_name(name: str, i: int, n: int) -> str:
 
 def load_terms(terms: Sequence[VectorSpec], arg: str) -> list[LoadedVector]:
     return [load_vector(t.path, t.key, arg=arg_name(arg, i, len(terms))) for i, t in enumerate(terms)]
+
+
+def check_models(vectors: Sequence[LoadedVector], arg: str, model: str, model_path: str) -> None:
+    """Each of `vectors` (the `arg` terms) was extracted from `model` by its metadata (`check_model`)."""
+    for i, vec in enumerate(vectors):
+        check_model(vec, [(model, model_path)], arg_name(arg, i, len(vectors)), "-M allow_other_model=true")
 
 
 def steering_deltas(

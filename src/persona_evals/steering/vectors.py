@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,40 @@ def check_fits(vec: LoadedVector, layer: int, hidden_size: int, num_layers: int,
         )
 
 
+def _recorded_model(vec: LoadedVector) -> str | None:
+    """The model a vector's metadata says it was extracted from (``model``, less its inspect
+    provider: ``steer/smollm2`` -> ``smollm2``), else its ``model_path``; None when it names none."""
+    name = vec.metadata.get("model", "").strip()
+    if name:
+        return name.partition("/")[2] or name
+    return vec.metadata.get("model_path", "").strip() or None
+
+
+def check_model(vec: LoadedVector, models: Sequence[tuple[str, str]], arg: str, override: str) -> None:
+    """Refuse a vector extracted from none of `models` ((name, weights path) pairs).
+
+    The hidden size and layer count are checked anyway (`check_fits`); this catches a vector of
+    another model of the same shape (another model of the family, a base model's vector on its
+    instruct or finetuned version), which steers without complaint and measures nothing meant. A
+    vector whose metadata names no model (third-party files) passes. `override` is the argument
+    that allows it.
+    """
+    recorded = _recorded_model(vec)
+    if recorded is None:
+        return
+    local = Path(recorded).expanduser()
+    for name, path in models:
+        same_path = vec.metadata.get("model_path", "").strip() == path
+        same_dir = local.is_dir() and str(local.resolve()) == str(Path(path).resolve())
+        if recorded == name or same_path or same_dir:
+            return
+    raise SteeringConfigError(
+        f"{arg}: {vec.path} was extracted from {recorded} (its metadata), not {' or '.join(n for n, _ in models)}: "
+        "a vector of one model need not mean anything in another's residual stream, even of the same size. "
+        f"If that is meant (e.g. a model finetuned from {recorded}), pass {override}"
+    )
+
+
 def check_nonzero(vec: LoadedVector, layer: int, arg: str, why: str = "a projection onto it is undefined") -> None:
     """Refuse a direction of length 0 at `layer` (it would give NaN); the error names `arg`."""
     if float(vec.row(layer).norm()) == 0.0:
@@ -150,7 +185,7 @@ def cosine_matrix(paths: list[str], layer: int) -> tuple[list[str], Any]:
     """Labels and the cosine-similarity matrix of the vectors' rows at `layer` (``file#tensor``
     picks a tensor; a label is the file's stem, with the tensor when one was named)."""
     from persona_evals.identity import vector_name
-    from persona_evals.paths import split_key
+    from persona_evals.steering_args import split_key
 
     rows, labels = [], []
     for item in paths:

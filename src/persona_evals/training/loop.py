@@ -18,7 +18,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -41,23 +41,42 @@ from persona_evals.training.rundir import OPTIONS_FILE, RunDir, RunDirError
 STATE_FILE = "trainer_state.pt"
 
 
-def finetune(opts: FinetuneOptions, resume: bool = False, overwrite: bool = False) -> Path:
+def finetune(
+    opts: FinetuneOptions,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: Callable[..., None] | None = None,
+    note: Callable[[str], None] | None = None,
+) -> Path:
     """Train a LoRA adapter on `opts.data`; return the output folder (see `RunDir`).
 
     The options, the data, the model and the steering terms are checked before ``OUT.partial`` is
     made; a run that fails (or is interrupted) before its first checkpoint removes it again.
+    Nothing is printed: `progress` gets ``(steps done, total steps, loss=...)`` (first with the
+    step it starts from) and `note` a line about where it starts (a resumed checkpoint, or none).
     """
     opts.validate()
     run = RunDir(Path(opts.out))
     with run.lock():  # one run per OUT
         try:
-            return _finetune(opts, run, resume, overwrite)
+            return _finetune(opts, run, resume, overwrite, progress or _silent, note or _silent)
         except BaseException:  # Ctrl-C too
             run.discard_if_untrained()  # nothing trained: nothing to --resume, nothing to block a rerun
             raise
 
 
-def _finetune(opts: FinetuneOptions, run: RunDir, resume: bool, overwrite: bool) -> Path:
+def _silent(*args: Any, **kwargs: Any) -> None:
+    pass
+
+
+def _finetune(
+    opts: FinetuneOptions,
+    run: RunDir,
+    resume: bool,
+    overwrite: bool,
+    progress: Callable[..., None],
+    note: Callable[[str], None],
+) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     run.check(resume, overwrite)
@@ -80,6 +99,8 @@ def _finetune(opts: FinetuneOptions, run: RunDir, resume: bool, overwrite: bool)
     _check_lora_targets(model, opts.lora_targets)
 
     start_from = run.prepare(resume, overwrite)  # only now: bad input never leaves a folder behind
+    if resume and start_from is None:
+        note(f"--resume: no checkpoint of an interrupted run in {run.partial}; starting afresh")
     _check_resumable(run, opts, start_from)
     with writing(run.partial / OPTIONS_FILE):
         (run.partial / OPTIONS_FILE).write_text(json.dumps(opts.describe(), indent=2))
@@ -110,7 +131,7 @@ def _finetune(opts: FinetuneOptions, run: RunDir, resume: bool, overwrite: bool)
     step = 0
     if start_from is not None:
         step, history, evals = _restore(start_from, peft_model, optimizer, scheduler)
-        print(f"resuming from {start_from.name} (step {step} of {total})")
+        note(f"resuming from {start_from.name} (step {step} of {total})")
     record["steps"] = total
     pad_id = int(tokenizer.pad_token_id)
     started = time.monotonic()
@@ -124,9 +145,7 @@ def _finetune(opts: FinetuneOptions, run: RunDir, resume: bool, overwrite: bool)
             if file.is_file():
                 os.chmod(file, default_file_mode())
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, initial=step, desc="finetune", unit="step", disable=not opts.progress)
+    progress(step, total)
     with ExitStack() as hooks:  # hooks live exactly as long as training, also when it raises
         if bases:  # entered first, so at a layer that is also steered the ablation runs last
             hooks.enter_context(ablate_residual(peft_model, bases))
@@ -139,14 +158,12 @@ def _finetune(opts: FinetuneOptions, run: RunDir, resume: bool, overwrite: bool)
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             history.append({"step": step, "loss": round(loss, 6), "lr": scheduler.get_last_lr()[0]})
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4f}")
+            progress(step, total, loss=f"{loss:.4f}")
             last = step == total
             if eval_set and ((opts.save_steps and step % opts.save_steps == 0) or last):
                 evals.append({"step": step, "eval_loss": round(eval_loss(peft_model, eval_set, opts.batch_size, pad_id), 6)})
             if opts.save_steps and step % opts.save_steps == 0 and not last:
                 run.save_checkpoint(step, lambda f: (save(f, step), _save_state(f, step, optimizer, scheduler)))
-    bar.close()
     save(run.partial, total)
     (run.partial / OPTIONS_FILE).unlink()
     return run.finish()

@@ -19,7 +19,7 @@ LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 SCHEDULES = ("linear", "cosine", "constant", "constant_with_warmup")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 # options that may change between an interrupted run and its resumption
-_RESUMABLE = ("out", "progress")
+_RESUMABLE = ("out",)
 # upper bounds (inclusive): a larger value is a typo that would train for days or exhaust memory
 LIMITS: dict[str, float] = {
     "epochs": 1_000, "max_steps": 1_000_000, "warmup_steps": 1_000_000, "save_steps": 1_000_000,
@@ -54,7 +54,6 @@ class FinetuneOptions:
     ablate: tuple[VectorSpec, ...] = ()  # CAFT: directions projected out at every position
     dtype: str = "auto"  # bfloat16 on a CUDA GPU that supports it, float32 elsewhere
     device: str = "auto"
-    progress: bool = True
 
     def validate(self) -> None:
         """Raise ValueError naming the option (`--name`) for any value out of range (see `LIMITS`)."""
@@ -97,6 +96,6 @@ class FinetuneOptions:
         return out
 
     def differences(self, recorded: dict[str, Any]) -> list[str]:
-        """Options that differ from a recorded `describe()` (ignoring out and progress)."""
+        """Options that differ from a recorded `describe()` (ignoring out)."""
         now = self.describe()
         return [f.name for f in fields(self) if f.name not in _RESUMABLE and now[f.name] != recorded.get(f.name)]

@@ -89,15 +89,14 @@ class RunDir:
             )
 
     def prepare(self, resume: bool, overwrite: bool) -> Path | None:
-        """Make the working folder; return the checkpoint to resume from (None: start afresh)."""
+        """Make the working folder; return the checkpoint to resume from (None: start afresh, also
+        when `resume` finds no checkpoint)."""
         self.check(resume, overwrite)
         start = self.latest_checkpoint() if self.partial.is_dir() else None
         if resume and start is not None:
             return start
         if self.partial.exists():
             shutil.rmtree(self.partial)  # replaced (--overwrite), or a leftover with nothing trained
-        if resume:
-            print(f"--resume: no checkpoint of an interrupted run in {self.partial}; starting afresh")
         self.partial.mkdir(parents=True)
         return None
 

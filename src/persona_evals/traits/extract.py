@@ -9,6 +9,7 @@ layer: a ``[num_layers + 1, hidden]`` float32 tensor, row L = residual stream af
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +45,11 @@ def extract_vectors(
     batch_size: int = 8,
     dtype: str = "auto",
     device: str = "auto",
-    progress: bool = True,
+    progress: Callable[[int, int], None] | None = None,
     use_scores: bool = True,
 ) -> tuple[Path, dict[str, int]]:
-    """Write ``response_avg``, ``prompt_avg`` and ``prompt_last`` difference vectors to `out`."""
+    """Write ``response_avg``, ``prompt_avg`` and ``prompt_last`` difference vectors to `out`;
+    `progress` gets (samples done, samples in all) after each batch."""
     check_same_source(pos, neg)
     kept = filter_pairs(pos, neg, pos_min, neg_max, coherence_min, use_scores)
     if not kept.keys:
@@ -59,27 +61,25 @@ def extract_vectors(
     name = model_for_logs(pos, model)
     shared = load_shared(name, dtype=dtype, device=device)
     means = {}
-    bar = _bar(2 * len(kept.keys), progress)
+    total, done = 2 * len(kept.keys), 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    advance(0)
     for side in (pos, neg):
         pairs = [encode_pair(shared, render_prompt(shared.tokenizer, side.rows[k].input), side.rows[k].answer) for k in kept.keys]
-        acts = pooled_activations(shared, pairs, batch_size, progress=bar.update if bar else None)
+        acts = pooled_activations(shared, pairs, batch_size, progress=advance)
         means[side.polarity] = {k: v.mean(dim=0) for k, v in acts.items()}
-    if bar:
-        bar.close()
     vectors = {k: means["pos"][k] - means["neg"][k] for k in POOLINGS}
     meta = _metadata(shared, pos, neg, kept.counts, pos_min, neg_max, coherence_min)
     if not use_scores:
         meta["thresholds"] = "none (judge scores ignored)"
     path = save_vectors(out, vectors, meta)
     return path, kept.counts
-
-
-def _bar(total: int, progress: bool) -> Any:
-    if not progress:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="activations", unit="sample")
 
 
 def _metadata(shared: SharedModel, pos: TraitLog, neg: TraitLog, counts: dict[str, int], pos_min: float, neg_max: float, coherence_min: float) -> dict[str, Any]:

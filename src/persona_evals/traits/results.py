@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from persona_evals.identity import model_identity
-from persona_evals.logs import LogError, prompt_messages, read_task_log
+from persona_evals.logs import LogError, check_all_finished, prompt_messages, read_task_log
 from persona_evals.protocol import PROJ, PROMPT_LAST_PROJ
 
 TASK_NAME = "trait_expression"
@@ -52,11 +52,11 @@ class TraitLog:
 def read_trait_log(path: str, polarity: str | None = None) -> TraitLog:
     """Read a trait_expression log; check its task (and polarity, when given)."""
     try:
-        log = read_task_log(path, TASK_NAME)
+        log = read_task_log(path, TASK_NAME, finished=True)
     except LogError as ex:
         raise TraitLogError(str(ex)) from None
-    if log.status != "success" or not log.samples:
-        raise TraitLogError(f"{path} has status {log.status!r} and {len(log.samples or [])} samples")
+    if not log.samples:
+        raise TraitLogError(f"{path} holds no samples")
     args = log.eval.task_args or {}
     found = args.get("instruction", "none")
     if polarity is not None and found != polarity:
@@ -173,10 +173,7 @@ def steering_frame(paths: list[str], trait: str | None = None, instruction: str 
     logs = read_logs(paths, TASK_NAME)
     columns = EvalInfo + EvalTask + EvalModel + EvalResults + EvalScores
     df = evals_df(logs, columns=columns, quiet=True)
-    unfinished = df[df["status"] != "success"]
-    if len(unfinished):
-        listed = ", ".join(f"{loc} ({status})" for loc, status in zip(unfinished["log"], unfinished["status"]))
-        raise LogError(f"logs that did not finish: {listed}")
+    check_all_finished(zip(df["log"], df["status"]))
     for column in ("task_arg_trait", "task_arg_instruction", "task_arg_version"):
         if column not in df:
             df[column] = None
@@ -263,7 +260,9 @@ def projection_frame(logs: list[str] | None, csv: str | None, column: str | None
             SampleColumn("trait", path="scores.trait_score.value.trait"),
             SampleColumn("proj", path=f"scores.projection.value.{PROJ}"),
         ]
-        df = samples_df(read_logs(logs or [], TASK_NAME, header_only=False), columns=cols, quiet=True)
+        read = read_logs(logs or [], TASK_NAME, header_only=False)
+        check_all_finished((log.location, log.status) for log in read)
+        df = samples_df(read, columns=cols, quiet=True)
         if "proj" not in df or pd.to_numeric(df["proj"], errors="coerce").isna().all():
             raise LogError("the logs have no projection scores: run with -M monitor=<vector> -M monitor_layer=<L>")
         frame = pd.DataFrame({"trait": pd.to_numeric(df["trait"], errors="coerce"), "proj": pd.to_numeric(df["proj"], errors="coerce")})

@@ -17,8 +17,8 @@ from inspect_ai import Task, task
 from inspect_ai.model import GenerateConfig
 from inspect_ai.solver import generate
 
-from persona_evals.args import task_args
-from persona_evals.scorers import projection
+from persona_evals.args import evaluated_model_args, task_args
+from persona_evals.scorers import projection as projection_scorer
 from persona_evals.scorers.logprob_judge import MIN_NUMERIC_MASS
 from persona_evals.solvers.persona import persona_message
 from persona_evals.traits.dataset import load_trait, trait_name_of, trait_samples
@@ -43,6 +43,7 @@ def trait_expression(
     shots: list[int] | None = None,
     shots_log: str | None = None,
     graded_prompts: str | None = None,
+    projection: bool | None = None,
 ) -> Task:
     """Generate answers to a trait's questions and judge trait expression and coherence.
 
@@ -74,16 +75,22 @@ def trait_expression(
         shots_log: with many_shot, the trait_expression log whose answers are the examples
             (a pos run on the other split: ``-T version=extract -T instruction=pos``).
         graded_prompts: with graded, a file ``{"graded": [8 prompts]}`` instead of the shipped one.
+        projection: report the live projection (below); default: when the model being evaluated
+            has a monitor (``-M monitor=...``), or when that is unknown (a task built before eval).
 
     Scores: `trait` and `coherence` (mean, stderr over scored samples) and `trait_unscored`,
     `coherence_unscored` (count of samples whose judge put < `min_mass` on integers 0-100).
     Needs `--model-role grader=...`: a model with logprobs, or a local `steer/...` model (scored
     exactly on any tokenizer, see `persona_evals.scorers.logprob_judge`). `proj` and `prompt_last_proj`
     report the live projection onto a persona vector when the model is
-    `steer/... -M monitor=<vector> -M monitor_layer=<L>` (NaN otherwise).
+    `steer/... -M monitor=<vector> -M monitor_layer=<L>`; without a monitor they are left out
+    (NaN metrics read as broken), unless ``-T projection=true``.
     """
     artifact = load_trait(trait, version)
     name = trait_name_of(trait)
+    if projection is None:
+        model_args = evaluated_model_args()
+        projection = model_args is None or bool(model_args.get("monitor"))
     if monitoring is None:
         for arg, value in (("shots", shots), ("shots_log", shots_log), ("graded_prompts", graded_prompts)):
             if value is not None:
@@ -102,7 +109,7 @@ def trait_expression(
             trait_score(artifact.eval_prompt, min_mass),
             coherence_score(min_mass=min_mass),
             *judged_traits(judge_traits, name, min_mass),
-            projection(),
+            *([projection_scorer()] if projection else []),
         ],
         config=GenerateConfig(temperature=1.0 if samples_per_question > 1 else 0.0, max_tokens=1000),
         metadata={"trait": name, "version": version, "instruction": instruction, "monitoring": monitoring},

@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    from persona_evals.argtypes import int_between
+    from persona_evals.commands.argtypes import int_between
     from persona_evals.stats import MAX_N_BOOT
 
     p.add_argument("--csv", help="metrics.csv written by `persona-evals metrics` (instead of logs)")

@@ -11,9 +11,9 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import positive_int
+    from persona_evals.commands.argtypes import positive_int
     from persona_evals.commands.viz.options import image_path
-    from persona_evals.paths import add_output_argument
+    from persona_evals.commands.outputs import add_output_argument
 
     p = sub.add_parser("shift-cosine", help="finetuning shift along each trait's vector vs its cosine with the finetuned trait's")
     p.add_argument("csvs", nargs="+", help="`vectors shift --trait A` CSVs, one per finetuned trait, each with several vectors")

@@ -13,7 +13,7 @@ def add_log_arguments(p: argparse.ArgumentParser, out_default: str, companions: 
 
     `companions`: suffixes of files written beside the PNG (``(".csv",)``: its table).
     """
-    from persona_evals.paths import add_output_argument
+    from persona_evals.commands.outputs import add_output_argument
 
     p.add_argument("logs", nargs="*", help="log files or directories (default: newest in --log-dir)")
     p.add_argument(

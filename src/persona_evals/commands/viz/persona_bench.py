@@ -15,7 +15,7 @@ OUT = "results/persona_bench"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.argtypes import int_between
+    from persona_evals.commands.argtypes import int_between
     from persona_evals.commands.viz.options import add_log_arguments
     from persona_evals.stats import MAX_N_BOOT
 

@@ -53,7 +53,7 @@ def parse_vectors(items: list[str]) -> dict[str, str]:
     """``TRAIT=FILE`` items -> {trait: file}; an item without ``=`` is named by the file's stem."""
     from pathlib import Path
 
-    from persona_evals.paths import split_key
+    from persona_evals.steering_args import split_key
 
     if len(items) < 2:
         raise ValueError("give each trait's vector file with --vector TRAIT=FILE (at least two traits)")

@@ -16,7 +16,7 @@ from typing import Any
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.commands.viz.options import add_log_arguments, image_path
-    from persona_evals.paths import add_output_argument
+    from persona_evals.commands.outputs import add_output_argument
 
     p = sub.add_parser("vector-cosine", help="cosine similarity heatmap of persona vectors at one layer")
     p.add_argument("vectors", nargs="+", help="vector files (file.safetensors or file.safetensors#prompt_last)")
