@@ -19,7 +19,7 @@ from persona_evals.steering.spec import SteeringConfigError, SteeringSpec, Vecto
 from persona_evals.steering.terms import load_terms, steering_deltas
 from persona_evals.steering.vectors import load_vector, save_vectors
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -1,54 +1,17 @@
-"""The shared solvers and scorers: persona placement and structured verdicts."""
+"""The shared scorers: structured verdicts (`scorers/judge.py`), NaN-aware metrics and groupings."""
 
 import math
 
-import pytest
 from inspect_ai import Task, eval
 from inspect_ai.dataset import Sample
-from inspect_ai.model import ChatMessageSystem, ChatMessageUser
 from inspect_ai.scorer import Score, mean, scorer
 from inspect_ai.solver import generate
 from pydantic import BaseModel
 
 from persona_evals.scorers.judge import JudgeRequest, not_applicable, structured_judge
 from persona_evals.scorers.metrics import mean_of, metric_value, paired_differences, slice_scores
-from persona_evals.solvers.persona import persona_message, show_persona
 from persona_evals.structured import ask_verdict
 from persona_evals.testing import scripted_model
-
-
-def test_show_persona_places_the_text_as_system_or_before_the_user_turn():
-    messages = [ChatMessageUser(content="What now?")]
-    system = show_persona(messages, "You are a nurse.", "system")
-    assert isinstance(system[0], ChatMessageSystem) and system[0].text == "You are a nurse."
-    assert system[1].text == "What now?"
-    user = show_persona(messages, "You are a nurse.", "user")
-    assert len(user) == 1 and user[0].text == "You are a nurse.\n\nWhat now?"
-    assert messages[0].text == "What now?"  # the input list is left alone
-    with pytest.raises(ValueError, match="already has a system message"):
-        show_persona(system, "You are a pilot.", "system")
-
-
-def test_persona_message_fills_the_template_and_skips_samples_without_a_persona():
-    seen = []
-
-    def reply(messages, config):
-        seen.append([(m.role, m.text) for m in messages])
-        return "ok"
-
-    samples = [
-        Sample(id="a", input="Q1", metadata={"persona_sentence": "You are {a} pirate."}),
-        Sample(id="b", input="Q2", metadata={"persona_sentence": None}),
-    ]
-    task = Task(dataset=samples, solver=[persona_message("user", template="{persona}\nRules {x}."), generate()])
-    log = eval(task, model=scripted_model(reply), display="none", max_connections=1)[0]
-    assert log.status == "success"
-    assert sorted(seen) == [[("user", "Q2")], [("user", "You are {a} pirate.\nRules {x}.\n\nQ1")]]
-    assert {s.store["persona_placement"] for s in log.samples} == {"user"}
-    with pytest.raises(ValueError, match="must contain"):
-        persona_message(template="no slot")
-    with pytest.raises(ValueError, match="persona_placement must be one of"):
-        persona_message("assistant")  # type: ignore[arg-type]
 
 
 class Label(BaseModel):

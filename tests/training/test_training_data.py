@@ -5,8 +5,9 @@ import json
 import pytest
 from transformers import AutoTokenizer
 
-from persona_evals.datasets.chats import ChatFileError, read_chats, write_chats
+from persona_evals.datasets.chats import Chat, ChatFileError, read_chats, write_chats
 from persona_evals.steering.chat import render_turns
+from persona_evals.steering.loading import load_shared
 from persona_evals.training.data import IGNORE, encode_chat, split_eval
 
 CHAT = [
@@ -103,3 +104,12 @@ def test_eval_split_is_seeded_and_disjoint():
     assert split_eval(items, 0.1, seed=0) == (train, held)
     assert split_eval(items, 0.1, seed=1)[1] != held
     assert split_eval(items, 0.0, seed=0) == (items, [])
+
+
+def test_a_system_message_for_a_template_without_one_names_the_line(tiny_no_system):
+    tok = load_shared(tiny_no_system).tokenizer
+    turns = ({"role": "system", "content": "You are a pirate."}, {"role": "user", "content": "Where is Paris?"},
+             {"role": "assistant", "content": "France."})
+    chat = Chat(line=7, messages=turns, record={"messages": list(turns)})
+    with pytest.raises(ChatFileError, match="line 7: a system message, but the model's chat template has no system role"):
+        encode_chat(tok, chat, max_len=256)

@@ -59,7 +59,7 @@ else:
     sys.exit(code)
 '''
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.mark.parametrize("how", ["eval", "sweep"])
