@@ -73,3 +73,35 @@ def full_batches_only():
     yield install
     for shared, batcher in reversed(saved):
         shared.batcher = batcher
+
+
+@pytest.fixture
+def log_reads(monkeypatch) -> list[str]:
+    """Every path `inspect_ai.log.read_eval_log` reads during the test, in order (header or whole):
+    a command that reads each log once reads each path once."""
+    import inspect_ai.log
+
+    reads: list[str] = []
+    original = inspect_ai.log.read_eval_log
+    monkeypatch.setattr(inspect_ai.log, "read_eval_log", lambda path, **kw: reads.append(path) or original(path, **kw))
+    return reads
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """`drawn(module, name)`: the list of (arguments, figure) of each call of the figure function
+    `module.name`, so a test compares a plot's CSV with the frame it drew and the figure's artists
+    (closed, but its artists keep their data)."""
+    calls: list[tuple] = []
+
+    def record(module, name: str) -> list[tuple]:
+        original = getattr(module, name)
+
+        def draw(*args):
+            calls.append((args, original(*args)))
+            return calls[-1][1]
+
+        monkeypatch.setattr(module, name, draw)
+        return calls
+
+    return record

@@ -43,23 +43,51 @@ def _writers(tmp) -> list[tuple[list[str], str]]:
         (["personas", "refresh-census", "--out", f"{tmp}/m.json"], "m.json"),
         (["traits", "draft", "stub", "--description", "x", "--model", "nope", "--out-dir", str(tmp)], "stub_eval.json"),
         (["demo", "--log-dir", str(tmp), "--model", "nope", "--trait", "evil"], "evil.safetensors"),
+        (["demo", "--log-dir", str(tmp), "--model", "nope", "--trait", "evil"], "trait_steering.csv"),
         (["viz", "vector-cosine", "nope.safetensors", "--layer", "1", "--out", f"{tmp}/cos.png"], "cos.png"),
+        (["viz", "vector-cosine", "nope.safetensors", "--layer", "1", "--out", f"{tmp}/cos.png"], "cos.csv"),
         (["vectors", "shift", "--base", "nope", "--adapters", "nope", "--vector", "nope", "--layer", "1",
           "--out", f"{tmp}/new.csv", "--plot", f"{tmp}/shift.png"], "shift.png"),
+        (["vectors", "shift", "--base", "nope", "--adapters", "nope", "--vector", "nope", "--layer", "1",
+          "--out", f"{tmp}/new.csv", "--plot", f"{tmp}/shift.png"], "shift.csv"),
         (["vectors", "project", "d.jsonl", "--vector", "nope", "--layer", "1", "--out", f"{tmp}/kept.jsonl",
           "--keep-below", "0", "--csv", f"{tmp}/screen.csv"], "screen.csv"),
         (["finetune-data", "evil", "--from-logs", "pos", "neg", "--out", str(tmp)], "trait.jsonl"),
         (["finetune-data", "evil", "--model", "nope", "--out", str(tmp)], "trait_2.jsonl"),
         (["vectors", "choose", "nope", "--out", f"{tmp}/choice.csv"], "choice.csv"),
         (["vectors", "choose", "nope", "--out", f"{tmp}/new.csv", "--plot", f"{tmp}/choice.png"], "choice.png"),
+        (["vectors", "choose", "nope", "--out", f"{tmp}/new.csv", "--plot", f"{tmp}/choice.png"], "choice.csv"),
         (["vectors", "separability", "nope", "nope", "--vector", "nope", "--out", f"{tmp}/sep.csv"], "sep.csv"),
+        (["vectors", "separability", "nope", "nope", "--vector", "nope", "--out", f"{tmp}/new.csv",
+          "--plot", f"{tmp}/auc.png"], "auc.csv"),
     ]
-    for path, parser in commands():
+    for path, _ in commands():
         if path[0] == "viz" and path[1] != "vector-cosine":
-            # a plot that also writes its table beside the PNG: that one alone must be refused too
-            existing = "plot.csv" if parser.get_default("_outputs")[0].companions else "plot.png"
-            cases.append(([*path, "nope.eval", "--out", f"{tmp}/plot.png"], existing))
+            # every plot writes its table beside the PNG: that one alone must be refused too
+            cases.append(([*path, "nope.eval", "--out", f"{tmp}/plot.png"], "plot.csv"))
     return cases
+
+
+def test_every_plot_declares_the_csv_of_its_numbers():
+    """An output matplotlib writes (`image_path`) has its table beside it: same name, .csv."""
+    from persona_evals.commands.viz.options import image_path
+
+    plots, bare = 0, []
+    for path, parser in commands():
+        for out in parser.get_default("_outputs") or []:
+            action = next(a for a in parser._actions if a.dest == out.dest)
+            if action.type is image_path:
+                plots += 1
+                if ".csv" not in out.companions:
+                    bare.append(f"{' '.join(path)} {out.flag}")
+    assert bare == [] and plots >= 20
+
+
+def test_two_outputs_on_one_file_are_refused_before_any_work(tmp_path, capsys):
+    out, plot = tmp_path / "auc.csv", tmp_path / "auc.png"
+    assert main(["vectors", "separability", "nope", "nope", "--vector", "nope", "--out", str(out), "--plot", str(plot)]) == 2
+    assert f"--out {out} and --plot {plot} both write {out}: give them different names" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_every_writer_is_covered_here(tmp_path):

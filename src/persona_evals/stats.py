@@ -390,10 +390,13 @@ def roc_auc(positive: ArrayLike, negative: ArrayLike) -> float:
     return float(u / (pos.size * neg.size))
 
 
+VERDICTS = ("Positive", "Not significant", "Negative")
+
+
 def verdict(value: float, significant: bool) -> str:
-    """Positive / Negative when significant and non-zero; otherwise Not significant."""
+    """One of `VERDICTS`: Positive / Negative when significant and non-zero; otherwise Not significant."""
     if significant and value > 0:
-        return "Positive"
+        return VERDICTS[0]
     if significant and value < 0:
-        return "Negative"
-    return "Not significant"
+        return VERDICTS[2]
+    return VERDICTS[1]

@@ -84,14 +84,9 @@ def test_lines_per_vector_and_layer_with_the_baseline_at_zero(sweep, tmp_path):
     assert {r["model"] for r in rows if r["line"] == "evil@L8" and r["coef"] == "2.0"} == {"mockllm/model + evil@L8×2"}
 
 
-def test_each_log_is_read_once(sweep, tmp_path, monkeypatch):
-    import inspect_ai.log
-
-    reads = []
-    original = inspect_ai.log.read_eval_log
-    monkeypatch.setattr(inspect_ai.log, "read_eval_log", lambda path, **kw: reads.append(path) or original(path, **kw))
+def test_each_log_is_read_once(sweep, tmp_path, log_reads):
     assert main(["viz", "steering-effect", str(sweep), "--metric", "accuracy", "--out", str(tmp_path / "e.png")]) == 0
-    assert len(reads) == len(CELLS) + 1 and len(set(reads)) == len(reads)  # the cells and the baseline, once each
+    assert len(log_reads) == len(CELLS) + 1 and len(set(log_reads)) == len(log_reads)  # the cells and the baseline, once each
 
 
 def test_unknown_metric_lists_the_available_ones(sweep, tmp_path, capsys):

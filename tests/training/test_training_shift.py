@@ -49,10 +49,11 @@ def test_shift_per_checkpoint_equals_peft_by_hand(run, capsys):
     root, base, data, out, vecs = run
     code = main(["vectors", "shift", "--base", base, "--adapters", str(out / "checkpoint-2"), str(out),
                  "--vector", str(vecs["evil"]), "--vector", str(vecs["impolite"]), "--layer", "2",
-                 "--prompts", str(data), "--trait", "evil", "--out", str(root / "shift.csv"), "--plot", str(root / "shift.png"),
+                 "--prompts", str(data), "--trait", "evil", "--out", str(root / "shift.csv"), "--plot", str(root / "steps.png"),
                  "--dtype", "float32"])  # compared with float32 references on the CPU, on any device
-    assert code == 0 and (root / "shift.png").stat().st_size > 0
+    assert code == 0 and (root / "steps.png").stat().st_size > 0
     rows = list(csv.DictReader((root / "shift.csv").open()))
+    assert list(csv.DictReader((root / "steps.csv").open())) == rows  # the plot's numbers: every row drawn
     assert [(r["step"], r["vector"]) for r in rows] == [("2", "evil"), ("2", "impolite"), ("4", "evil"), ("4", "impolite")]
     tok = AutoTokenizer.from_pretrained(base)
     base_mean = _mean_last(AutoModelForCausalLM.from_pretrained(base).eval(), tok, 2)
@@ -75,6 +76,8 @@ def test_shift_per_checkpoint_equals_peft_by_hand(run, capsys):
     table = list(csv.DictReader((root / "cos.csv").open()))
     own = next(r for r in table if r["vector_trait"] == "evil")
     assert float(own["cosine"]) == pytest.approx(1.0) and float(own["shift_proj"]) == pytest.approx(float(rows[2]["shift_proj"]))
+    last = {r["vector"]: float(r["shift_proj"]) for r in rows if r["step"] == "4"}  # a point per vector: the last step
+    assert {r["vector_trait"]: float(r["shift_proj"]) for r in table} == pytest.approx(last)
 
 
 def test_shift_refuses_an_adapter_of_another_base(run, tmp_path, capsys):

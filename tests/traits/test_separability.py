@@ -45,7 +45,7 @@ def test_auc_per_layer_equals_the_rank_formula_on_projected_answers(tiny_llama, 
     tensor = torch.randn(5, 64)
     tensor[0] = 0  # a zero row has no direction: that layer is left out
     vec = str(save_vectors(tmp_path / "v.safetensors", {"response_avg": tensor}))
-    out, plot = tmp_path / "sep.csv", tmp_path / "sep.png"
+    out, plot = tmp_path / "sep.csv", tmp_path / "auc.png"
     argv = ["vectors", "separability", logs["pos"], logs["neg"], "--vector", vec, "--model", tiny_llama,
             "--dtype", "float32", "--out", str(out), "--plot", str(plot)]
     assert main(argv) == 0
@@ -53,6 +53,7 @@ def test_auc_per_layer_equals_the_rank_formula_on_projected_answers(tiny_llama, 
     assert [int(r["layer"]) for r in rows] == [1, 2, 3, 4]
     assert {(r["n_pos"], r["n_neg"], r["pooling"]) for r in rows} == {("6", "6", "response_avg")}
     assert plot.read_bytes()[:4] == b"\x89PNG"
+    assert list(csv.DictReader((tmp_path / "auc.csv").open())) == rows  # the plot's numbers: AUC per layer
     for row in rows:
         layer = int(row["layer"])
         projected = {}

@@ -124,6 +124,14 @@ def test_project_then_steer_with_the_extracted_vector(tiny_llama, trait_logs, tm
     png = tmp_path / "pt.png"
     assert main(["viz", "projection-trait", *logs, "--out", str(png)]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG"
+    from inspect_ai.log import read_eval_log
+
+    from persona_evals.protocol import PROJ
+
+    drawn = list(csv.DictReader((tmp_path / "pt.csv").open()))  # a point per sample: judged 50, its live projection
+    assert len(drawn) == 8 and [float(r["trait"]) for r in drawn] == pytest.approx([50.0] * 8, abs=0.1)
+    proj = sorted(s.scores["projection"].value[PROJ] for log in logs for s in read_eval_log(log).samples)
+    assert sorted(float(r["proj"]) for r in drawn) == pytest.approx(proj)
 
 
 def test_extract_errors(trait_logs, tmp_path, capsys):
@@ -156,6 +164,8 @@ def test_demo_pipeline_runs_on_the_tiny_model(tiny_llama, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert (tmp_path / "demo" / "evil.safetensors").exists() and (tmp_path / "demo" / "trait_steering.png").exists()
+    plotted = list(csv.DictReader((tmp_path / "demo" / "trait_steering.csv").open()))  # the plot's numbers
+    assert f"plot:   {tmp_path / 'demo' / 'trait_steering.png'}   (its numbers: {tmp_path / 'demo' / 'trait_steering.csv'})" in out
     # the model judges itself, exactly (candidates) and with the mass rule off: a smoke test
     assert "min numeric mass 0.0: its scores are a smoke test" in out
     assert "extracting from all pairs, unfiltered" in out
@@ -163,6 +173,8 @@ def test_demo_pipeline_runs_on_the_tiny_model(tiny_llama, tmp_path, capsys):
     assert [r[0] for r in rows] == ["0.0", "2.0"]
     for row in rows:  # coef, trait mean (scored/n), coherence mean (scored/n), projection, ...
         assert 0 <= float(row[1]) <= 100 and row[2] == "(3/3)" and 0 <= float(row[3]) <= 100 and row[4] == "(3/3)"
+    assert [(float(r["coef"]), round(float(r["trait_mean"]), 1), round(float(r["coherence_mean"]), 1), round(float(r["proj_mean"]), 2))
+            for r in plotted] == [(float(r[0]), float(r[1]), float(r[3]), float(r[5])) for r in rows]  # the table printed
     # the logs name the registered task and its arguments, so `inspect eval-retry` can rebuild it
     from inspect_ai.log import list_eval_logs, read_eval_log
 
@@ -195,6 +207,7 @@ def test_demo_after_an_interrupted_demo_replaces_its_logs_and_reports_projection
     log.status = "started"
     write_eval_log(log, str(demo / "sweep" / "interrupted.eval"))
     (demo / "trait_steering.png").unlink()
+    (demo / "trait_steering.csv").unlink()
     (demo / "evil.safetensors").unlink()
     capsys.readouterr()
     assert main(args) == 2  # without --overwrite: refused before any work

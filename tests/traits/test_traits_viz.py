@@ -68,24 +68,32 @@ def test_frame_reads_steering_args_and_scores(sweep_dir):
         assert row["coherence_mean"].item() == pytest.approx(expected(layer, coef)[1])
 
 
-def test_cli_writes_png_with_the_right_lines(sweep_dir, tmp_path, monkeypatch):
+def test_cli_writes_png_with_the_right_lines_and_their_numbers_as_csv(sweep_dir, tmp_path, drawn, capsys):
+    import pandas as pd
+
     from persona_evals.viz import trait_steering
 
-    figures = []
-    original = trait_steering.plot_trait_steering
-    monkeypatch.setattr(trait_steering, "plot_trait_steering", lambda *a: figures.append(original(*a)) or figures[-1])
+    calls = drawn(trait_steering, "plot_trait_steering")
     out = tmp_path / "plots" / "steer.png"
     assert main(["viz", "trait-steering", "--log-dir", str(sweep_dir), "--out", str(out)]) == 0
     assert out.exists() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    trait_ax, coherence_ax = figures[0].axes
-    for ax, index in ((trait_ax, 0), (coherence_ax, 1)):
+    assert f"wrote {out} and {out.with_suffix('.csv')}" in capsys.readouterr().out
+    [((frame,), fig)] = calls
+    table = pd.read_csv(out.with_suffix(".csv"))
+    pd.testing.assert_frame_equal(table, frame, check_dtype=False)  # the CSV is the frame drawn
+    trait_ax, coherence_ax = fig.axes
+    for ax, key in ((trait_ax, "trait"), (coherence_ax, "coherence")):
         lines = {line.get_label(): line for line in ax.get_lines()}
         bars = {container.get_label(): container for container in ax.containers}
         for layer in (4, 8):
             line = bars[f"layer {layer}"].lines[0]
-            assert list(line.get_xdata()) == [0.5, 2.0]
-            assert list(line.get_ydata()) == pytest.approx([expected(layer, c)[index] for c in (0.5, 2.0)])
-        assert lines["unsteered"].get_ydata()[0] == pytest.approx([3.0, 97.0][index])
+            rows = table[table["layer"] == layer].sort_values("coef")
+            assert list(line.get_xdata()) == list(rows["coef"]) == [0.5, 2.0]
+            assert list(line.get_ydata()) == pytest.approx(list(rows[f"{key}_mean"]))
+            assert list(rows[f"{key}_mean"]) == pytest.approx([expected(layer, c)[key == "coherence"] for c in (0.5, 2.0)])
+        baseline = table[table["layer"].isna()]
+        assert lines["unsteered"].get_ydata()[0] == pytest.approx(baseline[f"{key}_mean"].item())
+        assert baseline[f"{key}_mean"].item() == pytest.approx(3.0 if key == "trait" else 97.0)
 
 
 def test_logs_of_another_trait_need_a_filter(sweep_dir, tmp_path, capsys):
@@ -135,11 +143,6 @@ def test_coef_defaults_to_the_providers_one(sweep_dir, tmp_path):
     assert (frame["layer"].item(), frame["coef"].item()) == (6.0, 1.0)
 
 
-def test_the_plot_reads_each_log_once(sweep_dir, tmp_path, monkeypatch):
-    import inspect_ai.log
-
-    reads = []
-    original = inspect_ai.log.read_eval_log
-    monkeypatch.setattr(inspect_ai.log, "read_eval_log", lambda path, **kw: reads.append(path) or original(path, **kw))
+def test_the_plot_reads_each_log_once(sweep_dir, tmp_path, log_reads):
     assert main(["viz", "trait-steering", str(sweep_dir), "--out", str(tmp_path / "p.png")]) == 0
-    assert len(reads) == 5 and len(set(reads)) == 5  # four cells and the baseline, each read once
+    assert len(log_reads) == 5 and len(set(log_reads)) == 5  # four cells and the baseline, each read once

@@ -30,6 +30,7 @@ it), else the ``none`` run of the same model and task.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,7 @@ from persona_evals.accuracy.results import LogMixError, Run
 from persona_evals.stats import (
     ALPHA,
     N_BOOTSTRAP,
+    VERDICTS,
     adjust_pvalues,
     bootstrap_tau,
     mcnemar_exact,
@@ -65,6 +67,27 @@ class MetricRow:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+def verdict_counts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For each model, metric and verdict (`stats.VERDICTS`), how many tasks have it: the bars of
+    ``viz accuracy-verdicts``, zeros included.
+
+    Raises:
+        ValueError: a row whose verdict is none of `stats.VERDICTS` (it would drop out of the bars).
+    """
+    from collections import Counter
+
+    odd = sorted({str(r["verdict"]) for r in rows} - set(VERDICTS))
+    if odd:
+        raise ValueError(f"verdicts {', '.join(map(repr, odd))} are none of {', '.join(VERDICTS)}")
+    counts = Counter((r["model"], r["metric"], r["verdict"]) for r in rows)
+    return [
+        {"model": model, "metric": metric, "verdict": v, "n_tasks": counts[model, metric, v]}
+        for model in sorted({r["model"] for r in rows})
+        for metric in sorted({r["metric"] for r in rows})
+        for v in VERDICTS
+    ]
 
 
 def compute_metrics(

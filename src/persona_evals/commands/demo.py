@@ -4,7 +4,8 @@
 2. a persona vector from those answers (`vectors extract`);
 3. a steering sweep on the eval split (coefficients at one layer, one loaded model), with the
    vector also monitored live, so each answer's projection on it is scored beside the judge;
-4. a plot of trait, coherence and projection vs coefficient, and a summary table.
+4. a plot of trait, coherence and projection vs coefficient (PNG, and the plotted numbers as CSV),
+   and a summary table.
 
 The judge defaults to the model itself, offline: a `steer` grader is scored exactly (the
 probability of each whole number 0-100, see `persona_evals.scorers.logprob_judge`). SmolLM2-135M
@@ -21,7 +22,10 @@ import argparse
 import math
 from pathlib import Path
 
-OUTPUTS = ("{trait}.safetensors", "trait_steering.png")  # in --log-dir
+from persona_evals.commands.viz.options import table_path
+
+PLOT = "trait_steering.png"
+OUTPUTS = ("{trait}.safetensors", PLOT, table_path(PLOT).name)  # in --log-dir
 RUNS = ("extract", "sweep")  # the demo's own log folders in --log-dir: one run's logs each
 
 
@@ -32,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("demo", help="the persona-vector pipeline on the embedded SmolLM2 model, offline")
     add_output_argument(p, "--log-dir", default="logs/demo", files=OUTPUTS,
-                        help="logs, vector and plot go here (default logs/demo); --overwrite replaces an earlier run's")
+                        help="logs, vector, plot and its CSV go here (default logs/demo); --overwrite replaces an earlier run's")
     p.add_argument("--trait", default="evil", help="a shipped trait (default evil)")
     p.add_argument("--model", default="smollm2", help="the steer model: embedded name, local dir or HF id (default smollm2)")
     p.add_argument("--grader", default=None, help="judge model (default: the model itself, steer/<--model>: offline, but SmolLM2 is no real judge)")
@@ -57,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.traits.dataset import load_trait
     from persona_evals.traits.extract import extract_vectors
     from persona_evals.traits.results import read_trait_log, steering_frame
-    from persona_evals.viz.common import save_figure, use_agg
+    from persona_evals.commands.viz.options import write_plot
+    from persona_evals.viz.common import use_agg
     from persona_evals.viz.trait_steering import plot_trait_steering
 
     from persona_evals.traits.task import trait_expression
@@ -120,11 +125,11 @@ def run(args: argparse.Namespace) -> int:
     _step(4, "plot and summary")
     use_agg()
     frame = steering_frame([log.location for log in sweep])
-    png = save_figure(plot_trait_steering(frame), out / OUTPUTS[1], args.overwrite)
+    png, table = write_plot(plot_trait_steering(frame), frame, out / PLOT, args.overwrite)
     print(_table(sweep))
     print(f"\nlogs:   {out / 'extract'}  {out / 'sweep'}   (inspect view --log-dir {out / 'sweep'})")
     print(f"vector: {path}   (persona-evals vectors show {path})")
-    print(f"plot:   {png}")
+    print(f"plot:   {png}   (its numbers: {table})")
     return 0
 
 

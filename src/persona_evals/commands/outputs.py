@@ -10,6 +10,7 @@ problems in one error (`persona_evals.paths.check_output` and `check_folder` che
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,8 +87,14 @@ def check_outputs(args: argparse.Namespace) -> list[Path]:
                 problems.append(str(ex))
     if problems:  # the files inside a folder that cannot be one need no more words
         raise OutputPathError("; ".join(problems))
+    owners: dict[Path, str] = {}
     for out in getattr(args, "_outputs", None) or []:
         for path in out.paths(args):
+            owner, key = f"{out.flag} {getattr(args, out.dest)}", Path(os.path.abspath(path))
+            if key in owners:  # two outputs of one command on one file: the second would replace the first
+                problems.append(f"{owners[key]} and {owner} both write {path}: give them different names")
+                continue
+            owners[key] = owner
             try:
                 paths.append(check_output(path, overwrite, arg=out.flag))
             except OutputPathError as ex:

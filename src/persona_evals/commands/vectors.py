@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.commands.argtypes import finite_float, int_between, positive_int
     from persona_evals.commands.outputs import add_output_argument
     from persona_evals.steering.spec import DType
-    from persona_evals.commands.viz.options import image_path
+    from persona_evals.commands.viz.options import add_plot_argument
 
     DTYPES = list(get_args(DType))
 
@@ -77,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sh.add_argument("--prompts", help="a trait (eval questions), chat JSONL (prompts) or eval log (inputs); default --trait's")
     sh.add_argument("--logs", nargs="+", help="trait_expression logs of the adapters (-M adapter=...): adds their mean trait score")
     add_output_argument(sh, "--out", required=True, help="CSV to write")
-    add_output_argument(sh, "--plot", type=image_path, help="PNG: shift per checkpoint (and vs trait score with --logs)")
+    add_plot_argument(sh, "--plot", help="PNG: shift per checkpoint (and vs trait score with --logs)")
     sh.add_argument("--batch-size", type=positive_int, default=8, help="sequences per forward pass (default 8)")
     sh.add_argument("--dtype", choices=DTYPES, default="auto", help="of the weights (auto: bf16 on a CUDA GPU, else fp32)")
     sh.set_defaults(func=_shift)
@@ -94,7 +94,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ch.add_argument("--direction", choices=["up", "down"], default="up",
                     help="up: the largest passing coefficient (towards the trait); down: the smallest (away from it)")
     add_output_argument(ch, "--out", default="choice.csv", help="CSV of the choice per layer (default choice.csv)")
-    add_output_argument(ch, "--plot", type=image_path, help="also the steering plot with the chosen cells starred")
+    add_plot_argument(ch, "--plot", help="also the steering plot with the chosen cells starred")
     ch.add_argument("--apply", action="store_true", help="print the -M arguments of the best layer's choice")
     ch.set_defaults(func=_choose)
 
@@ -105,7 +105,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     se.add_argument("neg", help="trait_expression log (or dir: its newest log) run with -T instruction=neg")
     se.add_argument("--vector", required=True, help="vector file (file.safetensors, or file.safetensors#prompt_last ...)")
     add_output_argument(se, "--out", default="separability.csv", help="CSV: AUC per layer (default separability.csv)")
-    add_output_argument(se, "--plot", type=image_path, help="also a PNG of AUC vs layer")
+    add_plot_argument(se, "--plot", help="also a PNG of AUC vs layer")
     se.add_argument("--model", help="local dir or HF id of the weights (default: the logs' steer/hf model)")
     se.add_argument("--batch-size", type=positive_int, default=8, help="sequences per forward pass (default 8)")
     se.add_argument("--dtype", default="auto", choices=DTYPES)
@@ -320,11 +320,13 @@ def _shift(args: argparse.Namespace) -> int:
     if args.plot:
         import pandas as pd
 
-        from persona_evals.viz.common import save_figure, use_agg
+        from persona_evals.commands.viz.options import write_plot
+        from persona_evals.viz.common import use_agg
         from persona_evals.viz.finetuning import plot_shift
 
         use_agg()
-        print(f"wrote {save_figure(plot_shift(pd.DataFrame(rows)), args.plot, args.overwrite)}")
+        png, numbers = write_plot(plot_shift(pd.DataFrame(rows)), rows, args.plot, args.overwrite)
+        print(f"wrote {png} and {numbers}")
     return 0
 
 
@@ -350,11 +352,15 @@ def _choose(args: argparse.Namespace) -> int:
               + (f"; {note}" if note else ""))
     print(f"wrote {out}")
     if args.plot:
-        from persona_evals.viz.common import save_figure, use_agg
+        from persona_evals.commands.viz.options import write_plot
+        from persona_evals.traits.choice import mark_choice
+        from persona_evals.viz.common import use_agg
         from persona_evals.viz.trait_steering import plot_trait_steering
 
         use_agg()
-        print(f"wrote {save_figure(plot_trait_steering(frame, table, args.min_coherence), args.plot, args.overwrite)}")
+        marked = mark_choice(frame, table)
+        png, numbers = write_plot(plot_trait_steering(marked), marked, args.plot, args.overwrite)
+        print(f"wrote {png} and {numbers}")
     if args.apply:
         best = table[table["best"]]
         if best.empty:
@@ -392,12 +398,15 @@ def _separability(args: argparse.Namespace) -> int:
     if args.plot:
         import pandas as pd
 
-        from persona_evals.viz.common import save_figure, use_agg
+        from persona_evals.commands.viz.options import write_plot
+        from persona_evals.viz.common import use_agg
         from persona_evals.viz.separability import plot_separability
 
         use_agg()
         title = f"{pos.trait}: {Path(vector.path).stem} separating pos from neg answers"
-        print(f"wrote {save_figure(plot_separability(pd.DataFrame(rows), title), args.plot, args.overwrite)}")
+        fig = plot_separability(pd.DataFrame(rows), title)
+        png, numbers = write_plot(fig, rows, args.plot, args.overwrite, SEPARABILITY_COLUMNS)
+        print(f"wrote {png} and {numbers}")
     return 0
 
 

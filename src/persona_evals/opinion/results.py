@@ -1,8 +1,8 @@
 """Simulation logs read into answer distributions, reports against ground truth, and the plots' rows.
 
 A run's model is its `ModelIdentity` label (base model plus steering), so a steered and an
-unsteered run of one model are reported as two models. `tier_rows`, `state_rows` and `topic_frame`
-turn reports into what ``viz opinion-tiers|opinion-states|opinion-topics`` draw.
+unsteered run of one model are reported as two models. `tier_means` (of `tier_rows`), `state_rows`
+and `topic_frame` turn reports into what ``viz opinion-tiers|opinion-states|opinion-topics`` draw.
 """
 
 from __future__ import annotations
@@ -205,27 +205,47 @@ def tier_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def state_rows(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The per-state margins of the reports' election items.
+TIER_MEASURES = ("abs_error", "bias", "alignment")
+STATE_COLUMNS = ["state", "sim_margin", "real_margin", "margin_diff", "sim_winner", "real_winner", "n_two_party"]
+
+
+def tier_means(rows: list[dict[str, Any]]) -> Any:
+    """What ``opinion-tiers`` draws: per series (model and year) and tier, the mean of each measure
+    over its rows (`tier_rows`, NaN skipped) and how many rows there were, tiers in `TIERS` order."""
+    import pandas as pd
+
+    from persona_evals.opinion.records import TIERS
+
+    df = pd.DataFrame(rows)
+    measures = [m for m in TIER_MEASURES if m in df]
+    means = df.groupby(["series", "tier"], sort=False)[measures].mean()
+    frame = means.assign(n_rows=df.groupby(["series", "tier"], sort=False).size()).reset_index()
+    frame["order"] = [TIERS.index(t) for t in frame["tier"]]
+    return frame.sort_values(["series", "order"]).drop(columns="order").reset_index(drop=True)
+
+
+def state_rows(reports: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The report holding the one election item of `reports`, and that item's per-state margins
+    with ``margin_diff`` (simulated minus real margin: the grid's colour).
 
     Raises:
-        LogError: no election item with valid answers.
+        LogError: no election item with valid answers, or several (a grid shows one).
     """
-    rows = [
-        row
-        for rep in reports
-        for e in rep["questions"].values()
-        if "election" in e
-        for row in e["election"]["states"]
-    ]
-    if not rows:
+    elections = [(rep, qid, e["election"]) for rep in reports for qid, e in rep["questions"].items()
+                 if "election" in e and e["election"]["states"]]
+    if not elections:
         raise LogError("no election item with valid answers in this log: nothing to plot")
-    return rows
+    if len(elections) > 1:
+        listed = ", ".join(f"{qid} ({rep['log']})" for rep, qid, _ in elections)
+        raise LogError(f"several election items ({listed}); the state grid shows one: pass one log with one election item")
+    rep, _, election = elections[0]
+    return rep, [{**row, "margin_diff": row["sim_margin"] - row["real_margin"]} for row in election["states"]]
 
 
 def topic_frame(reports: list[dict[str, Any]]) -> Any:
-    """National answer shares: a row per (report, question, option), the option named by its stance
-    as the run showed it (the option key where the log has none).
+    """National answer shares: a row per (question, option, tier), the option named by its stance
+    as the run showed it (the option key where the log has none); the share is the mean over the
+    ``n_logs`` logs of that tier.
 
     Raises:
         LogError: no valid answer.
@@ -243,10 +263,9 @@ def topic_frame(reports: list[dict[str, Any]]) -> Any:
                             "option": entry["options"].get(key) or key,
                             "share": share,
                             "tier": rep["tier"],
-                            "context": rep["context"],
                         }
                     )
     df = pd.DataFrame(rows)
     if df.empty:
         raise LogError("no valid answers in these logs: nothing to plot")
-    return df
+    return df.groupby(["question", "option", "tier"], sort=False)["share"].agg(share="mean", n_logs="size").reset_index()

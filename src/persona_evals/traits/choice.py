@@ -72,6 +72,14 @@ def choose_coefficients(frame: Any, min_coherence: float = DEFAULT_MIN_COHERENCE
     return table[[c for c in CHOICE_COLUMNS if c in table] + [c for c in table if c not in CHOICE_COLUMNS]]
 
 
+def mark_choice(frame: Any, table: Any) -> Any:
+    """`frame` with the choice drawn on it: ``chosen`` (the cell is its layer's choice) and the
+    ``min_coherence`` threshold (the plot stars the one and draws the other, and its CSV holds both)."""
+    picks = {(v, float(layer), float(c)) for v, layer, c in zip(table["vector"], table["layer"], table["coef"]) if c == c}
+    chosen = [(v, layer, c) in picks for v, layer, c in zip(frame["vector"], frame["layer"], frame["coef"])]
+    return frame.assign(chosen=chosen, min_coherence=float(table["min_coherence"].iloc[0]))
+
+
 def model_args(row: Any) -> list[str]:
     """The ``-M`` arguments that steer like a chosen row."""
     return [f"-M vector={row['vector_arg']}", f"-M layer={int(row['layer'])}", f"-M coef={row['coef']:g}"]

@@ -1,7 +1,8 @@
 """Principled Personas plots: per-task metric heatmaps and stacked verdict bars per model.
 
-Both draw the rows of ``persona-evals metrics`` (model, mitigation, task, metric, value, verdict).
-Heatmap cells are coloured only where the effect is significant (grey otherwise), as in the paper.
+The heatmap draws the rows of ``persona-evals metrics`` (model, mitigation, task, metric, value,
+verdict), its cells coloured only where the effect is significant (grey otherwise), as in the paper;
+the bars draw their counts per verdict (`persona_evals.accuracy.metrics.verdict_counts`).
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-VERDICTS = ("Positive", "Not significant", "Negative")
-VERDICT_COLOURS = {"Positive": "#2b8cbe", "Not significant": "#d9d9d9", "Negative": "#e34a33"}
+from persona_evals.stats import VERDICTS
+
+VERDICT_COLOURS = dict(zip(VERDICTS, ("#2b8cbe", "#d9d9d9", "#e34a33"), strict=True))
 
 
 def heatmap_figure(rows: list[dict[str, Any]]) -> Any:
@@ -34,7 +36,7 @@ def heatmap_figure(rows: list[dict[str, Any]]) -> Any:
         significant = np.zeros_like(values, dtype=bool)
         for r in (r for r in rows if r["metric"] == metric):
             i, j = tasks.index(r["task"]), models.index(r["model"])
-            values[i, j], significant[i, j] = r["value"], r["verdict"] != "Not significant"
+            values[i, j], significant[i, j] = r["value"], r["verdict"] != VERDICTS[1]
         limit = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 1.0
         ax.imshow(
             np.where(np.isnan(values), np.nan, 0), cmap="Greys", vmin=-4, vmax=4, aspect="auto"
@@ -68,12 +70,13 @@ def heatmap_figure(rows: list[dict[str, Any]]) -> Any:
     return fig
 
 
-def verdict_figure(rows: list[dict[str, Any]]) -> Any:
-    """One panel per model: for each metric, how many tasks are Positive / Not significant / Negative."""
+def verdict_figure(counts: list[dict[str, Any]]) -> Any:
+    """One panel per model: for each metric, how many tasks are Positive / Not significant / Negative
+    (the rows of `accuracy.metrics.verdict_counts`)."""
     import matplotlib.pyplot as plt
 
-    models = sorted({r["model"] for r in rows})
-    metrics = sorted({r["metric"] for r in rows})
+    models = list(dict.fromkeys(r["model"] for r in counts))
+    metrics = list(dict.fromkeys(r["metric"] for r in counts))
     fig, axes = plt.subplots(
         1,
         len(models),
@@ -81,19 +84,13 @@ def verdict_figure(rows: list[dict[str, Any]]) -> Any:
         sharey=True,
         squeeze=False,
     )
+    n = {(r["model"], r["metric"], r["verdict"]): r["n_tasks"] for r in counts}
     for ax, model in zip(axes[0], models, strict=True):
         left = [0] * len(metrics)
         for verdict in VERDICTS:
-            counts = [
-                sum(
-                    1
-                    for r in rows
-                    if r["model"] == model and r["metric"] == m and r["verdict"] == verdict
-                )
-                for m in metrics
-            ]
-            ax.barh(metrics, counts, left=left, color=VERDICT_COLOURS[verdict], label=verdict)
-            left = [a + b for a, b in zip(left, counts, strict=True)]
+            bars = [n.get((model, m, verdict), 0) for m in metrics]
+            ax.barh(metrics, bars, left=left, color=VERDICT_COLOURS[verdict], label=verdict)
+            left = [a + b for a, b in zip(left, bars, strict=True)]
         ax.set_title(model, fontsize=9)
         ax.set_xlabel("tasks")
         ax.xaxis.get_major_locator().set_params(integer=True)

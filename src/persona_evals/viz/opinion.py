@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-TIER_ORDER = ["meta", "objective", "subjective", "descriptive"]
+from persona_evals.opinion.records import TIERS
+
 TILES: dict[str, tuple[int, int]] = {
     "AK": (0, 0), "ME": (0, 10), "VT": (1, 9), "NH": (1, 10),
     "WA": (2, 0), "ID": (2, 1), "MT": (2, 2), "ND": (2, 3), "MN": (2, 4), "IL": (2, 5), "WI": (2, 6),
@@ -28,26 +29,24 @@ TILES: dict[str, tuple[int, int]] = {
 }  # fmt: skip
 
 
-def tiers_figure(rows: list[dict[str, Any]]) -> Any:
-    """A panel per measure (|error|, bias, alignment): its mean per tier, a line per model and year."""
+def tiers_figure(frame: Any) -> Any:
+    """A panel per measure (|error|, bias, alignment): its mean per tier (`opinion.results.tier_means`),
+    a line per series (model and year)."""
     import matplotlib.pyplot as plt
-    import pandas as pd
     import seaborn as sns
 
-    df = pd.DataFrame(rows)
-    df["x"] = [TIER_ORDER.index(t) for t in df["tier"]]
-    metrics = [m for m in ("abs_error", "bias", "alignment") if m in df and df[m].notna().any()]
+    df = frame.assign(x=[TIERS.index(t) for t in frame["tier"]])
     titles = {
         "abs_error": "mean |two-party error|",
         "bias": "signed bias (R share; < 0 = too Democratic)",
         "alignment": "survey alignment",
-    }
+    }  # the measures of `opinion.results.TIER_MEASURES`
+    metrics = [m for m in titles if m in df and df[m].notna().any()]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4), squeeze=False)
     for ax, m in zip(axes[0], metrics):
-        data = df.dropna(subset=[m]).groupby(["series", "x"])[m].mean().reset_index()
-        sns.lineplot(data=data, x="x", y=m, hue="series", marker="o", ax=ax)
-        ax.set_xticks(range(len(TIER_ORDER)), TIER_ORDER)
-        ax.set_xlim(-0.3, len(TIER_ORDER) - 0.7)
+        sns.lineplot(data=df.dropna(subset=[m]), x="x", y=m, hue="series", marker="o", errorbar=None, ax=ax)
+        ax.set_xticks(range(len(TIERS)), TIERS)
+        ax.set_xlim(-0.3, len(TIERS) - 0.7)
         ax.set_ylabel("")
         ax.set_title(titles[m])
         ax.set_xlabel("persona tier")
@@ -57,12 +56,12 @@ def tiers_figure(rows: list[dict[str, Any]]) -> Any:
 
 
 def states_figure(rows: list[dict[str, Any]], rep: dict[str, Any]) -> Any:
-    """A tile map of the states coloured by simulated minus real margin, labelled with the winners;
-    `rep` (the report) names the model, tier and context."""
+    """A tile map of the states (`opinion.results.state_rows`) coloured by simulated minus real
+    margin, labelled with the winners; `rep` (the report) names the model, tier and context."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
 
-    diff = {r["state"]: r["sim_margin"] - r["real_margin"] for r in rows}
+    diff = {r["state"]: r["margin_diff"] for r in rows}
     by_state = {r["state"]: r for r in rows}
     lim = max(0.05, max(abs(v) for v in diff.values()))
     cmap, norm = plt.get_cmap("RdBu_r"), TwoSlopeNorm(vmin=-lim, vcenter=0.0, vmax=lim)
@@ -88,7 +87,7 @@ def states_figure(rows: list[dict[str, Any]], rep: dict[str, Any]) -> Any:
 
 
 def topics_figure(df: Any) -> Any:
-    """A panel per question: the national share of each option, a bar per tier."""
+    """A panel per question: the national share of each option, a bar per tier (`opinion.results.topic_frame`)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -96,7 +95,7 @@ def topics_figure(df: Any) -> Any:
     ncol = min(3, len(questions))
     nrow = math.ceil(len(questions) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(6 * ncol, 3.2 * nrow), squeeze=False)
-    tiers = [t for t in TIER_ORDER if t in set(df["tier"])]
+    tiers = [t for t in TIERS if t in set(df["tier"])]
     for ax, qid in zip(axes.flat, questions):
         sns.barplot(
             data=df[df["question"] == qid],
@@ -104,6 +103,7 @@ def topics_figure(df: Any) -> Any:
             x="share",
             hue="tier",
             hue_order=tiers,
+            errorbar=None,
             ax=ax,
             orient="h",
         )

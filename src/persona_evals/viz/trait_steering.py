@@ -14,10 +14,11 @@ PANELS = (("trait", "trait expression (0-100)"), ("coherence", "coherence (0-100
 PROJ_PANEL = (PROJ, "projection on persona vector")
 
 
-def plot_trait_steering(frame: Any, choice: Any = None, min_coherence: float | None = None) -> Any:
+def plot_trait_steering(frame: Any) -> Any:
     """Panels trait, coherence (and projection, when monitored): mean ± stderr vs coef, a line
-    per layer, baseline dashed. With `choice` (rows of `traits.choice.choose_coefficients`) each
-    layer's chosen coefficient is starred and `min_coherence` drawn on the coherence panel."""
+    per layer, baseline dashed. A frame with a choice (``chosen`` and ``min_coherence`` columns,
+    `traits.choice.mark_choice`) has each layer's chosen cell starred and the threshold drawn on
+    the coherence panel."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -27,6 +28,7 @@ def plot_trait_steering(frame: Any, choice: Any = None, min_coherence: float | N
     lines = sorted({(v, layer) for v, layer in zip(steered["vector"], steered["layer"])})
     several = len({v for v, _ in lines}) > 1
     colors = sns.color_palette("viridis", n_colors=max(len(lines), 1))
+    marked = "chosen" in frame
     panels = list(PANELS) + ([PROJ_PANEL] if f"{PROJ}_mean" in frame else [])
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), sharex=True)
     for ax, (key, label) in zip(axes, panels):
@@ -39,12 +41,13 @@ def plot_trait_steering(frame: Any, choice: Any = None, min_coherence: float | N
         for i, row in enumerate(baseline.itertuples()):
             ax.axhline(getattr(row, f"{key}_mean"), color="gray", linestyle="--",
                        label="unsteered" if i == 0 else None)
-        if choice is not None:
-            chosen = choice[choice["coef"].notna()]
+        if marked:
+            chosen = frame[frame["chosen"]]
             ax.scatter(chosen["coef"], chosen[f"{key}_mean"], marker="*", s=220, color="#d62728", zorder=5,
                        label="chosen: largest coef with coherence ≥ threshold")
-            if key == "coherence" and min_coherence is not None:
-                ax.axhline(min_coherence, color="#d62728", linestyle=":", label=f"coherence {min_coherence:g}")
+            if key == "coherence":
+                threshold = float(frame["min_coherence"].iloc[0])
+                ax.axhline(threshold, color="#d62728", linestyle=":", label=f"coherence {threshold:g}")
         if frame[f"{key}_mean"].isna().all():
             ax.text(0.5, 0.5, "no scored samples\n(the grader could not score)", transform=ax.transAxes,
                     ha="center", va="center", color="gray")
@@ -52,7 +55,7 @@ def plot_trait_steering(frame: Any, choice: Any = None, min_coherence: float | N
         if key != PROJ:
             ax.set_ylim(-2, 102)
     axes[0].legend(title=None, fontsize="small")
-    if choice is not None:
+    if marked:
         axes[1].legend(title=None, fontsize="small")
     first = frame.iloc[0]
     fig.suptitle(f"{first['trait']} (instruction={first['instruction']}), {first['model']}")

@@ -24,7 +24,7 @@ PLOTS: tuple[str, ...] = (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("viz", help="plots (PNG) read from eval logs")
+    p = sub.add_parser("viz", help="plots (PNG, and beside it a CSV of the plotted numbers) of eval logs or tables")
     plots = p.add_subparsers(dest="plot", required=True, metavar="PLOT")
     for name in PLOTS:
         importlib.import_module(f"persona_evals.commands.viz.{name}").register(plots)

@@ -1,7 +1,8 @@
 """`persona-evals viz accuracy-heatmap|accuracy-verdicts`: Principled Personas plots.
 
 Both read the rows of ``persona-evals metrics`` (its ``metrics.csv`` via ``--csv``, or computed
-from the logs) and draw them with `persona_evals.viz.accuracy`.
+from the logs) and draw them with `persona_evals.viz.accuracy`; beside the PNG, a CSV of what is
+drawn: the heatmap's cells (`CSV_COLUMNS`), the bars' counts per verdict.
 """
 
 from __future__ import annotations
@@ -66,18 +67,25 @@ def load_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def run_heatmap(args: argparse.Namespace) -> int:
+    from persona_evals.commands.viz.options import write_plot
     from persona_evals.viz.accuracy import heatmap_figure
-    from persona_evals.viz.common import save_figure, use_agg
+    from persona_evals.viz.common import use_agg
 
     use_agg()
-    print(f"wrote {save_figure(heatmap_figure(load_rows(args)), args.out, args.overwrite)}")
+    rows = load_rows(args)
+    png, table = write_plot(heatmap_figure(rows), rows, args.out, args.overwrite, CSV_COLUMNS)
+    print(f"wrote {png} and {table}")
     return 0
 
 
 def run_verdicts(args: argparse.Namespace) -> int:
+    from persona_evals.accuracy.metrics import verdict_counts
+    from persona_evals.commands.viz.options import write_plot
     from persona_evals.viz.accuracy import verdict_figure
-    from persona_evals.viz.common import save_figure, use_agg
+    from persona_evals.viz.common import use_agg
 
     use_agg()
-    print(f"wrote {save_figure(verdict_figure(load_rows(args)), args.out, args.overwrite)}")
+    counts = verdict_counts(load_rows(args))
+    png, table = write_plot(verdict_figure(counts), counts, args.out, args.overwrite)
+    print(f"wrote {png} and {table}")
     return 0

@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.commands.viz.options import add_log_arguments
 
     p = sub.add_parser("monitoring", help="last-prompt-token projection vs judged trait score, Pearson r and 95%% CI per trait")
-    add_log_arguments(p, out_default="monitoring.png", companions=(".csv", ".samples.csv"))
+    add_log_arguments(p, out_default="monitoring.png", extra=(".samples.csv",))
     p.set_defaults(func=run)
 
 

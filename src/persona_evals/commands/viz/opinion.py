@@ -1,8 +1,8 @@
 """`persona-evals viz opinion-tiers|opinion-states|opinion-topics`: opinion-simulation plots.
 
 Each reads the simulation logs into reports (`persona_evals.opinion.results.reports`, each log read
-once), takes its rows from them (`tier_rows`, `state_rows`, `topic_frame` there) and draws them
-with `persona_evals.viz.opinion`.
+once), takes its rows from them (`tier_means`, `state_rows`, `topic_frame` there), draws them with
+`persona_evals.viz.opinion` and writes the PNG with a CSV of the plotted rows beside it.
 """
 
 from __future__ import annotations
@@ -33,31 +33,32 @@ def _reports(args: argparse.Namespace, newest_only: bool, truth: str | None = No
     return reports(find_logs(args.logs, args.log_dir, newest_only=newest_only), truth)
 
 
-def _save(fig: Any, args: argparse.Namespace) -> int:
-    from persona_evals.viz.common import save_figure
+def _save(fig: Any, table: Any, args: argparse.Namespace, columns: list[str] | None = None) -> int:
+    from persona_evals.commands.viz.options import write_plot
 
-    save_figure(fig, args.out, args.overwrite)
-    print(f"-> {args.out}")
+    png, csv = write_plot(fig, table, args.out, args.overwrite, columns)
+    print(f"wrote {png} and {csv}")
     return 0
 
 
 def plot_tiers(args: argparse.Namespace) -> int:
-    from persona_evals.opinion.results import tier_rows
+    from persona_evals.opinion.results import tier_means, tier_rows
     from persona_evals.viz.common import use_agg
     from persona_evals.viz.opinion import tiers_figure
 
     use_agg()
-    return _save(tiers_figure(tier_rows(_reports(args, newest_only=False, truth=args.truth))), args)
+    frame = tier_means(tier_rows(_reports(args, newest_only=False, truth=args.truth)))
+    return _save(tiers_figure(frame), frame, args)
 
 
 def plot_states(args: argparse.Namespace) -> int:
-    from persona_evals.opinion.results import state_rows
+    from persona_evals.opinion.results import STATE_COLUMNS, state_rows
     from persona_evals.viz.common import use_agg
     from persona_evals.viz.opinion import states_figure
 
     use_agg()
-    reports = _reports(args, newest_only=True)
-    return _save(states_figure(state_rows(reports), reports[0]), args)
+    report, rows = state_rows(_reports(args, newest_only=True))
+    return _save(states_figure(rows, report), rows, args, STATE_COLUMNS)
 
 
 def plot_topics(args: argparse.Namespace) -> int:
@@ -66,4 +67,5 @@ def plot_topics(args: argparse.Namespace) -> int:
     from persona_evals.viz.opinion import topics_figure
 
     use_agg()
-    return _save(topics_figure(topic_frame(_reports(args, newest_only=False))), args)
+    frame = topic_frame(_reports(args, newest_only=False))
+    return _save(topics_figure(frame), frame, args)

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ]
     for name, help_text, func, out in plots:
         p = sub.add_parser(name, help=help_text)
-        add_log_arguments(p, f"{OUT}/{out}", companions=(".csv",))
+        add_log_arguments(p, f"{OUT}/{out}")
         if name == "persona-loo":
             p.add_argument("--n-boot", type=int_between(1, MAX_N_BOOT), default=2000,
                            help=f"paired bootstrap resamples, 1 to {MAX_N_BOOT:,} (default 2000)")

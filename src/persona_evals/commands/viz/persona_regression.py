@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.commands.viz.options import add_log_arguments
 
     p = sub.add_parser("persona-regression", help="persona_accuracy: mixed-effects regression coefficients, 95%% CI")
-    add_log_arguments(p, "results/persona_accuracy/regression.png", companions=(".csv",))
+    add_log_arguments(p, "results/persona_accuracy/regression.png")
     p.add_argument("--csv", help="regression.csv written by `persona-evals metrics --regression` (instead of logs)")
     p.add_argument("--mitigation", default="none", help="which mitigation's fits to plot (default none)")
     p.set_defaults(func=run)

@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "steering-effect",
         help="any task: a metric (95%% CI) vs steering coefficient, a line per vector and layer",
     )
-    add_log_arguments(p, out_default="steering_effect.png", companions=(".csv",))
+    add_log_arguments(p, out_default="steering_effect.png")
     p.add_argument(
         "--metric", action="append", metavar="NAME",
         help="metric to plot, e.g. accuracy, trait, coherence/mean (repeat for one panel each; "

@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "steering-linearity",
         help="effect of steering with A+B against A and B alone, per metric (table + plot)",
     )
-    add_log_arguments(p, out_default="steering_linearity.png", companions=(".csv",))
+    add_log_arguments(p, out_default="steering_linearity.png")
     p.add_argument("--metric", action="append", metavar="NAME",
                    help="metric (repeatable; default: every judged score with a standard error)")
     p.set_defaults(func=run)

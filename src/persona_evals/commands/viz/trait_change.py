@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "cosine-trait-change",
         help="cosine between trait vectors vs relative change of one trait when steering with another",
     )
-    add_log_arguments(p, out_default="cosine_trait_change.png", companions=(".csv",))
+    add_log_arguments(p, out_default="cosine_trait_change.png")
     p.add_argument("--vector", action="append", default=[], metavar="TRAIT=FILE",
                    help="a trait's vector file (repeat for each trait; the runs were steered with these files)")
     p.add_argument("--layer", type=int, help="layer of the cosine (default: each run's steering layer)")

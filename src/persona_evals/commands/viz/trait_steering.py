@@ -1,7 +1,8 @@
 """`persona-evals viz trait-steering`: trait and coherence vs steering coefficient, one line per layer.
 
 The frame is `persona_evals.traits.results.steering_frame` (one row per trait_expression log);
-the figure `persona_evals.viz.trait_steering.plot_trait_steering`.
+the figure `persona_evals.viz.trait_steering.plot_trait_steering`; the frame (with the choice, given
+--min-coherence) is the CSV beside the PNG.
 """
 
 from __future__ import annotations
@@ -26,21 +27,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from persona_evals.commands.viz.options import write_plot
     from persona_evals.logs import find_logs
     from persona_evals.traits.results import steering_frame
-    from persona_evals.viz import trait_steering
-    from persona_evals.viz.common import save_figure, use_agg
+    from persona_evals.viz.common import use_agg
+    from persona_evals.viz.trait_steering import plot_trait_steering
 
     use_agg()
     paths = find_logs(args.logs, args.log_dir, newest_only=False)  # read once, by steering_frame
     frame = steering_frame(paths, trait=args.trait, instruction=args.instruction)
-    choice = None
     if args.min_coherence is not None:
-        from persona_evals.traits.choice import choose_coefficients
+        from persona_evals.traits.choice import choose_coefficients, mark_choice
 
-        choice = choose_coefficients(frame, args.min_coherence)
-    out = save_figure(trait_steering.plot_trait_steering(frame, choice, args.min_coherence), args.out, args.overwrite)
+        frame = mark_choice(frame, choose_coefficients(frame, args.min_coherence))
+    png, table = write_plot(plot_trait_steering(frame), frame, args.out, args.overwrite)
     steered = frame[frame["layer"].notna()]
-    print(f"wrote {out} ({len(steered)} steered runs over vectors {sorted(steered['vector'].unique())}, layers "
-          f"{sorted(int(x) for x in steered['layer'].unique())}, {int(frame['layer'].isna().sum())} unsteered)")
+    print(f"wrote {png} and {table} ({len(steered)} steered runs over vectors {sorted(steered['vector'].unique())}, "
+          f"layers {sorted(int(x) for x in steered['layer'].unique())}, {int(frame['layer'].isna().sum())} unsteered)")
     return 0

@@ -4,7 +4,8 @@
 between vectors (traits, variants, poolings) at one layer, a CSV of every pair beside it, and the
 mean cosine among each trait's variants and across traits.
 `projection-trait LOGS`: each sample's projection on the persona vector (the `projection`
-scorer's `proj`, or a `vectors project` CSV column) against its judged trait score, with Pearson r.
+scorer's `proj`, or a `vectors project` CSV column) against its judged trait score, with Pearson r;
+the CSV beside the PNG holds the plotted samples.
 """
 
 from __future__ import annotations
@@ -15,14 +16,12 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from persona_evals.commands.viz.options import add_log_arguments, image_path
-    from persona_evals.commands.outputs import add_output_argument
+    from persona_evals.commands.viz.options import add_log_arguments, add_plot_argument
 
     p = sub.add_parser("vector-cosine", help="cosine similarity heatmap of persona vectors at one layer")
     p.add_argument("vectors", nargs="+", help="vector files (file.safetensors or file.safetensors#prompt_last)")
     p.add_argument("--layer", type=int, required=True, help="row of per-layer files to compare")
-    add_output_argument(p, "--out", default="vector_cosine.png", type=image_path, companions=(".csv",),
-                        help="PNG to write, and a CSV of every pair beside it (default vector_cosine.png)")
+    add_plot_argument(p, "--out", default="vector_cosine.png", help="PNG to write (the CSV: every pair)")
     p.set_defaults(func=run_cosine)
 
     q = sub.add_parser("projection-trait", help="projection on the persona vector vs judged trait score, Pearson r")
@@ -33,19 +32,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_cosine(args: argparse.Namespace) -> int:
-    from persona_evals.paths import write_csv
+    from persona_evals.commands.viz.options import write_plot
     from persona_evals.steering.vectors import cosine_matrix
-    from persona_evals.viz.common import save_figure, use_agg
+    from persona_evals.viz.common import use_agg
     from persona_evals.viz.vectors import cosine_figure
 
     use_agg()
     labels, cos = cosine_matrix(args.vectors, args.layer)
     rows = cosine_pairs(labels, cos)
-    out = save_figure(cosine_figure(labels, cos, args.layer), args.out, args.overwrite)
-    table = write_csv(rows, out.with_suffix(".csv"), overwrite=args.overwrite) if rows else None
+    out, table = write_plot(cosine_figure(labels, cos, args.layer), rows, args.out, args.overwrite, PAIR_COLUMNS)
     for line in variant_summary(rows):
         print(line)
-    print(f"wrote {out}" + (f" and {table}" if table else "") + f" ({len(labels)} vectors)")
+    print(f"wrote {out} and {table} ({len(labels)} vectors)")
     return 0
 
 
@@ -54,8 +52,12 @@ def trait_of(label: str) -> str:
     return re.sub(r"_\d+$", "", label.partition("#")[0])
 
 
+PAIR_COLUMNS = ["a", "b", "trait_a", "trait_b", "cosine"]
+
+
 def cosine_pairs(labels: list[str], cos: Any) -> list[dict[str, Any]]:
-    """One row per pair of vectors: their names, traits and cosine."""
+    """One row per pair of vectors: their names, traits and cosine (the heatmap's cells above its
+    diagonal; it is symmetric, with ones on the diagonal)."""
     return [
         {"a": a, "b": b, "trait_a": trait_of(a), "trait_b": trait_of(b), "cosine": float(cos[i, j])}
         for i, a in enumerate(labels)
@@ -78,16 +80,17 @@ def variant_summary(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def run_projection(args: argparse.Namespace) -> int:
+    from persona_evals.commands.viz.options import write_plot
     from persona_evals.logs import find_logs
     from persona_evals.stats import pearson
     from persona_evals.traits.results import projection_frame
-    from persona_evals.viz.common import save_figure, use_agg
+    from persona_evals.viz.common import use_agg
     from persona_evals.viz.vectors import projection_figure
 
     use_agg()
     logs = None if args.csv else find_logs(args.logs, args.log_dir, newest_only=False)  # read once, by projection_frame
     frame, name = projection_frame(logs, args.csv, args.column)
     r = pearson(frame["proj"], frame["trait"])
-    out = save_figure(projection_figure(frame, name, r), args.out, args.overwrite)
-    print(f"wrote {out} (n={len(frame)}, Pearson r={r:.3f})")
+    out, table = write_plot(projection_figure(frame, name, r), frame, args.out, args.overwrite)
+    print(f"wrote {out} and {table} (n={len(frame)}, Pearson r={r:.3f})")
     return 0
