@@ -95,7 +95,7 @@ def test_a_lora_adapter_is_loaded_into_the_server_and_answers_as_on_hf(server, t
         for q in QUESTIONS * 2
     ))
     adapter = str(finetune(FinetuneOptions(data=str(data), model=model, out=str(tmp_path / "adapter"), max_steps=4, lr=5e-2,
-                                           batch_size=4, grad_accum=1, lora_r=4, lora_alpha=8, eval_fraction=0, progress=False)))
+                                           batch_size=4, grad_accum=1, lora_r=4, lora_alpha=8, eval_fraction=0)))
     args = {"adapter": adapter, "vector": vec, "layer": 2, "coef": 3.0, "dtype": "float32"}
     remote = get_model(f"steer/{model}", memoize=False, base_url=base_url, engine="vllm", **args)
     [rlog], [hlog] = (eval(_task(), model=m, display="none") for m in (remote, get_model(f"steer/{model}", memoize=False, **args)))
