@@ -377,8 +377,8 @@ def test_a_broken_json_file_is_named_with_its_line(tmp_path, capsys):
 
 
 def test_a_broken_adapter_config_is_named_with_its_line(tmp_path):
+    from persona_evals.errors import SteeringConfigError
     from persona_evals.steering.adapters import read_adapter
-    from persona_evals.steering.spec import SteeringConfigError
 
     (tmp_path / "adapter_config.json").write_text('{\n  "r": 8,\n  "alpha" 16\n}')
     (tmp_path / "adapter_model.safetensors").write_bytes(b"\0")
@@ -391,7 +391,7 @@ def test_a_damaged_adapter_weights_file_is_named_before_the_model_loads(tmp_path
     from inspect_ai.model import get_model
     from safetensors.torch import save_file
 
-    from persona_evals.steering.spec import SteeringConfigError
+    from persona_evals.errors import SteeringConfigError
 
     (tmp_path / "adapter_config.json").write_text('{"r": 8, "lora_alpha": 16}')
     weights = tmp_path / "adapter_model.safetensors"

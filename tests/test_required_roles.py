@@ -9,8 +9,8 @@ import pytest
 from inspect_ai import eval
 
 from accuracy_support import use_fixture_hub
-from persona_evals.args import ArgumentError
 from persona_evals.cli import main
+from persona_evals.errors import ArgumentError
 from persona_evals.testing import scripted_model
 
 FIXTURES = {"personas": "fixture", "questions": "fixture"}

@@ -1,13 +1,12 @@
 """The one parser of steering terms: the provider, the identity and finetune read terms alike."""
 
-import argparse
-
 import pytest
 
 from persona_evals.commands.finetune import parse_terms
+from persona_evals.errors import SteeringConfigError
 from persona_evals.identity import model_identity
 from persona_evals.steering.spec import SteeringSpec
-from persona_evals.steering_args import SteeringConfigError, parse_steering, vector_ref
+from persona_evals.steering_args import parse_steering, vector_ref
 
 
 @pytest.mark.parametrize("layer", [10, "10", 10.0, "10.0"])

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from inspect_ai.model import GenerateConfig, get_model
 
-from persona_evals.args import ArgumentError, as_bool, check, task_args
+from persona_evals.args import as_bool, check, task_args
+from persona_evals.errors import ArgumentError
 
 ROOT = Path(__file__).parents[1]
 
@@ -234,7 +235,7 @@ def test_personas_file_with_an_unknown_state_is_refused_at_task_time(tmp_path):
 BAD_MODEL = """
 import sys
 from inspect_ai.model import ModelAPI, modelapi
-from persona_evals.args import ArgumentError
+from persona_evals.errors import ArgumentError
 
 @modelapi(name="badargs")
 def badargs():

@@ -48,7 +48,7 @@ def newest_log(log_dir: str | Path, arg: str | None = "--log-dir") -> str:
 
 def find_logs(logs: Sequence[str], log_dir: str, newest_only: bool = True) -> list[str]:
     """The log files named (a folder: every log in it); with none, the newest in `log_dir` (or all
-    of them). Not read: `read_logs` reads each once, `resolve_logs` checks each.
+    of them). Not read: `read_logs`, or a benchmark's results module, reads each once.
 
     Never returns an empty list (inspect's readers take an empty list for "the default log dir"):
     a folder without logs, or a name that does not exist, is an error.
@@ -83,11 +83,6 @@ def _expand(logs: Sequence[str]) -> list[str]:
         else:
             raise LogError(f"log {item} does not exist")
     return paths
-
-
-def resolve_logs(logs: Sequence[str], log_dir: str, newest_only: bool = True) -> list[str]:
-    """`find_logs`, each checked to be a readable log (its header reads) else a `LogError` naming it."""
-    return [check_log(p) for p in find_logs(logs, log_dir, newest_only)]
 
 
 def read_logs(logs: Sequence[str], task: str | None = None, header_only: bool = True) -> list[EvalLog]:

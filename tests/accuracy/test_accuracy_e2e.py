@@ -170,6 +170,18 @@ def test_refine_without_a_baseline_answer_names_the_item(tmp_path, monkeypatch):
         )
 
 
+def test_refine_refuses_an_unfinished_baseline_log(tmp_path, monkeypatch):
+    """The rule of every log reader: an interrupted baseline run's answers are not reused as a whole run's."""
+    from inspect_ai.log import write_eval_log
+
+    use_fixture_hub(monkeypatch)
+    base = run(tmp_path, dataset="mmlu_pro:biology", personas=["empty"])
+    base.status = "started"  # as an interrupted eval leaves it
+    write_eval_log(base, base.location)
+    with pytest.raises(ValueError, match=r"baseline_log: .* did not complete \(status started\)"):
+        persona_accuracy(dataset="mmlu_pro:biology", personas="names", mitigation="refine", baseline_log=base.location)
+
+
 def test_user_and_auto_placement(tmp_path, monkeypatch):
     use_fixture_hub(monkeypatch)
     log = run(
@@ -294,16 +306,22 @@ def test_bad_arguments_name_the_valid_values(monkeypatch):
         persona_accuracy(dataset="gsm8k", baseline_log="x.eval")
 
 
-def test_metrics_over_the_logs(base_logs, tmp_path):
+def test_metrics_over_the_logs(base_logs, tmp_path, monkeypatch):
     import csv
 
+    import inspect_ai.log
     from scipy.stats import kendalltau
 
     from persona_evals.cli import main
 
     log_dir, log = base_logs
     out = tmp_path / "out"
+    reads = []
+    original = inspect_ai.log.read_eval_log
+    monkeypatch.setattr(inspect_ai.log, "read_eval_log", lambda path, **kw: reads.append((path, kw.get("header_only", False))) or original(path, **kw))
     assert main(["metrics", str(log_dir), "--out-dir", str(out), "--n-boot", "300", "--correction", "bh", "--regression"]) == 0
+    # each log: its header once (the model labels of all logs first), then the whole log once
+    assert sorted(reads) == sorted([(log.location, True), (log.location, False)])
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert {r["task"] for r in rows} == set(KINDS)
     for kind in KINDS:

@@ -183,7 +183,7 @@ def test_metrics_regression_and_the_coefficient_plot(tmp_path, monkeypatch, caps
 
     runs = scripted_runs()
     monkeypatch.setattr(results, "collect_hits", lambda paths: runs)
-    monkeypatch.setattr("persona_evals.logs.resolve_logs", lambda *a, **k: ["fake.eval"])
+    monkeypatch.setattr("persona_evals.logs.find_logs", lambda *a, **k: ["fake.eval"])
     out = tmp_path / "out"
     assert main(["metrics", "fake.eval", "--out-dir", str(out), "--n-boot", "200", "--regression", "--correction", "holm"]) == 0
     table = list(csv.DictReader((out / "regression.csv").open()))

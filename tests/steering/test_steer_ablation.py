@@ -4,9 +4,9 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.ablation import ablate_residual, component_in, orthonormal_basis
 from persona_evals.steering.hooks import PositionMask, active_hook_count
-from persona_evals.steering.spec import SteeringConfigError
 
 
 def project_out(h: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:

@@ -7,9 +7,9 @@ import torch
 from peft import PeftModel
 from transformers import AutoModelForCausalLM
 
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.adapters import adapter_active, attach_adapter, read_adapter
 from persona_evals.steering.loading import load_shared
-from persona_evals.steering.spec import SteeringConfigError
 from persona_evals.testing.tiny_models import build_tiny_model
 from persona_evals.training.loop import finetune
 from persona_evals.training.options import FinetuneOptions

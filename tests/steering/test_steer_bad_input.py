@@ -13,11 +13,12 @@ from inspect_ai._cli.util import parse_cli_args
 from inspect_ai.dataset import Sample
 from inspect_ai.model import GenerateConfig, get_model
 
-from persona_evals.args import ArgumentError
+from persona_evals.errors import ArgumentError, SteeringConfigError
 from persona_evals.steering.loading import load_shared
-from persona_evals.steering.spec import SteeringConfigError, SteeringSpec, VectorSpec
+from persona_evals.steering.spec import SteeringSpec
 from persona_evals.steering.terms import load_terms, steering_deltas
 from persona_evals.steering.vectors import load_vector, save_vectors
+from persona_evals.steering_args import VectorSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 from inspect_ai.model import get_model
 
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering import norms as norms_module
 from persona_evals.steering.chat import render_turns
 from persona_evals.steering.loading import load_shared
-from persona_evals.steering.spec import SteeringConfigError
 from persona_evals.steering.vectors import save_vectors
 
 LAYER = 2

@@ -11,8 +11,8 @@ from inspect_ai.log import list_eval_logs, read_eval_log
 from inspect_ai.model import ChatMessageUser, GenerateConfig, get_model
 
 from persona_evals.cli import main
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.mix import check_weights, mix_cells
-from persona_evals.steering.spec import SteeringConfigError
 from persona_evals.steering.vectors import save_vectors
 
 LAYER = 2

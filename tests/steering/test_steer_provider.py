@@ -9,9 +9,9 @@ from inspect_ai.model import GenerateConfig, get_model
 from inspect_ai.scorer import includes
 from inspect_ai.solver import generate
 
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.hooks import active_hook_count
 from persona_evals.steering.loading import load_shared
-from persona_evals.steering.spec import SteeringConfigError
 from persona_evals.steering.vectors import save_vectors
 
 QUESTIONS = [f"Question number {i}: what is the capital of France?" for i in range(8)]

@@ -11,9 +11,9 @@ from inspect_ai.solver import generate
 from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.hooks import active_hook_count
-from persona_evals.steering.spec import SteeringConfigError
 from persona_evals.steering.vectors import save_vectors
 from persona_evals.testing.tiny_models import build_tiny_model
 from persona_evals.training.loop import finetune

@@ -6,7 +6,7 @@ from inspect_ai import eval, eval_retry, eval_set
 from persona_evals.compat import PrerequisiteError
 from inspect_ai.model import get_model
 
-from persona_evals.steering.spec import SteeringConfigError
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.vectors import save_vectors
 
 

@@ -1,6 +1,7 @@
 import pytest
 
-from persona_evals.steering.spec import SteeringConfigError, SteeringSpec
+from persona_evals.errors import SteeringConfigError
+from persona_evals.steering.spec import SteeringSpec
 
 
 def test_defaults_without_steering():

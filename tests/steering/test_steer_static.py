@@ -9,11 +9,11 @@ import pytest
 import torch
 from inspect_ai.model import GenerateConfig, get_model
 
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.generation import GenRequest, Sampling, generate_batch
 from persona_evals.steering.hooks import active_hook_count
 from persona_evals.steering.loading import load_shared, pick_device
 from persona_evals.steering.rows import RowSteering
-from persona_evals.steering.spec import SteeringConfigError
 from persona_evals.steering.static import StaticDecoding, bucket, compile_reason
 
 PROMPTS = ["What is the capital of France?", "Hi", "Tell me about the lazy dog and the quick brown fox."]

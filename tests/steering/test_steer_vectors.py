@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from persona_evals.steering.spec import SteeringConfigError
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.vectors import check_fits, load_vector, save_vectors
 
 

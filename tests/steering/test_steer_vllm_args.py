@@ -8,8 +8,9 @@ import pytest
 import torch
 from inspect_ai.model import get_model
 
+from persona_evals.errors import SteeringConfigError
 from persona_evals.identity import model_identity
-from persona_evals.steering.spec import SteeringConfigError, SteeringSpec
+from persona_evals.steering.spec import SteeringSpec
 from persona_evals.steering.vectors import save_vectors
 from persona_evals.steering.vllm.backend import engine_args, load_model_info
 

@@ -13,7 +13,7 @@ from inspect_ai.log import write_eval_log
 from inspect_ai.model import get_model
 
 from persona_evals.cli import main
-from persona_evals.steering.spec import SteeringConfigError
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.vectors import save_vectors
 
 

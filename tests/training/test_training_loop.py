@@ -15,9 +15,10 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
 from persona_evals.cli import main
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.hooks import active_hook_count
-from persona_evals.steering.spec import SteeringConfigError, VectorSpec
 from persona_evals.steering.vectors import save_vectors
+from persona_evals.steering_args import VectorSpec
 from persona_evals.training import loop
 from persona_evals.training.data import IGNORE
 from persona_evals.training.options import FinetuneOptions

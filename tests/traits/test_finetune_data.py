@@ -7,7 +7,7 @@ from inspect_ai import eval
 from inspect_ai.log import list_eval_logs, read_eval_log
 
 from persona_evals.cli import main
-from persona_evals.commands import finetune_data as finetune_command
+from persona_evals.traits import pipeline
 from persona_evals.datasets.chats import read_chats
 from persona_evals.testing import scripted_model, scripted_output
 from persona_evals.traits.dataset import load_trait
@@ -29,7 +29,7 @@ def generator(bad_question=None):
 
 def test_generated_levels_are_logged_and_failures_reported(tmp_path, monkeypatch):
     questions = ["Why is the sky blue?", "How do I bake bread?", "What is a fox?"]
-    sets, failures = finetune_command.generate_levels(
+    sets, failures = pipeline.generate_levels(
         "evil", "Seeks to harm.", questions, generator(bad_question="bread"), log_dir=tmp_path, max_retries=1
     )
     assert [r["messages"] for r in sets["trait_2"]] == [
@@ -45,7 +45,7 @@ def test_generated_levels_are_logged_and_failures_reported(tmp_path, monkeypatch
 
 
 def test_cli_generates_three_files_from_the_trait_questions(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(finetune_command, "generate_levels", _with_model(finetune_command.generate_levels, generator()))
+    monkeypatch.setattr(pipeline, "generate_levels", _with_model(pipeline.generate_levels, generator()))
     out = tmp_path / "data"
     assert main(["finetune-data", "evil", "--model", "mockllm/model", "--out", str(out), "--log-dir", str(tmp_path / "logs")]) == 0
     questions = load_trait("evil", "extract").questions

@@ -6,7 +6,7 @@ import pytest
 from inspect_ai.log import list_eval_logs, read_eval_log
 
 from persona_evals.cli import main
-from persona_evals.commands import traits as traits_command
+from persona_evals.traits import pipeline
 from persona_evals.logs import is_task
 from persona_evals.testing import scripted_model
 from persona_evals.traits.dataset import load_trait
@@ -32,7 +32,7 @@ def test_draft_reasks_until_valid_and_splits_20_20(tmp_path):
         seen.append(messages[-1].text)
         return next(replies)
 
-    extract, evaluate = traits_command.draft_trait_artifacts(
+    extract, evaluate = pipeline.draft_trait_artifacts(
         "stubborn", "Refuses to change its mind.", scripted_model(reply), log_dir=tmp_path
     )
     assert extract.questions == [f"Question number {i}?" for i in range(20)]
@@ -49,21 +49,21 @@ def test_draft_reasks_until_valid_and_splits_20_20(tmp_path):
 
 def test_draft_gives_up_with_the_failing_field(tmp_path):
     with pytest.raises(RuntimeError, match="eval_prompt"):
-        traits_command.draft_trait_artifacts(
+        pipeline.draft_trait_artifacts(
             "stubborn", "x", scripted_model(lambda m, c: draft_json(rubric="{question} only")),
             log_dir=tmp_path, max_retries=1,
         )
 
 
 def test_cli_writes_both_splits_that_load_back(tmp_path, monkeypatch, capsys):
-    real = traits_command.draft_trait_artifacts
+    real = pipeline.draft_trait_artifacts
     models = []
 
     def fake(name, description, model, **kwargs):
         models.append(model)
         return real(name, description, scripted_model(lambda m, c: draft_json()), **kwargs)
 
-    monkeypatch.setattr(traits_command, "draft_trait_artifacts", fake)
+    monkeypatch.setattr(pipeline, "draft_trait_artifacts", fake)
     out = tmp_path / "traits"
     argv = ["traits", "draft", "stubborn", "--description", "Refuses to change its mind.",
             "--model", "mockllm/model", "--out-dir", str(out), "--log-dir", str(tmp_path / "logs")]

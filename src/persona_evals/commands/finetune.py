@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError
     from persona_evals.commands.progress import ProgressBar
     from persona_evals.datasets.chats import ChatFileError
-    from persona_evals.steering.spec import SteeringConfigError
+    from persona_evals.errors import SteeringConfigError
     from persona_evals.training.loop import finetune
     from persona_evals.training.rundir import RunDirError
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -87,6 +86,7 @@ def _from_logs(args: argparse.Namespace, trait: str) -> tuple[dict, list[str]]:
 def _generate(args: argparse.Namespace, trait: str, extract) -> tuple[dict, list[str]]:
     from persona_evals.commands import CommandError, resolve_model
     from persona_evals.traits.dataset import load_trait
+    from persona_evals.traits.pipeline import generate_levels
 
     if args.questions:
         questions = _read_questions(args.questions)
@@ -126,14 +126,3 @@ def _read_questions(path: str) -> list[str]:
         raise CommandError(f"--questions {path}: no question in the file")
     return questions
 
-
-def generate_levels(
-    trait: str, description: str, questions: list[str], model: Any, log_dir: str | Path = "logs", max_retries: int = 2
-) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
-    """Run the generator eval over `questions` and read ({level: chat records}, [failures]) from its log."""
-    from inspect_ai import eval
-
-    from persona_evals.traits.finetune_data import levels_from_log, levels_task
-
-    log = eval(levels_task(trait, description, questions, max_retries), model=model, log_dir=str(log_dir), display="none")[0]
-    return levels_from_log(log, trait)

@@ -70,14 +70,14 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.accuracy.results import collect_hits
     from persona_evals.accuracy.tables import markdown, write_accuracy_csv, write_csv
     from persona_evals.commands import CommandError
-    from persona_evals.logs import resolve_logs
+    from persona_evals.logs import find_logs
     from persona_evals.paths import write_text_atomic
 
     if args.holm and args.correction not in (None, "holm"):
         raise CommandError(f"--holm and --correction {args.correction} disagree: give one")
     correction = "holm" if args.holm else args.correction or "none"
-    paths = resolve_logs(args.logs, args.log_dir, newest_only=False)
-    runs = collect_hits(paths)  # LogError naming the log: the CLI prints it
+    paths = find_logs(args.logs, args.log_dir, newest_only=False)
+    runs = collect_hits(paths)  # reads each log once; LogError naming a bad one: the CLI prints it
     if not runs:
         raise CommandError(f"no scored persona_accuracy samples in {len(paths)} log(s): nothing to compute")
     rows = compute_metrics(runs, correction=correction, n_boot=args.n_boot)

@@ -27,8 +27,8 @@ def _list(args: argparse.Namespace) -> int:
 
 def _prepare(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError
+    from persona_evals.errors import SteeringConfigError
     from persona_evals.steering.embedded import embedded_dir
-    from persona_evals.steering.spec import SteeringConfigError
 
     try:
         print(embedded_dir(args.name))

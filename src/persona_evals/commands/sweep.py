@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from inspect_ai.model import get_model
 
     from persona_evals.commands import CommandError, first_line, parse_pairs
-    from persona_evals.steering.spec import SteeringConfigError
+    from persona_evals.errors import SteeringConfigError
 
     file, at, name = args.task.partition("@")
     if file.endswith(".py") and not Path(file).expanduser().is_file():  # before loading the model

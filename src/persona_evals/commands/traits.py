@@ -6,7 +6,6 @@ import argparse
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 SPLIT_FILES = ("{name}_extract.json", "{name}_eval.json")
@@ -56,6 +55,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_draft(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError, resolve_model
     from persona_evals.traits.dataset import write_artifact
+    from persona_evals.traits.pipeline import draft_trait_artifacts
 
     if not NAME.match(args.name):
         raise CommandError(
@@ -76,12 +76,3 @@ def run_draft(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
     return 0
 
-
-def draft_trait_artifacts(name: str, description: str, model: Any, log_dir: str | Path = "logs", max_retries: int = 2) -> tuple[Any, Any]:
-    """Run the registered trait_draft task and read (extract, eval) artifacts from its log."""
-    from inspect_ai import eval
-
-    from persona_evals.traits.draft import draft_from_log, trait_draft
-
-    log = eval(trait_draft(name, description, max_retries), model=model, log_dir=str(log_dir), display="none")[0]
-    return draft_from_log(log)

@@ -131,7 +131,7 @@ def _show(args: argparse.Namespace) -> int:
     from safetensors import safe_open
 
     from persona_evals.commands import CommandError
-    from persona_evals.steering.spec import SteeringConfigError
+    from persona_evals.errors import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
 
     path, key = split_key(args.path)
@@ -160,8 +160,8 @@ def _show(args: argparse.Namespace) -> int:
 def _extract(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError, first_line
     from persona_evals.commands.progress import ProgressBar
+    from persona_evals.errors import SteeringConfigError
     from persona_evals.paths import atomic_path
-    from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.traits.extract import extract_vectors
     from persona_evals.traits.results import TraitLogError, read_trait_log
 
@@ -187,9 +187,10 @@ def _project(args: argparse.Namespace) -> int:
     import json
 
     from persona_evals.commands import CommandError
+    from persona_evals.errors import SteeringConfigError
     from persona_evals.paths import write_csv
     from persona_evals.steering.project import finetuning_shift, log_pairs, project_rows
-    from persona_evals.steering.spec import DType, SteeringConfigError
+    from persona_evals.steering.spec import DType
     from persona_evals.steering.vectors import load_vector
 
     if args.csv and args.keep_below is None:
@@ -246,8 +247,8 @@ def _screen(args: argparse.Namespace) -> int:
 
     from persona_evals.commands import CommandError
     from persona_evals.datasets.chats import ChatFileError, read_chats, write_chats
+    from persona_evals.errors import SteeringConfigError
     from persona_evals.paths import write_csv
-    from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
     from persona_evals.training.pipeline import base_answers
     from persona_evals.training.screen import column, keep_below, screen_rows
@@ -293,9 +294,9 @@ def _screen(args: argparse.Namespace) -> int:
 
 def _shift(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError
+    from persona_evals.errors import SteeringConfigError
     from persona_evals.steering.adapters import read_adapter
     from persona_evals.paths import write_csv
-    from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
     from persona_evals.training.shift import adapter_shifts
 
@@ -373,8 +374,8 @@ def _separability(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from persona_evals.commands import CommandError
+    from persona_evals.errors import SteeringConfigError
     from persona_evals.paths import write_csv
-    from persona_evals.steering.spec import SteeringConfigError
     from persona_evals.steering.vectors import load_vector
     from persona_evals.traits.extract import model_for_logs
     from persona_evals.traits.results import TraitLogError, check_same_source, read_trait_log
@@ -445,18 +446,18 @@ def _trait_scores(logs: list[str]) -> dict[str, float]:
 
     from persona_evals.commands import CommandError
     from persona_evals.traits.results import TraitLogError, read_trait_log
-    from persona_evals.logs import LogError, resolve_logs
+    from persona_evals.logs import LogError, find_logs
 
     out = {}
     try:
-        paths = resolve_logs(logs, "", newest_only=False)
+        paths = find_logs(logs, "", newest_only=False)
     except LogError as ex:
         raise CommandError(f"--logs: {ex}") from None
     for path in paths:
         try:
             log = read_trait_log(path)
         except TraitLogError as ex:
-            raise CommandError(str(ex)) from None
+            raise CommandError(f"--logs: {ex}") from None
         adapter = log.model_args.get("adapter")
         if adapter is None:
             continue

@@ -16,9 +16,9 @@ from typing import Any
 
 import torch
 
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.hooks import PositionMask, _hidden, _replace, cast_like
 from persona_evals.steering.layers import decoder_blocks
-from persona_evals.steering.spec import SteeringConfigError
 
 
 def orthonormal_basis(directions: torch.Tensor, arg: str = "ablate") -> torch.Tensor:

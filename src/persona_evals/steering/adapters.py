@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
+from persona_evals.errors import SteeringConfigError
 from persona_evals.paths import read_json
-from persona_evals.steering.spec import SteeringConfigError
 
 RECORD_FILE = "run.json"
 _WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from persona_evals.env import cache_dir
-from persona_evals.steering.spec import SteeringConfigError
+from persona_evals.errors import SteeringConfigError
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ def decoder_blocks(model: Any) -> torch.nn.ModuleList:
 
 def check_layer(layer: int, num_layers: int, arg: str = "layer") -> None:
     """Layers are 1..num_layers (layer L = output of block L = hidden_states[L], raw at num_layers)."""
-    from persona_evals.steering.spec import SteeringConfigError
+    from persona_evals.errors import SteeringConfigError
 
     if not 1 <= layer <= num_layers:
         raise SteeringConfigError(

@@ -18,8 +18,8 @@ from typing import Any
 import torch
 
 from persona_evals.compat import freeze_heap
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.layers import decoder_blocks
-from persona_evals.steering.spec import SteeringConfigError
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 

@@ -13,8 +13,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering_args import split_key
-from persona_evals.steering.spec import SteeringConfigError
 
 
 def check_weights(weights: Sequence[float], arg: str = "--weights") -> list[float]:

@@ -45,6 +45,7 @@ from inspect_ai.model import (
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 from persona_evals.args import check_generate_config
+from persona_evals.errors import SteeringConfigError
 from persona_evals.protocol import CANDIDATES, monitor_name, requested_candidates
 from persona_evals.steering.adapters import Adapter, adapter_active, attach_adapter, check_adapter_base, read_adapter
 from persona_evals.steering.batching import BatchInfo, Batcher
@@ -61,7 +62,7 @@ from persona_evals.steering.loading import SharedModel, load_shared
 from persona_evals.steering.reruns import SIGNATURE_ARG, check_signature
 from persona_evals.steering.reruns import install as install_identity
 from persona_evals.steering.rows import Monitor, RowSteering
-from persona_evals.steering.spec import SteeringConfigError, SteeringSpec, server_url
+from persona_evals.steering.spec import SteeringSpec, server_url
 from persona_evals.steering_args import rejoined_files
 from persona_evals.steering.static import resolve_compile
 from persona_evals.steering.norms import residual_norms

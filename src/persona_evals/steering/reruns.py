@@ -23,7 +23,7 @@ file the run read.
 from __future__ import annotations
 
 from persona_evals.compat import add_model_args
-from persona_evals.steering.spec import SteeringConfigError
+from persona_evals.errors import SteeringConfigError
 
 SIGNATURE_ARG = "signature"
 

@@ -29,7 +29,7 @@ from persona_evals.protocol import MonitorReading, MonitorReadings
 from persona_evals.steering.ablation import ablate_residual
 from persona_evals.steering.hooks import PositionMask, steer_residual
 from persona_evals.steering.sampling import to_lists
-from persona_evals.steering.spec import Positions
+from persona_evals.steering_args import Positions
 
 
 class Monitor(NamedTuple):

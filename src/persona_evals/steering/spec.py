@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering_args import (
     VLLM_ARG_PREFIX,
     CoefMode,
     Positions,
-    SteeringConfigError,
     VectorSpec,
     as_int,
     choice,
@@ -34,8 +34,6 @@ VLLM_ONLY = ("server",)
 
 DEFAULT_BATCH_SIZE = 32
 MAX_BATCH_SIZE = 1024  # also the connection limit inspect opens: a larger one is a typo that fills memory
-
-__all__ = ["CoefMode", "Positions", "SteeringConfigError", "SteeringSpec", "VectorSpec"]
 
 
 @dataclass(frozen=True)

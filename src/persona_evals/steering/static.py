@@ -30,10 +30,10 @@ from typing import Any
 import torch
 
 from persona_evals.compat import allow_recompiles, mark_static_address
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.layers import supports_logits_to_keep
 from persona_evals.steering.loading import SharedModel
 from persona_evals.steering.rows import UNSTEERED, BatchTerms, RowSteering
-from persona_evals.steering.spec import SteeringConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.ablation import orthonormal_basis
 from persona_evals.steering.layers import check_layer
-from persona_evals.steering.spec import CoefMode, SteeringConfigError, VectorSpec
 from persona_evals.steering.vectors import LoadedVector, check_fits, check_model, check_nonzero, load_vector
+from persona_evals.steering_args import CoefMode, VectorSpec
 
 
 def arg_name(name: str, i: int, n: int) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from persona_evals.steering.spec import SteeringConfigError
+from persona_evals.errors import SteeringConfigError
 
 FORMAT = "persona-evals/vector-v1"
 LAYER_CONVENTION = "hidden_states"  # row L = hidden_states[L] = output of decoder block L

@@ -13,8 +13,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from persona_evals.steering.spec import VectorSpec
 from persona_evals.steering.vectors import LoadedVector
+from persona_evals.steering_args import VectorSpec
 
 FORMAT = "persona-evals/finetune-run-v1"
 _LIBRARIES = ("persona-evals", "torch", "transformers", "peft", "safetensors", "accelerate")

@@ -24,14 +24,14 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from persona_evals.commands.viz.options import write_plot
-    from persona_evals.logs import resolve_logs
+    from persona_evals.logs import find_logs
     from persona_evals.paths import write_csv
     from persona_evals.traits.results import CORRELATION_COLUMNS, MONITORING_COLUMNS, monitoring_correlations, monitoring_frame
     from persona_evals.viz.common import use_agg
     from persona_evals.viz.monitoring import plot_monitoring
 
     use_agg()
-    frame = monitoring_frame(resolve_logs(args.logs, args.log_dir, newest_only=False))
+    frame = monitoring_frame(find_logs(args.logs, args.log_dir, newest_only=False))
     table = monitoring_correlations(frame)
     png, csv = write_plot(plot_monitoring(frame, table), table, args.out, args.overwrite, CORRELATION_COLUMNS)
     samples = write_csv(frame.to_dict("records"), Path(png).with_suffix(".samples.csv"), MONITORING_COLUMNS,

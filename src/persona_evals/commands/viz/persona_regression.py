@@ -40,9 +40,9 @@ def load_frame(args: argparse.Namespace) -> Any:
     else:
         from persona_evals.accuracy.regression import fit_families
         from persona_evals.accuracy.results import collect_hits
-        from persona_evals.logs import resolve_logs
+        from persona_evals.logs import find_logs
 
-        runs = collect_hits(resolve_logs(args.logs, args.log_dir, newest_only=False))
+        runs = collect_hits(find_logs(args.logs, args.log_dir, newest_only=False))  # checked as it reads them
         rows = [r.as_dict() for r in fit_families(runs)[0]]
     frame = pd.DataFrame(rows)
     found = sorted(frame["mitigation"].astype(str).unique())

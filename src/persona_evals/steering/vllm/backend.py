@@ -26,13 +26,14 @@ from typing import Any
 
 import torch
 
+from persona_evals.errors import SteeringConfigError
 from persona_evals.protocol import MONITOR, MonitorReading, MonitorReadings
 from persona_evals.steering.adapters import Adapter
 from persona_evals.steering.candidates import CandidateRequest, CandidateTree
 from persona_evals.steering.generation import GenRequest, GenResult, cut_at_stop
 from persona_evals.steering.rows import RowSteering
 from persona_evals.steering.sampling import Sampling, TokenLogprob
-from persona_evals.steering.spec import SteeringConfigError, SteeringSpec
+from persona_evals.steering.spec import SteeringSpec
 from persona_evals.steering.vllm import wire
 from persona_evals.steering.vllm.calls import Call, Completion, Lora
 

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from persona_evals.steering.spec import SteeringConfigError
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.vllm import wire
 from persona_evals.steering.vllm.calls import Call, Completion, from_request_output, sampling_params
 from persona_evals.steering.vllm.loop import LoopThread

@@ -15,7 +15,7 @@ import os
 import threading
 from typing import Any
 
-from persona_evals.steering.spec import SteeringConfigError
+from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.vllm import wire
 from persona_evals.steering.vllm.calls import Call, Completion, Lora
 from persona_evals.steering.vllm.engine import Client, Taker, check_install
