@@ -26,7 +26,7 @@ from persona_evals.opinion.questions import (
 from persona_evals.opinion.records import PersonaFileError, PersonaRecord, read_personas
 from persona_evals.opinion.scorer import rep_two_party_share, valid_rate
 from persona_evals.opinion.solver import pick_peers
-from persona_evals.stats import wilson_interval
+from persona_evals.stats.intervals import wilson_interval
 
 SHOWN = {"A": "Kamala Harris", "B": "Donald Trump"}
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from persona_evals.accuracy.results import Run, accuracy_frame
 from persona_evals.regression import MIN_GROUPS, MixedFit, RegressionError, fit_mixed
-from persona_evals.stats import adjust_pvalues
+from persona_evals.stats.significance import adjust_pvalues
 
 FAMILIES: tuple[str, ...] = ("category", "education", "domain", "specialization")
 BASELINE = "empty"

@@ -350,7 +350,7 @@ def monitoring_correlations(frame: Any) -> list[dict[str, Any]]:
     """Per (trait, condition, model, monitor): Pearson r of the last-prompt-token projection with the
     judged trait score, its p-value and 95% Fisher-z interval (`stats.pearson_ci`), over the scored
     samples; the unscored ones are counted."""
-    from persona_evals.stats import pearson_ci
+    from persona_evals.stats.correlation import pearson_ci
 
     out = []
     for (trait, monitoring, model, monitor), rows in frame.groupby(["trait", "monitoring", "model", "monitor"], sort=True):
