@@ -21,7 +21,7 @@ from persona_evals.identity import log_identity, unique_labels
 from persona_evals.logs import LogError, is_task, read_logs
 from persona_evals.persona_bench.dataset import DROP, NONE
 from persona_evals.persona_bench.metrics import paired_drops
-from persona_evals.persona_bench.modes import MODES
+from persona_evals.persona_bench.solver import MODES
 from persona_evals.scorers.metrics import scores_by_pair, slice_scores
 from persona_evals.stats.intervals import bootstrap_mean_ci, mean_covariance, mean_se, normal_ci, ratio_se
 from persona_evals.stats.significance import sign_test
