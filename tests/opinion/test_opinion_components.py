@@ -374,7 +374,7 @@ def test_the_budget_keeps_a_marginal_that_the_verifier_rejects_once():
         if p["education"] != target:
             budget.take(p)
     rejected = [(i, p) for i, p in enumerate(people) if p["education"] == target]
-    plain = [sampler.resample_non_anchor(p, np.random.default_rng(i)) for i, p in rejected]
+    plain = [sampler.redraw_non_anchor(p, np.random.default_rng(i), 1)[0] for i, p in rejected]
     budgeted = [budget.redraw(p, sampler, np.random.default_rng(i)) for i, p in rejected]
     share = n_target / len(people)
     plain_share = sum(p["education"] == target for p in plain) / len(people)
