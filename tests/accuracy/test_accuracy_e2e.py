@@ -170,6 +170,18 @@ def test_refine_without_a_baseline_answer_names_the_item(tmp_path, monkeypatch):
         )
 
 
+def test_refine_refuses_an_unfinished_baseline_log(tmp_path, monkeypatch):
+    """The rule of every log reader: an interrupted baseline run's answers are not reused as a whole run's."""
+    from inspect_ai.log import write_eval_log
+
+    use_fixture_hub(monkeypatch)
+    base = run(tmp_path, dataset="mmlu_pro:biology", personas=["empty"])
+    base.status = "started"  # as an interrupted eval leaves it
+    write_eval_log(base, base.location)
+    with pytest.raises(ValueError, match=r"baseline_log: .* did not complete \(status started\)"):
+        persona_accuracy(dataset="mmlu_pro:biology", personas="names", mitigation="refine", baseline_log=base.location)
+
+
 def test_user_and_auto_placement(tmp_path, monkeypatch):
     use_fixture_hub(monkeypatch)
     log = run(

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from inspect_ai import eval
+from inspect_ai.log import write_eval_log
 
 from persona_evals.cli import main
 from persona_evals.opinion.pipeline import calibrate_personas, generate_personas
@@ -170,6 +171,10 @@ def test_multi_turn_reads_peers_from_a_reasoning_log(tmp_path):
     assert log.status == "success"
     assert all(text.count("- I weigh prices most.") == 2 for text in seen)  # the 2 other personas, not self
     assert all(len(s.metadata["peers"]) == 2 for s in log.samples)
+    first.status = "started"  # an interrupted run's reasoning: the rule of every log reader refuses it
+    write_eval_log(first, first.location)
+    with pytest.raises(ValueError, match=r"peers_log: .* did not complete \(status started\)"):
+        opinion_simulation(states="WY", n_per_state=3, mode="multi_turn", peers_log=first.location)
     with pytest.raises(ValueError, match="needs peers_log"):
         opinion_simulation(states="WY", n_per_state=1, mode="multi_turn")
     with pytest.raises(ValueError, match="mode: expected one of fast, reasoning, multi_turn"):

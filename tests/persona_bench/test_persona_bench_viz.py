@@ -3,6 +3,7 @@
 import csv
 import json
 import math
+import shutil
 
 import pytest
 from inspect_ai import eval
@@ -208,3 +209,29 @@ def test_each_log_header_is_read_once(log_dir, tmp_path, monkeypatch):
         reads.clear()
         plot(name, log_dir, tmp_path / f"{name}.png")
         assert len(reads) == 4 and len(set(reads)) == 4  # the four tasks' logs, each once (samples_df reads the samples)
+
+
+PLOTTED = {"persona-modes": "prism_personalization", "persona-loo": "leave_one_out",
+           "persona-intersections": "intersectionality", "persona-pass-at-k": "pass_at_k"}
+
+
+@pytest.mark.parametrize("name", list(PLOTTED))
+def test_an_unfinished_log_of_the_plotted_task_is_refused(log_dir, tmp_path, capsys, name):
+    """The rule of every reader (`logs.check_all_finished`): a log an interrupted run left `started`
+    holds some samples (pass@k's none of its reducers) and was plotted as if whole, or skipped."""
+    from inspect_ai.log import list_eval_logs, read_eval_log, write_eval_log
+
+    from persona_evals.logs import is_task
+
+    copy = tmp_path / "logs"
+    shutil.copytree(log_dir, copy)
+    [path] = [info.name.removeprefix("file://") for info in list_eval_logs(str(copy))
+              if is_task(read_eval_log(info, header_only=True).eval.task, PLOTTED[name])]
+    log = read_eval_log(path)
+    log.status, log.results = "started", None  # as an interrupted eval leaves it
+    write_eval_log(log, path)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["viz", name, "--log-dir", str(copy), "--out", str(out / "p.png")]) == 2
+    assert f"{path} did not complete (status started): rerun it" in capsys.readouterr().err
+    assert list(out.iterdir()) == []

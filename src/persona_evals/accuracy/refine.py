@@ -29,14 +29,16 @@ def read_baseline_answers(path: str | Path) -> tuple[ModelIdentity, dict[str, st
     """(model identity, item id -> completion) of the empty-persona samples of a persona_accuracy log.
 
     Raises:
-        ValueError: when the log does not exist or holds no empty-persona sample.
+        ValueError: when the log does not exist, did not complete (the rule of every log reader:
+            an interrupted run's answers would be taken for a whole run's) or holds no
+            empty-persona sample.
     """
     from persona_evals.logs import read_task_log
 
     path = user_path(path)
     if not path.exists():
         raise ValueError(f"baseline_log {path} does not exist")
-    log = read_task_log(path, "persona_accuracy", arg="baseline_log")
+    log = read_task_log(path, "persona_accuracy", arg="baseline_log", finished=True)
     answers: dict[str, str] = {}
     for sample in log.samples or []:
         meta = sample.metadata or {}

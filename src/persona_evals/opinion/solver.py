@@ -38,7 +38,7 @@ def load_peers(peers_log: str) -> PeerIndex:
     path = user_path(peers_log)
     if not path.exists():
         raise ValueError(f"peers_log: {path} does not exist (a log of a reasoning or multi_turn run)")
-    log = read_task_log(path, "opinion_simulation", arg="peers_log")
+    log = read_task_log(path, "opinion_simulation", arg="peers_log", finished=True)
     index: PeerIndex = defaultdict(list)
     for s in log.samples or []:
         if not s.output or not s.output.completion or "question_id" not in (s.metadata or {}):

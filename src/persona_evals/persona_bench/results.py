@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from persona_evals.identity import log_identity, unique_labels
-from persona_evals.logs import LogError, is_task, read_logs
+from persona_evals.logs import LogError, check_all_finished, is_task, read_logs
 from persona_evals.persona_bench.dataset import DROP, NONE
 from persona_evals.persona_bench.metrics import paired_drops
 from persona_evals.persona_bench.solver import MODES
@@ -51,7 +51,7 @@ def load_samples(paths: Sequence[str], task: str, answer_tokens: bool = False) -
     if answer_tokens:
         columns = columns + [SampleColumn("answer_tokens", path="output.usage.output_tokens", full=True)]
     # each header read once (a file that is not a log is named here); the samples of `task`'s logs only
-    labels = _labels([log for log in read_logs(paths) if is_task(log.eval.task, task)])
+    labels = _labels(_finished_logs(paths, task))
     df = samples_df(list(labels), columns=columns, quiet=True) if labels else None
     if df is None or df.empty or SCORE not in df:
         raise NoSamplesError(f"no {task} samples with critic scores in {len(paths)} log(s)")
@@ -173,11 +173,11 @@ def intersection_table(df: Any) -> list[dict[str, Any]]:
 def pass_at_k_table(paths: Sequence[str]) -> list[dict[str, Any]]:
     """pass@k for k = 1..K per model, from the ``pass_at_<k>`` reducers of pass_at_k logs."""
     rows = []
-    logs = read_logs(paths)  # each header once
+    logs = _finished_logs(paths, "pass_at_k")
     labels = _labels(logs)
     for log in logs:
         path, model = log.location, labels[log.location]
-        if not is_task(log.eval.task, "pass_at_k") or log.results is None:
+        if log.results is None:
             continue
         for score in log.results.scores:
             reducer = score.reducer or ""
@@ -193,6 +193,15 @@ def pass_at_k_table(paths: Sequence[str]) -> list[dict[str, Any]]:
     if not rows:
         raise NoSamplesError(f"no pass_at_k results in {len(paths)} log(s)")
     return sorted(rows, key=lambda r: (r["model"], r["k"]))
+
+
+def _finished_logs(paths: Sequence[str], task: str) -> list[Any]:
+    """The headers of `task`'s logs among `paths` (each read once; other tasks' logs are left
+    out), each completed (`logs.check_all_finished`, the rule of every reader): an interrupted
+    run's log holds some samples and would be plotted as if whole."""
+    logs = [log for log in read_logs(paths) if is_task(log.eval.task, task)]
+    check_all_finished((log.location, log.status) for log in logs)
+    return logs
 
 
 def _labels(logs: Sequence[Any]) -> dict[str, str]:
