@@ -102,7 +102,7 @@ def test_the_fit_equals_statsmodels_called_directly_on_the_same_frame(family):
 
 
 def test_the_correction_adjusts_the_terms_of_each_fit():
-    from persona_evals.stats import benjamini_hochberg
+    from persona_evals.stats.significance import benjamini_hochberg
 
     rows = by_term(fit_families(scripted_runs(), families=("category",), correction="bh")[0], "category")
     terms = [t for t in rows if t != "Intercept"]

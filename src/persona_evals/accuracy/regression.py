@@ -39,7 +39,7 @@ from persona_evals.accuracy.sizes import (
     size_frame,
 )
 from persona_evals.regression import MIN_GROUPS, MixedFit, RegressionError, fit_mixed
-from persona_evals.stats import adjust_pvalues
+from persona_evals.stats.significance import adjust_pvalues
 
 FAMILIES: tuple[str, ...] = ("category", "education", "domain", "specialization")
 BASELINE = "empty"

@@ -10,7 +10,7 @@ from persona_evals.accuracy.metrics import MetricRow
 from persona_evals.accuracy.regression import COLUMNS as REGRESSION_COLUMNS
 from persona_evals.accuracy.regression import RegressionRow
 from persona_evals.accuracy.results import ACCURACY_COLUMNS, Run, accuracy_rows
-from persona_evals.stats import CORRECTION_NAMES
+from persona_evals.stats.significance import CORRECTION_NAMES
 
 COLUMNS = list(MetricRow.__dataclass_fields__)
 

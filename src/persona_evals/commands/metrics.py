@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.commands.argtypes import int_between
     from persona_evals.commands.model_sizes import add_size_arguments
     from persona_evals.commands.outputs import add_output_argument
-    from persona_evals.stats import CORRECTIONS, MAX_N_BOOT
+    from persona_evals.stats import MAX_N_BOOT
+    from persona_evals.stats.significance import CORRECTIONS
 
     p = sub.add_parser(
         "metrics", help="Principled Personas metrics (advantage, robustness, fidelity) over logs"
