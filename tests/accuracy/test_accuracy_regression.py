@@ -272,7 +272,7 @@ def test_a_known_size_effect_is_recovered_and_equals_statsmodels_on_the_same_fra
 
 
 def test_size_slopes_of_a_mitigation_are_adjusted_together_and_undefined_values_are_counted():
-    from persona_evals.stats import benjamini_hochberg
+    from persona_evals.stats.significance import benjamini_hochberg
 
     rows, _ = scripted_metrics(seed=1)
     rows[-1].value = float("nan")  # one fidelity tau undefined
