@@ -149,7 +149,7 @@ def size_frame(metric_rows: Iterable[Any], sizes: ModelSizes) -> Any:
 def check_size_rows(rows: Any, metric: str, min_groups: int) -> str | None:
     """Why `rows` (one metric, one mitigation) cannot carry its size regression (None when they can)."""
     if rows.empty:
-        return f"no {metric} values (its personas were not run)"
+        return f"no {metric} values (its personas were not run, or every value is undefined)"
     if rows["size"].nunique() < 2 or rows[SIZE_GROUPS].nunique() < min_groups:
         return (f"needs {metric} for models of at least 2 sizes in {min_groups}+ (family, task) groups; "
                 f"has {rows['size'].nunique()} size(s) in {rows[SIZE_GROUPS].nunique()} group(s)")
