@@ -24,7 +24,7 @@ adjusted together (one test per fit: adjusting within a fit would change nothing
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from persona_evals.accuracy.metrics import MetricRow, compute_metrics
@@ -38,7 +38,7 @@ from persona_evals.accuracy.sizes import (
     check_size_rows,
     size_frame,
 )
-from persona_evals.regression import MIN_GROUPS, MixedFit, RegressionError, fit_mixed
+from persona_evals.regression import MIN_GROUPS, Coefficient, MixedFit, RegressionError, fit_mixed
 from persona_evals.stats.significance import adjust_pvalues
 
 FAMILIES: tuple[str, ...] = ("category", "education", "domain", "specialization")
@@ -58,18 +58,14 @@ NEEDS = {
 }
 
 
-@dataclass
-class RegressionRow:
+@dataclass(frozen=True)
+class RegressionRow(Coefficient):
+    """One fixed effect of one fit (`Coefficient`'s fields, the term labelled), with its fit."""
+
     mitigation: str
     family: str
     formula: str
     groups: str  # what the random intercept is per (`RANDOM_INTERCEPT`)
-    term: str
-    coef: float
-    se: float
-    ci_low: float
-    ci_high: float
-    p_value: float
     correction: str
     p_adjusted: float
     n_obs: int
@@ -84,7 +80,8 @@ class RegressionRow:
         return asdict(self)
 
 
-COLUMNS = list(RegressionRow.__dataclass_fields__)
+_FIT = ["mitigation", "family", "formula", "groups"]
+COLUMNS = _FIT + [f for f in RegressionRow.__dataclass_fields__ if f not in _FIT]  # the fit first, then the term
 
 
 def regression_frame(runs: list[Run]) -> Any:
@@ -242,13 +239,11 @@ def _rows(fit: MixedFit, mitigation: str, family: str, groups: str, notes: list[
 def _adjust(rows: list[RegressionRow], correction: str) -> list[RegressionRow]:
     """Adjust the p-values of `rows`' effects (not intercepts) as one family of tests; every row
     names the correction."""
-    if correction != "none":
-        tested = [r for r in rows if r.term != "Intercept"]
-        for row, p in zip(tested, adjust_pvalues([r.p_value for r in tested], correction), strict=True):
-            row.p_adjusted = float(p)
-    for row in rows:
-        row.correction = correction
-    return rows
+    if correction == "none":
+        return [replace(r, correction=correction) for r in rows]
+    tested = [i for i, r in enumerate(rows) if r.term != "Intercept"]
+    adjusted = dict(zip(tested, adjust_pvalues([rows[i].p_value for i in tested], correction), strict=True))
+    return [replace(r, correction=correction, p_adjusted=float(adjusted.get(i, r.p_adjusted))) for i, r in enumerate(rows)]
 
 
 def term_label(term: str) -> str:
