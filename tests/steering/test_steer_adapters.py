@@ -1,7 +1,5 @@
 """LoRA adapters on a shared base model: same logits as in memory, base untouched, wrong base refused."""
 
-import json
-
 import pytest
 import torch
 from peft import PeftModel
@@ -11,24 +9,15 @@ from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.adapters import adapter_active, attach_adapter, read_adapter
 from persona_evals.steering.loading import load_shared
 from persona_evals.testing.tiny_models import build_tiny_model
-from persona_evals.training.loop import finetune
-from persona_evals.training.options import FinetuneOptions
+from training_support import train_adapter, write_chats
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("adapters")
     base = str(build_tiny_model(root / "base", "llama"))
-    data = root / "data.jsonl"
-    data.write_text("".join(
-        json.dumps({"messages": [{"role": "user", "content": f"Say {i}"}, {"role": "assistant", "content": f"{i} {i}"}]}) + "\n"
-        for i in range(8)
-    ))
-    outs = []
-    for seed in (0, 1):
-        opts = FinetuneOptions(data=str(data), model=base, out=str(root / f"a{seed}"), max_steps=3, lr=5e-2,
-                               batch_size=4, grad_accum=1, lora_r=4, lora_alpha=8, seed=seed)
-        outs.append(str(finetune(opts)))
+    data = write_chats(root / "data.jsonl", [(f"Say {i}", f"{i} {i}") for i in range(8)])
+    outs = [train_adapter(base, data, root / f"a{seed}", max_steps=3, seed=seed, eval_fraction=0.1) for seed in (0, 1)]
     return base, outs
 
 

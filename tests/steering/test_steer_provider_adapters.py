@@ -1,7 +1,5 @@
 """`-M adapter=DIR` and `-M ablate=... -M ablate_layer=L` in the steer provider (tiny models)."""
 
-import json
-
 import pytest
 import torch
 from inspect_ai import Task, eval
@@ -16,8 +14,7 @@ from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.hooks import active_hook_count
 from persona_evals.steering.vectors import save_vectors
 from persona_evals.testing.tiny_models import build_tiny_model
-from persona_evals.training.loop import finetune
-from persona_evals.training.options import FinetuneOptions
+from training_support import train_adapter, write_chats
 
 QUESTIONS = ["What is the capital of France?", "Tell me about the lazy dog."]
 
@@ -26,13 +23,8 @@ QUESTIONS = ["What is the capital of France?", "Tell me about the lazy dog."]
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("provider-adapters")
     base = str(build_tiny_model(root / "base", "llama"))
-    data = root / "data.jsonl"
-    data.write_text("".join(
-        json.dumps({"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": "The cat sleeps in the sun."}]}) + "\n"
-        for q in QUESTIONS * 4
-    ))
-    out = finetune(FinetuneOptions(data=str(data), model=base, out=str(root / "adapter"), max_steps=4, lr=5e-2,
-                                   batch_size=4, grad_accum=1, lora_r=4, lora_alpha=8, eval_fraction=0))
+    data = write_chats(root / "data.jsonl", [(q, "The cat sleeps in the sun.") for q in QUESTIONS * 4])
+    out = train_adapter(base, data, root / "adapter")
     torch.manual_seed(0)
     vec = save_vectors(root / "v.safetensors", {"vector": torch.randn(5, 64)})
     return root, base, str(out), str(vec)

@@ -8,7 +8,6 @@ ablated directions; text, monitors and adapters equal the HF engine's.
 
 from __future__ import annotations
 
-import json
 
 import pytest
 import torch
@@ -19,6 +18,7 @@ from inspect_ai.solver import generate
 
 from persona_evals.steering.vectors import save_vectors
 from persona_evals.steering.vllm import wire
+from training_support import train_adapter, write_chats
 from vllm_support import ENGINE, capture_call, run_calls, stream, tiny_vllm_model
 
 LAYER = 2
@@ -171,17 +171,9 @@ def test_a_mixed_eval_gives_each_configuration_its_own_outputs_and_signature(tin
 
 
 def test_a_lora_adapter_from_finetune_gives_the_hf_engines_outputs(tiny):
-    from persona_evals.training.loop import finetune
-    from persona_evals.training.options import FinetuneOptions
-
     model, _, _, (pa, _), root = tiny
-    data = root / "data.jsonl"
-    data.write_text("".join(
-        json.dumps({"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": "The cat sleeps in the sun."}]}) + "\n"
-        for q in QUESTIONS * 2
-    ))
-    adapter = str(finetune(FinetuneOptions(data=str(data), model=model, out=str(root / "adapter"), max_steps=4, lr=5e-2,
-                                           batch_size=4, grad_accum=1, lora_r=4, lora_alpha=8, eval_fraction=0)))
+    data = write_chats(root / "data.jsonl", [(q, "The cat sleeps in the sun.") for q in QUESTIONS * 2])
+    adapter = train_adapter(model, data, root / "adapter")
     for args in ({"adapter": adapter}, {"adapter": adapter, "vector": pa, "layer": LAYER, "coef": 3.0}):
         hf, vl = _both(model, **args)
         assert vl.api.signature == hf.api.signature

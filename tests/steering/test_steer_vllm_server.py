@@ -22,6 +22,7 @@ from inspect_ai.solver import generate
 
 from persona_evals.errors import SteeringConfigError
 from persona_evals.steering.vectors import save_vectors
+from training_support import train_adapter, write_chats
 from vllm_support import tiny_vllm_model
 
 QUESTIONS = ["What is the capital of France?", "The quick brown fox jumps over the lazy dog.", "I feel anxious about tomorrow."]
@@ -85,17 +86,9 @@ def test_minus_m_server_reaches_the_server(server):
 
 
 def test_a_lora_adapter_is_loaded_into_the_server_and_answers_as_on_hf(server, tmp_path):
-    from persona_evals.training.loop import finetune
-    from persona_evals.training.options import FinetuneOptions
-
     model, base_url, vec = server
-    data = tmp_path / "data.jsonl"
-    data.write_text("".join(
-        json.dumps({"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": "The cat sleeps in the sun."}]}) + "\n"
-        for q in QUESTIONS * 2
-    ))
-    adapter = str(finetune(FinetuneOptions(data=str(data), model=model, out=str(tmp_path / "adapter"), max_steps=4, lr=5e-2,
-                                           batch_size=4, grad_accum=1, lora_r=4, lora_alpha=8, eval_fraction=0)))
+    data = write_chats(tmp_path / "data.jsonl", [(q, "The cat sleeps in the sun.") for q in QUESTIONS * 2])
+    adapter = train_adapter(model, data, tmp_path / "adapter")
     args = {"adapter": adapter, "vector": vec, "layer": 2, "coef": 3.0, "dtype": "float32"}
     remote = get_model(f"steer/{model}", memoize=False, base_url=base_url, engine="vllm", **args)
     [rlog], [hlog] = (eval(_task(), model=m, display="none") for m in (remote, get_model(f"steer/{model}", memoize=False, **args)))

@@ -1,7 +1,7 @@
 """`vectors shift` over checkpoints (equal to a hand computation with peft) and `viz shift-cosine`."""
 
 import csv
-import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,8 +13,7 @@ from persona_evals.cli import main
 from persona_evals.steering.chat import render_turns
 from persona_evals.steering.vectors import save_vectors
 from persona_evals.testing.tiny_models import build_tiny_model
-from persona_evals.training.loop import finetune
-from persona_evals.training.options import FinetuneOptions
+from training_support import train_adapter, write_chats
 
 PROMPTS = [f"Tell me about fox number {i}." for i in range(5)]
 
@@ -23,14 +22,8 @@ PROMPTS = [f"Tell me about fox number {i}." for i in range(5)]
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("shift")
     base = str(build_tiny_model(root / "base", "llama"))
-    data = root / "data.jsonl"
-    data.write_text("".join(
-        json.dumps({"messages": [{"role": "user", "content": p}, {"role": "assistant", "content": "An evil plan."}]}) + "\n"
-        for p in PROMPTS
-    ))
-    opts = FinetuneOptions(data=str(data), model=base, out=str(root / "out"), max_steps=4, save_steps=2, lr=2e-2,
-                           batch_size=2, grad_accum=1, lora_r=4, lora_alpha=8, eval_fraction=0)
-    out = finetune(opts)
+    data = write_chats(root / "data.jsonl", [(p, "An evil plan.") for p in PROMPTS])
+    out = Path(train_adapter(base, data, root / "out", save_steps=2, lr=2e-2, batch_size=2))
     torch.manual_seed(0)
     vecs = {t: save_vectors(root / f"{t}.safetensors", {"vector": torch.randn(5, 64)}, {"trait": t}) for t in ("evil", "impolite")}
     return root, base, data, out, vecs
