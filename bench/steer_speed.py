@@ -56,6 +56,20 @@ SHAPES = {
 CELL_COEFS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
+def gatherer():
+    """`gather(calls)`: a callable that runs every coroutine of `calls()` at once (`asyncio.gather`)
+    on one event loop shared by every model-API call, as in an eval."""
+    loop = asyncio.new_event_loop()
+
+    def gather(calls):
+        async def go():
+            return await asyncio.gather(*calls())
+
+        return lambda: loop.run_until_complete(go())
+
+    return gather
+
+
 def prompts(n: int) -> list[str]:
     return [f"Tell me one interesting fact about {TOPICS[i % len(TOPICS)]} (question {i})." for i in range(n)]
 
@@ -197,13 +211,7 @@ def main() -> None:
           f"{shared.hidden_size}) {shared.dtype} on {shared.device} [{device_name}]; torch {torch.__version__}; "
           f"{args.prompts} prompts x {args.tokens} new tokens, batch {args.batch_size}; medians of {args.repeats} "
           f"alternating runs; load average {os.getloadavg()[0]:.2f}", flush=True)
-    loop = asyncio.new_event_loop()  # one event loop for every model-API call, as in an eval
-
-    def gather(calls):
-        async def go():
-            return await asyncio.gather(*calls())
-
-        return lambda: loop.run_until_complete(go())
+    gather = gatherer()
 
     def direct(static=None):
         return lambda: [generate_batch(shared, b, Sampling(), static=static) for b in batches]

@@ -21,7 +21,6 @@ sides alternating, after one warm-up run of each; medians are compared.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import platform
 import statistics
@@ -36,7 +35,7 @@ os.environ.setdefault("INSPECT_DISPLAY", "none")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB per engine
 
 sys.path.insert(0, str(Path(__file__).parent))
-from steer_speed import CELL_COEFS, Timer, line, prompts  # noqa: E402
+from steer_speed import CELL_COEFS, Timer, gatherer, line, prompts  # noqa: E402
 
 CRITIC = (
     "You are a careful critic of personalised answers. The user is described by the profile below; "
@@ -106,13 +105,7 @@ def main() -> None:
           f"({info.get('device')}) [{platform.processor() or platform.machine()}, {os.cpu_count()} cores]; engine start "
           f"{started:.1f} s; {args.prompts} prompts x {args.tokens} new tokens; medians of {args.repeats} alternating "
           f"runs; HF engine {args.threads} thread(s); load average {os.getloadavg()[0]:.2f}", flush=True)
-    loop = asyncio.new_event_loop()  # one event loop for every model-API call, as in an eval
-
-    def gather(calls):
-        async def go():
-            return await asyncio.gather(*calls())
-
-        return lambda: loop.run_until_complete(go())
+    gather = gatherer()
 
     greedy = GenerateConfig(temperature=0.0, max_tokens=args.tokens)
 

@@ -5,13 +5,10 @@ import csv
 import math
 
 import pytest
-from inspect_ai import eval, task_with
-from inspect_ai.log import write_eval_log
-from traits_support import grader
+from traits_support import grader, sweep_logs
 
 from persona_evals.cli import main
 from persona_evals.testing import scripted_model, scripted_output
-from persona_evals.traits.task import trait_expression
 
 # (layer, coef): (trait, coherence). Layer 8's coherence dips at coef 1 and recovers at 2: the rule
 # takes the largest passing coefficient, not the last before the first failure.
@@ -29,15 +26,7 @@ def unscored_grader():
 
 
 def sweep(log_dir, cells, judge=grader):
-    tasks = [task_with(trait_expression(trait="evil", instruction="none"), model_roles={"grader": judge(*(v or ()))})
-             for v in cells.values()]
-    logs = eval(tasks, model=scripted_model(lambda m, c: "an answer"), limit=2, log_dir=str(log_dir),
-                max_tasks=len(tasks), display="none")
-    assert [log.status for log in logs] == ["success"] * len(tasks)
-    for log, (layer, coef) in zip(logs, cells):
-        log.eval.model_args = {"vector": "vecs/evil.safetensors", "coef": coef, "layer": layer}
-        write_eval_log(log, log.location)
-    return log_dir
+    return sweep_logs(log_dir, [judge(*(v or ())) for v in cells.values()], cells, "vecs/evil.safetensors")
 
 
 @pytest.fixture(scope="module")

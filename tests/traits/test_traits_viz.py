@@ -3,10 +3,10 @@
 import shutil
 
 import pytest
-from inspect_ai import Task, eval, task_with
+from inspect_ai import Task, eval
 from inspect_ai.dataset import Sample
 from inspect_ai.log import write_eval_log
-from traits_support import grader
+from traits_support import grader, sweep_logs
 
 from persona_evals.cli import main
 from persona_evals.testing import scripted_model
@@ -41,17 +41,7 @@ def sweep_dir(tmp_path_factory):
     """One eval call runs every cell (a task per cell, each with its own grader) and a baseline."""
     log_dir = tmp_path_factory.mktemp("sweep")
     cells = [expected(layer, coef) for layer, coef in CELLS] + [(3, 97)]  # last: unsteered baseline
-    tasks = [
-        task_with(trait_expression(trait="evil", instruction="none"), model_roles={"grader": grader(*values)})
-        for values in cells
-    ]
-    logs = eval(tasks, model=scripted_model(lambda m, c: "an answer"), limit=2, log_dir=str(log_dir),
-                max_tasks=len(tasks), display="none")
-    assert [log.status for log in logs] == ["success"] * len(tasks)
-    for log, (layer, coef) in zip(logs, CELLS):
-        log.eval.model_args = {"vector": "evil.safetensors", "coef": coef, "layer": layer}
-        write_eval_log(log, log.location)
-    return log_dir
+    return sweep_logs(log_dir, [grader(*values) for values in cells], CELLS, "evil.safetensors")
 
 
 def test_frame_reads_steering_args_and_scores(sweep_dir):
