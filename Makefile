@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(OFFLINE) $(PY) bench/steer_speed.py --model smollm2 --threads 1 --only 1,2
 	$(OFFLINE) $(PY) bench/extract_speed.py
 	$(OFFLINE) $(PY) bench/train_speed.py
+	$(OFFLINE) $(PY) bench/vllm_speed.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -18,7 +18,7 @@ from persona_evals.accuracy.scorer import persona_answer
 from persona_evals.solvers.persona import persona_message
 from persona_evals.persona_bench.critic import debate_critic
 from persona_evals.persona_bench.metrics import intersection_accuracy, loo_drop
-from persona_evals.persona_bench.modes import personalized_answer
+from persona_evals.persona_bench.solver import personalized_answer
 from persona_evals.persona_bench.pairwise import baseline_reference, pairwise_vs_baseline
 from persona_evals.persona_bench.analyses import subtlety, summary_fidelity
 

@@ -13,8 +13,10 @@ Fits that statsmodels cannot estimate become `RegressionError` with a sentence a
 never a traceback or a silent NaN: a singular design (a constant or collinear predictor), a
 Hessian that is not positive definite (no standard errors), an exact fit (no residual variance),
 or non-finite estimates. A group
-variance estimated at zero (the boundary of the parameter space) is legitimate and reported as a
-note: the random intercept then adds nothing and the fit equals ordinary least squares.
+variance estimated at zero (the boundary of the parameter space; below `BOUNDARY` times the
+residual variance) is legitimate and reported as a note: the random intercept then adds nothing
+and the fit equals ordinary least squares. statsmodels' own boundary warning is not used: it fires
+for any variance below 0.01 in absolute terms, which is most variances of accuracies.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MIN_GROUPS = 2  # a group variance needs at least two groups
+BOUNDARY = 1e-6  # a group variance below this share of the residual's is the boundary (0)
 
 
 class RegressionError(ValueError):
@@ -112,8 +115,8 @@ def fit_mixed(frame: Any, formula: str, groups: str, what: str = "the regression
                 "groups or observations per level: add tasks, models or personas"
             )
         if issubclass(warning.category, ConvergenceWarning) and "boundary" in text:
-            notes.append("group variance at the boundary (0): the random intercept adds nothing; the fit equals OLS")
-        elif issubclass(warning.category, ConvergenceWarning):
+            continue  # statsmodels flags any variance below 0.01 (absolute): most accuracy data; judged below
+        if issubclass(warning.category, ConvergenceWarning):
             notes.append(f"statsmodels: {text.strip()}")
     fe = result.fe_params
     bse = result.bse_fe
@@ -131,6 +134,8 @@ def fit_mixed(frame: Any, formula: str, groups: str, what: str = "the regression
     var_f = float(np.var(model.exog @ fe.values))
     var_g = float(result.cov_re.iloc[0, 0])
     var_e = float(result.scale)
+    if var_g <= BOUNDARY * var_e:
+        notes.append("group variance at the boundary (0): the random intercept adds nothing; the fit equals OLS")
     total = var_f + var_g + var_e
     return MixedFit(
         formula=formula,

@@ -208,12 +208,7 @@ def as_list(value: Any) -> list[Any]:
 
 def as_int(value: Any, name: str) -> int:
     """An integer: ``10``, ``"10"``, ``10.0`` and ``"10.0"`` are 10; ``10.5``, ``true``, ``"x"`` are errors."""
-    if isinstance(value, bool):
-        raise SteeringConfigError(f"{name} must be an integer, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise SteeringConfigError(f"{name} must be an integer, got {value!r}") from None
+    number = _number(value, name, "an integer")
     if not number.is_integer():
         raise SteeringConfigError(f"{name} must be an integer, got {value!r}")
     return int(number)
@@ -221,15 +216,20 @@ def as_int(value: Any, name: str) -> int:
 
 def as_float(value: Any, name: str | None) -> float:
     """A finite number: nan and inf are refused (nan passes every comparison; inf·v is no steering)."""
-    if isinstance(value, bool):
-        raise SteeringConfigError(f"{name} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise SteeringConfigError(f"{name} must be a number, got {value!r}") from None
+    number = _number(value, name, "a number")
     if not math.isfinite(number):
         raise SteeringConfigError(f"{name} must be a finite number, got {value!r}")
     return number
+
+
+def _number(value: Any, name: str | None, what: str) -> float:
+    """`value` as a float; a boolean (YAML's ``true``) or anything float() refuses is an error."""
+    if isinstance(value, bool):
+        raise SteeringConfigError(f"{name} must be {what}, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SteeringConfigError(f"{name} must be {what}, got {value!r}") from None
 
 
 def choice(value: Any, options: Any, name: str, hint: str = "") -> Any:

@@ -124,7 +124,7 @@ def test_resample_keeps_anchors(sampler):
     rng = np.random.default_rng(0)
     changed = False
     for _ in range(5):
-        q = sampler.resample_non_anchor(p, rng)
+        (q,) = sampler.redraw_non_anchor(p, rng, 1)
         for key in ("state", "age", "sex", "race", "hispanic_origin"):
             assert q[key] == p[key]
         changed |= q.attributes != p.attributes

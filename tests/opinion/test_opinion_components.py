@@ -26,7 +26,7 @@ from persona_evals.opinion.questions import (
 from persona_evals.opinion.records import PersonaFileError, PersonaRecord, read_personas
 from persona_evals.opinion.scorer import rep_two_party_share, valid_rate
 from persona_evals.opinion.solver import pick_peers
-from persona_evals.stats import wilson_interval
+from persona_evals.stats.intervals import wilson_interval
 
 SHOWN = {"A": "Kamala Harris", "B": "Donald Trump"}
 
@@ -374,7 +374,7 @@ def test_the_budget_keeps_a_marginal_that_the_verifier_rejects_once():
         if p["education"] != target:
             budget.take(p)
     rejected = [(i, p) for i, p in enumerate(people) if p["education"] == target]
-    plain = [sampler.resample_non_anchor(p, np.random.default_rng(i)) for i, p in rejected]
+    plain = [sampler.redraw_non_anchor(p, np.random.default_rng(i), 1)[0] for i, p in rejected]
     budgeted = [budget.redraw(p, sampler, np.random.default_rng(i)) for i, p in rejected]
     share = n_target / len(people)
     plain_share = sum(p["education"] == target for p in plain) / len(people)

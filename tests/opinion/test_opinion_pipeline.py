@@ -11,7 +11,7 @@ from inspect_ai.log import write_eval_log
 from persona_evals.cli import main
 from persona_evals.opinion.pipeline import calibrate_personas, generate_personas
 from persona_evals.opinion.elections import election_results
-from persona_evals.opinion.results import load_truth, read_run, run_report
+from persona_evals.opinion import results
 from persona_evals.opinion.records import read_personas, write_personas
 from persona_evals.opinion.task import opinion_simulation
 from persona_evals.testing import scripted_model
@@ -108,7 +108,7 @@ def test_sample_calibrate_generate_simulate_metrics(tmp_path):
         if tier == "meta":
             assert metrics["valid_rate"] == 1.0 and metrics["invalid_count"] == 0
             assert metrics["rep_two_party_share"] == pytest.approx(0.5)
-            report = run_report(read_run(log.location))
+            (report,) = results.reports([log.location])
             summary = report["questions"]["president_2024"]["election"]["summary"]
             assert summary["winners_agree"] == 2 and summary["n_states"] == 2
             truth = election_results(2024)
@@ -212,7 +212,7 @@ def test_custom_topics_with_user_truth(tmp_path):
             }
         )
     )
-    report = run_report(read_run(log.location), truth=load_truth(truth))
+    (report,) = results.reports([log.location], str(truth))
     align = report["questions"]["climate_carbon_tax"]["alignment"]
     assert align["NY"] == pytest.approx(1.0)  # everyone strongly agrees, as in the truth
     assert align["US"] == pytest.approx(0.0)  # opposite end of the scale

@@ -1,7 +1,7 @@
 import pytest
 
-from persona_evals.persona_bench.modes import parse_modes, parse_response
 from persona_evals.persona_bench.pairing import draw_pairs, pair_sample
+from persona_evals.persona_bench.solver import parse_modes, parse_response
 from persona_evals.persona_bench.sources import load_personas, load_questions
 from persona_evals.personas import Persona
 from persona_evals.personas.matching import load_intersections, members

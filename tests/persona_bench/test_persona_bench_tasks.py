@@ -14,7 +14,7 @@ from inspect_ai import eval
 from persona_bench_support import CriticLog, critic_model, load_task, personalised, target_model
 
 from persona_evals.datasets.hub import GatedDatasetError
-from persona_evals.persona_bench.modes import MODES
+from persona_evals.persona_bench.solver import MODES
 
 FIXTURES = {"personas": "fixture", "questions": "fixture"}
 

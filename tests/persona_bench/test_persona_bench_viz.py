@@ -11,7 +11,7 @@ from persona_bench_support import critic_model, load_task, target_model
 
 from persona_evals.cli import main
 from persona_evals.persona_bench.results import mode_table
-from persona_evals.stats import bootstrap_mean_ci
+from persona_evals.stats.intervals import bootstrap_mean_ci
 
 FIXTURES = {"personas": "fixture", "questions": "fixture"}
 

@@ -53,7 +53,9 @@ def assert_mixed_equals_alone(shared, tol):
     assert [r.token_ids for r in mixed] == [r.token_ids for r in alone]
     for m, a in zip(mixed, alone):
         assert [[i for i, _ in t.top] for t in m.logprobs] == [[i for i, _ in t.top] for t in a.logprobs]
-        assert _values(m) == pytest.approx(_values(a), abs=tol, rel=0, nan_ok=True)
+        # relative too: float32 rounding grows with depth and magnitude (SmolLM2 on one thread:
+        # a log P of -2.329 off by 1.1e-4, 4.8e-5 of it)
+        assert _values(m) == pytest.approx(_values(a), abs=tol, rel=tol, nan_ok=True)
     by_config = [mixed[i : i + len(PROMPTS)] for i in range(0, len(mixed), len(PROMPTS))]
     assert len({tuple(tuple(r.token_ids) for r in rows) for rows in by_config}) > 3  # the steering did something
     assert set(by_config[4][0].extras["monitor"]) == {"watch"}

@@ -281,3 +281,24 @@ def test_a_response_schema_is_enforced_by_vllms_guided_decoding(tiny):
         assert out.stop_reason == "stop"
         # vLLM's CPU engine dies on a seeded request whose prompt is chunked: seeds are not sent there, and said so
         assert out.metadata["ignored_config"] == ["seed"]
+
+
+def test_overflowing_activations_fail_the_sample_naming_dtype_and_coefs(tiny, tmp_path):
+    import asyncio
+
+    model, _, _, _, _ = tiny
+    ones = str(save_vectors(tmp_path / "ones.safetensors", {"vector": torch.ones(64)}))
+    huge = {"vector": [ones, ones], "layer": [1, 2], "coef": 3e38}  # each delta finite, their sum is not
+    results = []
+    for m in _both(model, **huge):
+        plain = get_model(f"steer/{model}", memoize=False, dtype="float32", **(ENGINE if m.api.vllm else {}))
+
+        async def both(m=m, plain=plain):
+            config = GenerateConfig(max_tokens=3, temperature=0.0)
+            return await asyncio.gather(m.generate("Hi", config=config), plain.generate("Hi", config=config), return_exceptions=True)
+
+        results.append(asyncio.run(both()))
+    for bad, good in results:  # both engines: the overflowing request fails, the other in its batch does not
+        assert isinstance(bad, RuntimeError), bad
+        assert "non-finite logits (NaN or inf) at output token 1" in str(bad) and "dtype=float32" in str(bad)
+        assert not isinstance(good, BaseException) and good.completion

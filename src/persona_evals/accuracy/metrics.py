@@ -35,15 +35,9 @@ from typing import Any
 import numpy as np
 
 from persona_evals.accuracy.results import LogMixError, Run
-from persona_evals.stats import (
-    ALPHA,
-    N_BOOTSTRAP,
-    VERDICTS,
-    adjust_pvalues,
-    bootstrap_tau,
-    mcnemar_exact,
-    verdict,
-)
+from persona_evals.stats import ALPHA, N_BOOTSTRAP
+from persona_evals.stats.correlation import bootstrap_tau
+from persona_evals.stats.significance import VERDICTS, adjust_pvalues, mcnemar_exact, verdict
 
 
 @dataclass

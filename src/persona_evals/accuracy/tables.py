@@ -10,7 +10,7 @@ from persona_evals.accuracy.metrics import MetricRow
 from persona_evals.accuracy.regression import COLUMNS as REGRESSION_COLUMNS
 from persona_evals.accuracy.regression import RegressionRow
 from persona_evals.accuracy.results import ACCURACY_COLUMNS, Run, accuracy_rows
-from persona_evals.stats import CORRECTION_NAMES
+from persona_evals.stats.significance import CORRECTION_NAMES
 
 COLUMNS = list(MetricRow.__dataclass_fields__)
 
@@ -78,7 +78,7 @@ def regression_markdown(rows: list[RegressionRow], skipped: list[str] = ()) -> s
         adjusted = first.correction != "none"
         out.append(f"### {family} (mitigation: {mitigation})\n")
         out.append(
-            f"`{first.formula}`, random intercept per model x task: {first.n_obs} observations in "
+            f"`{first.formula}`, random intercept per {first.groups}: {first.n_obs} observations in "
             f"{first.n_groups} groups; R² marginal {first.r2_marginal:.3f}, conditional {first.r2_conditional:.3f}"
             + (f"; {first.note}" if first.note else "")
             + "\n"

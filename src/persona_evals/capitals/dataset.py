@@ -10,7 +10,7 @@ from importlib.resources import files
 
 from inspect_ai.dataset import Dataset, Sample, json_dataset
 
-QUESTION = "What is the capital of {country}? Answer with the city name."
+from persona_evals.capitals.prompts import QUESTION
 
 
 def capitals_dataset() -> Dataset:

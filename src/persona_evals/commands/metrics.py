@@ -1,5 +1,6 @@
 """`persona-evals metrics`: expertise advantage, robustness and fidelity over persona_accuracy logs,
-and with ``--regression`` the paper's mixed-effects regressions of accuracy on persona type."""
+and with ``--regression`` the paper's mixed-effects regressions of accuracy on persona type (and,
+given model sizes, of each metric on model size)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ def _files(args: argparse.Namespace) -> tuple[str, ...]:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from persona_evals.commands.argtypes import int_between
+    from persona_evals.commands.model_sizes import add_size_arguments
     from persona_evals.commands.outputs import add_output_argument
-    from persona_evals.stats import CORRECTIONS, MAX_N_BOOT
+    from persona_evals.stats import MAX_N_BOOT
+    from persona_evals.stats.significance import CORRECTIONS
 
     p = sub.add_parser(
         "metrics", help="Principled Personas metrics (advantage, robustness, fidelity) over logs"
@@ -53,9 +56,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--regression",
         action="store_true",
         help="also fit the paper's mixed-effects regressions (accuracy on persona category, education, "
-        "domain and specialization level; model x task random intercept; marginal and conditional R²) "
-        "to regression.csv and regression.md; plot with `persona-evals viz persona-regression`",
+        "domain and specialization level; model x task random intercept; marginal and conditional R²; "
+        "with --model-size, each metric on model size) to regression.csv and regression.md; plot with "
+        "`persona-evals viz persona-regression`",
     )
+    add_size_arguments(p)
     p.add_argument(
         "--n-boot",
         type=int_between(100, MAX_N_BOOT),
@@ -70,9 +75,12 @@ def run(args: argparse.Namespace) -> int:
     from persona_evals.accuracy.results import collect_hits
     from persona_evals.accuracy.tables import markdown, write_accuracy_csv, write_csv
     from persona_evals.commands import CommandError
+    from persona_evals.commands.model_sizes import given
     from persona_evals.logs import find_logs
     from persona_evals.paths import write_text_atomic
 
+    if given(args) and not args.regression:
+        raise CommandError("--model-size, --model-family and --model-sizes are for --regression: add it")
     if args.holm and args.correction not in (None, "holm"):
         raise CommandError(f"--holm and --correction {args.correction} disagree: give one")
     correction = "holm" if args.holm else args.correction or "none"
@@ -80,9 +88,10 @@ def run(args: argparse.Namespace) -> int:
     runs = collect_hits(paths)  # reads each log once; LogError naming a bad one: the CLI prints it
     if not runs:
         raise CommandError(f"no scored persona_accuracy samples in {len(paths)} log(s): nothing to compute")
+    sizes = _sizes(args, runs)
     rows = compute_metrics(runs, correction=correction, n_boot=args.n_boot)
     table = markdown(rows, correction=correction)
-    fits = _regressions(runs, correction) if args.regression else None  # before anything is written
+    fits = _regressions(runs, correction, sizes, rows) if args.regression else None  # before anything is written
     out = Path(args.out_dir)
     write_csv(rows, out / "metrics.csv", args.overwrite)
     write_accuracy_csv(runs, out / "accuracy.csv", args.overwrite)
@@ -101,12 +110,25 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _regressions(runs, correction: str):  # -> (rows, skipped lines)
+def _sizes(args: argparse.Namespace, runs):  # -> ModelSizes | None
+    """The model sizes for the scale regressions (checked before any work), None without --regression."""
+    from persona_evals.commands import CommandError
+    from persona_evals.commands.model_sizes import model_sizes
+
+    if not args.regression:
+        return None
+    try:
+        return model_sizes(args, sorted({run.model for run in runs}))
+    except ValueError as ex:  # SizeError, or a --model-sizes file that cannot be read
+        raise CommandError(str(ex)) from None
+
+
+def _regressions(runs, correction: str, sizes, metrics):  # -> (rows, skipped lines)
     from persona_evals.accuracy.regression import fit_families
     from persona_evals.commands import CommandError
     from persona_evals.regression import RegressionError
 
     try:
-        return fit_families(runs, correction=correction)
+        return fit_families(runs, correction=correction, sizes=sizes, metrics=metrics)
     except RegressionError as ex:
         raise CommandError(f"--regression: {ex}") from None

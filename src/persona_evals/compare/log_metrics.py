@@ -19,7 +19,8 @@ from typing import Any
 
 from persona_evals.identity import ModelIdentity, log_identity, unique_labels
 from persona_evals.logs import LogError, check_all_finished, read_logs, task_name
-from persona_evals.stats import Z95, normal_ci
+from persona_evals.stats import Z95
+from persona_evals.stats.intervals import normal_ci
 
 _SPREAD = {"stderr", "std", "var"}
 _MEANS = {"accuracy", "mean", "finite_mean"}

@@ -67,7 +67,7 @@ def cosine(a: str, b: str, layer: int) -> float:
 
 def pearson_r(rows: list[dict[str, Any]]) -> float:
     """Pearson's r of the rows' (cosine, relative change); NaN for fewer than two rows."""
-    from persona_evals.stats import pearson
+    from persona_evals.stats.correlation import pearson
 
     return pearson([r["cosine"] for r in rows], [r["relative_change"] for r in rows]) if len(rows) > 1 else math.nan
 

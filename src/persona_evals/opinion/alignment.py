@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from persona_evals.opinion.elections import election_results
-from persona_evals.stats import wilson_interval
+from persona_evals.stats.intervals import wilson_interval
 
 
 class AlignmentError(ValueError):

@@ -56,11 +56,6 @@ def adult_population() -> dict[str, float]:
     return {s: float(m["adults"]) for s, m in load_marginals()["states"].items()}
 
 
-def read_run(path: str | Path) -> SimulationRun:
-    """Tallies from an opinion-simulation log (raises if it is not one or did not finish)."""
-    return _run(read_task_log(path, TASK, finished=True))
-
-
 def _run(log: Any) -> SimulationRun:
     path = log.location
     meta = log.eval.metadata or {}

@@ -1,9 +1,8 @@
 """The LLM-written persona tiers: objective table, subjective table (pydantic) and descriptive text.
 
 The tables mirror the field sets of the original benchmark (20 objective fields; the subjective
-table adds job detail, Big Five, habits, ideology, party, religion and difficulties). Unlike the
-original, which stored the table replies as unparsed strings, each reply is validated against
-these models (with re-asks through `persona_evals.structured.generate_structured`).
+table adds job detail, Big Five, habits, ideology, party, religion and difficulties). Each reply
+is validated against these models (with re-asks through `persona_evals.structured.generate_structured`).
 """
 
 from __future__ import annotations

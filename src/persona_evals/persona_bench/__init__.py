@@ -3,7 +3,7 @@
 Modules: ``tasks/`` (the main, leave-one-out, intersectionality and pass@k tasks, registered as
 ``persona_evals/<task>``), ``sources`` (personas and questions: Hub data sets or offline
 fixtures), ``pairing`` (seeded question x persona pairs), ``dataset`` (the samples of each task),
-``prompts`` (our prompt wording), ``modes`` (the solver: one generate mode per sample, its answer
+``prompts`` (our prompt wording), ``solver`` (the generate modes: one per sample, its answer
 parsed), ``critic`` (the debate critic, the main scorer), ``pairwise`` and ``analyses`` (the
 optional judges: win rate against the no-persona answer, subtlety, summary fidelity),
 ``metrics`` (over critic scores) and ``results`` (the tables behind the plots).

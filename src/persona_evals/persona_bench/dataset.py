@@ -20,8 +20,8 @@ from inspect_ai.dataset import Sample
 
 from persona_evals.datasets.questions import DEFAULT_CONVERSATION_TYPES, Question
 from persona_evals.paths import loads_json, read_json, user_path
-from persona_evals.persona_bench.modes import PERSONA_MODES
 from persona_evals.persona_bench.pairing import Pair, draw_pairs, pair_sample
+from persona_evals.persona_bench.solver import PERSONA_MODES
 from persona_evals.persona_bench.sources import load_personas, load_questions
 from persona_evals.personas.attributes import valid_attribute_names
 from persona_evals.personas.matching import Intersection, load_intersections, members

@@ -21,9 +21,10 @@ from persona_evals.identity import log_identity, unique_labels
 from persona_evals.logs import LogError, check_all_finished, is_task, read_logs
 from persona_evals.persona_bench.dataset import DROP, NONE
 from persona_evals.persona_bench.metrics import paired_drops
-from persona_evals.persona_bench.modes import MODES
+from persona_evals.persona_bench.solver import MODES
 from persona_evals.scorers.metrics import scores_by_pair, slice_scores
-from persona_evals.stats import bootstrap_mean_ci, mean_covariance, mean_se, normal_ci, ratio_se, sign_test
+from persona_evals.stats.intervals import bootstrap_mean_ci, mean_covariance, mean_se, normal_ci, ratio_se
+from persona_evals.stats.significance import sign_test
 
 SCORE = "score_debate_critic"
 
@@ -89,7 +90,7 @@ def mode_table(df: Any) -> list[dict[str, Any]]:
     """Accuracy per model and mode, with stderr, 95% CI and the percent gain over baseline.
 
     Gain is 100 (acc_m / acc_b - 1), in percent, and so is its error: 100 times the delta-method
-    standard error of the ratio acc_m / acc_b (`persona_evals.stats.ratio_se`):
+    standard error of the ratio acc_m / acc_b (`persona_evals.stats.intervals.ratio_se`):
     sqrt(se_m^2 + R^2 se_b^2 - 2 R cov) / acc_b with R the ratio and cov the covariance of the two
     accuracies over the pairs scored in both modes (the modes share their pairs).
     ``p_vs_baseline`` is the exact sign test of the mode against baseline over the ``n_paired``

@@ -328,12 +328,9 @@ class CensusSampler:
         cols = self.sample_columns(code, n, state_rng(seed, code))
         return [self._persona(code, cols, i, f"{code}-s{seed}-{i:05d}") for i in range(n)]
 
-    def resample_non_anchor(self, persona: Persona, rng: np.random.Generator) -> Persona:
-        """Redraw every attribute except the anchors (state, age, sex, race, Hispanic origin)."""
-        return self.redraw_non_anchor(persona, rng, 1)[0]
-
     def redraw_non_anchor(self, persona: Persona, rng: np.random.Generator, n: int) -> list[Persona]:
-        """`n` independent redraws of every attribute except the anchors, in one vectorised draw."""
+        """`n` independent redraws of every attribute except the anchors (state, age, sex, race,
+        Hispanic origin), in one vectorised draw."""
         code = str(persona["state"])
         fixed = {
             k: np.array([persona[k]] * n, dtype=object)

@@ -8,7 +8,7 @@ to text for prompts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -39,11 +39,6 @@ class Persona(BaseModel):
             }
         return value
 
-    @classmethod
-    def from_mapping(cls, row: Mapping[str, Any], id: str | None = None) -> Persona:
-        """Build a persona from a flat record (e.g. a dataset row), keeping its key order."""
-        return cls(id=id, attributes=dict(row))
-
     @property
     def names(self) -> list[str]:
         return list(self.attributes)
@@ -64,13 +59,6 @@ class Persona(BaseModel):
             raise KeyError(f"persona has no attribute(s) {unknown}; it has {self.names}")
         return self.model_copy(
             update={"attributes": {k: v for k, v in self.attributes.items() if k not in names}}
-        )
-
-    def only(self, names: Iterable[str]) -> Persona:
-        """A sub-persona keeping only the named attributes, in this persona's order."""
-        keep = set(names)
-        return self.model_copy(
-            update={"attributes": {k: v for k, v in self.attributes.items() if k in keep}}
         )
 
     def render(self, style: str = "lines") -> str:

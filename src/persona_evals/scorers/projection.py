@@ -18,7 +18,7 @@ from persona_evals.protocol import PROJ, PROMPT_LAST_PROJ, monitor_readings
 from persona_evals.scorers.metrics import finite_mean
 
 NO_MONITOR = "no monitor reading: run with --model steer/... -M monitor=<vector file> -M monitor_layer=<L>"
-
+MONITOR_NAME = "monitor"  # Score.metadata: which monitor the score reports (``<file stem>@<layer>``)
 
 
 @scorer(metrics={PROJ: [finite_mean(), stderr()], PROMPT_LAST_PROJ: [finite_mean(), stderr()]})
@@ -43,7 +43,7 @@ def projection(monitor: str | None = None) -> Scorer:
         return Score(
             value={PROJ: proj, PROMPT_LAST_PROJ: last},
             explanation=f"{name}: response projection {proj:.3f}, last prompt token {last:.3f}",
-            metadata={"monitor": name, "readings": readings},
+            metadata={MONITOR_NAME: name, "readings": readings},
         )
 
     return score

@@ -69,7 +69,6 @@ class BatchInfo:
 
     key: Hashable
     size: int
-    queued_after: int
     interrupt: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
     """Call between steps of long work: raises `BatcherClosed` once the batcher is closing."""
 
@@ -115,7 +114,6 @@ class Batcher:
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _thread: threading.Thread | None = None
     _closing: bool = False
-    batches_run: int = 0
 
     def close(self, timeout: float | None = None) -> None:
         """Stop the decode thread and wait for it: the running batch stops at its next step (its
@@ -178,7 +176,7 @@ class Batcher:
                     return
             self._run(*taken)
 
-    def _next_batch(self) -> tuple[Hashable, list[_Waiter], int] | None:
+    def _next_batch(self) -> tuple[Hashable, list[_Waiter]] | None:
         """Wait (holding `_cond`) until some key's batch is due; take it. None: idle too long."""
         idle_since = self.clock.now()
         while True:
@@ -200,7 +198,7 @@ class Batcher:
                     del self._queues[due]
                 self._turned.pop(due, None)
                 self._asked.pop(due, None)
-                return due, batch, len(queue)
+                return due, batch
             if not self._queues and now - idle_since >= IDLE_EXIT_S:
                 return None
             self.clock.wait(self._cond, wake_at)
@@ -232,10 +230,10 @@ class Batcher:
             self._turned[key] = stamp
             self._cond.notify()
 
-    def _run(self, key: Hashable, batch: list[_Waiter], left: int) -> None:
+    def _run(self, key: Hashable, batch: list[_Waiter]) -> None:
         try:
             with self.lock:
-                info = BatchInfo(key, len(batch), left, self._interrupt)
+                info = BatchInfo(key, len(batch), self._interrupt)
                 outputs = batch[0].run(key, [w.item for w in batch], info)
             if len(outputs) != len(batch):
                 raise RuntimeError(f"batch runner returned {len(outputs)} outputs for {len(batch)} inputs")
@@ -246,7 +244,6 @@ class Batcher:
                 w.error = ex
         finally:
             self._last_size[key] = len(batch)
-            self.batches_run += 1
             for w in batch:
                 w.wake()
 

@@ -103,10 +103,6 @@ class TraitArtifact(BaseModel):
             raise ValueError(f"duplicate question(s): {dupes[:3]}")
         return questions
 
-    def render_rubric(self, question: str, answer: str) -> str:
-        """The judge prompt for one question/answer pair."""
-        return self.eval_prompt.format(question=question, answer=answer)
-
 
 def parse_artifact(data: Any, source: str = "artifact") -> TraitArtifact:
     """Validate raw data as a `TraitArtifact`, raising `TraitArtifactError` naming each bad field."""

@@ -17,6 +17,7 @@ from typing import Any
 from persona_evals.identity import model_identity
 from persona_evals.logs import LogError, check_all_finished, prompt_messages, read_task_log
 from persona_evals.protocol import PROJ, PROMPT_LAST_PROJ
+from persona_evals.scorers.projection import MONITOR_NAME
 
 TASK_NAME = "trait_expression"
 SCORES = ("trait", "coherence")  # the judge's scores, each with a mean and stderr per log
@@ -293,7 +294,7 @@ def _knobs(ident: Any, log: str) -> tuple[Any, float, float, Any]:
     return term.name, float(term.layer), term.coef, term.vector + (f"#{term.key}" if term.key else "")
 
 
-MONITORING_COLUMNS = ["log", "model", "monitor", "trait", "monitoring", "level", "sample_id", "trait_score", "prompt_last_proj", "proj"]
+MONITORING_COLUMNS = ["log", "model", "monitor", "trait", "monitoring", "level", "sample_id", "trait_score", PROMPT_LAST_PROJ, PROJ]
 
 
 def monitoring_frame(paths: list[str]) -> Any:
@@ -324,17 +325,17 @@ def monitoring_frame(paths: list[str]) -> Any:
             rows.append({
                 "log": path,
                 "model": labels[path][1],
-                "monitor": (projection.metadata or {}).get("monitor", "") if projection is not None else "",
+                "monitor": (projection.metadata or {}).get(MONITOR_NAME, "") if projection is not None else "",
                 "trait": str(s.metadata.get("trait")),
                 "monitoring": str(monitoring),
                 "level": int(s.metadata["monitoring_level"]),
                 "sample_id": str(s.id),
                 "trait_score": _score(s, "trait_score", "trait"),
-                "prompt_last_proj": _float(value.get(PROMPT_LAST_PROJ)),
-                "proj": _float(value.get(PROJ)),
+                PROMPT_LAST_PROJ: _float(value.get(PROMPT_LAST_PROJ)),
+                PROJ: _float(value.get(PROJ)),
             })
     frame = pd.DataFrame(rows, columns=MONITORING_COLUMNS)
-    blind = sorted(set(frame.loc[frame["prompt_last_proj"].isna(), "log"]))
+    blind = sorted(set(frame.loc[frame[PROMPT_LAST_PROJ].isna(), "log"]))
     if blind:
         raise TraitLogError(
             f"{', '.join(blind)}: samples without a monitor reading; run with "
@@ -350,12 +351,12 @@ def monitoring_correlations(frame: Any) -> list[dict[str, Any]]:
     """Per (trait, condition, model, monitor): Pearson r of the last-prompt-token projection with the
     judged trait score, its p-value and 95% Fisher-z interval (`stats.pearson_ci`), over the scored
     samples; the unscored ones are counted."""
-    from persona_evals.stats import pearson_ci
+    from persona_evals.stats.correlation import pearson_ci
 
     out = []
     for (trait, monitoring, model, monitor), rows in frame.groupby(["trait", "monitoring", "model", "monitor"], sort=True):
         scored = rows.dropna(subset=["trait_score"])
-        c = pearson_ci(scored["prompt_last_proj"].to_numpy(), scored["trait_score"].to_numpy())
+        c = pearson_ci(scored[PROMPT_LAST_PROJ].to_numpy(), scored["trait_score"].to_numpy())
         out.append({"trait": trait, "monitoring": monitoring, "model": model, "monitor": monitor, "n": c.n, "r": c.r,
                     "p_value": c.p_value, "ci_low": c.low, "ci_high": c.high, "n_unscored": len(rows) - len(scored)})
     return out

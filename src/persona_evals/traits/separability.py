@@ -6,7 +6,7 @@ Every non-empty answer of the pos and of the neg trait_expression log is read on
 (one batched forward over prompt + answer, as `vectors extract` reads them), pooled like the
 vector (``response_avg``: the answer's mean; ``prompt_avg`` / ``prompt_last`` for those tensors),
 and projected on the vector's row at each layer (a·v/‖v‖). The ROC AUC of that projection is the
-probability that a random pos answer projects above a random neg one (`persona_evals.stats.roc_auc`).
+probability that a random pos answer projects above a random neg one (`persona_evals.stats.correlation.roc_auc`).
 
 All answers count, judged or not: this measures the vector's direction, not the judge. A vector
 extracted from the same logs is scored in-sample (optimistic); measure on logs of the other split.
@@ -20,7 +20,7 @@ from persona_evals.steering.activations import POOLINGS, encode_pair, pooled_act
 from persona_evals.steering.chat import render_prompt
 from persona_evals.steering.loading import SharedModel
 from persona_evals.steering.vectors import LoadedVector, check_fits
-from persona_evals.stats import roc_auc
+from persona_evals.stats.correlation import roc_auc
 from persona_evals.traits.results import TraitLog, TraitLogError, check_same_source
 
 SEPARABILITY_COLUMNS = ["layer", "auc", "n_pos", "n_neg", "mean_proj_pos", "mean_proj_neg", "pooling"]

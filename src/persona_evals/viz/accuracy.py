@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from persona_evals.stats import VERDICTS
+from persona_evals.stats.significance import VERDICTS
 
 VERDICT_COLOURS = dict(zip(VERDICTS, ("#2b8cbe", "#d9d9d9", "#e34a33"), strict=True))
 

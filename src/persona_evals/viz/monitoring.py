@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from persona_evals.protocol import PROMPT_LAST_PROJ
+
 
 def plot_monitoring(frame: Any, table: list[dict[str, Any]]) -> Any:
     """A panel per table row: the samples coloured by level, their least-squares line, r [CI] in the title."""
@@ -21,10 +23,10 @@ def plot_monitoring(frame: Any, table: list[dict[str, Any]]) -> Any:
         pick = (frame["trait"] == row["trait"]) & (frame["monitoring"] == row["monitoring"])
         pick &= (frame["model"] == row["model"]) & (frame["monitor"] == row["monitor"])
         points = frame[pick].dropna(subset=["trait_score"])
-        scatter = ax.scatter(points["prompt_last_proj"], points["trait_score"], c=points["level"], cmap="viridis", s=22)
-        if row["n"] >= 2 and np.ptp(points["prompt_last_proj"]) > 0:
-            slope, intercept = np.polyfit(points["prompt_last_proj"], points["trait_score"], 1)
-            xs = np.linspace(points["prompt_last_proj"].min(), points["prompt_last_proj"].max(), 2)
+        scatter = ax.scatter(points[PROMPT_LAST_PROJ], points["trait_score"], c=points["level"], cmap="viridis", s=22)
+        if row["n"] >= 2 and np.ptp(points[PROMPT_LAST_PROJ]) > 0:
+            slope, intercept = np.polyfit(points[PROMPT_LAST_PROJ], points["trait_score"], 1)
+            xs = np.linspace(points[PROMPT_LAST_PROJ].min(), points[PROMPT_LAST_PROJ].max(), 2)
             ax.plot(xs, slope * xs + intercept, color="black", linewidth=1)
         level = "prompt level (0 suppresses, 7 elicits)" if row["monitoring"] == "graded" else "examples in the prompt"
         fig.colorbar(scatter, ax=ax, label=level)

@@ -20,7 +20,7 @@ def modes_figure(rows: list[dict[str, Any]]) -> Any:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from persona_evals.persona_bench.modes import MODES
+    from persona_evals.persona_bench.solver import MODES
 
     models = sorted({r["model"] for r in rows})
     modes = [m for m in MODES if any(r["mode"] == m for r in rows)]

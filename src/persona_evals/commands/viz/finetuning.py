@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_shift_cosine(args: argparse.Namespace) -> int:
     from persona_evals.commands.viz.options import write_plot
-    from persona_evals.stats import pearson
+    from persona_evals.stats.correlation import pearson
     from persona_evals.training.shift import shift_cosine_frame
     from persona_evals.viz.common import use_agg
     from persona_evals.viz.finetuning import shift_cosine_figure

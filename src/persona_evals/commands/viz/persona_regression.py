@@ -2,7 +2,8 @@
 95% confidence intervals, a panel per regression family.
 
 Reads the rows of ``persona-evals metrics --regression`` (its ``regression.csv`` via ``--csv``, or
-fitted from the logs with `persona_evals.accuracy.regression`), draws them with
+fitted from the logs with `persona_evals.accuracy.regression`, with the model-size fits when
+``--model-size``/``--model-sizes`` are given), draws them with
 `persona_evals.viz.persona_regression`, and writes the PNG with a CSV of the plotted numbers.
 """
 
@@ -18,12 +19,14 @@ TEXT = ("mitigation", "family", "term", "correction")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from persona_evals.commands.model_sizes import add_size_arguments
     from persona_evals.commands.viz.options import add_log_arguments
 
     p = sub.add_parser("persona-regression", help="persona_accuracy: mixed-effects regression coefficients, 95%% CI")
     add_log_arguments(p, "results/persona_accuracy/regression.png")
     p.add_argument("--csv", help="regression.csv written by `persona-evals metrics --regression` (instead of logs)")
     p.add_argument("--mitigation", default="none", help="which mitigation's fits to plot (default none)")
+    add_size_arguments(p)  # fitting from logs: the model-size regressions too
     p.set_defaults(func=run)
 
 
@@ -31,9 +34,14 @@ def load_frame(args: argparse.Namespace) -> Any:
     """The non-intercept coefficient rows of one mitigation, from --csv or fitted from the logs."""
     import pandas as pd
 
+    from persona_evals.commands.model_sizes import given, model_sizes
+
     if args.csv:
         from persona_evals.paths import csv_float, read_csv_rows
 
+        if given(args):
+            raise ValueError("--model-size, --model-family and --model-sizes fit from logs; with --csv the sizes are "
+                             "those `persona-evals metrics --regression` was given")
         table = read_csv_rows(args.csv, "--csv", CSV_COLUMNS, "`persona-evals metrics --regression` (regression.csv)")
         rows = [{**r, **{c: csv_float(r, c, args.csv, i) for c in PLOTTED if c in r and c not in TEXT}}
                 for i, r in enumerate(table, start=2)]  # line 1 is the header
@@ -43,7 +51,11 @@ def load_frame(args: argparse.Namespace) -> Any:
         from persona_evals.logs import find_logs
 
         runs = collect_hits(find_logs(args.logs, args.log_dir, newest_only=False))  # checked as it reads them
-        rows = [r.as_dict() for r in fit_families(runs)[0]]
+        sizes = model_sizes(args, sorted({run.model for run in runs})) if given(args) else None
+        fitted, skipped = fit_families(runs, sizes=sizes)
+        rows = [r.as_dict() for r in fitted]
+        for line in skipped:
+            print(f"skipped {line}")
     frame = pd.DataFrame(rows)
     found = sorted(frame["mitigation"].astype(str).unique())
     frame = frame[(frame["mitigation"] == args.mitigation) & (frame["term"] != "Intercept")]

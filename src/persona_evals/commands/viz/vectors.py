@@ -82,7 +82,7 @@ def variant_summary(rows: list[dict[str, Any]]) -> list[str]:
 def run_projection(args: argparse.Namespace) -> int:
     from persona_evals.commands.viz.options import write_plot
     from persona_evals.logs import find_logs
-    from persona_evals.stats import pearson
+    from persona_evals.stats.correlation import pearson
     from persona_evals.traits.results import projection_frame
     from persona_evals.viz.common import use_agg
     from persona_evals.viz.vectors import projection_figure

@@ -27,8 +27,8 @@ from persona_evals.persona_bench.dataset import (
     persona_mode,
 )
 from persona_evals.persona_bench.metrics import intersection_accuracy
-from persona_evals.persona_bench.modes import personalized_answer
 from persona_evals.persona_bench.pairing import MAX_PAIRS
+from persona_evals.persona_bench.solver import personalized_answer
 from persona_evals.structured import MAX_RETRIES
 
 DEFAULT_PAIRS_PER_INTERSECTION = 50

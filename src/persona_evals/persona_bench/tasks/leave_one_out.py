@@ -27,8 +27,8 @@ from persona_evals.persona_bench.dataset import (
     persona_mode,
 )
 from persona_evals.persona_bench.metrics import loo_drop
-from persona_evals.persona_bench.modes import personalized_answer
 from persona_evals.persona_bench.pairing import MAX_PAIRS, draw_pairs
+from persona_evals.persona_bench.solver import personalized_answer
 from persona_evals.structured import MAX_RETRIES
 
 DEFAULT_LOO_PAIRS = 30

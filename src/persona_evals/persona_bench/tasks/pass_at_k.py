@@ -20,8 +20,8 @@ from persona_evals.datasets.questions import DEFAULT_CONVERSATION_TYPES, PRISM_F
 from persona_evals.datasets.synthetic_personas import SYNTHETIC_PERSONAS_DATASET
 from persona_evals.persona_bench.critic import debate_critic
 from persona_evals.persona_bench.dataset import load_sources, main_samples, persona_mode
-from persona_evals.persona_bench.modes import personalized_answer
 from persona_evals.persona_bench.pairing import MAX_PAIRS, draw_pairs
+from persona_evals.persona_bench.solver import personalized_answer
 from persona_evals.structured import MAX_RETRIES
 
 DEFAULT_K = 16

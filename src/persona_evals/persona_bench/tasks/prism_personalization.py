@@ -24,9 +24,9 @@ from persona_evals.persona_bench.analyses import subtlety as subtlety_label
 from persona_evals.persona_bench.analyses import summary_fidelity as fidelity
 from persona_evals.persona_bench.critic import debate_critic
 from persona_evals.persona_bench.dataset import load_sources, main_samples
-from persona_evals.persona_bench.modes import MODES, parse_modes, personalized_answer
 from persona_evals.persona_bench.pairing import MAX_PAIRS, draw_pairs
 from persona_evals.persona_bench.pairwise import baseline_reference, pairwise_vs_baseline
+from persona_evals.persona_bench.solver import MODES, parse_modes, personalized_answer
 from persona_evals.structured import MAX_RETRIES
 
 

@@ -239,6 +239,11 @@ class VllmBackend:
         done = await self.engine.generate(call)
         record = await self.engine.take(key) if terms is not None else None
         self._check(steering, record)
+        if record and "nonfinite" in record:  # the provider raises its overflow error (dtype, coefs)
+            return dataclasses.replace(
+                self._result(done, prompt_len, request.stop_seqs, {}),
+                error=f"non-finite logits (NaN or inf) at output token {max(1, record['nonfinite'] - prompt_len + 1)}",
+            )
         extras: dict[str, object] = {}
         if steering.monitors:
             extras[MONITOR] = await self._monitor(call, steering, terms, prompt_len, done, record or {})

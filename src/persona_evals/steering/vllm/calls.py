@@ -39,6 +39,7 @@ class Call:
     payload: str | None = None  # wire.encode_request text
     salt: str | None = None  # prefix-cache salt: requests whose cached keys and values differ never share blocks
     lora: Lora | None = None
+    ignore_eos: bool = False  # generate max_tokens whatever comes (bench: the same work on both sides)
 
 
 @dataclass
@@ -62,6 +63,7 @@ def sampling_params(call: Call) -> Any:
         top_k=0 if call.top_k is None else call.top_k,
         seed=call.seed,
         max_tokens=call.max_tokens,
+        ignore_eos=call.ignore_eos,
         stop=list(call.stop) or None,
         stop_token_ids=list(call.stop_token_ids) or None,
         logprobs=call.logprobs,

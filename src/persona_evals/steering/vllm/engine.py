@@ -136,7 +136,9 @@ class InProcessEngine(Client):
             engine_args = AsyncEngineArgs(**self.args)
             config = engine_args.create_engine_config()  # vLLM's checks of the model and args, here
         except (ValueError, TypeError, OSError) as ex:
-            raise SteeringConfigError(f"engine=vllm: vLLM cannot run {self.args.get('model')}: {ex}") from None
+            errors = getattr(ex, "errors", None)  # pydantic: its messages, without the echo of every argument
+            reason = "; ".join(str(e.get("msg")) for e in errors()) if callable(errors) else str(ex)
+            raise SteeringConfigError(f"engine=vllm: vLLM cannot run {self.args.get('model')}: {reason}") from None
         from vllm.v1.executor import Executor
 
         try:

@@ -111,6 +111,8 @@ def completion_body(call: Call, model: str) -> dict[str, Any]:
         "return_token_ids": True,
         "return_tokens_as_token_ids": True,
     }
+    if call.ignore_eos:
+        body["ignore_eos"] = True
     if call.top_p is not None:
         body["top_p"] = call.top_p
     if call.top_k is not None:

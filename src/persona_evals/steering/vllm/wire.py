@@ -154,7 +154,8 @@ Record = dict[str, Any]
 """What a worker observed for one key; every field optional:
 ``applied`` {layer: tokens steered}, ``monitor`` {position: [value or None per monitor]},
 ``capture`` {layer: {position: [floats]}}, ``norms`` {layer: [sum of norms, count]},
-``score`` [log P(child) for each child, log P(boundary)], ``errors`` [text]. Keys are strings."""
+``score`` [log P(child) for each child, log P(boundary)], ``nonfinite`` the first position whose
+logits were NaN or inf, ``errors`` [text]. Keys are strings."""
 
 
 def merge_records(parts: Iterable[Mapping[str, Record] | None]) -> dict[str, Record]:
@@ -167,8 +168,8 @@ def merge_records(parts: Iterable[Mapping[str, Record] | None]) -> dict[str, Rec
             for name, value in rec.items():
                 if name == "errors":
                     into.setdefault("errors", []).extend(e for e in value if e not in into.get("errors", []))
-                elif name == "score":
-                    into.setdefault("score", value)
+                elif name in ("score", "nonfinite"):
+                    into.setdefault(name, value)
                 elif name == "monitor":
                     mon = into.setdefault("monitor", {})
                     for pos, values in value.items():

@@ -68,6 +68,7 @@ class Plan:
     layers: dict[int, _LayerOps]
     score: list[tuple[str, int, tuple[int, ...]]]  # (key, request's row in the batch, child ids): read from its logits
     keys: list[str] = field(default_factory=list)  # every request with terms in this forward
+    watch: list[tuple[str, int, int]] = field(default_factory=list)  # (key, row in the batch, position sampled after)
 
 
 class Runtime:
@@ -94,30 +95,30 @@ class Runtime:
         for layer, block in enumerate(self.blocks, start=1):
             if type(block).__name__ != "PPMissingLayer":  # another pipeline rank holds it
                 block.register_forward_hook(self._hook(layer))
-        self._score_next: list[tuple[str, int, tuple[int, ...]]] | None = None
+        self._logits_next: Plan | None = None
         forward = runner._model_forward
         compute_logits = self.model.compute_logits
 
         def model_forward(*args: Any, **kwargs: Any) -> Any:
             self.plan = self._safe_plan()
-            self._score_next = None
+            self._logits_next = None
             try:
                 return forward(*args, **kwargs)
             finally:
-                if self.plan is not None and self.plan.score:
-                    self._score_next = self.plan.score
-                self.plan = None
+                self._logits_next, self.plan = self.plan, None
 
         def logits(hidden: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
             # the runner's first call after a forward computes one row per request, in batch order
-            # (through a LoRA engine's logits layer too): candidate scores read those rows
+            # (through a LoRA engine's logits layer too): candidate scores and overflow checks read those rows
             out = compute_logits(hidden, *args, **kwargs)
-            pending, self._score_next = self._score_next, None
-            if pending:
+            plan, self._logits_next = self._logits_next, None
+            if plan is not None and isinstance(out, torch.Tensor) and self.record_rank:
                 try:
-                    self._score(out, pending)
+                    self._check_finite(out, plan.watch)
+                    if plan.score:
+                        self._score(out, plan.score)
                 except Exception as ex:  # never take the engine down: fail those requests
-                    self._fail([key for key, _, _ in pending], ex)
+                    self._fail(plan.keys, ex)
             return out
 
         runner._model_forward = model_forward
@@ -235,6 +236,7 @@ class Runtime:
         captures: dict[int, _Group] = {}
         norms: dict[int, list[tuple[np.ndarray, str]]] = {}
         score: list[tuple[str, int, tuple[int, ...]]] = []
+        watch: list[tuple[str, int, int]] = []
         for i, request, terms, state in mine:
             a, b = int(starts[i]), int(starts[i + 1])
             if b <= a:
@@ -275,7 +277,9 @@ class Runtime:
                         norms.setdefault(layer, []).append((rows[counted], request.key))
             if request.score is not None and first + (b - a) == int(state.num_prompt_tokens):
                 score.append((request.key, i, request.score))  # its prefill ends here: its logits row is the last prompt position
-        plan = Plan(layers={}, score=score, keys=[r.key for _, r, _, _ in mine])
+            if terms.add or terms.ablate:
+                watch.append((request.key, i, first + (b - a)))
+        plan = Plan(layers={}, score=score, keys=[r.key for _, r, _, _ in mine], watch=watch)
         terms_of = {r.config: t for _, r, t, _ in mine}
         for layer, groups in adds.items():
             ops = plan.layers.setdefault(layer, _LayerOps())
@@ -339,12 +343,13 @@ class Runtime:
         def stream(index: torch.Tensor) -> torch.Tensor:
             return h[index] if r is None else h[index] + r[index]
 
+        # in place: `h` is the block's fresh output in an eager forward (no graph holds its address)
         counts = list(ops.add_keys)
         if ops.add_index is not None:
-            h = h.index_add(0, ops.add_index, ops.add_rows)
+            h.index_add_(0, ops.add_index, ops.add_rows)
         for index, basis, owners in ops.ablate:
             s = stream(index)
-            h = h.index_add(0, index, -((s @ basis.T) @ basis))
+            h.index_add_(0, index, -((s @ basis.T) @ basis))
             counts.extend(owners)
         if not self.record_rank:
             return h
@@ -381,11 +386,21 @@ class Runtime:
                 at += count
         return h
 
-    def _score(self, logits: Any, score: list[tuple[str, int, tuple[int, ...]]]) -> None:
+    def _check_finite(self, logits: torch.Tensor, watch: list[tuple[str, int, int]]) -> None:
+        """A steered request whose logits overflowed (NaN or inf: float16 under a huge coef) gets
+        the position in its record; the provider fails it naming dtype and coefs."""
+        if not watch:
+            return
+        rows = torch.tensor([row for _, row, _ in watch], device=logits.device)
+        bad = ~torch.isfinite(logits[rows]).all(dim=-1)
+        if bool(bad.any()):  # one host read per forward with steered requests
+            for (key, _, position), is_bad in zip(watch, bad.tolist()):
+                if is_bad:
+                    self._record(key).setdefault("nonfinite", position)
+
+    def _score(self, logits: torch.Tensor, score: list[tuple[str, int, tuple[int, ...]]]) -> None:
         """Candidate scoring: at a request's last position, log P(each child token) and log P(a
         token that ends the word), from the model's own logits (`candidates.boundary_mask`)."""
-        if not isinstance(logits, torch.Tensor) or not self.record_rank:
-            return  # not the last pipeline rank, or logits gathered on another tensor-parallel rank
         rows = torch.tensor([row for _, row, _ in score], device=logits.device)
         logprobs = torch.log_softmax(logits[rows].float(), dim=-1)
         boundary = self._boundary_mask(logprobs.shape[-1]).to(logprobs.device)
@@ -447,7 +462,10 @@ def install(worker: Any) -> dict[str, Any]:
     global _RUNTIME
     reason = refusal(worker)
     if reason is None and _RUNTIME is None:
-        _RUNTIME = Runtime(worker)
+        try:
+            _RUNTIME = Runtime(worker)
+        except (ValueError, AttributeError) as ex:  # e.g. decoder blocks where we do not look for them
+            reason = f"persona-evals steering cannot hook this model: {ex}"
     config = worker.vllm_config.model_config
     from vllm.platforms import current_platform
 

@@ -1,0 +1,3 @@
+"""The wording of the capitals questions."""
+
+QUESTION = "What is the capital of {country}? Answer with the city name."
