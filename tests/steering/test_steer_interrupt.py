@@ -18,8 +18,13 @@ import pytest
 from inspect_ai.log import list_eval_logs, read_eval_log
 
 CHILD = '''
+import signal
 import sys
 from pathlib import Path
+
+# Ctrl-C reaches a foreground process; a suite run in the background (make test &) starts its children
+# with SIGINT ignored, and Python then leaves it ignored: take the handler a foreground process has
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import torch
 

@@ -310,6 +310,9 @@ def test_adapter_files_get_the_mode_of_any_new_file(tmp_path, files, tiny_llama)
 
 INTERRUPT_AT = """
 import os, signal, sys
+# Ctrl-C reaches a foreground process; a suite run in the background (make test &) starts its children
+# with SIGINT ignored, and Python then leaves it ignored: take the handler a foreground process has
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from persona_evals.cli import main
 from persona_evals.training import loop
 real, calls = loop.train_step, [0]
