@@ -86,3 +86,12 @@ def test_an_empty_class_and_mismatched_logs_are_refused(tiny_llama, logs, tmp_pa
     assert main(["vectors", "separability", logs["pos"], logs["neg"], "--vector", wide, "--model", tiny_llama,
                  "--out", str(out)]) == 2
     assert "hidden size 32 but the model's is 64" in capsys.readouterr().err
+    other = str(save_vectors(tmp_path / "o.safetensors", {"response_avg": torch.randn(5, 64)},
+                             {"model": "steer/HuggingFaceTB/SmolLM2-360M-Instruct"}))
+    assert main(["vectors", "separability", logs["pos"], logs["neg"], "--vector", other, "--model", tiny_llama,
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--vector" in err and "extracted from HuggingFaceTB/SmolLM2-360M-Instruct" in err and "--allow-other-model" in err
+    assert not out.exists()
+    assert main(["vectors", "separability", logs["pos"], logs["neg"], "--vector", other, "--model", tiny_llama,
+                 "--out", str(out), "--allow-other-model"]) == 0

@@ -109,6 +109,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     se.add_argument("--model", help="local dir or HF id of the weights (default: the logs' steer/hf model)")
     se.add_argument("--batch-size", type=positive_int, default=8, help="sequences per forward pass (default 8)")
     se.add_argument("--dtype", default="auto", choices=DTYPES)
+    se.add_argument("--allow-other-model", action="store_true",
+                    help="use a --vector whose metadata names another model than the one reading (refused otherwise)")
     se.set_defaults(func=_separability)
 
 
@@ -376,7 +378,7 @@ def _separability(args: argparse.Namespace) -> int:
     from persona_evals.commands import CommandError
     from persona_evals.errors import SteeringConfigError
     from persona_evals.paths import write_csv
-    from persona_evals.steering.vectors import load_vector
+    from persona_evals.steering.vectors import check_model, load_vector
     from persona_evals.traits.extract import model_for_logs
     from persona_evals.traits.results import TraitLogError, check_same_source, read_trait_log
     from persona_evals.traits.separability import SEPARABILITY_COLUMNS, separability
@@ -386,7 +388,10 @@ def _separability(args: argparse.Namespace) -> int:
         neg = read_trait_log(existing_log(args.neg, "neg"), "neg")
         check_same_source(pos, neg)
         vector = load_vector(*split_key(args.vector), arg="--vector")
-        shared = _load(model_for_logs(pos, args.model), "--model", args.dtype)
+        name = model_for_logs(pos, args.model)
+        shared = _load(name, "--model", args.dtype)
+        if not args.allow_other_model:
+            check_model(vector, [(name, shared.path)], "--vector", "--allow-other-model")
         rows = separability(shared, pos, neg, vector, args.batch_size, check_source=False)
     except (TraitLogError, SteeringConfigError) as ex:
         raise CommandError(str(ex)) from None
