@@ -82,3 +82,16 @@ def test_shift_refuses_an_adapter_of_another_base(run, tmp_path, capsys):
     assert main(["vectors", "shift", "--base", other, "--adapters", str(tmp_path), "--vector", str(vecs["evil"]),
                  "--layer", "2", "--out", str(tmp_path / "s.csv")]) == 2
     assert "--adapters: " in capsys.readouterr().err
+
+
+def test_shift_refuses_a_vector_of_another_model(run, tmp_path, capsys):
+    root, base, _, out, _ = run
+    torch.manual_seed(0)
+    other = save_vectors(tmp_path / "o.safetensors", {"vector": torch.randn(5, 64)}, {"model": "steer/HuggingFaceTB/SmolLM2-360M-Instruct"})
+    argv = ["vectors", "shift", "--base", base, "--adapters", str(out), "--vector", str(other), "--layer", "2",
+            "--prompts", "evil", "--out", str(tmp_path / "s.csv")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--vector" in err and "extracted from HuggingFaceTB/SmolLM2-360M-Instruct" in err and "--allow-other-model" in err
+    assert not (tmp_path / "s.csv").exists()
+    assert main([*argv, "--allow-other-model"]) == 0

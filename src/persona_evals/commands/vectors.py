@@ -80,6 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_plot_argument(sh, "--plot", help="PNG: shift per checkpoint (and vs trait score with --logs)")
     sh.add_argument("--batch-size", type=positive_int, default=8, help="sequences per forward pass (default 8)")
     sh.add_argument("--dtype", choices=DTYPES, default="auto", help="of the weights (auto: bf16 on a CUDA GPU, else fp32)")
+    sh.add_argument("--allow-other-model", action="store_true",
+                    help="use a --vector whose metadata names another model than --base (refused otherwise)")
     sh.set_defaults(func=_shift)
 
     ch = actions.add_parser(
@@ -299,7 +301,7 @@ def _shift(args: argparse.Namespace) -> int:
     from persona_evals.errors import SteeringConfigError
     from persona_evals.steering.adapters import read_adapter
     from persona_evals.paths import write_csv
-    from persona_evals.steering.vectors import load_vector
+    from persona_evals.steering.vectors import check_model, load_vector
     from persona_evals.training.shift import adapter_shifts
 
     try:  # --out and --plot were checked by the CLI before any work
@@ -308,6 +310,9 @@ def _shift(args: argparse.Namespace) -> int:
         trait = args.trait or vectors[0].metadata.get("trait")
         prompts = _prompts(args.prompts or trait)
         shared = _load(args.base, "--base", args.dtype)
+        if not args.allow_other_model:
+            for vector in vectors:
+                check_model(vector, [(args.base, shared.path)], "--vector", "--allow-other-model")
         rows = adapter_shifts(shared, adapters, prompts, vectors, args.layer, args.batch_size)
     except SteeringConfigError as ex:
         raise CommandError(str(ex)) from None
